@@ -1,0 +1,93 @@
+"""What one ``respond`` run produces: per-image results, the priority queue, the blast radius."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from hullguard.model import Finding, Sbom, Severity
+from hullguard.model.inventory import Environment, Inventory, Origin
+from hullguard.model.secret import SecretFinding
+from hullguard.model.triage import Priority, TriageItem
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    """One distinct image of the fleet: scanned (sbom set) or not scanned (error set)."""
+
+    name: str  # the normalized reference from the inventory
+    source: str  # how it was acquired: a registry reference or a local source
+    origin: Origin = Origin.INTERNAL
+    sbom: Sbom | None = None
+    findings: tuple[Finding, ...] = ()
+    secrets: tuple[SecretFinding, ...] = ()
+    error: str = ""  # why it could not be scanned (never reported as clean)
+    base: str = ""  # the detected base image (longest indexed layer-chain prefix)
+    reused: bool = False  # taken from an earlier, interrupted run
+
+    @property
+    def scanned(self) -> bool:
+        return self.sbom is not None and not self.error
+
+    @property
+    def digest(self) -> str:
+        if self.sbom and self.sbom.image.digest:
+            return str(self.sbom.image.digest)
+        if self.sbom and self.sbom.image.config_digest:
+            return str(self.sbom.image.config_digest)
+        return ""
+
+    def severity_counts(self) -> Counter[Severity]:
+        return Counter(f.severity for f in self.findings)
+
+
+@dataclass(frozen=True)
+class BlastRadius:
+    """The images built on ``root`` (edges parent -> child) and the workloads running them."""
+
+    root: str
+    edges: tuple[tuple[str, str], ...] = ()
+    workloads: tuple[tuple[str, str, str], ...] = ()  # (image, workload key, exposure text)
+
+    @property
+    def images(self) -> tuple[str, ...]:
+        return tuple(sorted({child for _, child in self.edges}))
+
+
+@dataclass(frozen=True)
+class Incident:
+    id: str
+    declared_at: datetime
+    inputs: tuple[str, ...]
+    inventory: Inventory
+    images: tuple[ImageResult, ...]
+    triage: tuple[TriageItem, ...] = ()
+    blast: BlastRadius | None = None
+    database: str = ""  # which advisory data was used
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def severity(self) -> str:
+        """SEV-1 when anything is P0, SEV-2 for P1, SEV-3 otherwise."""
+        worst = min((item.priority.rank for item in self.triage), default=3)
+        return {0: "SEV-1", 1: "SEV-2"}.get(worst, "SEV-3")
+
+    def priority_counts(self) -> Counter[Priority]:
+        return Counter(item.priority for item in self.triage)
+
+    def severity_counts(self) -> Counter[Severity]:
+        total: Counter[Severity] = Counter()
+        for image in self.images:
+            total.update(image.severity_counts())
+        return total
+
+    def origin_counts(self) -> Counter[Origin]:
+        return Counter(image.origin for image in self.images)
+
+    def production_workloads(self) -> int:
+        return sum(1 for w in self.inventory.workloads
+                   if w.environment is Environment.PRODUCTION)
+
+    def secrets(self) -> list[tuple[str, SecretFinding]]:
+        return [(image.name, secret) for image in self.images for secret in image.secrets]

@@ -1,0 +1,85 @@
+"""``report.html``: one self-contained page (inline CSS and SVG, no external assets)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from hullguard.model import Finding, Severity
+from hullguard.model.triage import Priority
+from hullguard.respond.charts import bar_chart, blast_graph
+from hullguard.respond.model import ImageResult, Incident
+
+TEMPLATES = Path(__file__).parent / "templates"
+SEVERITY_ORDER = (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW,
+                  Severity.NEGLIGIBLE, Severity.UNKNOWN)
+
+
+@lru_cache(maxsize=1)
+def _template() -> Any:
+    import jinja2
+
+    # Autoescape everything: package names, paths and advisory text are attacker-controlled.
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+                             autoescape=True, undefined=jinja2.StrictUndefined)
+    return env.get_template("report.html")
+
+
+def render_report(incident: Incident) -> str:
+    severities = incident.severity_counts()
+    priorities = incident.priority_counts()
+    images = sorted(incident.images, key=_image_order)
+    return str(_template().render(
+        incident=incident,
+        declared=incident.declared_at.strftime("%Y-%m-%d %H:%M UTC"),
+        scanned=sum(1 for i in incident.images if i.scanned),
+        not_scanned=[i for i in incident.images if not i.scanned],
+        total_findings=sum(severities.values()),
+        secrets=incident.secrets(),
+        severity_chart=bar_chart("Vulnerabilities by severity",
+                                 [(str(s), severities[s]) for s in SEVERITY_ORDER[:5]]),
+        priority_chart=bar_chart("Priority queue", [(str(p), priorities[p]) for p in Priority]),
+        blast_svg=blast_graph(incident.blast) if incident.blast else "",
+        workloads=_workload_rows(incident),
+        images=[_image_view(image) for image in images],
+    ))
+
+
+def _image_order(image: ImageResult) -> tuple[int, int, str]:
+    worst = max((f.severity for f in image.findings), default=Severity.UNKNOWN)
+    return (0 if image.scanned else 1, -worst, image.name)
+
+
+def _workload_rows(incident: Incident) -> list[dict[str, Any]]:
+    rows = []
+    for workload in sorted(incident.inventory.workloads, key=lambda w: w.key):
+        images = [i.ref.name for i in incident.inventory.images if workload.key in i.workload_keys]
+        rows.append({"key": workload.key, "environment": str(workload.environment),
+                     "criticality": str(workload.criticality),
+                     "exposure": str(workload.exposure), "images": images})
+    return rows
+
+
+def _image_view(image: ImageResult) -> dict[str, Any]:
+    counts = Counter(str(f.severity) for f in image.findings)
+    ordered = sorted(image.findings, key=lambda f: (-f.severity, f.package.name, f.id))
+    distro = image.sbom.distro.pretty_name or image.sbom.distro.id \
+        if image.sbom and image.sbom.distro else ""
+    return {"name": image.name, "origin": str(image.origin), "scanned": image.scanned,
+            "error": image.error, "digest": image.digest, "base": image.base,
+            "packages": len(image.sbom.packages) if image.sbom else 0, "distro": distro,
+            "counts": [(str(s), counts[str(s)]) for s in SEVERITY_ORDER if counts[str(s)]],
+            "findings": [_finding_view(f) for f in ordered]}
+
+
+def _finding_view(finding: Finding) -> dict[str, Any]:
+    package = finding.package
+    layer = package.created_by or (package.introduced_by[:19] if package.introduced_by else "")
+    cvss = f"CVSS {finding.cvss.score} {finding.cvss.vector}" if finding.cvss else ""
+    return {"id": finding.id, "aliases": [a for a in finding.aliases if a != finding.id],
+            "severity": str(finding.severity), "cvss": cvss, "kev": finding.kev is not None,
+            "package": f"{package.name} ({package.type})", "version": package.version,
+            "fixed": ", ".join(finding.fixed_versions), "layer": layer,
+            "why": "; ".join(e.rule for e in finding.explanations)}
