@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import functools
-import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -57,19 +55,13 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
 
 
 def write_output(text: str, output: Path | None) -> None:
-    """Write to ``output`` atomically (temp file + rename: never half-written), or stdout."""
+    """Write to ``output`` atomically (never half-written), or to stdout."""
     if output is None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
         return
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, output)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from hullguard.fsutil import write_text_atomic
+
+    write_text_atomic(output, text)
 
 
 def progress_enabled(quiet: bool) -> bool:

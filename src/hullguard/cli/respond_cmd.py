@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from hullguard.cli.common import eprint, handle_errors, printable, progress_enabled
 
 if TYPE_CHECKING:
+    from hullguard.model.inventory import Inventory
     from hullguard.respond.model import ImageResult, Incident
     from hullguard.respond.run import RespondOptions
 
@@ -28,16 +30,21 @@ def _image_map(pairs: list[str]) -> dict[str, str]:
 
 
 def _options(paths: list[str], out: Path, db: str | None, images: list[str], offline: bool,
-             workers: int, secrets: bool, kubeconfig: str | None, context: str | None,
-             criticality: str | None) -> RespondOptions:
+             workers: int, secrets: bool, cluster: bool, kubeconfig: str | None,
+             context: str | None, criticality: str | None) -> RespondOptions:
     from hullguard.respond.run import RespondOptions
-    from hullguard.vuln.db import resolve_db_path
+    from hullguard.vuln.db import default_db_path
 
-    db_path = resolve_db_path(db)
+    db_path = Path(db) if db else default_db_path()
+    if db and not db_path.exists():
+        from hullguard.errors import DatabaseError
+
+        raise DatabaseError("no advisory database here", where=str(db_path),
+                            hint="create one with `hullguard db import` or `hullguard db update`")
     return RespondOptions(paths, out, str(db_path) if db_path.exists() else "",
                           image_sources=_image_map(images), offline=offline, workers=workers,
-                          secrets=secrets, kubeconfig=kubeconfig, context=context,
-                          criticality_config=criticality)
+                          secrets=secrets, cluster=cluster, kubeconfig=kubeconfig,
+                          context=context, criticality_config=criticality)
 
 
 def _demo_options(out: Path, workers: int) -> RespondOptions:
@@ -50,7 +57,7 @@ def _demo_options(out: Path, workers: int) -> RespondOptions:
                           offline=True, workers=workers)
 
 
-def _progress_printer(total: int, quiet: bool) -> tuple[object, object]:
+def _progress_printer(total: int, quiet: bool) -> tuple[Any, Callable[[ImageResult], None]]:
     """A rich progress bar on stderr (off when not a TTY or --quiet) and its update hook."""
     if not progress_enabled(quiet):
         return None, lambda _result: None
@@ -78,55 +85,110 @@ def _summary(incident: Incident, out: Path) -> str:
     return "\n".join(printable(line) for line in lines)
 
 
+Paths = Annotated[list[str] | None, typer.Argument(
+    help="Manifests, kubectl JSON dumps, compose files, Dockerfiles, image lists, or "
+         "directories of them.")]
+Db = Annotated[str | None, typer.Option("--db", help="Advisory database (default: "
+                                       "$HULLGUARD_DB or the user data dir).")]
+Images = Annotated[list[str] | None, typer.Option(
+    "--image", help="REF=SOURCE: scan SOURCE (e.g. docker-archive:web.tar) for the "
+                    "reference REF instead of pulling it. Repeatable.")]
+Offline = Annotated[bool, typer.Option(
+    "--offline", help="Never contact registries; references without --image are listed as "
+                      "not scanned.")]
+Cluster = Annotated[bool, typer.Option("--cluster", help="Also inventory the live cluster.")]
+Kubeconfig = Annotated[str | None, typer.Option("--kubeconfig", help="Kubeconfig file.")]
+Context = Annotated[str | None, typer.Option("--context", help="Kubeconfig context.")]
+CriticalityConfig = Annotated[str | None, typer.Option(
+    "--criticality-config", help="YAML file mapping namespace/workload globs to criticality.")]
+Workers = Annotated[int, typer.Option("--workers", "-j", help="Worker processes (0 = CPUs).")]
+NoSecrets = Annotated[bool, typer.Option("--no-secrets", help="Skip secret scanning.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]
+
+
+def _scan_with_progress(inventory: Inventory, options: RespondOptions,
+                        quiet: bool) -> list[ImageResult]:
+    from hullguard.respond.run import scan_inventory
+
+    for issue in inventory.issues:
+        eprint(f"warning: {issue}")
+    bar, done = _progress_printer(len(inventory.images), quiet)
+    if bar is None:
+        return scan_inventory(inventory, options, done)
+    with bar:
+        return scan_inventory(inventory, options, done)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("respond")
     @handle_errors
     def respond_command(
-        paths: list[str] = typer.Argument(None, help="Manifests, compose files, Dockerfiles, "
-                                          "image lists or directories of them."),
-        out: Path = typer.Option(Path("incident"), "--out", "-o", help="Incident folder."),
-        demo: bool = typer.Option(False, "--demo", help="Run on the bundled demo fleet."),
-        db: str = typer.Option(None, "--db", help="Advisory database (default: HULLGUARD_DB "
-                               "or the user data dir)."),
-        image: list[str] = typer.Option([], "--image", help="REF=SOURCE: scan SOURCE (e.g. "
-                                        "docker-archive:web.tar) for reference REF. Repeatable."),
-        offline: bool = typer.Option(False, "--offline", help="Never contact registries; "
-                                     "references without --image are listed as not scanned."),
-        cluster: bool = typer.Option(False, "--cluster", help="Also inventory the live "
-                                     "cluster of the kubeconfig."),
-        kubeconfig: str = typer.Option(None, "--kubeconfig", help="Kubeconfig file."),
-        context: str = typer.Option(None, "--context", help="Kubeconfig context."),
-        criticality: str = typer.Option(None, "--criticality-config",
-                                        help="YAML mapping workloads to criticality."),
-        workers: int = typer.Option(0, "--workers", "-j", help="Worker processes (0 = CPUs)."),
-        no_secrets: bool = typer.Option(False, "--no-secrets", help="Skip secret scanning."),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress on stderr."),
+        paths: Paths = None,
+        out: Annotated[Path, typer.Option("--out", "-o", help="Incident folder.")] = Path(
+            "incident"),
+        demo: Annotated[bool, typer.Option("--demo", help="Run on the bundled demo fleet "
+                                           "(offline; ignores PATHS and --db).")] = False,
+        db: Db = None, image: Images = None, offline: Offline = False,
+        cluster: Cluster = False, kubeconfig: Kubeconfig = None, context: Context = None,
+        criticality: CriticalityConfig = None, workers: Workers = 0,
+        no_secrets: NoSecrets = False, quiet: Quiet = False,
     ) -> None:
-        """Breach response: inventory, scan, lineage and triage into an incident folder."""
+        """Breach response: inventory, fleet scan, secrets, lineage and triage, written as an
+        incident folder (declaration.md, report.html, findings.json, findings.sarif, sboms/)."""
         from hullguard.errors import InputError
-        from hullguard.respond.run import (
-            build_incident,
-            collect_inventory,
-            scan_inventory,
-        )
+        from hullguard.respond.run import build_incident, collect_inventory
         from hullguard.respond.writer import write_incident
 
         if not demo and not paths and not cluster:
             raise InputError("give manifests/compose files/Dockerfiles, --cluster, or --demo")
         options = _demo_options(out, workers) if demo else _options(
-            list(paths or []) + (["cluster:"] if cluster else []), out, db, image, offline,
-            workers, not no_secrets, kubeconfig, context, criticality)
+            list(paths or []), out, db, image or [], offline, workers, not no_secrets,
+            cluster, kubeconfig, context, criticality)
         inventory = collect_inventory(options)
-        for issue in inventory.issues:
-            eprint(f"warning: {issue}")
-        bar, done = _progress_printer(len(inventory.images), quiet)
-        if bar is not None:
-            bar.start()  # type: ignore[attr-defined]
-        try:
-            results = scan_inventory(inventory, options, done)  # type: ignore[arg-type]
-        finally:
-            if bar is not None:
-                bar.stop()  # type: ignore[attr-defined]
+        results = _scan_with_progress(inventory, options, quiet)
         incident = build_incident(inventory, results, options)
         write_incident(incident, out)
         typer.echo(_summary(incident, out))
+
+    @app.command("scan-fleet")
+    @handle_errors
+    def scan_fleet_command(
+        paths: Paths = None, db: Db = None, image: Images = None, offline: Offline = False,
+        cluster: Cluster = False, kubeconfig: Kubeconfig = None, context: Context = None,
+        state: Annotated[Path, typer.Option(
+            "--state", help="Folder for resumable progress (rerun to resume).")] = Path(
+            ".hullguard-fleet"),
+        fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+        workers: Workers = 0, no_secrets: NoSecrets = False, quiet: Quiet = False,
+    ) -> None:
+        """Scan every distinct image of the inventory in parallel (resumable; one bad image
+        is reported as not scanned and the rest continue). Exit 0, or 2 on errors."""
+        from hullguard.respond.run import collect_inventory
+
+        options = _options(list(paths or []), state, db, image or [], offline, workers,
+                           not no_secrets, cluster, kubeconfig, context, None)
+        results = _scan_with_progress(collect_inventory(options), options, quiet)
+        typer.echo(_fleet_table(results) if fmt == "table" else _fleet_json(results))
+
+
+def _fleet_rows(results: list[ImageResult]) -> list[dict[str, object]]:
+    return [{"image": r.name, "scanned": r.scanned, "digest": r.digest,
+             "packages": len(r.sbom.packages) if r.sbom else 0, "findings": len(r.findings),
+             "secrets": len(r.secrets), "error": r.error, "reused": r.reused}
+            for r in results]
+
+
+def _fleet_json(results: list[ImageResult]) -> str:
+    import json
+
+    return json.dumps({"images": _fleet_rows(results)}, indent=2)
+
+
+def _fleet_table(results: list[ImageResult]) -> str:
+    lines = [f"{'IMAGE':60} {'PACKAGES':>8} {'VULNS':>6} {'SECRETS':>7}  STATUS"]
+    for row in _fleet_rows(results):
+        status = "scanned" + (" (reused)" if row["reused"] else "") if row["scanned"] \
+            else f"NOT SCANNED: {row['error']}"
+        lines.append(f"{str(row['image'])[:60]:60} {row['packages']:>8} {row['findings']:>6} "
+                     f"{row['secrets']:>7}  {status}")
+    return printable("\n".join(lines))

@@ -14,7 +14,9 @@ from pathlib import Path
 
 from hullguard.errors import HullguardError
 from hullguard.images.api import SourceOptions
+from hullguard.model import Finding, Sbom
 from hullguard.model.inventory import Origin
+from hullguard.model.secret import SecretFinding
 from hullguard.respond.model import ImageResult
 
 
@@ -45,20 +47,21 @@ def _scan(job: ScanJob) -> ImageResult:
     sbom = catalog_image(job.source, job.options)
     findings = _match(sbom, job.db_path) if job.db_path else ()
     secrets = _secrets(job) if job.secrets else ()
-    return ImageResult(job.name, job.source, job.origin, sbom, tuple(findings), secrets)
+    return ImageResult(job.name, job.source, job.origin, sbom, findings, secrets)
 
 
-def _match(sbom: object, db_path: str) -> tuple[object, ...]:
-    from hullguard.vuln.scan import match_with_db
+def _match(sbom: Sbom, db_path: str) -> tuple[Finding, ...]:
+    from hullguard.vuln.db import VulnDB
+    from hullguard.vuln.scan import scan_sbom
 
-    return tuple(match_with_db(sbom, db_path))  # type: ignore[arg-type]
+    with VulnDB.open(db_path) as db:
+        return scan_sbom(sbom, db).findings
 
 
-def _secrets(job: ScanJob) -> tuple[object, ...]:
+def _secrets(job: ScanJob) -> tuple[SecretFinding, ...]:
     from hullguard.secrets import scan_image as scan_secrets
 
-    report = scan_secrets(job.source, options=job.options)
-    return tuple(report.findings)
+    return scan_secrets(job.source, job.options).findings
 
 
 class Journal:

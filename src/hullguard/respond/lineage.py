@@ -17,7 +17,7 @@ def _chain(result: ImageResult) -> tuple[str, ...]:
 def attach_bases(results: Sequence[ImageResult]) -> list[ImageResult]:
     """Set ``base`` on every image built on another scanned image: the one whose layer chain
     is the longest proper prefix of its own."""
-    by_chain = {}
+    by_chain: dict[tuple[str, ...], str] = {}
     for result in results:
         if _chain(result):
             by_chain.setdefault(_chain(result), result.name)

@@ -29,6 +29,7 @@ class RespondOptions:
     secrets: bool = True
     sla: Sla = DEFAULT_SLA
     now: datetime | None = None
+    cluster: bool = False
     kubeconfig: str | None = None
     context: str | None = None
     criticality_config: str | None = None
@@ -36,10 +37,13 @@ class RespondOptions:
 
 
 def collect_inventory(options: RespondOptions) -> Inventory:
-    from hullguard.inventory import collect
+    from hullguard.inventory.collect import collect
+    from hullguard.inventory.context import load_criticality_rules
 
+    rules = load_criticality_rules(Path(options.criticality_config)) \
+        if options.criticality_config else None
     return collect([Path(p) for p in options.paths], kubeconfig=options.kubeconfig,
-                   context=options.context, criticality_config=options.criticality_config)
+                   context=options.context, cluster=options.cluster, criticality_rules=rules)
 
 
 def _job(image: InventoryImage, options: RespondOptions) -> ScanJob:
@@ -51,7 +55,7 @@ def _job(image: InventoryImage, options: RespondOptions) -> ScanJob:
 
 def _offline_result(job: ScanJob) -> ImageResult:
     return ImageResult(job.name, job.source, job.origin,
-                       error="not scanned: offline, and no local image was given for it")
+                       error="offline, and no local image was given for it (--image REF=SOURCE)")
 
 
 def scan_inventory(inventory: Inventory, options: RespondOptions,

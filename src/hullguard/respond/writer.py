@@ -4,29 +4,16 @@ one CycloneDX SBOM per scanned image. Each file is written atomically."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from dataclasses import asdict, is_dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from hullguard.fsutil import write_text_atomic
 from hullguard.respond.model import ImageResult, Incident
 
 FILES = ("declaration.md", "report.html", "findings.json", "findings.sarif")
-
-
-def write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_incident(incident: Incident, out: Path) -> dict[str, Path]:
@@ -39,7 +26,7 @@ def write_incident(incident: Incident, out: Path) -> dict[str, Path]:
                "findings.sarif": render_sarif(incident)}
     paths = {}
     for name, text in written.items():
-        write_text(out / name, text)
+        write_text_atomic(out / name, text)
         paths[name] = out / name
     for image in incident.images:
         if image.sbom is not None:
@@ -57,7 +44,7 @@ def _write_sbom(image: ImageResult, folder: Path) -> Path:
 
     assert image.sbom is not None
     path = folder / sbom_file_name(image.name)
-    write_text(path, render(image.sbom, "cyclonedx-json"))
+    write_text_atomic(path, render(image.sbom, "cyclonedx-json"))
     return path
 
 
@@ -94,8 +81,11 @@ def render_findings_json(incident: Incident) -> str:
 
 
 def render_sarif(incident: Incident) -> str:
-    """All findings of the fleet as one SARIF 2.1.0 log (one result per finding per image)."""
+    """All findings of the fleet as one SARIF 2.1.0 log: one run per scanned image."""
     from hullguard.vuln.report import sarif
+    from hullguard.vuln.scan import ScanReport
 
-    findings = [(image.name, finding) for image in incident.images for finding in image.findings]
-    return str(sarif.render_fleet(findings))
+    runs = [sarif.to_dict(ScanReport(image.sbom, image.findings))["runs"][0]
+            for image in incident.images if image.sbom is not None]
+    doc = {"$schema": sarif.SCHEMA_URI, "version": "2.1.0", "runs": runs}
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
