@@ -27,6 +27,15 @@ class FileOwnership:
 
 
 @dataclass(frozen=True)
+class LicenseEvidence:
+    """Licenses a file declares for an OS package it does not itself list (e.g. Debian's
+    ``/usr/share/doc/NAME/copyright``); the engine adds them to that package."""
+
+    owner: str  # e.g. "deb:bash"
+    licenses: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Extraction:
     """What one extractor found in one file."""
 
@@ -34,6 +43,7 @@ class Extraction:
     ownerships: tuple[FileOwnership, ...] = ()
     distro: Distro | None = None
     warnings: tuple[str, ...] = ()
+    license_evidence: tuple[LicenseEvidence, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1,1 +1,105 @@
-"""hullguard.secrets"""
+"""Leaked credentials in images (every layer, deleted files included, and the config) and in
+directories (text files, Dockerfiles, compose files, Kubernetes manifests).
+
+Public surface: :func:`scan_image`, :func:`scan_path`, :func:`scan_target`, :func:`scan_bytes`.
+They return a :class:`~hullguard.model.secret.SecretReport` and never print.
+"""
+
+from __future__ import annotations
+
+import tarfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from hullguard.images.api import ImageSource, SourceOptions
+from hullguard.model.secret import SecretReport
+from hullguard.secrets.allowlist import Allowlist, load_allowlist
+from hullguard.secrets.collect import Collector, Place
+from hullguard.secrets.content import Limits
+from hullguard.secrets.engine import Matcher
+from hullguard.secrets.rules import Rule, builtin_rules
+
+__all__ = ["Allowlist", "Limits", "Matcher", "builtin_rules", "image_reference",
+           "load_allowlist", "scan_bytes", "scan_image", "scan_path", "scan_target"]
+
+
+def _collector(allowlist: Allowlist | None, limits: Limits | None,
+               rules: Sequence[Rule] | None) -> Collector:
+    return Collector(Matcher(rules), allowlist or Allowlist(), limits or Limits())
+
+
+def scan_image(source_or_ref: ImageSource | str, options: SourceOptions | None = None, *,
+               allowlist: Allowlist | None = None, limits: Limits | None = None,
+               rules: Sequence[Rule] | None = None) -> SecretReport:
+    """Scan an opened image, or open ``source_or_ref`` (any reference hullguard.images takes)."""
+    collector = _collector(allowlist, limits, rules)
+    if isinstance(source_or_ref, str):
+        from hullguard.images import open_image
+
+        with open_image(source_or_ref, options or SourceOptions()) as source:
+            return _scan_source(source, collector)
+    return _scan_source(source_or_ref, collector)
+
+
+def _scan_source(source: ImageSource, collector: Collector) -> SecretReport:
+    from hullguard.secrets.image import scan_config, scan_layers
+
+    scan_layers(source, collector)
+    info = source.info
+    scan_config(info.config, info.layers, collector)
+    return collector.report(info.name, info)
+
+
+def scan_path(path: Path, *, allowlist: Allowlist | None = None, limits: Limits | None = None,
+              rules: Sequence[Rule] | None = None) -> SecretReport:
+    """Scan a directory tree or one file (not an image archive: see :func:`scan_target`)."""
+    from hullguard.secrets.files import check_path, scan_tree
+
+    check_path(path)
+    collector = _collector(allowlist, limits, rules)
+    scan_tree(path, collector)
+    return collector.report(str(path))
+
+
+def scan_bytes(data: bytes, path: str = "<input>", *, config: bool = False,
+               rules: Sequence[Rule] | None = None) -> SecretReport:
+    """Scan one in-memory text or archive (``config``: treat as key=value config text)."""
+    collector = _collector(None, None, rules)
+    if config:
+        collector.scan_text(data, path, Place(), config=True)
+    else:
+        collector.scan_file(data, path, Place())
+    return collector.report(path)
+
+
+def image_reference(path: Path) -> str | None:
+    """The image reference for a local image path: an OCI layout directory (``oci:``), or a
+    tar holding ``manifest.json`` (``docker-archive:``) or ``oci-layout`` (``oci-archive:``)."""
+    if path.is_dir():
+        return f"oci:{path}" if (path / "oci-layout").is_file() else None
+    try:
+        with tarfile.open(path, mode="r:") as archive:
+            for count, member in enumerate(archive):
+                name = member.name.removeprefix("./")
+                if name == "manifest.json":
+                    return f"docker-archive:{path}"
+                if name == "oci-layout":
+                    return f"oci-archive:{path}"
+                if count > 100_000:
+                    break
+    except (tarfile.TarError, OSError, ValueError):
+        return None
+    return None
+
+
+def scan_target(target: str, options: SourceOptions | None = None, *,
+                allowlist: Allowlist | None = None, limits: Limits | None = None,
+                rules: Sequence[Rule] | None = None) -> SecretReport:
+    """An existing path that is not an image is scanned as files; anything else is an image."""
+    path = Path(target)
+    if path.exists():
+        reference = image_reference(path)
+        if reference is None:
+            return scan_path(path, allowlist=allowlist, limits=limits, rules=rules)
+        target = reference
+    return scan_image(target, options, allowlist=allowlist, limits=limits, rules=rules)

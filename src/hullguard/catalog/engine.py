@@ -1,0 +1,327 @@
+"""The walk engine: every layer read once, each file offered to the extractors that want it.
+
+After the walk the engine keeps only extractions whose file is still visible from the layer
+it was read in (whiteouts and overrides remove the rest), decides the distro, gives OS
+packages their distro PURLs, records the layer that introduced each package and marks
+language packages that an OS package installed (``owned_by``).
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+import hullguard
+from hullguard.catalog.api import Extraction, Extractor, FileOwnership, ScanInput
+from hullguard.catalog.extractors.osrelease import choose_distro
+from hullguard.catalog.ospurl import os_purl
+from hullguard.errors import HullguardError, IntegrityError, LimitExceeded
+from hullguard.images.api import FileInfo, FileKind, ImageSource, LayerEntry
+from hullguard.model import Distro, ImageInfo, Layer, Package, PluginStatus, Sbom, Status
+
+Progress = Callable[[str], None]
+MAX_SHARED_READ = 64 << 20  # a file several extractors want is read once into memory
+MAX_WARNINGS = 1000
+MAX_ERRORS_KEPT = 100  # per extractor; the count is always exact
+_HitKey = tuple[str, str, int]  # extractor name, path, layer index
+
+
+class TreeView(Protocol):
+    """What the engine needs from :class:`hullguard.images.tree.FileTree`."""
+
+    def start_layer(self, index: int) -> None: ...
+
+    def apply(self, info: FileInfo, layer_index: int) -> None: ...
+
+    def visible(self, path: str) -> tuple[int, FileInfo] | None: ...
+
+    def resolve(self, path: str) -> str | None: ...
+
+
+def _default_tree() -> TreeView:
+    from hullguard.images.tree import FileTree
+
+    tree: TreeView = FileTree()
+    return tree
+
+
+def catalog_source(source: ImageSource, *, extractors: Sequence[Extractor] | None = None,
+                   on_progress: Progress | None = None,
+                   tree_factory: Callable[[], TreeView] | None = None) -> Sbom:
+    """Catalog an opened image: one pass over its layers, then the post-walk decisions."""
+    if extractors is None:
+        from hullguard.catalog.registry import default_extractors
+
+        extractors = default_extractors()
+    walk = _Walk(source.info, list(extractors), (tree_factory or _default_tree)())
+    total = len(source.info.layers)
+    for number, layer in enumerate(source.info.layers, start=1):
+        files = walk.layer(source, layer)
+        if on_progress:
+            digest = layer.diff_id.short if layer.diff_id else "rootfs"
+            on_progress(f"layer {number}/{total} {digest}: {files} entries")
+    extra = [*walk.walker_warnings, *getattr(source, "warnings", ()),
+             *getattr(walk.tree, "warnings", ())]
+    return walk.finish([str(text) for text in extra])
+
+
+@dataclass
+class _Tally:
+    """One extractor's counters during the walk."""
+
+    files: int = 0
+    extracted: int = 0
+    failures: int = 0
+    errors: list[str] = field(default_factory=list)  # the first MAX_ERRORS_KEPT
+
+
+class _MemoryEntry:
+    """A file read once and offered to several extractors."""
+
+    def __init__(self, info: FileInfo, data: bytes) -> None:
+        self._info, self._data = info, data
+
+    @property
+    def info(self) -> FileInfo:
+        return self._info
+
+    def read(self, limit: int) -> bytes:
+        if len(self._data) > limit:
+            raise LimitExceeded(f"file is larger than {limit} bytes", where=self._info.path)
+        return self._data
+
+    def chunks(self, size: int = 1 << 20) -> Iterator[bytes]:
+        for start in range(0, len(self._data), size):
+            yield self._data[start:start + size]
+
+
+class _Walk:
+    def __init__(self, info: ImageInfo, extractors: list[Extractor], tree: TreeView) -> None:
+        self.info, self.extractors, self.tree = info, extractors, tree
+        self.hits: dict[_HitKey, Extraction] = {}
+        self.extracted: set[_HitKey] = set()  # every file extracted, even with no result
+        self.tallies = {extractor.name: _Tally() for extractor in extractors}
+        self.layers = {layer.index: layer for layer in info.layers}
+        self.removed: set[tuple[str, int]] = set()  # (whiteout path, layer)
+        self.opaque: set[tuple[str, int]] = set()  # (opaque directory, layer)
+        self.walker_warnings: list[str] = []
+
+    def layer(self, source: ImageSource, layer: Layer) -> int:
+        """Walk one layer; return how many entries it had."""
+        self.tree.start_layer(layer.index)
+        diff_id = str(layer.diff_id) if layer.diff_id else ""
+        count = 0
+        walker = source.walk_layer(layer)
+        try:
+            for entry in walker:
+                count += 1
+                self._entry(entry, layer.index, diff_id)
+        finally:
+            getattr(walker, "close", lambda: None)()  # an abandoned walk releases its file
+        self.walker_warnings += getattr(walker, "warnings", ())
+        return count
+
+    def _entry(self, entry: LayerEntry, index: int, diff_id: str) -> None:
+        info = entry.info
+        self.tree.apply(info, index)
+        if info.kind is FileKind.FILE:
+            try:  # the hot path: one cheap call per extractor and file
+                wanted = [ex for ex in self.extractors if ex.file_required(info)]
+            except Exception:  # a broken plugin: ask again one by one, recording the failure
+                wanted = [ex for ex in self.extractors if self._asks(ex, info)]
+            if wanted:
+                self._extract_all(wanted, entry, index, diff_id)
+        elif info.kind is FileKind.WHITEOUT:
+            self.removed.add((info.path, index))
+        elif info.kind is FileKind.OPAQUE:
+            self.opaque.add((info.path, index))
+
+    def _deleted_in(self, path: str, index: int) -> bool:
+        """Did layer ``index`` delete ``path`` (a whiteout of it or an ancestor, or an opaque
+        ancestor directory)?"""
+        if not self.removed and not self.opaque:
+            return False
+        ancestor = path
+        while ancestor not in ("", "/"):
+            parent = posixpath.dirname(ancestor)
+            if (ancestor, index) in self.removed or (parent, index) in self.opaque:
+                return True
+            ancestor = parent
+        return False
+
+    def _asks(self, extractor: Extractor, info: FileInfo) -> bool:
+        try:
+            return extractor.file_required(info)
+        except Exception as error:  # a broken plugin must not stop the walk
+            self._failed(extractor.name, info.path, error)
+            return False
+
+    def _extract_all(self, wanted: list[Extractor], entry: LayerEntry, index: int,
+                     diff_id: str) -> None:
+        if len(wanted) > 1:
+            try:
+                entry = _MemoryEntry(entry.info, entry.read(MAX_SHARED_READ))
+            except IntegrityError:
+                raise  # the layer itself is broken: nothing from it may be kept
+            except HullguardError as error:
+                for extractor in wanted:
+                    self._failed(extractor.name, entry.info.path, error)
+                return
+        for extractor in wanted:
+            self._extract(extractor, ScanInput(entry, index, diff_id))
+
+    def _extract(self, extractor: Extractor, scan_input: ScanInput) -> None:
+        tally = self.tallies[extractor.name]
+        tally.files += 1
+        try:
+            extraction = extractor.extract(scan_input)
+        except IntegrityError:
+            raise  # a truncated or altered layer, not a plugin failure
+        except Exception as error:  # any failure is this plugin's, recorded in its status
+            self._failed(extractor.name, scan_input.path, error)
+            return
+        tally.extracted += 1
+        key = (extractor.name, scan_input.path, scan_input.layer_index)
+        self.extracted.add(key)
+        if extraction.packages or extraction.ownerships or extraction.distro or \
+                extraction.warnings or extraction.license_evidence:
+            self.hits[key] = _slim(extraction)  # a duplicate entry in one layer: last wins
+        else:
+            self.hits.pop(key, None)
+
+    def _failed(self, name: str, path: str, error: Exception) -> None:
+        text = error.diagnostics() if isinstance(error, HullguardError) else \
+            f"{type(error).__name__}: {error}"
+        tally = self.tallies[name]
+        tally.failures += 1
+        if len(tally.errors) < MAX_ERRORS_KEPT:
+            tally.errors.append(f"{path}: {text}")
+
+    def finish(self, walker_warnings: list[str]) -> Sbom:
+        visible = {key: ex for key, ex in self.hits.items() if self._still_visible(key)}
+        found = {key[1]: ex.distro for key, ex in visible.items() if ex.distro}
+        distro = choose_distro(found, self.tree.resolve)
+        owners = _Owners(self.tree, (o for ex in visible.values() for o in ex.ownerships))
+        licenses = {e.owner: e.licenses for ex in visible.values() for e in ex.license_evidence}
+        packages = [self._finish(package, key, distro, owners, licenses)
+                    for key, extraction in sorted(visible.items())
+                    for package in extraction.packages]
+        return Sbom(
+            image=self.info, distro=distro, packages=tuple(packages),
+            statuses=self._statuses(packages),
+            warnings=_capped([*walker_warnings, *self._warnings(visible)]),
+            tool="hullguard", tool_version=hullguard.__version__,
+        ).sorted()
+
+    def _still_visible(self, key: _HitKey) -> bool:
+        seen = self.tree.visible(key[1])
+        if seen is None:  # the entry's parent path may pass through a symlink
+            directory, _, base = key[1].rpartition("/")
+            real = self.tree.resolve(directory or "/")
+            seen = self.tree.visible(posixpath.join(real, base)) if real else None
+        return seen is not None and seen[0] == key[2]
+
+    def _finish(self, package: Package, key: _HitKey, distro: Distro | None,
+                owners: _Owners, licenses: dict[str, tuple[str, ...]]) -> Package:
+        index = self._introduced(package, key) if package.type.is_os else key[2]
+        layer = self.layers.get(index)
+        declared = package.licenses or licenses.get(f"{package.type.value}:{package.name}", ())
+        return replace(
+            package, purl=os_purl(package, distro), licenses=declared,
+            introduced_by=str(layer.diff_id) if layer and layer.diff_id else "",
+            created_by=layer.created_by if layer else "",
+            owned_by="" if package.type.is_os else owners.owner_of(package),
+        )
+
+    def _introduced(self, package: Package, key: _HitKey) -> int:
+        """The earliest layer of the unbroken run of versions of this database file that
+        list the same name and version (an upgrade or a deletion breaks the run)."""
+        name, path, start = key
+        for earlier in range(key[2] - 1, -1, -1):
+            if self._deleted_in(path, earlier + 1):
+                break
+            if (name, path, earlier) not in self.extracted:
+                continue  # the file was not rewritten in that layer
+            extraction = self.hits.get((name, path, earlier), Extraction())
+            if not any((p.name, p.version) == (package.name, package.version)
+                       for p in extraction.packages):
+                break
+            start = earlier
+        return start
+
+    def _statuses(self, packages: list[Package]) -> tuple[PluginStatus, ...]:
+        counts: dict[str, int] = {}
+        for package in packages:
+            counts[package.cataloger] = counts.get(package.cataloger, 0) + 1
+        return tuple(_status(name, tally, counts.get(name, 0))
+                     for name, tally in self.tallies.items())
+
+    def _warnings(self, visible: dict[_HitKey, Extraction]) -> list[str]:
+        out = [f"{key[0]}: {text}" for key, ex in sorted(visible.items())
+               for text in ex.warnings]
+        out += [f"{name}: failed on {text}" for name, tally in self.tallies.items()
+                for text in tally.errors]
+        return out
+
+
+def _status(name: str, tally: _Tally, packages: int) -> PluginStatus:
+    if not tally.errors:
+        return PluginStatus(name, Status.OK, tally.files, packages)
+    state = Status.FAILED if tally.extracted == 0 else Status.PARTIAL
+    shown = "; ".join(tally.errors[:3])
+    more = f" (+{tally.failures - 3} more)" if tally.failures > 3 else ""
+    return PluginStatus(name, state, tally.files, packages,
+                        f"{tally.failures} error(s): {shown}{more}")
+
+
+def _capped(warnings: list[str]) -> tuple[str, ...]:
+    if len(warnings) <= MAX_WARNINGS:
+        return tuple(warnings)
+    dropped = len(warnings) - MAX_WARNINGS
+    return (*warnings[:MAX_WARNINGS], f"... {dropped} more warnings not shown")
+
+
+def may_be_evidence(path: str) -> bool:
+    """Could a language package's evidence live at ``path``? Keeps ownership tables small:
+    an image's OS packages list hundreds of thousands of files, almost all of them
+    documentation, headers, libraries and scripts that no language cataloger reads."""
+    base = path.rpartition("/")[2]
+    if "." not in base:
+        return True  # executables (Go, Rust binaries) and directories
+    return base in ("package.json", "METADATA", "PKG-INFO", "installed.json") or base.endswith(
+        (".jar", ".war", ".ear", ".hpi", ".jpi", ".egg-info", ".gemspec", ".deps.json"))
+
+
+def _slim(extraction: Extraction) -> Extraction:
+    if not extraction.ownerships:
+        return extraction
+    kept = tuple(FileOwnership(o.owner, frozenset(p for p in o.paths if may_be_evidence(p)))
+                 for o in extraction.ownerships)
+    return replace(extraction, ownerships=kept)
+
+
+class _Owners:
+    """Path -> owning OS package, with owned paths canonicalized through directory symlinks
+    (a merged-/usr image lists ``/bin/x`` in dpkg while the file lives at ``/usr/bin/x``)."""
+
+    def __init__(self, tree: TreeView, ownerships: Iterable[FileOwnership]) -> None:
+        self.tree = tree
+        self._dirs: dict[str, str] = {}
+        self.paths: dict[str, str] = {}
+        for ownership in ownerships:
+            for path in ownership.paths:
+                self.paths.setdefault(path, ownership.owner)
+                self.paths.setdefault(self._canonical(path), ownership.owner)
+
+    def _canonical(self, path: str) -> str:
+        directory, _, base = path.rpartition("/")
+        if directory not in self._dirs:
+            self._dirs[directory] = self.tree.resolve(directory or "/") or directory
+        resolved = self._dirs[directory]
+        return posixpath.join(resolved, base)
+
+    def owner_of(self, package: Package) -> str:
+        return next((self.paths[loc.path] for loc in package.locations
+                     if loc.path in self.paths), "")

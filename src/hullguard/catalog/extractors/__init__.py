@@ -1,0 +1,1 @@
+"""One module per package format; each exposes one :class:`~hullguard.catalog.api.Extractor`."""

@@ -1,0 +1,79 @@
+"""Alpine's installed-package database, /lib/apk/db/installed (apk-tools v2 text format)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from hullguard.catalog.api import Extraction, FileOwnership, ScanInput
+from hullguard.catalog.extractors._common import location, purl, sorted_meta, text_of
+from hullguard.images.api import FileInfo
+from hullguard.model import Location, Package, PackageType
+
+DB_PATH = "/lib/apk/db/installed"
+
+
+class ApkExtractor:
+    name = "apk"
+
+    def file_required(self, info: FileInfo) -> bool:
+        return info.path == DB_PATH
+
+    def extract(self, scan_input: ScanInput) -> Extraction:
+        packages, ownerships, warnings = [], [], []
+        where = location(scan_input)
+        for number, record in enumerate(_records(text_of(scan_input)), start=1):
+            if not record.get("P") or not record.get("V"):
+                warnings.append(f"{scan_input.path}: record {number} has no P:/V:, skipped")
+                continue
+            packages.append(_package(record, where))
+            ownerships.append(FileOwnership(f"apk:{record['P']}", frozenset(record_files(record))))
+        return Extraction(tuple(packages), tuple(ownerships), warnings=tuple(warnings))
+
+
+class _Record(dict[str, str]):
+    """One stanza; F:/R: lines are kept in order because R: is relative to the last F:."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.files: list[tuple[str, str]] = []
+
+
+def _records(text: str) -> Iterator[_Record]:
+    record = _Record()
+    for line in text.splitlines():
+        if not line.strip():
+            if record:
+                yield record
+            record = _Record()
+            continue
+        key, sep, value = line.partition(":")
+        if not sep or len(key) != 1:
+            continue
+        if key in "FR":
+            record.files.append((key, value))
+        record.setdefault(key, value)
+    if record:
+        yield record
+
+
+def record_files(record: _Record) -> Iterator[str]:
+    """Absolute paths of the files a package installed (R: lines under the last F:)."""
+    directory = ""
+    for key, value in record.files:
+        if key == "F":
+            directory = value.strip("/")
+        else:
+            yield f"/{directory}/{value}" if directory else f"/{value}"
+
+
+def _package(record: _Record, where: tuple[Location, ...]) -> Package:
+    name, version, arch = record["P"], record["V"], record.get("A", "")
+    return Package(
+        name=name, version=version, type=PackageType.APK,
+        purl=purl("apk", name, version, "alpine", {"arch": arch}),
+        cataloger="apk", source_name=record.get("o", ""),
+        source_version=version if record.get("o") else "", arch=arch,
+        licenses=(record["L"],) if record.get("L") else (), locations=where,
+        metadata=sorted_meta({"build_time": record.get("t", ""), "commit": record.get("c", ""),
+                              "maintainer": record.get("m", ""), "size": record.get("I", "")}),
+    )

@@ -1,0 +1,196 @@
+"""Go binaries: module build info from the ``.go.buildinfo`` section (Go 1.18+ inline format).
+
+The binary is streamed, never held whole: the first 64 KiB must be an ELF file carrying the
+Go build-ID note (every Go linker mode writes it near the start), then the stream is scanned
+in chunks for the 16-byte-aligned build-info magic and only the bytes after it are kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from hullguard.catalog.api import Extraction, ScanInput
+from hullguard.catalog.extractors._common import location, purl, sorted_meta
+from hullguard.errors import InputError
+from hullguard.images.api import FileInfo
+from hullguard.model import Location, Package, PackageType
+
+MAGIC = b"\xff Go buildinf:"
+_GO_NOTES = (b"\x04\x00\x00\x00Go\x00\x00", b"\x00\x00\x00\x04Go\x00\x00")
+HEAD_BYTES = 64 << 10
+TAIL_BYTES = 4 << 20  # build info (version + module list) is far smaller than this
+MIN_BINARY = 4 << 10
+
+
+class GoBinaryExtractor:
+    name = "golang"
+
+    def file_required(self, info: FileInfo) -> bool:
+        return info.is_executable and info.size >= MIN_BINARY
+
+    def extract(self, scan_input: ScanInput) -> Extraction:
+        blob = find_buildinfo(scan_input.entry.chunks())
+        if blob is None:
+            return Extraction()
+        info = parse_buildinfo(blob)
+        if info is None:
+            return Extraction()
+        return Extraction(tuple(_packages(info, location(scan_input))))
+
+
+def _is_go_elf(head: bytes) -> bool:
+    return head[:4] == b"\x7fELF" and any(note in head for note in _GO_NOTES)
+
+
+def find_buildinfo(chunks: Iterator[bytes]) -> bytes | None:
+    """Bytes from the build-info magic on (at most TAIL_BYTES), or None if not a Go binary."""
+    head = b""
+    for chunk in chunks:
+        head += chunk
+        if len(head) >= HEAD_BYTES:
+            break
+    if not _is_go_elf(head[:HEAD_BYTES]):
+        return None
+    offset, window = 0, head  # ``offset``: file offset of window[0]
+    while True:
+        found = _aligned_magic(window, offset)
+        if found >= 0:
+            return _collect(window[found:], chunks)
+        keep = len(MAGIC) + 15
+        offset += max(0, len(window) - keep)
+        window = window[-keep:] + next(chunks, b"")
+        if len(window) <= keep:
+            return None
+
+
+def _aligned_magic(window: bytes, offset: int) -> int:
+    start = window.find(MAGIC)
+    while start >= 0 and ((offset + start) % 16 or not _plausible(window[start:start + 16])):
+        start = window.find(MAGIC, start + 1)
+    return start
+
+
+def _plausible(header: bytes) -> bool:
+    return len(header) < 16 or header[14] in (4, 8)
+
+
+def _collect(data: bytes, chunks: Iterator[bytes]) -> bytes:
+    parts, size = [data], len(data)
+    for chunk in chunks:
+        if size >= TAIL_BYTES:
+            break
+        parts.append(chunk)
+        size += len(chunk)
+    return b"".join(parts)[:TAIL_BYTES]
+
+
+@dataclass(frozen=True)
+class Module:
+    path: str
+    version: str
+    sum: str = ""
+    replaces: str = ""
+
+
+@dataclass(frozen=True)
+class BuildInfo:
+    go_version: str
+    main_package: str
+    main: Module | None
+    deps: tuple[Module, ...]
+    settings: tuple[tuple[str, str], ...]
+
+
+def parse_buildinfo(blob: bytes) -> BuildInfo | None:
+    """Decode the inline format; the older pointer format (Go < 1.18) returns None."""
+    if len(blob) < 32 or blob[:14] != MAGIC:
+        raise InputError("Go build info header truncated")
+    if not blob[15] & 2:
+        return None  # pointer format: needs the binary's address map (not supported)
+    version, position = _varint_string(blob, 32)
+    modinfo, _ = _varint_string(blob, position)
+    if len(modinfo) >= 33 and modinfo[-17] == "\n":
+        modinfo = modinfo[16:-16]  # sentinels the linker wraps around the module info
+    return _parse_modinfo(version, modinfo)
+
+
+def _varint_string(blob: bytes, position: int) -> tuple[str, int]:
+    length, shift = 0, 0
+    while True:
+        if position >= len(blob) or shift > 35:
+            raise InputError("Go build info string length is malformed")
+        byte = blob[position]
+        position += 1
+        length |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            break
+    end = position + length
+    if end > len(blob):
+        raise InputError("Go build info string runs past the data read")
+    return blob[position:end].decode("utf-8", "replace"), end
+
+
+def _parse_modinfo(go_version: str, modinfo: str) -> BuildInfo:
+    main_package, main, deps, settings = "", None, [], []
+    for line in modinfo.splitlines():
+        kind, _, rest = line.partition("\t")
+        fields = rest.split("\t")
+        if kind == "path":
+            main_package = rest
+        elif kind == "mod":
+            main = _module(fields)
+        elif kind == "dep":
+            deps.append(_module(fields))
+        elif kind == "=>" and deps:
+            deps[-1] = _replaced(deps[-1], fields)
+        elif kind == "=>" and main:
+            main = _replaced(main, fields)
+        elif kind == "build":
+            key, _, value = rest.partition("=")
+            settings.append((key, value))
+    return BuildInfo(go_version, main_package, main, tuple(deps), tuple(settings))
+
+
+def _module(fields: list[str]) -> Module:
+    padded = [*fields, "", "", ""]
+    return Module(padded[0], padded[1], padded[2])
+
+
+def _replaced(original: Module, fields: list[str]) -> Module:
+    replacement = _module(fields)
+    return Module(replacement.path, replacement.version or "(devel)", replacement.sum,
+                  replaces=f"{original.path}@{original.version}")
+
+
+def _packages(info: BuildInfo, where: tuple[Location, ...]) -> Iterator[Package]:
+    settings = dict(info.settings)
+    common = {"go_version": info.go_version, "goos": settings.get("GOOS", ""),
+              "goarch": settings.get("GOARCH", ""), "main_package": info.main_package}
+    main = info.main
+    if (main is None or not main.path) and info.main_package not in ("",
+                                                                       "command-line-arguments"):
+        # GOPATH-mode builds (e.g. Debian's) record only the main package path
+        main = Module(info.main_package, "(devel)")
+    if main and main.path:
+        vcs = {"vcs_revision": settings.get("vcs.revision", "")}
+        yield _package(main, where, {**common, **vcs, "main": "true"})
+    for dep in info.deps:
+        yield _package(dep, where, common)
+    if info.go_version.startswith("go"):
+        yield _package(Module("stdlib", info.go_version), where, common)
+
+
+def _package(module: Module, where: tuple[Location, ...], extra: dict[str, str]) -> Package:
+    # local replacements look like "./private/repo/" or "../lib"
+    namespace, _, name = module.path.strip("/").rpartition("/")
+    version = module.version
+    purl_version = version.removeprefix("go") if module.path == "stdlib" else version
+    return Package(
+        name=module.path, version=version, type=PackageType.GO_MODULE,
+        purl=purl("golang", name, purl_version if purl_version != "(devel)" else "",
+                  namespace or None),
+        cataloger="golang", locations=where,
+        metadata=sorted_meta({**extra, "h1": module.sum, "replaces": module.replaces}),
+    )

@@ -1,0 +1,202 @@
+"""Java archives (jar/war/ear and nested jars): pom.properties and MANIFEST.MF.
+
+An archive needs random access (its directory is at the end), so it is spooled: in memory up
+to 8 MiB, to an anonymous temporary file beyond (never the image's own path). Nesting depth,
+member sizes, compression ratios and total inflated bytes are capped against zip bombs.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import re
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from typing import IO
+
+from hullguard.catalog.api import Extraction, ScanInput
+from hullguard.catalog.extractors._common import purl
+from hullguard.errors import LimitExceeded
+from hullguard.images.api import FileInfo
+from hullguard.model import Location, Package, PackageType
+
+ARCHIVE_SUFFIXES = (".jar", ".war", ".ear", ".par", ".sar", ".jpi", ".hpi", ".nar")
+_LOWER_SUFFIXES = frozenset(ARCHIVE_SUFFIXES)
+MAX_ARCHIVE = 1 << 30
+MAX_DEPTH = 4
+MAX_MEMBER = 4 << 20  # pom.properties / MANIFEST.MF
+MAX_NESTED = 256 << 20
+MAX_RATIO = 200
+MAX_TOTAL_INFLATED = 1 << 30
+SPOOL_IN_MEMORY = 8 << 20
+_PROPERTY_RE = re.compile(r"^(?P<key>[^=:\s]+)\s*[=:\s]\s*(?P<value>.*)$")
+_FILENAME_RE = re.compile(r"^(?P<name>.+?)-(?P<version>\d[\w.\-+]*)$")
+
+
+class JavaArchiveExtractor:
+    name = "java"
+
+    def file_required(self, info: FileInfo) -> bool:
+        path = info.path
+        if not path.endswith(ARCHIVE_SUFFIXES) and not (
+                path[-4:-3] == "." and path[-4:].lower() in _LOWER_SUFFIXES):  # .JAR, .War
+            return False
+        return 0 < info.size <= MAX_ARCHIVE
+
+    def extract(self, scan_input: ScanInput) -> Extraction:
+        budget = _Budget()
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
+            for chunk in scan_input.entry.chunks():
+                spool.write(chunk)
+            spool.seek(0)
+            packages = _archive(spool, scan_input.path, "", 0, budget, scan_input.layer_diff_id)
+        return Extraction(tuple(packages), warnings=tuple(budget.warnings))
+
+
+@dataclass
+class _Budget:
+    inflated: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    def take(self, size: int, where: str) -> None:
+        self.inflated += size
+        if self.inflated > MAX_TOTAL_INFLATED:
+            raise LimitExceeded("java archive inflates beyond 1 GiB in total", where=where)
+
+
+def _archive(handle: IO[bytes], path: str, inner: str, depth: int, budget: _Budget,
+             diff_id: str) -> list[Package]:
+    where = f"{path}:{inner}" if inner else path
+    try:
+        archive = zipfile.ZipFile(handle)
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        budget.warnings.append(f"{where}: not a readable zip archive ({error})")
+        return []
+    with archive:
+        packages = _own_packages(archive, path, inner, budget, diff_id)
+        if depth < MAX_DEPTH:
+            for member in archive.infolist():
+                if member.filename.lower().endswith(ARCHIVE_SUFFIXES) and not member.is_dir():
+                    packages += _nested(archive, member, path, inner, depth, budget, diff_id)
+        elif any(m.filename.lower().endswith(ARCHIVE_SUFFIXES) for m in archive.infolist()):
+            budget.warnings.append(f"{where}: archives nested deeper than {MAX_DEPTH} skipped")
+    return packages
+
+
+def _nested(archive: zipfile.ZipFile, member: zipfile.ZipInfo, path: str, inner: str,
+            depth: int, budget: _Budget, diff_id: str) -> list[Package]:
+    name = f"{inner}:{member.filename}" if inner else member.filename
+    try:
+        data = _member_bytes(archive, member, MAX_NESTED, budget, f"{path}:{name}")
+    except LimitExceeded as error:
+        budget.warnings.append(error.diagnostics())
+        return []
+    return _archive(io.BytesIO(data), path, name, depth + 1, budget, diff_id)
+
+
+def _member_bytes(archive: zipfile.ZipFile, member: zipfile.ZipInfo, limit: int,
+                  budget: _Budget, where: str) -> bytes:
+    """A member's bytes after checking its declared size and ratio; the read is bounded
+    too, because the declared size in a hostile zip can lie."""
+    if member.file_size > limit:
+        raise LimitExceeded(f"member is {member.file_size} bytes (limit {limit})", where=where)
+    if member.compress_size and member.file_size / member.compress_size > MAX_RATIO:
+        raise LimitExceeded("member compression ratio is implausible (zip bomb?)", where=where)
+    budget.take(member.file_size, where)
+    try:
+        with archive.open(member) as stream:
+            data = stream.read(limit + 1)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as error:
+        raise LimitExceeded(f"unreadable member ({error})", where=where) from None
+    if len(data) > limit:
+        raise LimitExceeded(f"member inflates beyond {limit} bytes", where=where)
+    return data
+
+
+def _text(archive: zipfile.ZipFile, member: zipfile.ZipInfo, budget: _Budget,
+          where: str) -> str:
+    try:
+        return _member_bytes(archive, member, MAX_MEMBER, budget, where).decode(
+            "utf-8", "replace")
+    except LimitExceeded as error:
+        budget.warnings.append(error.diagnostics())
+        return ""
+
+
+def _own_packages(archive: zipfile.ZipFile, path: str, inner: str, budget: _Budget,
+                  diff_id: str) -> list[Package]:
+    """One package per pom.properties; the manifest/file name when there is none."""
+    where = f"{path}:{inner}" if inner else path
+    poms = [m for m in archive.infolist() if m.filename.startswith("META-INF/maven/")
+            and m.filename.endswith("/pom.properties")]
+    manifest = next((m for m in archive.infolist()
+                     if m.filename.upper() == "META-INF/MANIFEST.MF"), None)
+    attrs = parse_manifest(_text(archive, manifest, budget, where)) if manifest else {}
+    archive_name = posixpath.basename(inner.rsplit(":", 1)[-1] if inner else path)
+    packages = []
+    for pom in poms:
+        props = parse_properties(_text(archive, pom, budget, where))
+        if props.get("artifactId") and props.get("version"):
+            packages.append(_package(props.get("groupId", ""), props["artifactId"],
+                                     props["version"], attrs, path, inner, diff_id))
+    if not packages:
+        fallback = _from_manifest(attrs, archive_name)
+        if fallback:
+            packages.append(_package(*fallback, attrs, path, inner, diff_id))
+    return packages
+
+
+def _from_manifest(attrs: dict[str, str], archive_name: str) -> tuple[str, str, str] | None:
+    stem = archive_name.rsplit(".", 1)[0]
+    match = _FILENAME_RE.match(stem)
+    name = (attrs.get("Implementation-Title") or attrs.get("Bundle-SymbolicName", "")
+            .split(";")[0] or (match["name"] if match else stem))
+    version = (attrs.get("Implementation-Version") or attrs.get("Bundle-Version")
+               or attrs.get("Specification-Version") or (match["version"] if match else ""))
+    if not version:
+        return None
+    group = attrs.get("Implementation-Vendor-Id", "")
+    artifact = match["name"] if match else name
+    return group, artifact, version
+
+
+def _package(group: str, artifact: str, version: str, attrs: dict[str, str], path: str,
+             inner: str, diff_id: str) -> Package:
+    license_value = attrs.get("Bundle-License", "")
+    metadata = [("archive", f"{path}:{inner}" if inner else path)]
+    if inner:
+        metadata.append(("nested", inner))
+    return Package(
+        name=artifact, version=version, type=PackageType.JAVA,
+        purl=purl("maven", artifact, version, group or None), cataloger="java",
+        licenses=(license_value,) if license_value and len(license_value) < 200 else (),
+        locations=(Location(path, diff_id),),
+        metadata=tuple(sorted([*metadata, ("group_id", group)])) if group else tuple(
+            sorted(metadata)),
+    )
+
+
+def parse_properties(text: str) -> dict[str, str]:
+    """Java .properties lines: ``key=value`` or ``key: value`` (comments start with # or !)."""
+    props = {}
+    for line in text.splitlines():
+        match = _PROPERTY_RE.match(line.strip())
+        if match and not line.lstrip().startswith(("#", "!")):
+            props[match["key"]] = match["value"].strip()
+    return props
+
+
+def parse_manifest(text: str) -> dict[str, str]:
+    """The main section of MANIFEST.MF (continuation lines start with one space)."""
+    attrs: dict[str, str] = {}
+    key = ""
+    for line in text.replace("\r\n", "\n").split("\n"):
+        if not line:
+            break  # end of the main section
+        if line.startswith(" ") and key:
+            attrs[key] += line[1:]
+        elif ":" in line:
+            key, _, value = line.partition(":")
+            attrs[key.strip()] = value.strip()
+    return attrs

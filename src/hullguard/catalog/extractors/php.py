@@ -1,0 +1,44 @@
+"""PHP Composer packages: ``vendor/composer/installed.json`` (Composer 1 list or 2 object)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hullguard.catalog.api import Extraction, ScanInput
+from hullguard.catalog.extractors._common import location, purl, text_of
+from hullguard.images.api import FileInfo
+from hullguard.model import Location, Package, PackageType
+
+
+class ComposerExtractor:
+    name = "php"
+
+    def file_required(self, info: FileInfo) -> bool:
+        return info.path.endswith("/vendor/composer/installed.json")
+
+    def extract(self, scan_input: ScanInput) -> Extraction:
+        try:
+            doc = json.loads(text_of(scan_input))
+        except ValueError as error:
+            return Extraction(warnings=(f"{scan_input.path}: invalid JSON ({error})",))
+        entries = doc.get("packages") if isinstance(doc, dict) else doc
+        if not isinstance(entries, list):
+            return Extraction(warnings=(f"{scan_input.path}: no package list",))
+        where = location(scan_input)
+        found = (_package(entry, where) for entry in entries if isinstance(entry, dict))
+        return Extraction(tuple(p for p in found if p is not None))
+
+
+def _package(entry: dict[str, Any], where: tuple[Location, ...]) -> Package | None:
+    name, version = entry.get("name"), entry.get("version")
+    if not isinstance(name, str) or not isinstance(version, str) or "/" not in name:
+        return None
+    vendor, _, project = name.partition("/")
+    licenses = entry.get("license")
+    return Package(
+        name=name, version=version, type=PackageType.COMPOSER,
+        purl=purl("composer", project, version, vendor), cataloger="php",
+        licenses=tuple(str(x) for x in licenses) if isinstance(licenses, list) else (),
+        locations=where,
+    )

@@ -1,0 +1,140 @@
+"""``hullguard db import|update|status``: the local vulnerability database.
+
+The importers and the HTTP client load inside the commands so ``hullguard --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from hullguard.cli.common import eprint, handle_errors, option_quiet, printable, write_output
+
+if TYPE_CHECKING:
+    from hullguard.vuln.dbwrite import SourceReport
+
+MAX_WARNINGS_SHOWN = 10
+
+db_app = typer.Typer(help="Manage the local vulnerability database (import, update, status).",
+                     no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(db_app, name="db")
+
+
+DB_OPTION: Any = typer.Option(None, "--db", envvar="HULLGUARD_DB", dir_okay=False,
+                              help="Database file (default: vulndb.sqlite in the user data dir).")
+OUTPUT_OPTION: Any = typer.Option(None, "--output", "-o", dir_okay=False,
+                                  help="Write to FILE (atomically) instead of stdout.")
+CONFIG_OPTION: Any = typer.Option(None, "--config", envvar="HULLGUARD_CONFIG", dir_okay=False,
+                                  help="Config file (TOML; default: config.toml in the user "
+                                  "config dir).")
+
+
+def resolve_db(db: Path | None) -> Path:
+    from hullguard.vuln.db import default_db_path
+
+    return db if db is not None else default_db_path()
+
+
+@db_app.command("import")
+@handle_errors
+def import_command(
+    paths: Annotated[list[Path], typer.Argument(
+        help="Feed files, directories or zip exports (OSV, Alpine secdb, Debian tracker, NVD, "
+        "EPSS, KEV).")],
+    db: Path | None = DB_OPTION,
+    quiet: bool = option_quiet(),
+) -> None:
+    """Import feed files into the database (format detected by content; atomic)."""
+    from hullguard.vuln.dbwrite import ImportInput, import_inputs
+
+    target = resolve_db(db)
+    reports = import_inputs(target, [ImportInput(path) for path in paths])
+    print_reports(reports, quiet)
+    typer.echo(f"database: {target}")
+
+
+def print_reports(reports: list[SourceReport], quiet: bool) -> None:
+    """One line per source on stdout; warnings (bounded) on stderr."""
+    for report in reports:
+        loaded = ", ".join(f"{count} {kind}" for kind, count in
+                           sorted(report.stats.loaded.items())) or "nothing"
+        line = f"{report.name}: {loaded}, {report.stats.skipped} skipped"
+        if report.kept_previous:
+            line += " (nothing usable: previous data kept)"
+        typer.echo(printable(line))
+        if not quiet:
+            _warnings(report)
+
+
+def _warnings(report: SourceReport) -> None:
+    for warning in report.stats.warnings[:MAX_WARNINGS_SHOWN]:
+        eprint(f"warning: {warning}")
+    hidden = report.stats.skipped - min(MAX_WARNINGS_SHOWN, len(report.stats.warnings))
+    if hidden > 0:
+        eprint(f"warning: ... and {hidden} more skipped in {report.name}")
+
+
+@db_app.command("status")
+@handle_errors
+def status_command(
+    db: Path | None = DB_OPTION,
+    fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
+    output: Path | None = OUTPUT_OPTION,
+) -> None:
+    """Show the database's sources, record counts and age."""
+    import json
+
+    from hullguard.vuln.db import VulnDB
+    from hullguard.vuln.status import status_dict, status_table
+
+    with VulnDB.open(resolve_db(db)) as vdb:
+        data = status_dict(vdb)
+    write_output(json.dumps(data, indent=2) if fmt == "json" else printable(status_table(data)),
+                 output)
+
+
+@db_app.command("update")
+@handle_errors
+def update_command(
+    source: Annotated[list[str] | None, typer.Option(
+        "--source", "-s", help="Feed to update (repeatable; default: all enabled feeds; "
+        "see `db feeds`).")] = None,
+    url: Annotated[list[str] | None, typer.Option(
+        "--url", help="NAME=URL: fetch feed NAME from URL (repeatable; also "
+        "HULLGUARD_FEED_<NAME>_URL).")] = None,
+    config: Path | None = CONFIG_OPTION,
+    db: Path | None = DB_OPTION,
+    quiet: bool = option_quiet(),
+) -> None:
+    """Fetch the feeds from their upstream URLs (conditional, resumable) and import them."""
+    from hullguard.vuln.config import load_config
+    from hullguard.vuln.update import update_feeds
+
+    settings = load_config(config, url_overrides=url or [])
+    result = update_feeds(resolve_db(db), settings.select(source or []), quiet=quiet)
+    for name, note in result.notes:
+        typer.echo(printable(f"{name}: {note}"))
+    print_reports(result.reports, quiet)
+    for name, problem in result.failures:
+        eprint(f"error: {name}: {problem}")
+    if result.failures:
+        raise typer.Exit(2)
+
+
+@db_app.command("feeds")
+@handle_errors
+def feeds_command(
+    config: Path | None = CONFIG_OPTION,
+) -> None:
+    """List the known feeds, their URLs and whether `db update` fetches them by default."""
+    from hullguard.vuln.config import load_config
+
+    settings = load_config(config)
+    for feed in settings.feeds:
+        mark = "*" if feed.name in settings.enabled else " "
+        typer.echo(printable(f"{mark} {feed.name:28} {feed.url}"))

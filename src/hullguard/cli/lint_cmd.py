@@ -1,0 +1,66 @@
+"""``hullguard lint IMAGE|Dockerfile|compose|k8s-YAML|DIR``: hygiene checks mapped to the
+hardening levels (L1 baseline, L2 hardened, L3 maximum) and NIST SP 800-53 controls.
+
+The checks load inside the command so ``hullguard --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from hullguard.cli.common import (
+    EXIT_FINDINGS,
+    eprint,
+    handle_errors,
+    option_quiet,
+    progress,
+    write_output,
+)
+from hullguard.cli.secrets_cmd import FORMAT_NAMES, OUTPUT_OPTION, _threshold
+from hullguard.errors import InputError
+
+MAX_WARNINGS_SHOWN = 20
+TARGET_HELP = ("A Dockerfile, compose file, Kubernetes manifest, a directory of them, or an "
+               "image (docker-archive:PATH, oci:DIR, a registry REF, an image tar path).")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("lint")(lint_command)
+
+
+@handle_errors
+def lint_command(
+    target: str = typer.Argument(..., help=TARGET_HELP, metavar="TARGET"),
+    level: str = typer.Option("L1", "--level", "-l",
+                              help="Hardening level to enforce: L1 (baseline), L2 (hardened, "
+                                   "includes L1) or L3 (maximum, includes L2)."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table, json or sarif."),
+    output: Path | None = OUTPUT_OPTION,
+    fail_on: str | None = typer.Option(
+        None, "--fail-on", help="Exit 1 when a finding is at least this severity "
+        "(low, medium, high, critical)."),
+    platform: str = typer.Option("linux/amd64", "--platform",
+                                 help="os/arch[/variant] of a multi-platform image."),
+    quiet: bool = option_quiet(),
+) -> None:
+    """Check images, Dockerfiles, compose files and Kubernetes workloads for risky settings."""
+    from hullguard.images.api import SourceOptions
+    from hullguard.lint import lint_target
+    from hullguard.lint.registry import parse_level
+    from hullguard.lint.report import render
+    from hullguard.model import Platform
+
+    if fmt not in FORMAT_NAMES:
+        raise InputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMAT_NAMES)}",
+                         where="--format")
+    threshold = _threshold(fail_on)
+    options = SourceOptions(platform=Platform.parse(platform))
+    with progress(f"linting {target}", quiet):
+        report = lint_target(target, options, level=parse_level(level))
+    for warning in report.warnings[:MAX_WARNINGS_SHOWN]:
+        eprint(f"warning: {warning}")
+    write_output(render(report, fmt), output)
+    if threshold is not None and any(f.check.severity >= threshold for f in report.findings):
+        raise typer.Exit(EXIT_FINDINGS)

@@ -1,0 +1,108 @@
+"""``hullguard sbom IMAGE``: catalog an image and write an SBOM (table, JSON, CycloneDX, SPDX).
+
+Only typer and cli.common are imported at module level: the catalog engine, cyclonedx-python-lib
+and spdx-tools load inside the command, so ``hullguard --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from hullguard.cli.common import eprint, handle_errors, option_quiet, progress, write_output
+from hullguard.errors import InputError
+
+if TYPE_CHECKING:
+    from hullguard.images.api import SourceOptions
+    from hullguard.model import Sbom
+
+FORMAT_NAMES = ("table", "json", "cyclonedx-json", "spdx-json")  # = hullguard.sbom.FORMATS
+MAX_WARNINGS_SHOWN = 20
+
+IMAGE_HELP = (
+    "Image reference: docker-archive:PATH, oci-archive:PATH, oci:DIR[:TAG], dir:PATH, "
+    "sbom:PATH (CycloneDX/SPDX JSON), registry:REF or a bare REF (alpine:3.18 means "
+    "docker.io/library/alpine:3.18)."
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("sbom")(sbom_command)
+
+
+@handle_errors
+def sbom_command(
+    image: Annotated[str, typer.Argument(help=IMAGE_HELP)],
+    fmt: Annotated[str, typer.Option(
+        "--format", "-f", help=f"Output format: {', '.join(FORMAT_NAMES)}.")] = "table",
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", dir_okay=False,
+        help="Write to FILE (atomically) instead of stdout.")] = None,
+    platform: Annotated[str, typer.Option(
+        "--platform",
+        help="Platform to pick from a multi-platform image: os/arch or os/arch/variant.",
+    )] = "linux/amd64",
+    insecure: Annotated[bool, typer.Option(
+        "--insecure", help="Allow plain HTTP / unverified TLS to a registry.")] = False,
+    username: Annotated[str | None, typer.Option(
+        "--username", "-u", help="Registry user name (with --password-stdin).")] = None,
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", help="Read the registry password from stdin.")] = False,
+    quiet: bool = option_quiet(),
+) -> None:
+    """Catalog the packages inside IMAGE and write an SBOM (default: a readable table)."""
+    from hullguard.sbom import FORMATS, render
+
+    if fmt not in FORMATS:
+        raise InputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}",
+                         where="--format")
+    options = _source_options(platform, insecure, username, password_stdin)
+    sbom = _catalog(image, options, quiet)
+    _report_warnings(sbom.warnings)
+    _write(render(sbom, fmt), output)
+
+
+def _source_options(platform: str, insecure: bool, username: str | None,
+                    password_stdin: bool) -> SourceOptions:
+    from hullguard.images.api import SourceOptions
+    from hullguard.model import Platform
+
+    if password_stdin and not username:
+        raise InputError("--password-stdin needs --username", where="--password-stdin")
+    password = _read_password() if password_stdin else None
+    return SourceOptions(platform=Platform.parse(platform), insecure=insecure,
+                         username=username, password=password)
+
+
+def _read_password() -> str:
+    """The first line of stdin, like ``docker login --password-stdin``; never echoed."""
+    text = sys.stdin.readline().rstrip("\r\n")
+    if not text:
+        raise InputError("no password on stdin", where="--password-stdin")
+    return text
+
+
+def _catalog(image: str, options: SourceOptions, quiet: bool) -> Sbom:
+    from hullguard.catalog import catalog_image
+
+    with progress(f"cataloging {image}", quiet) as update:
+        return catalog_image(image, options, on_progress=update)
+
+
+def _write(text: str, output: Path | None) -> None:
+    try:
+        write_output(text, output)
+    except OSError as error:  # unwritable directory, a file where a directory should be, ...
+        raise InputError(f"cannot write: {error.strerror or error}", where=str(output)) from None
+
+
+def _report_warnings(warnings: tuple[str, ...]) -> None:
+    """Warnings go to stderr (never into the SBOM stream); a hostile image can make many."""
+    for warning in warnings[:MAX_WARNINGS_SHOWN]:
+        eprint(f"warning: {warning}")
+    if len(warnings) > MAX_WARNINGS_SHOWN:
+        eprint(f"warning: ... and {len(warnings) - MAX_WARNINGS_SHOWN} more "
+               "(all are listed in -f json)")

@@ -1,0 +1,201 @@
+"""``hullguard scan``, ``explain`` and ``rescan``: vulnerabilities of images and stored SBOMs.
+
+Exit codes: 0 no finding at or above ``--fail-on`` (or no ``--fail-on``), 1 such a finding
+remains after suppressions and filters, 2 an error. The catalog engine, the matcher and the
+store load inside the commands so ``hullguard --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from hullguard.cli.common import (
+    EXIT_FINDINGS,
+    eprint,
+    handle_errors,
+    option_quiet,
+    printable,
+    progress,
+    write_output,
+)
+from hullguard.errors import InputError
+
+if TYPE_CHECKING:
+    from hullguard.model import Sbom, Severity
+    from hullguard.vuln.db import VulnDB
+    from hullguard.vuln.scan import ScanReport
+
+FORMAT_NAMES = ("table", "json", "sarif", "cyclonedx-json")
+MAX_WARNINGS_SHOWN = 20
+IMAGE_HELP = ("Image: docker-archive:PATH, oci-archive:PATH, oci:DIR[:TAG], dir:PATH, "
+              "sbom:PATH (CycloneDX/SPDX/native JSON), registry:REF or a bare REF.")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("scan")(scan_command)
+    app.command("explain")(explain_command)
+    app.command("rescan")(rescan_command)
+
+
+DB_OPTION: Any = typer.Option(
+    None, "--db", envvar="HULLGUARD_DB", dir_okay=False,
+    help="Vulnerability database (default: vulndb.sqlite in the user data dir).")
+STORE_OPTION: Any = typer.Option(
+    None, "--store", envvar="HULLGUARD_STORE",
+    help="Store DSN (default: store.sqlite in the user data dir), e.g. "
+    "postgresql+psycopg://user@host/db.")
+MAX_AGE_OPTION: Any = typer.Option(
+    None, "--max-age-days", envvar="HULLGUARD_MAX_AGE_DAYS",
+    help="Warn when the vulnerability data is older than this many days (default 7, or "
+    "max_age_days in the config file).")
+IGNORE_OPTION: Any = typer.Option(None, "--ignore-file", dir_okay=False,
+                                  help="YAML ignore rules (id, package, reason, expires).")
+OUTPUT_OPTION: Any = typer.Option(None, "--output", "-o", dir_okay=False,
+                                  help="Write to FILE (atomically) instead of stdout.")
+
+
+def parse_severity(text: str, where: str) -> Severity:
+    from hullguard.model import Severity
+
+    name = text.strip().upper()
+    if name not in Severity.__members__:
+        choices = ", ".join(s.name.lower() for s in Severity)
+        raise InputError(f"unknown severity {text!r}; choose from {choices}", where=where)
+    return Severity[name]
+
+
+def open_db(db: Path | None, max_age_days: float | None, quiet: bool) -> VulnDB:
+    from hullguard.vuln.config import load_config
+    from hullguard.vuln.db import VulnDB
+
+    if max_age_days is None:
+        max_age_days = load_config().max_age_days
+    vdb = VulnDB.open(db)
+    age = vdb.oldest_age_days()
+    if age is None:
+        eprint(f"warning: the vulnerability database {vdb.path} is empty")
+    elif age > max_age_days:
+        eprint(f"warning: vulnerability data is {age:.1f} days old (more than "
+               f"{max_age_days:g}); run `hullguard db update`")
+    return vdb
+
+
+def catalog(image: str, platform: str, insecure: bool, quiet: bool) -> Sbom:
+    from hullguard.catalog import catalog_image
+    from hullguard.images.api import SourceOptions
+    from hullguard.model import Platform
+
+    options = SourceOptions(platform=Platform.parse(platform), insecure=insecure)
+    with progress(f"cataloging {image}", quiet) as update:
+        return catalog_image(image, options, on_progress=update)
+
+
+def _warn_all(warnings: tuple[str, ...] | list[str]) -> None:
+    for warning in list(warnings)[:MAX_WARNINGS_SHOWN]:
+        eprint(f"warning: {warning}")
+    if len(warnings) > MAX_WARNINGS_SHOWN:
+        eprint(f"warning: ... and {len(warnings) - MAX_WARNINGS_SHOWN} more (see -f json)")
+
+
+@handle_errors
+def scan_command(
+    image: str = typer.Argument(..., help=IMAGE_HELP, metavar="IMAGE"),
+    db: Path | None = DB_OPTION,
+    fmt: str = typer.Option("table", "--format", "-f",
+                            help=f"Output format: {', '.join(FORMAT_NAMES)}."),
+    output: Path | None = OUTPUT_OPTION,
+    severity: str = typer.Option("", "--severity", help="Only these severities, comma-separated "
+                                 "(critical,high,medium,low,negligible,unknown)."),
+    ignore_unfixed: bool = typer.Option(False, "--ignore-unfixed",
+                                        help="Hide findings that have no fixed version."),
+    fail_on: str = typer.Option("", "--fail-on", help="Exit 1 when a finding of this severity "
+                                "or higher remains (CI gate)."),
+    vex: Annotated[list[Path] | None, typer.Option(
+        "--vex", dir_okay=False, help="OpenVEX or CycloneDX VEX file (repeatable).")] = None,
+    ignore_file: Path | None = IGNORE_OPTION,
+    platform: str = typer.Option("linux/amd64", "--platform",
+                                 help="os/arch[/variant] of a multi-platform image."),
+    insecure: bool = typer.Option(False, "--insecure",
+                                  help="Allow plain HTTP / unverified TLS to a registry."),
+    store: str | None = STORE_OPTION,
+    no_store: bool = typer.Option(False, "--no-store",
+                                  help="Do not record the SBOM and findings in the store."),
+    max_age_days: float | None = MAX_AGE_OPTION,
+    quiet: bool = option_quiet(),
+) -> None:
+    """Scan IMAGE for known vulnerabilities (catalog, match, enrich, suppress, filter)."""
+    from hullguard.vuln.report import render
+    from hullguard.vuln.scan import ScanOptions, load_suppressions, scan_sbom
+
+    if fmt not in FORMAT_NAMES:
+        raise InputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMAT_NAMES)}",
+                         where="--format")
+    levels = frozenset(parse_severity(s, "--severity") for s in severity.split(",") if s.strip())
+    gate = parse_severity(fail_on, "--fail-on") if fail_on else None
+    statements, rules, vex_warnings = load_suppressions(vex or [], ignore_file)
+    with open_db(db, max_age_days, quiet) as vdb:
+        sbom = catalog(image, platform, insecure, quiet)
+        options = ScanOptions(levels, ignore_unfixed, statements, rules)
+        report = scan_sbom(sbom, vdb, options)
+        if not no_store:
+            _store_scan(store, report, vdb)
+    _warn_all([*vex_warnings, *sbom.warnings, *report.warnings])
+    write_output(render(report, fmt) if fmt != "table" else printable(render(report, fmt)),
+                 output)
+    if gate is not None and report.at_or_above(gate):
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+def _store_scan(store: str | None, report: ScanReport, vdb: VulnDB) -> None:
+    from hullguard.store import open_store
+    from hullguard.store.scans import record_scan
+
+    with open_store(store) as session_factory:
+        record_scan(session_factory, report, db_label=str(vdb.path))
+
+
+@handle_errors
+def explain_command(
+    vuln_id: str = typer.Argument(..., metavar="ID", help="CVE, GHSA, OSV or distro id."),
+    image: str = typer.Argument(..., help=IMAGE_HELP, metavar="IMAGE"),
+    db: Path | None = DB_OPTION,
+    fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
+    platform: str = typer.Option("linux/amd64", "--platform"),
+    insecure: bool = typer.Option(False, "--insecure"),
+    max_age_days: float | None = MAX_AGE_OPTION,
+    quiet: bool = option_quiet(),
+) -> None:
+    """Explain why ID matches (or not) in IMAGE: record, range, version comparison, severity.
+    Exit 0 when it matches, 1 when it does not."""
+    from hullguard.vuln.explain import explain, render_json, render_text
+
+    with open_db(db, max_age_days, quiet) as vdb:
+        sbom = catalog(image, platform, insecure, quiet)
+        result = explain(vuln_id, sbom, vdb)
+    text = render_json(result) if fmt == "json" else printable(render_text(result))
+    write_output(text, None)
+    if not result.findings:
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+@handle_errors
+def rescan_command(
+    db: Path | None = DB_OPTION,
+    store: str | None = STORE_OPTION,
+    fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
+    output: Path | None = OUTPUT_OPTION,
+    max_age_days: float | None = MAX_AGE_OPTION,
+    quiet: bool = option_quiet(),
+) -> None:
+    """Re-match every stored SBOM against the current database (no image I/O) and report
+    what changed per image: new, fixed and withdrawn findings."""
+    from hullguard.store import open_store
+    from hullguard.store.rescan import render_changes, rescan_all
+
+    with open_db(db, max_age_days, quiet) as vdb, open_store(store) as session_factory:
+        changes = rescan_all(session_factory, vdb)
+    text = render_changes(changes, fmt)
+    write_output(text if fmt == "json" else printable(text), output)

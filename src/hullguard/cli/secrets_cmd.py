@@ -1,0 +1,88 @@
+"""``hullguard secrets IMAGE|PATH``: leaked credentials in every layer, the image config, or a
+directory of files (Dockerfiles, compose files, Kubernetes manifests, any text).
+
+The scanner loads inside the command so ``hullguard --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from hullguard.cli.common import (
+    EXIT_FINDINGS,
+    eprint,
+    handle_errors,
+    option_quiet,
+    progress,
+    write_output,
+)
+from hullguard.errors import InputError
+
+FORMAT_NAMES = ("table", "json", "sarif")
+SEVERITIES = ("low", "medium", "high", "critical")
+MAX_WARNINGS_SHOWN = 20
+
+TARGET_HELP = ("An image (docker-archive:PATH, oci:DIR, oci-archive:PATH, a registry REF, or a "
+               "path to an image tar / OCI layout) or a file or directory to scan.")
+
+# Module-level option objects (ruff B008: no calls in defaults for mutable-typed options).
+OUTPUT_OPTION = typer.Option(None, "--output", "-o", dir_okay=False,
+                             help="Write to FILE (atomically) instead of stdout.")
+ALLOWLIST_OPTION = typer.Option(
+    None, "--allowlist", help="YAML with paths (globs), fingerprints and rules to ignore.")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("secrets")(secrets_command)
+
+
+@handle_errors
+def secrets_command(
+    target: str = typer.Argument(..., help=TARGET_HELP, metavar="IMAGE|PATH"),
+    fmt: str = typer.Option("table", "--format", "-f", help="table, json or sarif."),
+    output: Path | None = OUTPUT_OPTION,
+    allowlist: Path | None = ALLOWLIST_OPTION,
+    max_file_size: int = typer.Option(10 << 20, "--max-file-size", min=1,
+                                      help="Skip (and report) files larger than N bytes."),
+    fail_on: str | None = typer.Option(
+        None, "--fail-on", help="Exit 1 when a finding is at least this severity "
+        "(low, medium, high, critical)."),
+    platform: str = typer.Option("linux/amd64", "--platform",
+                                 help="os/arch[/variant] of a multi-platform image."),
+    quiet: bool = option_quiet(),
+) -> None:
+    """Find leaked credentials (prefix, length and fingerprint shown, never the secret)."""
+    from hullguard.images.api import SourceOptions
+    from hullguard.model import Platform, Severity
+    from hullguard.secrets import Limits, load_allowlist, scan_target
+    from hullguard.secrets.report import render
+
+    if fmt not in FORMAT_NAMES:
+        raise InputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMAT_NAMES)}",
+                         where="--format")
+    threshold = _threshold(fail_on)
+    rules_allow = load_allowlist(allowlist) if allowlist else None
+    options = SourceOptions(platform=Platform.parse(platform))
+    with progress(f"scanning {target} for secrets", quiet):
+        report = scan_target(target, options, allowlist=rules_allow,
+                             limits=Limits(max_file_size=max_file_size))
+    for warning in report.warnings[:MAX_WARNINGS_SHOWN]:
+        eprint(f"warning: {warning}")
+    write_output(render(report, fmt), output)
+    if threshold is not None and any(f.severity >= Severity(threshold)
+                                     for f in report.findings):
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+def _threshold(fail_on: str | None) -> int | None:
+    """The --fail-on severity as an int (Severity value), validated."""
+    from hullguard.model import Severity
+
+    if fail_on is None:
+        return None
+    if fail_on.lower() not in SEVERITIES:
+        raise InputError(f"unknown severity {fail_on!r}; choose one of {', '.join(SEVERITIES)}",
+                         where="--fail-on")
+    return int(Severity.parse(fail_on))

@@ -1,0 +1,220 @@
+"""The image reference grammar: source kinds (syft/skopeo style) and Docker references.
+
+``parse_source`` splits ``KIND:REST`` into a :class:`SourceRef`; a text without a known kind
+prefix is a registry reference. ``parse_reference`` parses and normalizes a Docker reference the
+way ``github.com/distribution/reference`` (``ParseNormalizedNamed``) does: ``alpine`` becomes
+``docker.io/library/alpine:latest``, ``localhost:5000/x`` keeps its registry, a digest is kept,
+a tag and a digest may both be given.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from hullguard.errors import InputError
+from hullguard.model import Digest
+
+DOCKER_HUB = "docker.io"
+DOCKER_HUB_API = "registry-1.docker.io"
+DEFAULT_TAG = "latest"
+LOCAL_KINDS = ("docker-archive", "oci-archive", "oci", "dir", "sbom")
+KINDS = (*LOCAL_KINDS, "registry")
+_ALIASES = {"oci-dir": "oci", "oci-layout": "oci", "docker-registry": "registry"}
+_UNSUPPORTED = ("docker", "docker-daemon", "podman", "containerd", "singularity", "file")
+
+# distribution/reference regexp.go, written out once (compiled at import, not per call).
+_ALNUM = r"[a-z0-9]+"
+_SEPARATOR = r"(?:[._]|__|[-]+)"
+_PATH_COMPONENT = rf"{_ALNUM}(?:{_SEPARATOR}{_ALNUM})*"
+_REPOSITORY_RE = re.compile(rf"{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*")
+_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN_RE = re.compile(
+    rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?")
+_TAG_RE = re.compile(r"[\w][\w.-]{0,127}")
+_ANCHORED_ID_RE = re.compile(r"[a-f0-9]{64}")
+_NAME_MAX = 255
+
+
+@dataclass(frozen=True)
+class ImageReference:
+    """A normalized Docker reference: ``registry/repository[:tag][@digest]``."""
+
+    registry: str
+    repository: str
+    tag: str = ""
+    digest: Digest | None = None
+
+    def __str__(self) -> str:
+        text = self.name
+        if self.tag:
+            text += f":{self.tag}"
+        if self.digest:
+            text += f"@{self.digest}"
+        return text
+
+    @property
+    def name(self) -> str:
+        """``registry/repository`` without tag or digest."""
+        return f"{self.registry}/{self.repository}"
+
+    @property
+    def is_docker_hub(self) -> bool:
+        return self.registry == DOCKER_HUB
+
+    @property
+    def api_registry(self) -> str:
+        """The host to talk to: Docker Hub's API lives at ``registry-1.docker.io``."""
+        return DOCKER_HUB_API if self.is_docker_hub else self.registry
+
+    @property
+    def familiar_name(self) -> str:
+        """The short Docker-style name: ``alpine``, ``grafana/grafana``, ``quay.io/x/y``."""
+        if not self.is_docker_hub:
+            return self.name
+        return self.repository.removeprefix("library/")
+
+    @property
+    def familiar(self) -> str:
+        """The short Docker-style reference with tag/digest: ``alpine:3.18``."""
+        return self.familiar_name + str(self)[len(self.name):]
+
+    @property
+    def pinned(self) -> str:
+        """``registry/repository@digest`` when the digest is known, else the full string."""
+        return f"{self.name}@{self.digest}" if self.digest else str(self)
+
+    def with_digest(self, digest: Digest) -> ImageReference:
+        return ImageReference(self.registry, self.repository, self.tag, digest)
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """What the user asked to open. ``path`` is set for local kinds, ``reference`` for
+    ``registry``; ``tag`` is the ``oci:DIR:TAG`` selector."""
+
+    kind: str
+    path: str = ""
+    tag: str = ""
+    reference: ImageReference | None = None
+
+    def __str__(self) -> str:
+        if self.reference is not None:
+            return str(self.reference)
+        return f"{self.kind}:{self.path}" + (f":{self.tag}" if self.tag else "")
+
+
+def parse_reference(text: str) -> ImageReference:
+    """Parse and normalize a Docker image reference; InputError (where=the text) if invalid."""
+    if not isinstance(text, str) or not text or text != text.strip():
+        raise InputError("empty or padded image reference", where=repr(text)[:200])
+    rest, digest = _split_digest(text)
+    name, tag = _split_tag(rest, text)
+    registry, repository = _split_domain(name, text)
+    _check_name(registry, repository, text)
+    if not tag and digest is None:
+        tag = DEFAULT_TAG
+    return ImageReference(registry, repository, tag, digest)
+
+
+def _split_digest(text: str) -> tuple[str, Digest | None]:
+    rest, at, digest_text = text.partition("@")
+    if not at:
+        return text, None
+    return rest, Digest.parse(digest_text, where=text)
+
+
+def _split_tag(rest: str, text: str) -> tuple[str, str]:
+    colon = rest.rfind(":")
+    if colon == -1 or "/" in rest[colon + 1:]:
+        return rest, ""  # the colon belongs to a registry port
+    tag = rest[colon + 1:]
+    if not _TAG_RE.fullmatch(tag):
+        raise InputError(f"invalid tag {tag!r}", where=text,
+                         hint="a tag is up to 128 of [A-Za-z0-9_.-], not starting with . or -")
+    return rest[:colon], tag
+
+
+def _split_domain(name: str, text: str) -> tuple[str, str]:
+    slash = name.find("/")
+    first = name[:slash]
+    if slash == -1 or (not any(c in first for c in ".:") and first != "localhost"
+                       and first.lower() == first):
+        registry, repository = DOCKER_HUB, name
+    else:
+        registry, repository = first, name[slash + 1:]
+        if not _DOMAIN_RE.fullmatch(registry):
+            raise InputError(f"invalid registry host {registry!r}", where=text)
+    if registry == "index.docker.io":
+        registry = DOCKER_HUB
+    if registry == DOCKER_HUB and "/" not in repository:
+        repository = f"library/{repository}"
+    return registry, repository
+
+
+def _check_name(registry: str, repository: str, text: str) -> None:
+    if repository.lower() != repository:
+        raise InputError("repository name must be lowercase", where=text)
+    if not _REPOSITORY_RE.fullmatch(repository):
+        raise InputError(f"invalid repository name {repository!r}", where=text,
+                         hint="path components are [a-z0-9] separated by '.', '_', '__' or '-'")
+    if _ANCHORED_ID_RE.fullmatch(repository.removeprefix("library/")):
+        raise InputError("a 64-hex image ID is not a reference", where=text)
+    if len(registry) + 1 + len(repository) > _NAME_MAX:
+        raise InputError(f"repository name longer than {_NAME_MAX} characters", where=text)
+
+
+def parse_source(text: str) -> SourceRef:
+    """Split ``KIND:REST``; no known kind prefix means a registry reference."""
+    if not isinstance(text, str) or not text.strip():
+        raise InputError("empty image source", where=repr(text)[:200],
+                         hint="e.g. alpine:3.18, docker-archive:img.tar, oci:dir:tag, dir:/rootfs")
+    prefix, colon, rest = text.partition(":")
+    kind = _ALIASES.get(prefix, prefix)
+    if colon and prefix in _UNSUPPORTED:
+        raise InputError(f"source kind {prefix!r} is not supported (no daemon access)",
+                         where=text, hint=f"export it (docker save) and use docker-archive:PATH; "
+                         f"kinds: {', '.join(KINDS)}")
+    if not colon or kind not in KINDS:
+        return _registry_source(text)
+    if not rest:
+        raise InputError(f"{kind}: needs a {'reference' if kind == 'registry' else 'path'}",
+                         where=text)
+    if kind == "registry":
+        return _registry_source(rest)
+    if kind == "oci":
+        path, tag = _split_oci(rest)
+        return SourceRef("oci", path, tag)
+    if kind in ("docker-archive", "oci-archive"):
+        path, selector = _split_archive(rest)
+        return SourceRef(kind, path, selector)
+    return SourceRef(kind, rest)
+
+
+def _registry_source(text: str) -> SourceRef:
+    try:
+        return SourceRef("registry", reference=parse_reference(text))
+    except InputError as exc:
+        if Path(text).exists():
+            exc.hint = (f"{text} is a local path: say what it is, e.g. docker-archive:{text}, "
+                        f"oci-archive:{text}, oci:{text} or dir:{text}")
+        raise
+
+
+def _split_oci(rest: str) -> tuple[str, str]:
+    """``DIR[:TAG]``: the last ``:`` starts a tag unless the whole text is an existing path."""
+    path, colon, tag = rest.rpartition(":")
+    if not colon or not path or Path(rest).exists() or not _TAG_RE.fullmatch(tag):
+        return rest, ""
+    return path, tag
+
+
+def _split_archive(rest: str) -> tuple[str, str]:
+    """``PATH[:REF]``: split at the first ``:`` that ends an existing file's path."""
+    if ":" not in rest or Path(rest).exists():
+        return rest, ""
+    for position, char in enumerate(rest):
+        if char == ":" and Path(rest[:position]).is_file():
+            return rest[:position], rest[position + 1:]
+    return rest, ""

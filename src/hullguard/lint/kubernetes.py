@@ -1,0 +1,168 @@
+"""Kubernetes workload checks (HG-K*), on objects from hullguard.inventory.kubernetes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from hullguard.inventory.kubernetes import Container, KubeObject, containers, pod_spec
+from hullguard.inventory.yamlsafe import line_of
+from hullguard.lint.common import describe, pin_state, secret_reason
+from hullguard.lint.registry import Hit, check
+
+
+@dataclass(frozen=True)
+class Workload:
+    obj: KubeObject
+    spec: dict[str, Any]
+    containers: tuple[Container, ...]
+
+    @property
+    def label(self) -> str:
+        return f"{self.obj.kind}/{self.obj.name}"
+
+
+def workloads(objects: list[KubeObject]) -> list[Workload]:
+    found = []
+    for obj in objects:
+        spec = pod_spec(obj.data)
+        if spec is not None:
+            found.append(Workload(obj, spec, tuple(containers(spec))))
+    return found
+
+
+def _context(data: Any, key: str) -> dict[str, Any]:
+    value = data.get(key) if isinstance(data, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+def _each(workload_list: list[Workload]) -> Iterator[tuple[Workload, Container,
+                                                          dict[str, Any], str, int]]:
+    """(workload, container, its securityContext, location, line) for every container."""
+    for workload in workload_list:
+        for container in workload.containers:
+            where = f"{workload.label} container {container.name}"
+            line = line_of(container.data) or workload.obj.line
+            yield workload, container, _context(container.data, "securityContext"), where, line
+
+
+@check("HG-K001")
+def privileged(items: list[Workload]) -> Iterator[Hit]:
+    for _, _, security, where, line in _each(items):
+        if security.get("privileged") is True:
+            yield Hit("privileged: true", where, line)
+
+
+@check("HG-K002")
+def host_path(items: list[Workload]) -> Iterator[Hit]:
+    for workload in items:
+        for volume in workload.spec.get("volumes") or []:
+            if isinstance(volume, dict) and "hostPath" in volume:
+                path = _context(volume, "hostPath").get("path", "?")
+                yield Hit(f"hostPath volume {volume.get('name')} mounts {path}", workload.label,
+                          line_of(volume) or workload.obj.line)
+
+
+@check("HG-K003")
+def host_namespaces(items: list[Workload]) -> Iterator[Hit]:
+    for workload in items:
+        for key in ("hostNetwork", "hostPID", "hostIPC"):
+            if workload.spec.get(key) is True:
+                yield Hit(f"{key}: true", workload.label,
+                          line_of(workload.spec, key) or workload.obj.line)
+
+
+@check("HG-K004")
+def run_as_non_root(items: list[Workload]) -> Iterator[Hit]:
+    for workload, _, security, where, line in _each(items):
+        pod = _context(workload.spec, "securityContext")
+        non_root = security.get("runAsNonRoot", pod.get("runAsNonRoot"))
+        user = security.get("runAsUser", pod.get("runAsUser"))
+        if non_root is not True and not (isinstance(user, int) and user > 0):
+            yield Hit("runAsNonRoot is not true and runAsUser is not a non-zero uid", where,
+                      line)
+
+
+@check("HG-K005")
+def read_only_root(items: list[Workload]) -> Iterator[Hit]:
+    for _, _, security, where, line in _each(items):
+        if security.get("readOnlyRootFilesystem") is not True:
+            yield Hit("readOnlyRootFilesystem is not true", where, line)
+
+
+@check("HG-K006")
+def automount_token(items: list[Workload]) -> Iterator[Hit]:
+    for workload in items:
+        if workload.spec.get("automountServiceAccountToken") is not False:
+            yield Hit("automountServiceAccountToken is not false", workload.label,
+                      workload.obj.line)
+
+
+@check("HG-K007")
+def privilege_escalation(items: list[Workload]) -> Iterator[Hit]:
+    for _, _, security, where, line in _each(items):
+        if security.get("allowPrivilegeEscalation") is not False:
+            yield Hit("allowPrivilegeEscalation is not false", where, line)
+
+
+def _capabilities(security: dict[str, Any], key: str) -> list[str]:
+    values = _context(security, "capabilities").get(key)
+    return [str(v).upper() for v in values] if isinstance(values, list) else []
+
+
+@check("HG-K008")
+def added_capabilities(items: list[Workload]) -> Iterator[Hit]:
+    for _, _, security, where, line in _each(items):
+        added = _capabilities(security, "add")
+        if added:
+            yield Hit(f"capabilities added: {', '.join(added)}", where, line)
+
+
+@check("HG-K009")
+def resource_limits(items: list[Workload]) -> Iterator[Hit]:
+    for _, container, _, where, line in _each(items):
+        limits = _context(_context(container.data, "resources"), "limits")
+        missing = [k for k in ("memory", "cpu") if k not in limits]
+        if missing:
+            yield Hit(f"no {' or '.join(missing)} limit", where, line)
+
+
+@check("HG-K010")
+def capabilities_not_dropped(items: list[Workload]) -> Iterator[Hit]:
+    for _, _, security, where, line in _each(items):
+        if "ALL" not in _capabilities(security, "drop"):
+            yield Hit("capabilities.drop does not include ALL", where, line)
+
+
+def _images(items: list[Workload]) -> Iterator[tuple[str, str, int]]:
+    for _, container, _, where, line in _each(items):
+        if isinstance(container.image, str):
+            yield container.image, where, container.line or line
+
+
+@check("HG-K011")
+def mutable_image(items: list[Workload]) -> Iterator[Hit]:
+    for image, where, line in _images(items):
+        if pin_state(image) == "mutable":
+            yield Hit(f"image {image} uses a mutable tag", where, line)
+
+
+@check("HG-K012")
+def image_without_digest(items: list[Workload]) -> Iterator[Hit]:
+    for image, where, line in _images(items):
+        if pin_state(image) in ("tag", "mutable"):
+            yield Hit(f"image {image} is not pinned by digest", where, line)
+
+
+@check("HG-K013")
+def secret_in_env(items: list[Workload]) -> Iterator[Hit]:
+    for _, container, _, where, _ in _each(items):
+        for item in container.data.get("env") or []:
+            if not isinstance(item, dict) or not isinstance(item.get("value"), str):
+                continue
+            name, value = str(item.get("name", "")), item["value"]
+            reason = secret_reason(name, value)
+            if reason:
+                yield Hit(f"env {name}: {reason} ({describe(value)})", where,
+                          line_of(item, "value"))

@@ -1,0 +1,129 @@
+"""Gathering matches into findings: redaction, fingerprints, dedup, allowlist, skipped files."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+
+from hullguard.model.image import ImageInfo
+from hullguard.model.secret import (
+    FileState,
+    SecretFinding,
+    SecretLocation,
+    SecretReport,
+    SkippedFile,
+)
+from hullguard.secrets.allowlist import Allowlist
+from hullguard.secrets.content import Budget, Limits, texts
+from hullguard.secrets.engine import Matcher
+from hullguard.secrets.rules import KNOWN_EXAMPLES, Rule
+
+PREFIX_CHARS = 4
+FINGERPRINT_CHARS = 16
+MAX_COMMAND = 300  # created_by shown in findings is cut to this many characters
+
+
+def fingerprint(secret: bytes) -> str:
+    return hashlib.sha256(secret).hexdigest()[:FINGERPRINT_CHARS]
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where the text being scanned came from (a layer, the config, a directory)."""
+
+    layer_index: int = -1
+    layer_diff_id: str = ""
+    created_by: str = ""
+    state: FileState = FileState.PRESENT
+
+
+@dataclass
+class _Group:
+    rule: Rule
+    prefix: str
+    length: int
+    locations: list[SecretLocation] = field(default_factory=list)
+
+
+@dataclass
+class Collector:
+    """Accumulates one scan; ``report()`` returns the frozen result."""
+
+    matcher: Matcher
+    allowlist: Allowlist = field(default_factory=Allowlist)
+    limits: Limits = field(default_factory=Limits)
+    groups: dict[tuple[str, str], _Group] = field(default_factory=dict)
+    skipped: list[SkippedFile] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    files: int = 0
+    size: int = 0  # bytes scanned
+    binaries: int = 0
+    suppressed: int = 0
+    seen: set[bytes] = field(default_factory=set)  # to redact them from created_by; not output
+
+    def skip(self, path: str, reason: str, size: int, place: Place) -> None:
+        self.skipped.append(SkippedFile(path, reason, size, place.layer_index))
+
+    def scan_file(self, data: bytes, path: str, place: Place) -> None:
+        """One file's content, archives included."""
+        budget = Budget(self.limits.max_expanded)
+        for name, text in texts(data, path, self.limits, budget):
+            self.scan_text(text, name, place)
+        self.binaries += budget.binaries
+        for name, reason, size in budget.skipped:
+            self.skip(name, reason, size, place)
+
+    def scan_text(self, text: bytes, path: str, place: Place, config: bool = False,
+                  line: int = 0) -> None:
+        """``config``: key=value text from a config or manifest (generic rules apply too);
+        ``line`` overrides the match's own line (the value's line in its manifest)."""
+        self.files += 1
+        self.size += len(text)
+        for match in self.matcher.find(text, path, config):
+            self._add(match.rule, match.secret, SecretLocation(
+                path, line or match.line, place.layer_index, place.layer_diff_id,
+                place.created_by, place.state))
+
+    def _add(self, rule: Rule, secret: bytes, location: SecretLocation) -> None:
+        mark = fingerprint(secret)
+        self.seen.add(secret)
+        if secret in KNOWN_EXAMPLES or self.allowlist.allows(rule.id, mark, location.path):
+            self.suppressed += 1
+            return
+        group = self.groups.get((rule.id, mark))
+        if group is None:
+            prefix = secret[:PREFIX_CHARS].decode("utf-8", errors="replace")
+            group = self.groups[(rule.id, mark)] = _Group(rule, prefix, len(secret))
+        if location not in group.locations:
+            group.locations.append(location)
+
+    def restate(self, state_of: dict[tuple[str, int], FileState]) -> None:
+        """Set deleted/overwritten states once every layer has been walked."""
+        for group in self.groups.values():
+            group.locations = [
+                replace(loc, state=state_of.get((loc.path.split("!/", 1)[0], loc.layer_index),
+                                                loc.state))
+                for loc in group.locations]
+
+    def redact(self, text: str) -> str:
+        """``text`` (a Dockerfile command) with every secret seen replaced, and bounded."""
+        if len(text) > MAX_COMMAND:
+            text = text[:MAX_COMMAND] + "..."
+        for secret in self.seen:
+            clear = secret.decode("utf-8", errors="replace")
+            if clear in text:
+                text = text.replace(clear, clear[:PREFIX_CHARS] + "***REDACTED***")
+        return text
+
+    def _locations(self, group: _Group) -> tuple[SecretLocation, ...]:
+        return tuple(replace(loc, created_by=self.redact(loc.created_by))
+                     for loc in group.locations)
+
+    def report(self, target: str, image: ImageInfo | None = None) -> SecretReport:
+        findings = sorted(
+            (SecretFinding(g.rule.id, g.rule.title, g.rule.severity, mark, g.prefix, g.length,
+                           self._locations(g)) for (_, mark), g in self.groups.items()),
+            key=lambda f: (-f.severity, f.rule_id, f.locations[0].path, f.fingerprint))
+        return SecretReport(target, tuple(findings), tuple(self.skipped), self.files,
+                            self.size, self.binaries, self.suppressed, tuple(self.warnings),
+                            image)

@@ -1,0 +1,264 @@
+"""The inventory's tables: occurrences, workloads, declared Dockerfile bases, per-file issues.
+
+``save_inventory`` replaces the stored inventory (it describes the fleet *now*);
+``load_inventory`` rebuilds the same :class:`Inventory`. Plain SQLAlchemy Core on the same
+database as the rest of the store (SQLite file or PostgreSQL DSN), in its own tables.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Engine,
+    Integer,
+    String,
+    Table,
+    Text,
+    delete,
+    insert,
+    select,
+)
+
+from hullguard.errors import DatabaseError
+from hullguard.inventory.references import origin
+from hullguard.model.inventory import (
+    Criticality,
+    DeclaredBase,
+    Environment,
+    Exposure,
+    ImageOccurrence,
+    ImageRef,
+    Inventory,
+    InventoryImage,
+    InventoryIssue,
+    SourceKind,
+    SourceLocation,
+    Workload,
+)
+from hullguard.store.base import Base, make_engine
+
+METADATA = Base.metadata  # one metadata for the whole store (see hullguard.store.base)
+CHUNK = 500  # bound parameters per IN (...) query
+
+occurrences = Table(
+    "inventory_occurrences", METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("registry", String(255), nullable=False),
+    Column("repository", String(255), nullable=False),
+    Column("tag", String(128), nullable=False, default=""),
+    Column("ref_digest", String(140), nullable=False, default="", index=True),
+    Column("ref_name", String(700), nullable=False, index=True),
+    Column("raw", Text, nullable=False, default=""),
+    Column("kind", String(20), nullable=False),
+    Column("path", Text, nullable=False, default=""),
+    Column("line", Integer, nullable=False, default=0),
+    Column("namespace", String(255), nullable=False, default=""),
+    Column("workload_kind", String(64), nullable=False, default=""),
+    Column("workload", String(255), nullable=False, default=""),
+    Column("container", String(255), nullable=False, default=""),
+    Column("helm_source", Text, nullable=False, default=""),
+    Column("workload_key", String(600), nullable=False, default="", index=True),
+    Column("running_digest", String(140), nullable=False, default="", index=True),
+    Column("role", String(20), nullable=False, default="container"),
+)
+workloads = Table(
+    "inventory_workloads", METADATA,
+    Column("key", String(600), primary_key=True),
+    Column("namespace", String(255), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("source", Text, nullable=False, default=""),
+    Column("data", Text, nullable=False),  # labels, annotations, pod labels, containers (JSON)
+    Column("internet_facing", Boolean, nullable=False, default=False),
+    Column("exposure_via", Text, nullable=False, default="[]"),
+    Column("environment", String(20), nullable=False),
+    Column("criticality", String(20), nullable=False),
+    Column("criticality_source", String(300), nullable=False, default=""),
+)
+declared = Table(
+    "inventory_declared", METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dockerfile", Text, nullable=False),
+    Column("base", String(700), nullable=False, index=True),
+    Column("line", Integer, nullable=False, default=0),
+    Column("stage", String(255), nullable=False, default=""),
+    Column("target", String(700), nullable=False, default="", index=True),
+    Column("consumer", String(600), nullable=False, default=""),
+)
+issues = Table(
+    "inventory_issues", METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("path", Text, nullable=False),
+    Column("line", Integer, nullable=False, default=0),
+    Column("severity", String(10), nullable=False),
+    Column("message", Text, nullable=False),
+)
+sources = Table(
+    "inventory_sources", METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", Text, nullable=False),
+)
+
+
+def engine_for(url: str | None) -> Engine:
+    """An engine for ``--store``: a SQLite path, a SQLAlchemy URL, or a ``postgresql://`` DSN
+    (psycopg 3 is the driver); None means the default store (``$HULLGUARD_STORE``)."""
+    if url and url.startswith(("postgresql://", "postgres://")):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    return make_engine(url)
+
+
+def chunks(values: Iterable[str]) -> Iterator[list[str]]:
+    batch: list[str] = []
+    for value in values:
+        batch.append(value)
+        if len(batch) == CHUNK:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def create_tables(engine: Engine) -> None:
+    """Create the store's tables (ours and the core ones) when missing."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    import hullguard.store.models  # noqa: F401 - the core tables share the metadata
+
+    try:
+        METADATA.create_all(engine)
+    except SQLAlchemyError as error:
+        raise DatabaseError(f"cannot create the store tables: {str(error).splitlines()[0]}",
+                            where=engine.url.render_as_string(hide_password=True)) from None
+
+
+def _occurrence_row(occ: ImageOccurrence) -> dict[str, Any]:
+    loc = occ.location
+    return {"registry": occ.ref.registry, "repository": occ.ref.repository, "tag": occ.ref.tag,
+            "ref_digest": occ.ref.digest, "ref_name": occ.ref.name, "raw": occ.raw,
+            "kind": loc.kind.value, "path": loc.path, "line": loc.line,
+            "namespace": loc.namespace, "workload_kind": loc.workload_kind,
+            "workload": loc.workload, "container": loc.container,
+            "helm_source": loc.helm_source, "workload_key": loc.workload_key,
+            "running_digest": occ.running_digest, "role": occ.role}
+
+
+def _workload_row(w: Workload) -> dict[str, Any]:
+    data = {"labels": w.labels, "annotations": w.annotations, "pod_labels": w.pod_labels,
+            "containers": w.containers}
+    return {"key": w.key, "namespace": w.namespace, "kind": w.kind, "name": w.name,
+            "source": w.source, "data": json.dumps(data),
+            "internet_facing": w.exposure.internet_facing,
+            "exposure_via": json.dumps(list(w.exposure.via)),
+            "environment": w.environment.value, "criticality": w.criticality.value,
+            "criticality_source": w.criticality_source}
+
+
+def save_inventory(engine: Engine, inventory: Inventory) -> None:
+    """Replace the stored inventory with ``inventory`` in one transaction."""
+    create_tables(engine)
+    occ_rows = [_occurrence_row(o) for i in inventory.images for o in i.occurrences]
+    with engine.begin() as conn:
+        for table in (occurrences, workloads, declared, issues, sources):
+            conn.execute(delete(table))
+        if occ_rows:
+            conn.execute(insert(occurrences), occ_rows)
+        if inventory.workloads:
+            conn.execute(insert(workloads), [_workload_row(w) for w in inventory.workloads])
+        if inventory.declared_bases:
+            conn.execute(insert(declared), [
+                {"dockerfile": d.dockerfile, "base": d.base.name, "line": d.line,
+                 "stage": d.stage, "target": d.target.name if d.target else "",
+                 "consumer": d.consumer} for d in inventory.declared_bases])
+        if inventory.issues:
+            conn.execute(insert(issues), [
+                {"path": i.path, "line": i.line, "severity": i.severity, "message": i.message}
+                for i in inventory.issues])
+        if inventory.sources:
+            conn.execute(insert(sources), [{"source": s} for s in inventory.sources])
+
+
+# Column orders for the fast row converters (graph queries build thousands of these).
+OCCURRENCE_COLUMNS = ("registry", "repository", "tag", "ref_digest", "raw", "kind", "path",
+                      "line", "namespace", "workload_kind", "workload", "container",
+                      "helm_source", "running_digest", "role")
+WORKLOAD_COLUMNS = ("namespace", "kind", "name", "source", "data", "internet_facing",
+                    "exposure_via", "environment", "criticality", "criticality_source")
+_KINDS = {k.value: k for k in SourceKind}
+_ENVIRONMENTS = {e.value: e for e in Environment}
+_CRITICALITIES = {c.value: c for c in Criticality}
+
+
+def occurrence_columns() -> list[Any]:
+    return [occurrences.c[name] for name in OCCURRENCE_COLUMNS]
+
+
+def workload_columns() -> list[Any]:
+    return [workloads.c[name] for name in WORKLOAD_COLUMNS]
+
+
+def occurrence_from_values(values: Sequence[Any]) -> ImageOccurrence:
+    """An occurrence from values in :data:`OCCURRENCE_COLUMNS` order."""
+    (registry, repository, tag, ref_digest, raw, kind, path, line, namespace, workload_kind,
+     workload, container, helm_source, running_digest, role) = values
+    location = SourceLocation(_KINDS[kind], path, line, namespace, workload_kind, workload,
+                              container, helm_source)
+    return ImageOccurrence(ImageRef(registry, repository, tag, ref_digest), raw, location,
+                           running_digest, role)
+
+
+def occurrence_from_row(row: Any) -> ImageOccurrence:
+    return occurrence_from_values([getattr(row, name) for name in OCCURRENCE_COLUMNS])
+
+
+def _pairs(data: dict[str, Any], key: str) -> tuple[tuple[str, str], ...]:
+    return tuple((str(k), str(v)) for k, v in data.get(key, ()))
+
+
+def workload_from_values(values: Sequence[Any]) -> Workload:
+    """A workload from values in :data:`WORKLOAD_COLUMNS` order."""
+    (namespace, kind, name, source, data_text, facing, via_text, environment, criticality,
+     criticality_source) = values
+    data = json.loads(data_text)
+    via = () if via_text == "[]" else tuple(json.loads(via_text))
+    return Workload(namespace, kind, name, source, _pairs(data, "labels"),
+                    _pairs(data, "annotations"), _pairs(data, "pod_labels"),
+                    tuple(data.get("containers", ())), Exposure(bool(facing), via),
+                    _ENVIRONMENTS[environment], _CRITICALITIES[criticality], criticality_source)
+
+
+def workload_from_row(row: Any) -> Workload:
+    return workload_from_values([getattr(row, name) for name in WORKLOAD_COLUMNS])
+
+
+def _declared_from_row(row: Any) -> DeclaredBase:
+    from hullguard.inventory.references import normalize
+
+    target = normalize(row.target) if row.target else None
+    return DeclaredBase(row.dockerfile, normalize(row.base), row.line, row.stage, target,
+                        row.consumer)
+
+
+def load_inventory(engine: Engine) -> Inventory:
+    """The stored inventory (empty when none was saved)."""
+    create_tables(engine)
+    grouped: dict[str, list[ImageOccurrence]] = defaultdict(list)
+    with engine.connect() as conn:
+        for row in conn.execute(select(occurrences).order_by(occurrences.c.id)):
+            occ = occurrence_from_row(row)
+            grouped[occ.ref.name].append(occ)
+        loaded = [workload_from_row(r) for r in conn.execute(select(workloads))]
+        bases = [_declared_from_row(r) for r in conn.execute(select(declared))]
+        found = [InventoryIssue(r.path, r.message, r.line, r.severity)
+                 for r in conn.execute(select(issues).order_by(issues.c.id))]
+        names = [r.source for r in conn.execute(select(sources).order_by(sources.c.id))]
+    images = tuple(InventoryImage(occs[0].ref, origin(occs[0].ref), tuple(occs))
+                   for _, occs in sorted(grouped.items()))
+    return Inventory(images, tuple(sorted(loaded, key=lambda w: w.key)), tuple(found),
+                     tuple(names), tuple(bases))

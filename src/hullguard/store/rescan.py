@@ -1,0 +1,97 @@
+"""``rescan``: re-match every stored SBOM against the current database, with no image I/O,
+and report per image what changed since its last scan."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from hullguard.model import Finding
+from hullguard.store.scans import (
+    FindingKey,
+    add_scan,
+    decode_sbom,
+    findings_of,
+    latest_scans,
+    stored_sboms,
+)
+from hullguard.vuln.db import VulnDB
+from hullguard.vuln.scan import MatchCache, match, sort_findings
+
+
+@dataclass
+class ImageChanges:
+    reference: str
+    key: str
+    new: list[dict[str, Any]] = field(default_factory=list)
+    fixed: list[dict[str, Any]] = field(default_factory=list)  # no longer matches the data
+    withdrawn: list[dict[str, Any]] = field(default_factory=list)  # its advisory was withdrawn
+    total: int = 0
+    error: str = ""
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.new or self.fixed or self.withdrawn)
+
+
+def _summary(finding: Finding) -> dict[str, Any]:
+    return {"id": finding.id, "aliases": list(finding.aliases), "purl": finding.package.purl,
+            "package": finding.package.name, "version": finding.package.version,
+            "severity": str(finding.severity)}
+
+
+def _withdrawn(stored: dict[str, Any], db: VulnDB) -> bool:
+    """Gone because every record behind it is withdrawn or gone from the database."""
+    records = [a for name in (stored["id"], *stored["aliases"]) for a in db.advisories(name)]
+    return all(a.withdrawn for a in records)
+
+
+def _diff(changes: ImageChanges, before: dict[FindingKey, dict[str, Any]],
+          now: list[Finding], db: VulnDB) -> None:
+    current = {(f.id, f.package.key): f for f in now}
+    changes.new = [_summary(current[k]) for k in current if k not in before]
+    for key, stored in before.items():
+        if key not in current:
+            stored = {**stored, "aliases": json.loads(stored["aliases"])}
+            (changes.withdrawn if _withdrawn(stored, db) else changes.fixed).append(stored)
+    changes.total = len(current)
+
+
+def rescan_all(factory: sessionmaker[Session], db: VulnDB) -> list[ImageChanges]:
+    """Re-match each stored image's latest SBOM; an image whose findings changed gets a new
+    ``rescan`` entry (an unchanged one keeps its latest scan, so the history holds changes,
+    not copies)."""
+    out, cache = [], MatchCache()
+    with factory.begin() as session:
+        latest = latest_scans(session)
+        previous = findings_of(session, sorted(latest.values()))
+        for image, data in list(stored_sboms(session)):
+            changes = ImageChanges(image.reference, image.key)
+            out.append(changes)
+            sbom = decode_sbom(data, f"store:{image.key}")
+            findings, _unparseable = match(sbom, db, cache)
+            before = previous.get(latest.get(image.id, -1), {})
+            _diff(changes, before, findings, db)
+            if changes.changed or image.id not in latest:
+                add_scan(session, sbom, sort_findings(findings), str(db.path), "rescan",
+                         (str(image.sbom_digest), data))
+    return out
+
+
+def render_changes(changes: list[ImageChanges], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps({"images": [c.__dict__ for c in changes]}, indent=2) + "\n"
+    lines = []
+    for change in changes:
+        status = (f"{len(change.new)} new, {len(change.fixed)} fixed, "
+                  f"{len(change.withdrawn)} withdrawn" if change.changed else "unchanged")
+        lines.append(f"{change.reference}: {status} ({change.total} findings)")
+        lines += [f"  + {f['id']} {f['package']} {f['version']} ({f['severity']})"
+                  for f in change.new]
+        lines += [f"  - {f['id']} {f['package']} {f['version']} (fixed)" for f in change.fixed]
+        lines += [f"  - {f['id']} {f['package']} {f['version']} (withdrawn)"
+                  for f in change.withdrawn]
+    return "\n".join(lines or ["no stored images; `hullguard scan` stores each scanned image"])

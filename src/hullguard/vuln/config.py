@@ -1,0 +1,151 @@
+"""Feed URLs and vulnerability-data settings: defaults, a TOML config file, environment
+variables and ``--url`` flags, in rising precedence.
+
+Config file (``--config``, ``$HULLGUARD_CONFIG`` or ``config.toml`` in the user config dir)::
+
+    [vulndb]
+    max_age_days = 7
+    enabled = ["osv-PyPI", "alpine-v3.20-main", "kev"]   # replaces the default set
+    osv_ecosystems = ["PyPI", "Go", "npm"]                 # which osv-* feeds exist
+    alpine_branches = ["v3.19", "v3.20"]                   # which alpine-* feeds exist
+
+    [vulndb.urls]                                          # a mirror, or a new feed name
+    "osv-PyPI" = "https://mirror.example/osv/PyPI/all.zip"
+
+Environment: ``HULLGUARD_FEED_<NAME>_URL`` (name upper-cased, other characters as ``_``,
+e.g. ``HULLGUARD_FEED_OSV_PYPI_URL``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from hullguard.errors import InputError
+
+OSV_ECOSYSTEMS = ("PyPI", "Go", "npm", "Maven", "RubyGems", "crates.io", "NuGet", "Packagist")
+ALPINE_BRANCHES = ("v3.16", "v3.17", "v3.18", "v3.19", "v3.20", "v3.21", "v3.22")
+OSV_URL = "https://osv-vulnerabilities.storage.googleapis.com/{ecosystem}/all.zip"
+ALPINE_URL = "https://secdb.alpinelinux.org/{branch}/{repo}.json"
+NVD_URL = "https://nvd.nist.gov/feeds/json/cve/2.0/nvdcve-2.0-{part}.json.gz"
+NVD_META_URL = "https://nvd.nist.gov/feeds/json/cve/2.0/nvdcve-2.0-{part}.meta"
+FIXED_FEEDS = {
+    "debian": "https://security-tracker.debian.org/tracker/data/json",
+    "epss": "https://epss.empiricalsecurity.com/epss_scores-current.csv.gz",
+    "kev": "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json",
+}
+DEFAULT_MAX_AGE_DAYS = 7.0
+
+
+@dataclass(frozen=True)
+class Feed:
+    name: str
+    url: str
+    checksum_url: str = ""  # a file publishing the sha256 (NVD ``.meta``)
+
+
+@dataclass(frozen=True)
+class Settings:
+    feeds: tuple[Feed, ...]
+    enabled: tuple[str, ...]
+    max_age_days: float = DEFAULT_MAX_AGE_DAYS
+    sources: dict[str, str] = field(default_factory=dict)  # feed -> where its URL came from
+
+    def feed(self, name: str) -> Feed:
+        for feed in self.feeds:
+            if feed.name == name:
+                return feed
+        known = ", ".join(f.name for f in self.feeds)
+        raise InputError(f"unknown feed {name!r}", where="--source",
+                         hint=f"known feeds: {known}; or define one with --url NAME=URL")
+
+    def select(self, names: list[str]) -> list[Feed]:
+        return [self.feed(name) for name in (names or list(self.enabled))]
+
+
+def default_feeds(ecosystems: tuple[str, ...] = OSV_ECOSYSTEMS,
+                  branches: tuple[str, ...] = ALPINE_BRANCHES) -> list[Feed]:
+    feeds = [Feed(f"osv-{eco}", OSV_URL.format(ecosystem=eco)) for eco in ecosystems]
+    feeds += [Feed(f"alpine-{branch}-{repo}", ALPINE_URL.format(branch=branch, repo=repo))
+              for branch in branches for repo in ("main", "community")]
+    feeds += [Feed(name, url) for name, url in FIXED_FEEDS.items()]
+    feeds += [Feed(f"nvd-{part}", NVD_URL.format(part=part), NVD_META_URL.format(part=part))
+              for part in ("modified", "recent")]
+    return feeds
+
+
+def env_name(feed: str) -> str:
+    return "HULLGUARD_FEED_" + re.sub(r"[^A-Za-z0-9]", "_", feed).upper() + "_URL"
+
+
+def default_config_path() -> Path:
+    if os.environ.get("HULLGUARD_CONFIG"):
+        return Path(os.environ["HULLGUARD_CONFIG"])
+    import platformdirs
+
+    return Path(platformdirs.user_config_path("hullguard")) / "config.toml"
+
+
+def _read_toml(path: Path | None) -> dict[str, Any]:
+    explicit = path is not None
+    path = path or default_config_path()
+    if not path.is_file():
+        if explicit:
+            raise InputError("config file not found", where=str(path))
+        return {}
+    try:
+        section = tomllib.loads(path.read_text(encoding="utf-8")).get("vulndb", {})
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as error:
+        raise InputError(f"invalid config file: {error}", where=str(path)) from None
+    if not isinstance(section, dict):
+        raise InputError("[vulndb] must be a table", where=str(path))
+    return section
+
+
+def _strings(section: dict[str, Any], key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    value = section.get(key, default)
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise InputError(f"[vulndb] {key} must be a list of strings", where="config")
+    return tuple(value)
+
+
+def _with_url(feeds: list[Feed], name: str, url: str) -> list[Feed]:
+    if not url.startswith(("https://", "http://")):
+        raise InputError(f"feed URL {url!r} must be http(s)", where=name)
+    if any(f.name == name for f in feeds):
+        return [replace(f, url=url, checksum_url="") if f.name == name else f for f in feeds]
+    return [*feeds, Feed(name, url)]
+
+
+def load_config(path: Path | None = None, url_overrides: list[str] | None = None) -> Settings:
+    section = _read_toml(path)
+    feeds = default_feeds(_strings(section, "osv_ecosystems", OSV_ECOSYSTEMS),
+                          _strings(section, "alpine_branches", ALPINE_BRANCHES))
+    origin = {f.name: "default" for f in feeds}
+    urls = section.get("urls", {})
+    if not isinstance(urls, dict):
+        raise InputError("[vulndb.urls] must be a table", where="config")
+    overrides = [(name, str(url), "config") for name, url in urls.items()]
+    overrides += [(f.name, os.environ[env_name(f.name)], "env") for f in feeds
+                  if os.environ.get(env_name(f.name))]
+    overrides += [(*_split(item), "flag") for item in url_overrides or []]
+    for name, url, where in overrides:
+        feeds = _with_url(feeds, name, url)
+        origin[name] = where
+    enabled = _strings(section, "enabled", tuple(f.name for f in feeds if f.name in origin
+                                                 and not f.name.startswith("nvd-")))
+    age = section.get("max_age_days", DEFAULT_MAX_AGE_DAYS)
+    if not isinstance(age, int | float) or age <= 0:
+        raise InputError("[vulndb] max_age_days must be a positive number", where="config")
+    return Settings(tuple(feeds), enabled, float(age), origin)
+
+
+def _split(item: str) -> tuple[str, str]:
+    name, sep, url = item.partition("=")
+    if not sep or not name.strip() or not url.strip():
+        raise InputError(f"expected NAME=URL, got {item!r}", where="--url")
+    return name.strip(), url.strip()

@@ -1,0 +1,186 @@
+"""The local advisory database: read side (lookups by ecosystem and name, enrichment).
+
+Records are compact JSON (see :mod:`hullguard.vuln.codec`) indexed by (ecosystem, name); the
+file is only ever replaced whole by an import (see :mod:`hullguard.vuln.dbwrite`), so readers
+never see a half-written state.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from hullguard.errors import DatabaseError
+from hullguard.model import Advisory, CvssScore, Epss, Kev
+from hullguard.vuln.codec import advisory_from_json, cvss_from
+from hullguard.vuln.importers.osv import normalize_name
+from hullguard.vuln.schema import SCHEMA_VERSION, schema_version
+
+ENV_DB = "HULLGUARD_DB"
+DB_FILE = "vulndb.sqlite"
+
+
+def default_db_path() -> Path:
+    """``$HULLGUARD_DB``, else ``vulndb.sqlite`` in the user's data directory."""
+    if os.environ.get(ENV_DB):
+        return Path(os.environ[ENV_DB])
+    import platformdirs
+
+    return Path(platformdirs.user_data_path("hullguard")) / DB_FILE
+
+
+@dataclass(frozen=True)
+class Enrichment:
+    """Priority data for one vulnerability id (CVSS from NVD, EPSS, KEV)."""
+
+    cvss: tuple[CvssScore, ...] = ()
+    epss: Epss | None = None
+    kev: Kev | None = None
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    name: str
+    kind: str
+    url: str
+    etag: str
+    last_modified: str
+    sha256: str
+    imported_at: str
+    records: int
+    skipped: int
+    warnings: tuple[str, ...] = ()
+    checked_at: str = ""
+
+    def age_days(self, now: datetime | None = None) -> float:
+        """Days since the data was last imported or confirmed current upstream."""
+        latest = max(self.imported_at, self.checked_at)  # ISO 8601 UTC strings sort by time
+        return ((now or datetime.now(UTC)) - datetime.fromisoformat(latest)).total_seconds() / 86400
+
+
+class VulnDB:
+    """A read-only view of one database file. Lookups are cached for the object's lifetime
+    (a rescan of many SBOMs asks for the same packages again and again)."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self._conn = conn
+        self.path = path
+        self._by_package: dict[tuple[str, str], list[Advisory]] = {}
+        self._by_rid: dict[int, Advisory] = {}
+
+    @classmethod
+    def open(cls, path: Path | str | None = None) -> VulnDB:
+        path = Path(path) if path is not None else default_db_path()
+        if not path.is_file():
+            raise DatabaseError("vulnerability database not found", where=str(path),
+                                hint="run `hullguard db update` or `hullguard db import PATH`")
+        try:
+            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
+                                   check_same_thread=False)
+            version = schema_version(conn)
+        except sqlite3.DatabaseError as error:
+            raise DatabaseError(f"not a readable database: {error}", where=str(path)) from None
+        if version != SCHEMA_VERSION:
+            conn.close()
+            raise DatabaseError(f"database schema {version}, expected {SCHEMA_VERSION}",
+                                where=str(path), hint="re-run `hullguard db import` to migrate")
+        return cls(conn, path)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> VulnDB:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def _decode(self, rows: Iterable[Any]) -> list[Advisory]:
+        out = []
+        for rid, data in rows:
+            advisory = self._by_rid.get(rid)
+            if advisory is None:
+                advisory = self._by_rid[rid] = advisory_from_json(data)
+            out.append(advisory)
+        return out
+
+    def advisories_for(self, ecosystem: str, name: str) -> list[Advisory]:
+        """Every record (withdrawn ones included) with an affected entry for this package."""
+        key = (ecosystem, normalize_name(ecosystem, name))
+        cached = self._by_package.get(key)
+        if cached is None:
+            rows = self._query(
+                "SELECT a.rid, a.data FROM affected f JOIN advisories a ON a.rid = f.rid "
+                "WHERE f.ecosystem = ? AND f.name = ? ORDER BY a.id", key)
+            cached = self._by_package[key] = self._decode(rows)
+        return cached
+
+    def advisories(self, vuln_id: str) -> list[Advisory]:
+        """Records whose id or alias is ``vuln_id``."""
+        rows = self._query(
+            "SELECT rid, data FROM advisories WHERE id = ? UNION "
+            "SELECT a.rid, a.data FROM aliases s JOIN advisories a ON a.rid = s.rid "
+            "WHERE s.alias = ?", (vuln_id, vuln_id))
+        return self._decode(rows)
+
+    def enrich(self, ids: Iterable[str]) -> dict[str, Enrichment]:
+        """NVD CVSS, EPSS and KEV data for those of ``ids`` that have any."""
+        wanted = sorted(set(ids))
+        cvss: dict[str, tuple[CvssScore, ...]] = {}
+        epss: dict[str, Epss] = {}
+        kev: dict[str, Kev] = {}
+        for chunk in _chunks(wanted, 500):
+            marks = ",".join("?" * len(chunk))
+            for cve, data in self._query(f"SELECT cve, data FROM nvd_cvss WHERE cve IN ({marks})",
+                                         chunk):
+                cvss[cve] = tuple(cvss_from(item) for item in json.loads(data))
+            for cve, score, pct, date in self._query(
+                    f"SELECT cve, score, percentile, date FROM epss WHERE cve IN ({marks})", chunk):
+                epss[cve] = Epss(score, pct, date)
+            for cve, added, due, ransom in self._query(
+                    f"SELECT cve, date_added, due_date, ransomware FROM kev WHERE cve IN ({marks})",
+                    chunk):
+                kev[cve] = Kev(added, due, bool(ransom))
+        return {i: Enrichment(cvss.get(i, ()), epss.get(i), kev.get(i))
+                for i in wanted if i in cvss or i in epss or i in kev}
+
+    def sources(self) -> list[SourceInfo]:
+        rows = self._query("SELECT name, kind, url, etag, last_modified, sha256, imported_at, "
+                           "records, skipped, warnings, checked_at FROM sources ORDER BY name", ())
+        return [_source_info(row) for row in rows]
+
+    def source(self, name: str) -> SourceInfo | None:
+        return next((s for s in self.sources() if s.name == name), None)
+
+    def counts(self) -> dict[str, int]:
+        tables = ("advisories", "affected", "nvd_cvss", "epss", "kev")
+        return {t: int(self._query(f"SELECT count(*) FROM {t}", ())[0][0]) for t in tables}
+
+    def oldest_age_days(self, now: datetime | None = None) -> float | None:
+        """Age of the stalest source, or None for an empty database."""
+        ages = [source.age_days(now) for source in self.sources()]
+        return max(ages) if ages else None
+
+    def _query(self, sql: str, params: Iterable[object]) -> list[Any]:
+        try:
+            return self._conn.execute(sql, tuple(params)).fetchall()
+        except sqlite3.DatabaseError as error:
+            raise DatabaseError(f"database query failed: {error}", where=str(self.path)) from None
+
+
+def _source_info(row: Any) -> SourceInfo:
+    (name, kind, url, etag, modified, sha256, imported, records, skipped, warnings,
+     checked) = row
+    return SourceInfo(name, kind, url, etag, modified, sha256, imported, records, skipped,
+                      tuple(json.loads(warnings)), checked)
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

@@ -1,0 +1,83 @@
+"""SARIF 2.1.0 for GitHub code scanning: one rule per vulnerability id, one result per
+(vulnerability, package). ``security-severity`` carries the CVSS score (GitHub's severity
+column); the location is the file in the image that recorded the package."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from hullguard import __version__
+from hullguard.model import Finding, Severity
+from hullguard.vuln.scan import ScanReport
+
+SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+_LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning",
+          Severity.LOW: "note", Severity.NEGLIGIBLE: "note", Severity.UNKNOWN: "warning"}
+# Used when a finding has no CVSS score: GitHub maps >= 9 critical, >= 7 high, >= 4 medium.
+_DEFAULT_SCORE = {Severity.CRITICAL: 9.5, Severity.HIGH: 8.0, Severity.MEDIUM: 5.5,
+                  Severity.LOW: 2.0, Severity.NEGLIGIBLE: 0.5, Severity.UNKNOWN: 5.0}
+
+
+def render(report: ScanReport) -> str:
+    return json.dumps(to_dict(report), indent=2, ensure_ascii=False) + "\n"
+
+
+def to_dict(report: ScanReport) -> dict[str, Any]:
+    rules: dict[str, dict[str, Any]] = {}
+    for finding in report.findings:
+        rules.setdefault(finding.id, _rule(finding))
+    index = {rule_id: i for i, rule_id in enumerate(rules)}
+    return {
+        "$schema": SCHEMA_URI, "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "hullguard", "version": __version__,
+                                "informationUri": "https://github.com/hullguard/hullguard",
+                                "rules": list(rules.values())}},
+            "results": [_result(f, index[f.id], report) for f in report.findings],
+            "properties": {"image": report.sbom.image.name},
+        }],
+    }
+
+
+def _score(finding: Finding) -> float:
+    return finding.cvss.score if finding.cvss else _DEFAULT_SCORE[finding.severity]
+
+
+def _rule(finding: Finding) -> dict[str, Any]:
+    text = finding.summary or f"{finding.id} in {finding.package.name}"
+    fixed = ", ".join(finding.fixed_versions) or "no fixed version yet"
+    return {
+        "id": finding.id, "name": finding.id.replace("-", ""),
+        "shortDescription": {"text": f"{finding.id}: {text}"[:1000]},
+        "fullDescription": {"text": text[:4000]},
+        "help": {"text": f"{finding.id} ({finding.severity}). Fixed in: {fixed}. "
+                         f"Aliases: {', '.join(finding.aliases) or 'none'}."},
+        "defaultConfiguration": {"level": _LEVEL[finding.severity]},
+        "properties": {"security-severity": f"{_score(finding):.1f}",
+                       "tags": ["security", "vulnerability", str(finding.severity)],
+                       "precision": "very-high"},
+    }
+
+
+def _location(finding: Finding, report: ScanReport) -> dict[str, Any]:
+    path = next((loc.path for loc in finding.package.locations), "")
+    uri = path.lstrip("/") or report.sbom.image.reference
+    return {"physicalLocation": {"artifactLocation": {"uri": uri},
+                                 "region": {"startLine": 1}},
+            "message": {"text": f"{finding.package.name} {finding.package.version}"}}
+
+
+def _result(finding: Finding, rule_index: int, report: ScanReport) -> dict[str, Any]:
+    package = finding.package
+    fixed = ", ".join(finding.fixed_versions) or "none yet"
+    fingerprint = hashlib.sha256(f"{report.sbom.image.reference}|{package.purl}|{finding.id}"
+                                 .encode()).hexdigest()
+    return {
+        "ruleId": finding.id, "ruleIndex": rule_index, "level": _LEVEL[finding.severity],
+        "message": {"text": f"{package.name} {package.version} ({package.purl}) is affected by "
+                            f"{finding.id} ({finding.severity}); fixed in: {fixed}"},
+        "locations": [_location(finding, report)],
+        "partialFingerprints": {"hullguardFinding/v1": fingerprint},
+    }

@@ -1,0 +1,151 @@
+"""VEX documents: OpenVEX JSON and CycloneDX VEX. A ``not_affected`` statement (with a
+justification or impact statement) removes the finding it names; the report lists it as
+suppressed with the statement. CycloneDX ``false_positive`` and ``resolved`` suppress too.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hullguard.errors import InputError
+from hullguard.model import Finding, ImageInfo
+from hullguard.vuln.purl import purl_matches
+
+MAX_VEX_BYTES = 64 << 20
+_CDX_SUPPRESS = frozenset(("not_affected", "false_positive", "resolved"))
+_OPENVEX_SUPPRESS = frozenset(("not_affected", "fixed"))
+
+
+@dataclass(frozen=True)
+class VexStatement:
+    """One suppressing statement, normalized from either format."""
+
+    ids: frozenset[str]  # the vulnerability name and its aliases
+    products: tuple[str, ...]  # purls or image names it applies to; () = any
+    subcomponents: tuple[str, ...]  # package purls inside an image product; () = all
+    status: str
+    justification: str
+    statement: str
+    origin: str  # file it came from
+
+    def describe(self) -> str:
+        why = f" ({self.justification})" if self.justification else ""
+        said = f": {self.statement}" if self.statement else ""
+        return f"vex {self.origin}: {self.status}{why}{said}"
+
+    def applies(self, finding: Finding, image: ImageInfo | None) -> bool:
+        if not ({finding.id, *finding.aliases} & self.ids):
+            return False
+        purl = finding.package.purl
+        if not self.products:
+            return self._sub_ok(purl)
+        for product in self.products:
+            if purl_matches(product, purl):
+                return True
+            if image is not None and _names_image(product, image) and self._sub_ok(purl):
+                return True
+        return False
+
+    def _sub_ok(self, purl: str) -> bool:
+        return not self.subcomponents or any(purl_matches(s, purl) for s in self.subcomponents)
+
+
+def _names_image(product: str, image: ImageInfo) -> bool:
+    """An image product: its reference, its digest, or a pkg:oci purl carrying the digest."""
+    digest = str(image.digest) if image.digest else ""
+    candidates = {image.reference, image.name, digest, *image.repo_digests}
+    if product in candidates:
+        return True
+    if product.startswith("pkg:oci/") and digest:
+        return f"@{digest.replace(':', '%3A')}" in product or f"@{digest}" in product
+    return False
+
+
+def load_vex(path: Path) -> tuple[list[VexStatement], list[str]]:
+    """The suppressing statements of one VEX file, and warnings for ignored ones."""
+    try:
+        if path.stat().st_size > MAX_VEX_BYTES:
+            raise InputError("VEX document too large", where=str(path))
+        doc = json.loads(path.read_bytes())
+    except OSError as error:
+        raise InputError(f"cannot read VEX file: {error.strerror}", where=str(path)) from None
+    except ValueError as error:
+        raise InputError(f"invalid JSON: {error}", where=str(path)) from None
+    if isinstance(doc, dict) and isinstance(doc.get("statements"), list):
+        return _openvex(doc, path.name)
+    if isinstance(doc, dict) and doc.get("bomFormat") == "CycloneDX":
+        return _cyclonedx(doc, path.name)
+    raise InputError("neither an OpenVEX nor a CycloneDX VEX document", where=str(path))
+
+
+def _id_of(item: Any) -> str:
+    if isinstance(item, str):
+        return item
+    if isinstance(item, dict):
+        value = item.get("@id") or item.get("name") or item.get("id") or ""
+        return value if isinstance(value, str) else ""
+    return ""
+
+
+def _strings(items: Any) -> tuple[str, ...]:
+    return tuple(s for s in (_id_of(i) for i in items) if s) if isinstance(items, list) else ()
+
+
+def _openvex(doc: dict[str, Any], origin: str) -> tuple[list[VexStatement], list[str]]:
+    out, warnings = [], []
+    for index, raw in enumerate(doc["statements"]):
+        statement = _openvex_statement(raw, origin) if isinstance(raw, dict) else None
+        if statement is None:
+            continue
+        if statement.status == "not_affected" and not statement.justification and (
+                not statement.statement):
+            warnings.append(f"{origin}: statement {index} is not_affected without a "
+                            "justification or impact statement; ignored")
+            continue
+        out.append(statement)
+    return out, warnings
+
+
+def _openvex_statement(raw: dict[str, Any], origin: str) -> VexStatement | None:
+    status = str(raw.get("status", ""))
+    if status not in _OPENVEX_SUPPRESS:
+        return None
+    vuln = raw.get("vulnerability")
+    ids = {_id_of(vuln), *(_strings(vuln.get("aliases")) if isinstance(vuln, dict) else ())}
+    products = raw.get("products") or []
+    subs = [s for p in products if isinstance(p, dict) for s in _strings(p.get("subcomponents"))]
+    subs += list(_strings(raw.get("subcomponents")))
+    return VexStatement(frozenset(i for i in ids if i), _strings(products), tuple(subs), status,
+                        str(raw.get("justification", "")),
+                        str(raw.get("impact_statement", "") or raw.get("status_notes", "")),
+                        origin)
+
+
+def _cyclonedx(doc: dict[str, Any], origin: str) -> tuple[list[VexStatement], list[str]]:
+    refs = {c.get("bom-ref"): c.get("purl") for c in doc.get("components") or []
+            if isinstance(c, dict) and isinstance(c.get("purl"), str)}
+    out = []
+    for raw in doc.get("vulnerabilities") or []:
+        analysis = raw.get("analysis") if isinstance(raw, dict) else None
+        state = analysis.get("state") if isinstance(analysis, dict) else None
+        if state not in _CDX_SUPPRESS or not isinstance(analysis, dict):
+            continue
+        ids = {_id_of(raw), *_strings(raw.get("references"))}
+        products = tuple(_resolve_ref(_ref(a), refs) for a in raw.get("affects") or [])
+        out.append(VexStatement(frozenset(i for i in ids if i), tuple(p for p in products if p),
+                                (), str(state), str(analysis.get("justification", "")),
+                                str(analysis.get("detail", "")), origin))
+    return out, []
+
+
+def _ref(item: Any) -> str:
+    return str(item.get("ref", "")) if isinstance(item, dict) else ""
+
+
+def _resolve_ref(ref: str, refs: dict[Any, Any]) -> str:
+    """``affects.ref`` is a bom-ref of this document, a BOM-link ``urn:cdx:...#ref`` or a purl."""
+    local = ref.rpartition("#")[2] if ref.startswith("urn:cdx:") else ref
+    return str(refs.get(local, local))

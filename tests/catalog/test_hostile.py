@@ -1,0 +1,116 @@
+"""Hostile and broken package files: a warning or a plugin status, never a crash, and the
+rest of the image is still cataloged. Large files are streamed, not held in memory."""
+
+from __future__ import annotations
+
+import io
+import random
+import tracemalloc
+import zipfile
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from hullguard.catalog.api import Extraction, Extractor, ScanInput
+from hullguard.catalog.extractors.golang import MAGIC, GoBinaryExtractor
+from hullguard.catalog.extractors.java import JavaArchiveExtractor
+from hullguard.images.api import FileInfo, FileKind
+from hullguard.images.builder import FileSpec, ImageSpec, LayerSpec
+from hullguard.model import Sbom, Status
+
+Catalog = Callable[..., Sbom]
+GO_HEAD = b"\x7fELF" + bytes(60) + b"\x04\x00\x00\x00\x08\x00\x00\x00\x04\x00\x00\x00Go\x00\x00"
+TARGETS = (
+    "lib/apk/db/installed", "var/lib/dpkg/status", "var/lib/dpkg/status.d/x",
+    "var/lib/dpkg/info/x.list", "var/lib/rpm/rpmdb.sqlite", "var/lib/rpm/Packages",
+    "usr/lib/python3/dist-packages/x-1.dist-info/METADATA", "app/node_modules/x/package.json",
+    "opt/x.jar", "usr/lib/ruby/specifications/x.gemspec", "srv/vendor/composer/installed.json",
+    "app/x.deps.json", "etc/os-release", "usr/lib/os-release",
+)
+
+
+def _garbage(seed: int, size: int = 4096) -> bytes:
+    return random.Random(seed).randbytes(size)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_garbage_everywhere_still_catalogs_the_rest(catalog: Catalog, seed: int) -> None:
+    files = [FileSpec(path, _garbage(seed + i)) for i, path in enumerate(TARGETS)]
+    files.append(FileSpec("usr/bin/fake-go", GO_HEAD + bytes(8000) + MAGIC + b"\x08\x02"
+                          + bytes(16) + b"\xff\xff\xff\xff\x0f", mode=0o755))
+    files.append(FileSpec("app/node_modules/ok/package.json",
+                          b'{"name": "ok", "version": "1.0.0"}'))
+    sbom = catalog(ImageSpec([LayerSpec(tuple(files))]))
+    assert ("ok", "1.0.0") in {(p.name, p.version) for p in sbom.packages}
+    assert all(s.status in (Status.OK, Status.PARTIAL, Status.FAILED) for s in sbom.statuses)
+    assert next(s for s in sbom.statuses if s.name == "golang").status is Status.FAILED
+
+
+def test_json_of_the_wrong_shape(catalog: Catalog) -> None:
+    sbom = catalog(ImageSpec([LayerSpec((
+        FileSpec("app/node_modules/a/package.json", b'["not", "an", "object"]'),
+        FileSpec("app/node_modules/b/package.json", b'{"name": 5, "version": null}'),
+        FileSpec("srv/vendor/composer/installed.json", b'{"packages": 7}'),
+        FileSpec("app/x.deps.json", b'{"libraries": {"A/1": "str"}}'),
+    ))]))
+    assert sbom.packages == ()
+    assert all(s.status is Status.OK for s in sbom.statuses)
+
+
+class _StreamEntry:
+    """A large file produced chunk by chunk, as a layer walk delivers it."""
+
+    def __init__(self, info: FileInfo, chunks: Callable[[], Iterator[bytes]]) -> None:
+        self.info, self._chunks = info, chunks
+
+    def read(self, limit: int) -> bytes:
+        raise AssertionError("a large file must be streamed, not read whole")
+
+    def chunks(self, size: int = 1 << 20) -> Iterator[bytes]:
+        return self._chunks()
+
+
+def _streamed(extractor: Extractor, info: FileInfo,
+              chunks: Callable[[], Iterator[bytes]]) -> tuple[Extraction, int]:
+    """The extraction and the peak of Python memory allocated while it ran."""
+    tracemalloc.start()
+    try:
+        extraction = extractor.extract(ScanInput(_StreamEntry(info, chunks), 0, ""))
+        return extraction, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_go_binary_scan_memory_is_bounded() -> None:
+    size = 96 << 20
+    blob = MAGIC + bytes([8, 2]) + bytes(16) + b"\x08go1.22.1" + b"\x00"
+
+    def chunks() -> Iterator[bytes]:
+        yield GO_HEAD + bytes((1 << 20) - len(GO_HEAD))
+        filler = bytes(1 << 20)
+        for _ in range(size >> 20):
+            yield filler
+        yield blob
+
+    info = FileInfo("/usr/bin/big", FileKind.FILE, 0o755, size)
+    extraction, peak = _streamed(GoBinaryExtractor(), info, chunks)
+    assert peak < 12 << 20
+    assert [p.version for p in extraction.packages] == ["go1.22.1"]
+
+
+def test_large_jar_is_spooled_not_held() -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("META-INF/maven/g/a/pom.properties", "groupId=g\nartifactId=a\n"
+                                                              "version=1\n")
+        archive.writestr("payload.bin", random.Random(0).randbytes(48 << 20))
+    data = buffer.getvalue()
+
+    def chunks() -> Iterator[bytes]:
+        for start in range(0, len(data), 1 << 20):
+            yield data[start:start + (1 << 20)]
+
+    info = FileInfo("/opt/big.jar", FileKind.FILE, 0o644, len(data))
+    extraction, peak = _streamed(JavaArchiveExtractor(), info, chunks)
+    assert peak < 16 << 20
+    assert [p.name for p in extraction.packages] == ["a"]

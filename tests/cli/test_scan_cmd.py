@@ -1,0 +1,164 @@
+"""``hullguard scan`` / ``explain`` / ``rescan`` through the CLI: formats, exit codes,
+suppressions, staleness warning, escaping, a real Alpine image end to end."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from hullguard.cli.main import app
+from hullguard.sbom import render
+from hullguard.vuln.dbwrite import ImportInput, import_inputs
+from tests.vuln.feeds import make_sbom, scan_db, scan_packages, secdb
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A database and a store for this test only, and an SBOM file to scan."""
+    monkeypatch.setenv("HULLGUARD_DB", str(scan_db(tmp_path)))
+    monkeypatch.setenv("HULLGUARD_STORE", f"sqlite:///{tmp_path / 'store.sqlite'}")
+    monkeypatch.setenv("HULLGUARD_CONFIG", str(tmp_path / "none.toml"))
+    sbom_file = tmp_path / "app.json"
+    sbom_file.write_text(render(make_sbom(scan_packages()), "json"))
+    return sbom_file
+
+
+def _scan(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, ["scan", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_table_and_fail_on(env: Path) -> None:
+    code, out, err = _scan(f"sbom:{env}")
+    assert code == 0, err
+    assert "CVE-2018-18074" in out and "Total: 5" in out
+    assert _scan(f"sbom:{env}", "--fail-on", "critical")[0] == 1
+    assert _scan(f"sbom:{env}", "--fail-on", "high", "--severity", "medium,low")[0] == 0
+
+
+def test_json_to_file_with_filters(env: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out" / "scan.json"
+    code, stdout, _ = _scan(f"sbom:{env}", "-f", "json", "-o", str(out), "--ignore-unfixed",
+                            "--severity", "critical,medium")
+    assert code == 0 and stdout == ""
+    doc = json.loads(out.read_text())
+    assert [f["id"] for f in doc["findings"]] == ["CVE-2018-18074", "CVE-2019-10906"]
+    assert doc["filtered"] == 3
+
+
+def test_vex_and_ignore_file(env: Path, tmp_path: Path) -> None:
+    vex = tmp_path / "vex.json"
+    vex.write_text(json.dumps({"@context": "https://openvex.dev/ns/v0.2.0", "statements": [
+        {"vulnerability": {"name": "CVE-2018-18074"}, "products": [{"@id": "pkg:pypi/requests"}],
+         "status": "not_affected", "justification": "component_not_present"}]}))
+    ignore = tmp_path / "ignore.yaml"
+    ignore.write_text("ignore:\n  - id: CVE-2023-0001\n    reason: accepted\n"
+                      "    expires: 2000-01-01\n  - id: CVE-2023-5678\n    reason: accepted\n")
+    code, out, err = _scan(f"sbom:{env}", "--vex", str(vex), "--ignore-file", str(ignore),
+                           "-f", "json", "--fail-on", "critical")
+    assert code == 0  # the only critical finding is suppressed by the VEX statement
+    doc = json.loads(out)
+    assert {f["id"] for f in doc["suppressed"]} == {"CVE-2018-18074", "CVE-2023-5678"}
+    assert "CVE-2023-0001" in {f["id"] for f in doc["findings"]}  # its rule expired
+    assert "expired on 2000-01-01" in err
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["-f", "xml"], "unknown format"),
+    (["--fail-on", "urgent"], "unknown severity"),
+    (["--severity", "high,bogus"], "unknown severity"),
+    (["--vex", "/nonexistent/vex.json"], "cannot read VEX"),
+    (["--db", "/nonexistent/db.sqlite"], "database not found"),
+])
+def test_errors_exit_2(env: Path, args: list[str], message: str) -> None:
+    code, _out, err = _scan(f"sbom:{env}", *args)
+    assert code == 2 and message in err
+
+
+def test_missing_image_exits_2(env: Path, tmp_path: Path) -> None:
+    code, _out, err = _scan(f"sbom:{tmp_path / 'missing.json'}")
+    assert code == 2 and err.startswith("error:")
+
+
+def test_stale_database_warns(env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+                              ) -> None:
+    import os
+
+    with sqlite3.connect(os.environ["HULLGUARD_DB"]) as conn:
+        conn.execute("UPDATE sources SET imported_at = '2020-01-01T00:00:00+00:00'")
+    assert "days old" in _scan(f"sbom:{env}")[2]
+    assert "days old" not in _scan(f"sbom:{env}", "--max-age-days", "100000")[2]
+    (tmp_path / "config.toml").write_text("[vulndb]\nmax_age_days = 100000\n")
+    monkeypatch.setenv("HULLGUARD_CONFIG", str(tmp_path / "config.toml"))
+    assert "days old" not in _scan(f"sbom:{env}")[2]
+
+
+def test_terminal_escapes_are_escaped(env: Path, tmp_path: Path) -> None:
+    packages = scan_packages()  # a hostile package name and image reference
+    packages.append(dataclasses.replace(packages[0], name="x\x1b[2J", version="1"))
+    hostile = tmp_path / "hostile.json"
+    hostile.write_text(render(make_sbom(packages, "app\x1b]0;owned\x07:1"), "json"))
+    code, out, _ = _scan(f"sbom:{hostile}")
+    assert code == 0 and "\x1b" not in out and "\\x1b]0;owned" in out
+    explained = CliRunner().invoke(app, ["explain", "CVE-2018-18074", f"sbom:{env}"])
+    assert "\x1b" not in explained.stdout and "\\x1b[31mcredentials" in explained.stdout
+
+
+def test_explain(env: Path) -> None:
+    result = CliRunner().invoke(app, ["explain", "GHSA-xxxx-yyyy-zzzz", f"sbom:{env}"])
+    assert result.exit_code == 0
+    out = result.stdout
+    assert "CVE-2018-18074 affects requests 2.19.1" in out
+    assert "matched record PYSEC-2018-28 (source osv) as PyPI requests" in out
+    assert "installed 2.19.1: ECOSYSTEM introduced 0 <= 2.19.1 < fixed 2.20.0" in out
+    assert "range PyPI requests: ECOSYSTEM [introduced 0, fixed 2.20.0]" in out
+    assert "CVSS 3.1 9.8" in out and "percentile 0.950" in out
+    other = CliRunner().invoke(app, ["explain", "PYSEC-2021-5", f"sbom:{env}", "-f", "json"])
+    assert other.exit_code == 1
+    doc = json.loads(other.stdout)
+    assert doc["affected"] is False and doc["records"][0]["withdrawn"]
+
+
+def test_alpine_image_end_to_end(alpine_archives: dict[str, Path], tmp_path: Path,
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real corpus image, a secdb written for it: fixed above installed matches, below not,
+    ``0`` never; binary packages match through their origin."""
+    db = tmp_path / "alpine.sqlite"
+    feed = tmp_path / "main.json"
+    feed.write_text(json.dumps(secdb("v3.18", {
+        "openssl": {"3.1.99-r0": ["CVE-2099-0001"], "3.0.0-r0": ["CVE-2099-0002"]},
+        "musl": {"0": ["CVE-2099-0003"]}})))
+    import_inputs(db, [ImportInput(feed)])
+    monkeypatch.setenv("HULLGUARD_STORE", f"sqlite:///{tmp_path / 'store.sqlite'}")
+    image = f"docker-archive:{alpine_archives['3.18.9']}"
+    code, out, err = _scan(image, "--db", str(db), "-f", "json", "--fail-on", "unknown")
+    assert code == 1, err
+    doc = json.loads(out)
+    found = {(f["package"]["name"], f["id"]) for f in doc["findings"]}
+    assert found == {("libcrypto3", "CVE-2099-0001"), ("libssl3", "CVE-2099-0001")}
+    assert all(f["layer"]["diff_id"] == doc["image"]["chain"][0] for f in doc["findings"])
+
+
+def test_scan_stores_and_rescan_reports_changes(env: Path, tmp_path: Path) -> None:
+    import os
+
+    assert _scan(f"sbom:{env}")[0] == 0
+    assert _scan(f"sbom:{env}", "--no-store", "-q")[0] == 0
+    feed = tmp_path / "new.json"
+    feed.write_text(json.dumps({"id": "PYSEC-2099-1", "modified": "2099-01-01T00:00:00Z",
+                                "affected": [{"package": {"ecosystem": "PyPI",
+                                                          "name": "urllib3"},
+                                              "versions": ["1.24.1"]}]}))
+    import_inputs(Path(os.environ["HULLGUARD_DB"]), [ImportInput(feed)])
+    result = CliRunner().invoke(app, ["rescan", "-f", "json"])
+    assert result.exit_code == 0, result.stderr
+    (image,) = json.loads(result.stdout)["images"]
+    assert [f["id"] for f in image["new"]] == ["PYSEC-2099-1"]
+    assert image["fixed"] == [] and image["withdrawn"] == []
+    table = CliRunner().invoke(app, ["rescan"])
+    assert "unchanged (6 findings)" in table.stdout

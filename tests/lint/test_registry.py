@@ -1,0 +1,46 @@
+"""The check registry: every check has metadata and a function, levels nest."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from hullguard.errors import InputError
+from hullguard.lint import all_checks, enforced
+from hullguard.lint.registry import functions, parse_level
+
+NIST = re.compile(r"^[A-Z]{2}-\d{1,2}$")
+
+
+def test_every_check_has_a_function_and_metadata() -> None:
+    ids = [c.id for c in all_checks()]
+    assert len(ids) == len(set(ids)) and set(ids) == set(functions())
+    for check in all_checks():
+        assert re.fullmatch(r"HG-[DIKC]\d{3}", check.id)
+        assert NIST.match(check.nist) and check.fix and check.help and check.title
+        assert "\n" not in check.fix
+
+
+def test_levels_nest() -> None:
+    l1, l2, l3 = (set(enforced(level)) for level in ("L1", "L2", "L3"))
+    assert l1 < l2 < l3 and l3 == set(all_checks())
+    assert {c.level for c in l1} == {"L1"}
+    assert enforced("l2", "kubernetes") and all("kubernetes" in c.targets
+                                                for c in enforced("L2", "kubernetes"))
+
+
+def test_required_topics_are_covered() -> None:
+    titles = " ".join(c.title.lower() for c in all_checks())
+    for topic in ("root", "latest", "digest", "add fetches", "shell", "secret", "cache",
+                  "package manager", "setuid", "world-writable", "sudo", "ssh", "healthcheck",
+                  "privileged", "hostpath", "host namespaces", "runasnonroot",
+                  "root filesystem", "service account token", "privilegeescalation",
+                  "capabilities", "resource limits"):
+        assert topic in titles, topic
+
+
+@pytest.mark.parametrize("level", ["L4", "", "high"])
+def test_bad_level(level: str) -> None:
+    with pytest.raises(InputError):
+        parse_level(level)
