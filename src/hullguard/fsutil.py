@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -13,9 +14,24 @@ def _umask() -> int:
     return current
 
 
+def _is_special(path: Path) -> bool:
+    """True for an existing target that is not a regular file (/dev/null, a FIFO, a tty)."""
+    try:
+        return not stat.S_ISREG(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return False
+
+
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the new one, never a
-    partial one; the mode is the usual 0666 & ~umask (mkstemp alone would give 0600)."""
+    partial one; the mode is the usual 0666 & ~umask (mkstemp alone would give 0600).
+
+    Devices and pipes (``-o /dev/null``, ``-o /dev/stdout``) are written in place: renaming a
+    temp file over them would replace the device node with a regular file."""
+    if _is_special(path):
+        with open(path, "wb") as handle:
+            handle.write(data)
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

@@ -6,13 +6,13 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from hullguard.errors import HullguardError
+from hullguard.fsutil import write_bytes_atomic
 from hullguard.images.api import SourceOptions
 from hullguard.model import Finding, Sbom
 from hullguard.model.inventory import Origin
@@ -90,10 +90,7 @@ class Journal:
         return replace(result, reused=True) if isinstance(result, ImageResult) else None
 
     def save(self, job: ScanJob, result: ImageResult) -> None:
-        fd, tmp = tempfile.mkstemp(dir=self.root, suffix=".tmp")
-        with os.fdopen(fd, "wb") as handle:
-            pickle.dump(result, handle)
-        os.replace(tmp, self._path(job))
+        write_bytes_atomic(self._path(job), pickle.dumps(result))
 
 
 def scan_fleet(jobs: Sequence[ScanJob], *, workers: int = 0, journal: Journal | None = None,
