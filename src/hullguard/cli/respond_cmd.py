@@ -31,7 +31,7 @@ def _image_map(pairs: list[str]) -> dict[str, str]:
 
 def _options(paths: list[str], out: Path, db: str | None, images: list[str], offline: bool,
              workers: int, secrets: bool, cluster: bool, kubeconfig: str | None,
-             context: str | None, criticality: str | None) -> RespondOptions:
+             context: str | None, criticality: str | None, store: str) -> RespondOptions:
     from hullguard.respond.run import RespondOptions
     from hullguard.vuln.db import default_db_path
 
@@ -44,17 +44,20 @@ def _options(paths: list[str], out: Path, db: str | None, images: list[str], off
     return RespondOptions(paths, out, str(db_path) if db_path.exists() else "",
                           image_sources=_image_map(images), offline=offline, workers=workers,
                           secrets=secrets, cluster=cluster, kubeconfig=kubeconfig,
-                          context=context, criticality_config=criticality)
+                          context=context, criticality_config=criticality, store_url=store)
 
 
 def _demo_options(out: Path, workers: int) -> RespondOptions:
     from hullguard.demo import prepare_demo
     from hullguard.respond.run import STATE_DIR, RespondOptions
 
-    demo = prepare_demo(out / STATE_DIR / "demo")
+    state = out / STATE_DIR / "demo"
+    demo = prepare_demo(state)
+    # The demo keeps its own store so it never mixes demo images into the user's store.
     return RespondOptions([str(p) for p in demo.paths], out, str(demo.db_path),
                           database_label=demo.label, image_sources=demo.image_sources,
-                          offline=True, workers=workers)
+                          offline=True, workers=workers,
+                          store_url=f"sqlite:///{(state / 'store.sqlite').resolve()}")
 
 
 def _progress_printer(total: int, quiet: bool) -> tuple[Any, Callable[[ImageResult], None]]:
@@ -72,7 +75,7 @@ def _progress_printer(total: int, quiet: bool) -> tuple[Any, Callable[[ImageResu
     return bar, done
 
 
-def _summary(incident: Incident, out: Path) -> str:
+def _summary(incident: Incident, out: Path, store_url: str) -> str:
     counts = incident.priority_counts()
     not_scanned = sum(1 for i in incident.images if not i.scanned)
     queue = ", ".join(f"{p} {counts[p]}" for p in sorted(counts, key=lambda p: p.rank))
@@ -82,6 +85,9 @@ def _summary(incident: Incident, out: Path) -> str:
               for item in incident.triage[:5]]
     lines.append(f"report: {out / 'report.html'}")
     lines.append(f"declaration: {out / 'declaration.md'}")
+    if store_url and incident.blast:
+        lines.append(f"blast radius: hullguard graph blast-radius {incident.blast.root} "
+                     f"--store {store_url}")
     return "\n".join(printable(line) for line in lines)
 
 
@@ -104,6 +110,16 @@ CriticalityConfig = Annotated[str | None, typer.Option(
 Workers = Annotated[int, typer.Option("--workers", "-j", help="Worker processes (0 = CPUs).")]
 NoSecrets = Annotated[bool, typer.Option("--no-secrets", help="Skip secret scanning.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]
+Store = Annotated[str | None, typer.Option(
+    "--store", help="Store URL or SQLite path (default: $HULLGUARD_STORE or store.sqlite in "
+                    "the user data dir).")]
+NoStore = Annotated[bool, typer.Option("--no-store", help="Do not read or write the store.")]
+
+
+def _store_url(store: str | None, no_store: bool) -> str:
+    from hullguard.store.base import default_store_url
+
+    return "" if no_store else (store or default_store_url())
 
 
 def _scan_with_progress(inventory: Inventory, options: RespondOptions,
@@ -131,24 +147,26 @@ def register(app: typer.Typer) -> None:
         db: Db = None, image: Images = None, offline: Offline = False,
         cluster: Cluster = False, kubeconfig: Kubeconfig = None, context: Context = None,
         criticality: CriticalityConfig = None, workers: Workers = 0,
-        no_secrets: NoSecrets = False, quiet: Quiet = False,
+        no_secrets: NoSecrets = False, store: Store = None, no_store: NoStore = False,
+        quiet: Quiet = False,
     ) -> None:
         """Breach response: inventory, fleet scan, secrets, lineage and triage, written as an
         incident folder (declaration.md, report.html, findings.json, findings.sarif, sboms/)."""
         from hullguard.errors import InputError
-        from hullguard.respond.run import build_incident, collect_inventory
+        from hullguard.respond.run import build_incident, collect_inventory, persist
         from hullguard.respond.writer import write_incident
 
         if not demo and not paths and not cluster:
             raise InputError("give manifests/compose files/Dockerfiles, --cluster, or --demo")
         options = _demo_options(out, workers) if demo else _options(
             list(paths or []), out, db, image or [], offline, workers, not no_secrets,
-            cluster, kubeconfig, context, criticality)
+            cluster, kubeconfig, context, criticality, _store_url(store, no_store))
         inventory = collect_inventory(options)
         results = _scan_with_progress(inventory, options, quiet)
         incident = build_incident(inventory, results, options)
+        persist(incident, options)
         write_incident(incident, out)
-        typer.echo(_summary(incident, out))
+        typer.echo(_summary(incident, out, options.store_url))
 
     @app.command("scan-fleet")
     @handle_errors
@@ -159,15 +177,22 @@ def register(app: typer.Typer) -> None:
             "--state", help="Folder for resumable progress (rerun to resume).")] = Path(
             ".hullguard-fleet"),
         fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
-        workers: Workers = 0, no_secrets: NoSecrets = False, quiet: Quiet = False,
+        workers: Workers = 0, no_secrets: NoSecrets = False, store: Store = None,
+        no_store: NoStore = False, quiet: Quiet = False,
     ) -> None:
         """Scan every distinct image of the inventory in parallel (resumable; one bad image
         is reported as not scanned and the rest continue). Exit 0, or 2 on errors."""
         from hullguard.respond.run import collect_inventory
 
         options = _options(list(paths or []), state, db, image or [], offline, workers,
-                           not no_secrets, cluster, kubeconfig, context, None)
-        results = _scan_with_progress(collect_inventory(options), options, quiet)
+                           not no_secrets, cluster, kubeconfig, context, None,
+                           _store_url(store, no_store))
+        inventory = collect_inventory(options)
+        results = _scan_with_progress(inventory, options, quiet)
+        if options.store_url:
+            from hullguard.respond.persist import record_fleet
+
+            record_fleet(options.store_url, inventory, results, options.db_path or "none")
         typer.echo(_fleet_table(results) if fmt == "table" else _fleet_json(results))
 
 

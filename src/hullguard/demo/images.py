@@ -113,7 +113,8 @@ def build_demo_images(out: Path) -> dict[str, str]:
     sources = {}
     for ref, spec in demo_images().items():
         name = ref.rsplit("/", 1)[-1].replace(":", "-")
-        path = write_docker_archive(out / f"{name}.tar", spec, ref.split("/", 1)[-1])
+        tag = ref.removeprefix("docker.io/library/")  # docker save's RepoTags spelling
+        path = write_docker_archive(out / f"{name}.tar", spec, tag)
         sources[ref] = f"docker-archive:{path}"
     return sources
 

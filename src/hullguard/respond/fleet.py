@@ -28,6 +28,7 @@ class ScanJob:
     db_path: str = ""  # the advisory database; "" = no vulnerability matching
     secrets: bool = True
     options: SourceOptions = field(default_factory=SourceOptions)
+    store_url: str = ""  # reuse an SBOM stored for the same manifest digest
 
 
 def scan_image(job: ScanJob) -> ImageResult:
@@ -41,10 +42,23 @@ def scan_image(job: ScanJob) -> ImageResult:
                            error=f"internal error: {type(error).__name__}: {error}")
 
 
-def _scan(job: ScanJob) -> ImageResult:
-    from hullguard.catalog import catalog_image
+def _catalog(job: ScanJob) -> Sbom:
+    """The image's SBOM: from the store when its manifest digest was cataloged before."""
+    from hullguard.catalog import catalog_image, catalog_source
+    from hullguard.images import open_image, parse_source
 
-    sbom = catalog_image(job.source, job.options)
+    if parse_source(job.source).kind == "sbom" or not job.store_url:
+        return catalog_image(job.source, job.options)
+    from hullguard.respond.persist import load_sbom_by_digest
+
+    with open_image(job.source, job.options) as source:
+        digest = source.info.digest
+        stored = load_sbom_by_digest(job.store_url, str(digest)) if digest else None
+        return stored or catalog_source(source)
+
+
+def _scan(job: ScanJob) -> ImageResult:
+    sbom = _catalog(job)
     findings = _match(sbom, job.db_path) if job.db_path else ()
     secrets = _secrets(job) if job.secrets else ()
     return ImageResult(job.name, job.source, job.origin, sbom, findings, secrets)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,6 +34,7 @@ class RespondOptions:
     context: str | None = None
     criticality_config: str | None = None
     source_options: SourceOptions = field(default_factory=SourceOptions)
+    store_url: str = ""  # "" = do not use the store
 
 
 def collect_inventory(options: RespondOptions) -> Inventory:
@@ -50,7 +51,7 @@ def _job(image: InventoryImage, options: RespondOptions) -> ScanJob:
     name = image.ref.name
     source = options.image_sources.get(name, "" if options.offline else name)
     return ScanJob(name, source, image.origin, options.db_path, options.secrets,
-                   options.source_options)
+                   options.source_options, options.store_url)
 
 
 def _offline_result(job: ScanJob) -> ImageResult:
@@ -97,5 +98,13 @@ def respond(options: RespondOptions,
     inventory = collect_inventory(options)
     results = scan_inventory(inventory, options, on_done)
     incident = build_incident(inventory, results, options)
+    persist(incident, options)
     write_incident(incident, options.out)
-    return replace(incident)
+    return incident
+
+
+def persist(incident: Incident, options: RespondOptions) -> None:
+    if options.store_url:
+        from hullguard.respond.persist import record_fleet
+
+        record_fleet(options.store_url, incident.inventory, incident.images, incident.database)
