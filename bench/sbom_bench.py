@@ -52,7 +52,9 @@ TRIVY_NOJAR = ["--skip-files", "**/*.jar"]
 OUT = WORK / "out"
 LARGE = 500_000_000  # raw bytes above which --large-runs applies
 CHUNK = 1 << 20
+OUT_CHUNK = 4 << 20
 FORMS = ("docker-archive", "oci")
+TIMEOUT = 1200.0  # seconds per run
 TOOLS = ("hullguard", "syft", "trivy")
 
 
@@ -105,7 +107,8 @@ def versions() -> dict[str, str]:
             text = subprocess.run(cmd, capture_output=True, text=True, timeout=60).stdout
         except (OSError, subprocess.SubprocessError) as error:
             return f"unavailable ({error})"
-        return next((line.strip() for line in text.splitlines() if needle in line), text.strip())
+        line = next((line for line in text.splitlines() if needle in line), text)
+        return line.replace(needle, "").strip(" :")
 
     syft, trivy = find_syft(), find_trivy()
     return {"hullguard": first_line([*hullguard_cmd(), "--version"], "hullguard"),
@@ -116,16 +119,43 @@ def versions() -> dict[str, str]:
 
 # ---- running one command ------------------------------------------------------------------
 
+# The child's peak RSS must not include ours: Linux keeps ru_maxrss across exec, and
+# subprocess starts children with vfork, so a child's ru_maxrss is at least this process's own
+# peak. A small launcher (python -S) forks and execs the tool and reports wait4's numbers.
+LAUNCHER = """
+import os, sys, time
+out, cmd = sys.argv[1], sys.argv[2:]
+start = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(cmd[0], cmd)
+    finally:
+        os._exit(127)
+_, status, use = os.wait4(pid, 0)
+wall = time.perf_counter() - start
+with open(out, "w") as f:
+    f.write(f"{wall} {use.ru_utime + use.ru_stime} {use.ru_maxrss} "
+            f"{os.waitstatus_to_exitcode(status)}")
+"""
+
+
 def run_timed(cmd: list[str], env: dict[str, str], log: Path) -> Run:
-    """Run ``cmd`` once; wall from perf_counter, CPU and peak RSS of the child from wait4."""
+    """Run ``cmd`` once: wall time, CPU (user+sys) and peak RSS of the tool itself.
+    A run over TIMEOUT seconds is killed (and reported as failed)."""
+    numbers = log.with_suffix(".numbers")
+    numbers.unlink(missing_ok=True)
     with log.open("wb") as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=err, env=env)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here; keep Popen consistent
-    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode)
+        try:
+            subprocess.run([sys.executable, "-S", "-c", LAUNCHER, str(numbers), *cmd],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
+                           env=env, timeout=TIMEOUT, check=False)
+        except subprocess.TimeoutExpired:
+            return Run(TIMEOUT, 0.0, 0.0, -9)
+    if not numbers.exists():
+        return Run(0.0, 0.0, 0.0, -1)
+    wall, cpu, rss, code = numbers.read_text().split()
+    return Run(float(wall), float(cpu), int(rss) / 1024, int(code))
 
 
 @dataclass(frozen=True)
@@ -158,10 +188,21 @@ def tool_command(tool: str, target: Target, out: Path, nojar: bool) -> list[str]
 
 
 def tool_env(tmp: Path) -> dict[str, str]:
+    """No update checks, caches in a temporary directory; hullguard runs with its bytecode
+    cached (as after ``pip install``), even where the environment sets
+    PYTHONDONTWRITEBYTECODE, which would recompile every module on every run."""
     env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.update(SYFT_CHECK_FOR_APP_UPDATE="false", TRIVY_CACHE_DIR=str(tmp / "trivy-cache"),
-               SYFT_CACHE_DIR=str(tmp / "syft-cache"), TMPDIR=str(tmp))
+               SYFT_CACHE_DIR=str(tmp / "syft-cache"), TMPDIR=str(tmp),
+               PYTHONPYCACHEPREFIX=str(WORK / "pycache"))
     return env
+
+
+def warm_bytecode(target: Target, tmp: Path) -> None:
+    """One untimed hullguard run fills the bytecode cache (PYTHONPYCACHEPREFIX)."""
+    run_timed(tool_command("hullguard", target, tmp / "warm.json", False), tool_env(tmp),
+              tmp / "warm.stderr")
 
 
 # ---- the floor ----------------------------------------------------------------------------
@@ -208,7 +249,9 @@ def _inflated(handle: BinaryIO, size: int) -> Iterator[bytes]:
         if not data:
             return
         left -= len(data)
-        yield inflater.decompress(data)
+        while data:  # bounded output per step (a run of zeros inflates ~1000x)
+            yield inflater.decompress(data, OUT_CHUNK)
+            data = inflater.unconsumed_tail
 
 
 def _walk(chunks: Iterator[bytes] | None, handle: BinaryIO, end: int) -> int:
@@ -383,7 +426,7 @@ def speed_table(results: list[tuple[Target, float, dict[str, Cell]]]) -> list[st
         lines.append(
             f"| {target.name} | {target.form} | {size:.1f} | {_fmt_time(get('hullguard'))} | "
             f"{_fmt_time(get('syft'))} | {_fmt_time(get('trivy'))} | "
-            f"{cells['floor'].median('wall'):.2f} | {_ratio(get('hullguard'), get('trivy'))} | "
+            f"{cells['floor'].median('wall'):.3f} | {_ratio(get('hullguard'), get('trivy'))} | "
             f"{_ratio(get('hullguard'), get('floor'))} | {len(cells['floor'].runs)} | "
             f"{_rss(cells)} |")
     return lines
@@ -459,7 +502,10 @@ def main() -> None:
     head = header(args)
     results: list[tuple[Target, float, dict[str, Cell]]] = []
     with tempfile.TemporaryDirectory(prefix="sbom-bench-") as tmp:
-        for target in targets(args.only, tuple(args.forms.split(","))):
+        chosen = targets(args.only, tuple(args.forms.split(",")))
+        if chosen and "hullguard" in tools:
+            warm_bytecode(min(chosen, key=lambda t: t.raw_bytes), Path(tmp))
+        for target in chosen:
             big = target.raw_bytes > LARGE and args.large_runs is not None
             runs = args.large_runs if big else args.runs
             print(f"{target.name} {target.form}: {runs} run(s)", file=sys.stderr, flush=True)

@@ -20,6 +20,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from tests.secrets.corpus import planted_spec  # noqa: E402
+from tests.support.env import PEERS, TRIVY_OFFLINE, alpine_tarballs  # noqa: E402
+
 from hullguard.images.builder import (  # noqa: E402
     FileSpec,
     ImageSpec,
@@ -27,8 +30,6 @@ from hullguard.images.builder import (  # noqa: E402
     rootfs_layer,
     write_docker_archive,
 )
-from tests.secrets.corpus import planted_spec  # noqa: E402
-from tests.support.env import TRIVY_OFFLINE, PEERS, alpine_tarballs  # noqa: E402
 
 
 def stdlib_layer(limit: int = 40 << 20) -> LayerSpec:

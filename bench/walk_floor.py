@@ -4,6 +4,7 @@ For each image it times, over all layers:
   floor     one pass that inflates (ISA-L) and walks tar headers (seeks when uncompressed),
             no hashing, no names: the least any tool must do
   walk_blob hullguard's walker (verifying digests and diffIDs, normalizing names)
+  -diffid   the same with SourceOptions(verify_diff_ids=False) (gzip layers: blob digest only)
   tree      walk_blob + FileTree.apply of every entry (the squashed view)
   tarfile   Python's tarfile streaming mode (``r|*``) over the same blobs
 
@@ -36,6 +37,8 @@ from hullguard.images.archive import DockerArchive  # noqa: E402
 from hullguard.images.layers import walk_blob  # noqa: E402
 from hullguard.images.oci import OciImage  # noqa: E402
 
+FAST = SourceOptions(verify_diff_ids=False)
+FULL = SourceOptions()
 Blob = tuple[Path, int, int, object, object]  # path, offset, size, digest, diff_id
 
 
@@ -119,10 +122,11 @@ def _inflate_walk(handle: object, size: int) -> int:
         count += 1
 
 
-def hullguard_walk(blob: Blob, tree: FileTree | None = None) -> int:
+def hullguard_walk(blob: Blob, tree: FileTree | None = None,
+                   options: SourceOptions = FULL) -> int:
     path, offset, size, digest, diff_id = blob
     walker = walk_blob(path, media_type="", digest=digest, size=size,  # type: ignore[arg-type]
-                       diff_id=diff_id, options=SourceOptions(), where="bench",  # type: ignore[arg-type]
+                       diff_id=diff_id, options=options, where="bench",  # type: ignore[arg-type]
                        offset=offset)
     count = 0
     for entry in walker:
@@ -141,13 +145,15 @@ def tarfile_walk(blob: Blob) -> int:
         region.close()
 
 
-def timed(fn: Callable[[], int], repeat: int) -> tuple[float, int]:
-    times, count = [], 0
+def timed(fn: Callable[[], int], repeat: int) -> tuple[float, float, int]:
+    """Median wall time, median process CPU time (all threads), entry count."""
+    times, cpus, count = [], [], 0
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         count = fn()
         times.append(time.perf_counter() - start)
-    return statistics.median(times), count
+        cpus.append(time.process_time() - cpu)
+    return statistics.median(times), statistics.median(cpus), count
 
 
 def measure(ref: str, repeat: int) -> dict[str, float]:
@@ -155,12 +161,13 @@ def measure(ref: str, repeat: int) -> dict[str, float]:
     runs = {
         "floor": lambda: sum(floor(b) for b in blobs),
         "walk_blob": lambda: sum(hullguard_walk(b) for b in blobs),
+        "no_diffid": lambda: sum(hullguard_walk(b, options=FAST) for b in blobs),
         "tree": lambda: sum(hullguard_walk(b, FileTree()) for b in blobs),
         "tarfile": lambda: sum(tarfile_walk(b) for b in blobs),
     }
     result: dict[str, float] = {}
     for name, fn in runs.items():
-        result[name], count = timed(fn, 1 if name == "tarfile" else repeat)
+        result[name], result[f"{name}_cpu"], count = timed(fn, 1 if name == "tarfile" else repeat)
         result["entries"] = count
     result["mb"] = sum(b[2] for b in blobs) / 1e6
     return result
@@ -211,14 +218,15 @@ def _usr_lib_tar(limit: int) -> bytes:
 
 
 _CHILD = """
-import resource, sys
+import sys
 from hullguard.images import FileTree, open_image
 with open_image(sys.argv[1]) as image:
     tree = FileTree()
     for layer in image.info.layers:
         for entry in image.walk_layer(layer):
             tree.apply(entry.info, layer.index)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+# VmHWM, not ru_maxrss: Linux keeps ru_maxrss across fork+exec from this large parent
+print(next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM")))
 """
 
 
@@ -231,26 +239,42 @@ def child_rss(ref: str) -> float:
     return int(done.stdout.split()[-1]) / 1024
 
 
+def _corpus(out: Path, usr_lib_mb: int) -> list[str]:
+    listing = out / "images.txt"
+    if listing.exists():
+        return listing.read_text().split()
+    out.mkdir(parents=True, exist_ok=True)
+    refs = build_corpus(out, usr_lib_mb)
+    listing.write_text("\n".join(refs))
+    return refs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("images", nargs="*")
     parser.add_argument("--usr-lib-mb", type=int, default=1024)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--keep", type=Path,
+                        help="build the images into this directory (reused when present)")
     parser.add_argument("--rss", action="store_true",
                         help="also walk each image (walk_blob + FileTree) in a fresh process "
                              "and report its peak RSS")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        refs = args.images or build_corpus(Path(tmp), args.usr_lib_mb)
-        print(f"{'image':58} {'MB':>7} {'entries':>8} {'floor':>7} {'walk':>7} {'x':>5} "
-              f"{'tree':>7} {'tarfile':>7}" + ("   RSS" if args.rss else ""))
+        refs = args.images or _corpus(args.keep or Path(tmp), args.usr_lib_mb)
+        print(f"{'image':44} {'MB':>7} {'entries':>7} {'floor':>6} {'walk':>6} {'x':>5} "
+              f"{'-diffid':>7} {'tree':>6} {'tarfile':>7} | cpu: {'floor':>6} {'walk':>6} "
+              f"{'-diffid':>7}"
+              + ("    RSS" if args.rss else ""))
         for ref in refs:
             r = measure(ref, args.repeat)
-            short = ref if len(ref) < 58 else "…" + ref[-57:]
-            rss = f" {child_rss(ref):6.0f}MB" if args.rss else ""
-            print(f"{short:58} {r['mb']:7.1f} {int(r['entries']):8d} {r['floor']:7.3f} "
-                  f"{r['walk_blob']:7.3f} {r['walk_blob'] / max(r['floor'], 1e-9):5.2f} "
-                  f"{r['tree']:7.3f} {r['tarfile']:7.3f}{rss}", flush=True)
+            short = ref if len(ref) < 44 else "…" + ref[-43:]
+            rss = f" {child_rss(ref):4.0f} MB" if args.rss else ""
+            print(f"{short:44} {r['mb']:7.1f} {int(r['entries']):7d} {r['floor']:6.2f} "
+                  f"{r['walk_blob']:6.2f} {r['walk_blob'] / max(r['floor'], 1e-9):5.2f} "
+                  f"{r['no_diffid']:7.2f} {r['tree']:6.2f} {r['tarfile']:7.2f} |      "
+                  f"{r['floor_cpu']:6.2f} {r['walk_blob_cpu']:6.2f} {r['no_diffid_cpu']:7.2f}"
+                  f"{rss}", flush=True)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS of this process (includes building the images): {peak:.0f} MB")
 

@@ -11,8 +11,8 @@ import pytest
 
 from hullguard.model import PackageType
 from tests.catalog.conftest import catalog_archive
-from tests.catalog.images import extract_dpkg_admindir
-from tests.support.env import tool
+from tests.catalog.images import extract_dpkg_admindir, machine_dpkg_image
+from tests.support.env import missing, tool
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("catalog-debian")]
 
@@ -24,6 +24,22 @@ def _dpkg_query(admindir: Path) -> set[tuple[str, str, str, str]]:
     rows = [line.split("\t") for line in out.splitlines() if line]
     return {(name, version, arch, source) for status, name, version, arch, source in rows
             if status == "installed"}
+
+
+def _dpkg_set(archive: Path) -> set[tuple[str, str, str, str]]:
+    sbom = catalog_archive(archive)
+    assert sbom.distro is not None and sbom.distro.id == "debian"
+    assert all(f"distro=debian-{sbom.distro.version_id}" in p.purl for p in sbom.packages)
+    return {(p.name, p.version, p.arch, p.source_name) for p in sbom.packages
+            if p.type is PackageType.DEB}
+
+
+def test_dpkg_set_of_this_machine_equals_dpkg_query(tmp_path: Path) -> None:
+    if not Path("/var/lib/dpkg/status").exists():
+        missing("this machine has no dpkg database")
+    expected = _dpkg_query(Path("/var/lib/dpkg"))
+    assert len(expected) > 100
+    assert _dpkg_set(machine_dpkg_image(tmp_path)) == expected
 
 
 def test_dpkg_set_equals_dpkg_query(debian_archive: tuple[Path, Path], tmp_path: Path) -> None:

@@ -114,3 +114,14 @@ def test_large_jar_is_spooled_not_held() -> None:
     extraction, peak = _streamed(JavaArchiveExtractor(), info, chunks)
     assert peak < 16 << 20
     assert [p.name for p in extraction.packages] == ["a"]
+
+
+def test_database_with_absurd_record_count_is_refused(catalog: Catalog) -> None:
+    stanza = b"Package: p%d\nStatus: install ok installed\nVersion: 1\n\n"
+    status = b"".join(stanza % i for i in range(50_001))
+    sbom = catalog(ImageSpec([LayerSpec((FileSpec("var/lib/dpkg/status", status),
+                                         FileSpec("app/node_modules/ok/package.json",
+                                                  b'{"name": "ok", "version": "1.0.0"}')))]))
+    dpkg = next(s for s in sbom.statuses if s.name == "dpkg")
+    assert dpkg.status is Status.FAILED and "50000" in dpkg.message
+    assert [p.name for p in sbom.packages] == ["ok"]

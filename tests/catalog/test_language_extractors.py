@@ -116,15 +116,16 @@ def test_go_inline_build_info_with_replacements() -> None:
 
 
 def test_go_binary_streamed_in_chunks_across_boundaries() -> None:
-    head = b"\x7fELF" + bytes(60) + b"\x04\x00\x00\x00\x08\x00\x00\x00\x04\x00\x00\x00Go\x00\x00"
-    padding = bytes(70000 - len(head) + 1 * 16)
-    padding = padding[: len(padding) - (len(head) + len(padding)) % 16]
+    with_note = b"\x7fELF" + bytes(60) + b"\x04\0\0\0\x08\0\0\0\x04\0\0\0Go\0\0"
     blob = _go_blob("go1.22.1", "path\tx\nmod\tx\t(devel)\t\n")
-    binary = head + padding + b"\xff Go buildinf:decoy" + bytes(13) + blob + bytes(5000)
-    for size in (7, 4096, 1 << 20):
-        chunks = iter([binary[i:i + size] for i in range(0, len(binary), size)])
-        found = find_buildinfo(chunks)
-        assert found is not None and found.startswith(blob), size
+    for head in (with_note, b"\x7fELF" + bytes(60)):  # lld/Bazel links drop the Go note
+        padding = bytes(70000 - (70000 + len(head)) % 16)
+        binary = head + padding + b"\xff Go buildinf:decoy" + bytes(13) + blob + bytes(5000)
+        assert (len(head) + len(padding)) % 16 == 0
+        for size in (7, 4096, 1 << 20):
+            chunks = iter([binary[i:i + size] for i in range(0, len(binary), size)])
+            found = find_buildinfo(chunks)
+            assert found is not None and found.startswith(blob), size
     assert find_buildinfo(iter([b"#!/bin/sh\n" * 10000])) is None
 
 
@@ -210,3 +211,30 @@ def test_ruby_php_dotnet(catalog: Catalog) -> None:
     assert found["monolog/monolog", "2.9.1"].purl == "pkg:composer/monolog/monolog@2.9.1"
     assert found["Newtonsoft.Json", "13.0.1"].purl == "pkg:nuget/Newtonsoft.Json@13.0.1"
     assert len(found) == 3
+
+
+def test_java_archive_identity_like_syft(catalog: Catalog) -> None:
+    def pom(group: str, artifact: str, version: str) -> tuple[str, bytes]:
+        return (f"META-INF/maven/{group}/{artifact}/pom.properties",
+                f"groupId={group}\nartifactId={artifact}\nversion={version}\n".encode())
+
+    shaded = _jar(dict([pom("org.apache.maven.wagon", "wagon-http", "3.5.3"),
+                        pom("commons-codec", "commons-codec", "1.15")]))
+    renamed = _jar(dict([("META-INF/MANIFEST.MF", b"Implementation-Version: 3.8.7\n\n"),
+                         pom("org.apache.maven", "maven-core", "3.8.7")]))
+    osgi = _jar({"META-INF/MANIFEST.MF": b"Bundle-SymbolicName: com.google.inject\n"
+                                         b"Bundle-Version: 4.2.3\n\n"})
+    sbom = catalog(one_layer(
+        FileSpec("usr/share/java/wagon-http-shaded-3.5.3.jar", shaded),
+        FileSpec("usr/share/java/maven3-core.jar", renamed),
+        FileSpec("usr/share/java/guice.jar", osgi),
+        FileSpec("usr/share/java/unversioned.jar", _jar({"META-INF/MANIFEST.MF": b"X: y\n\n"})),
+    ))
+    assert {p.purl for p in sbom.packages} == {
+        "pkg:maven/wagon-http-shaded/wagon-http-shaded@3.5.3",
+        "pkg:maven/org.apache.maven.wagon/wagon-http@3.5.3",
+        "pkg:maven/commons-codec/commons-codec@1.15",
+        "pkg:maven/maven3-core/maven3-core@3.8.7",
+        "pkg:maven/org.apache.maven/maven-core@3.8.7",
+        "pkg:maven/com.google.inject/guice@4.2.3",
+    }

@@ -75,3 +75,23 @@ def test_corpus_zips_import(runner: CliRunner, tmp_path: Path) -> None:
     assert result.exit_code == 0
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM advisories").fetchone()[0] == 2661 + 4291
+
+
+def test_unwritable_database_location(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "ok.json").write_text(json.dumps(osv_record("A-1", "a")))
+    (tmp_path / "file").write_text("")  # a file where the database's directory should be
+    result = runner.invoke(app, ["db", "import", "--db", str(tmp_path / "file" / "db.sqlite"),
+                                 str(tmp_path / "ok.json")])
+    assert result.exit_code == 2 and "cannot prepare the database file" in result.stderr
+
+
+def test_update_failure_exits_2_and_keeps_nothing_half_done(runner: CliRunner,
+                                                            tmp_path: Path) -> None:
+    db = tmp_path / "db.sqlite"
+    result = runner.invoke(app, ["db", "update", "--db", str(db), "--source", "osv-PyPI",
+                                 "--url", "osv-PyPI=http://127.0.0.1:9/PyPI/all.zip"])
+    assert result.exit_code == 2
+    assert "osv-PyPI" in result.stderr and "download failed" in result.stderr
+    assert not db.exists()
+    bad = runner.invoke(app, ["db", "update", "--db", str(db), "--url", "no-equals-sign"])
+    assert bad.exit_code == 2 and "NAME=URL" in bad.stderr

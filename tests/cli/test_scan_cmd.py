@@ -80,6 +80,13 @@ def test_errors_exit_2(env: Path, args: list[str], message: str) -> None:
     assert code == 2 and message in err
 
 
+def test_store_failure_is_a_warning(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HULLGUARD_STORE", "postgresql://postgres@127.0.0.1:9/none")
+    code, out, err = _scan(f"sbom:{env}", "--fail-on", "critical")
+    assert code == 1 and "CVE-2018-18074" in out
+    assert "scan not recorded in the store" in err
+
+
 def test_missing_image_exits_2(env: Path, tmp_path: Path) -> None:
     code, _out, err = _scan(f"sbom:{tmp_path / 'missing.json'}")
     assert code == 2 and err.startswith("error:")

@@ -33,7 +33,9 @@ def test_table_and_fail_on(folder: Path) -> None:
     assert "github-personal-token" in result.stdout and GITHUB not in result.stdout
     assert "\x1b" not in result.stdout and "\\x1b[2J" in result.stdout
     assert _run(str(folder), "--fail-on", "critical").returncode == 1
-    assert _run(str(folder), "--fail-on", "low", "--allowlist", "/dev/null").returncode == 1
+    empty = folder.parent / "empty-allowlist.yaml"
+    empty.write_text("")
+    assert _run(str(folder), "--fail-on", "low", "--allowlist", str(empty)).returncode == 1
 
 
 def test_json_and_sarif_to_file(folder: Path, tmp_path: Path) -> None:

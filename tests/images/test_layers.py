@@ -295,3 +295,21 @@ def test_streaming_memory_stays_bounded(tmp_path: Path) -> None:
         tracemalloc.stop()
     assert total == size
     assert peak < 24 << 20, f"peak {peak >> 20} MiB"
+
+
+def test_diff_id_check_can_be_skipped_only_for_digest_verified_compressed_layers(
+        tmp_path: Path) -> None:
+    tar = files_tar(*SAMPLE)
+    blob = gzip_bytes(tar)
+    path = tmp_path / "blob"
+    path.write_bytes(blob)
+    fast = SourceOptions(verify_diff_ids=False)
+    wrong = sha(b"not the diffID")
+    walk = walk_blob(path, media_type="", digest=sha(blob), size=len(blob), diff_id=wrong,
+                     options=fast, where="L")
+    assert len(list(walk)) == len(SAMPLE)  # the blob digest authenticated the content
+    raw = tmp_path / "raw"
+    raw.write_bytes(tar)
+    with pytest.raises(IntegrityError, match="diffID"):  # no blob digest: always checked
+        list(walk_blob(raw, media_type="", digest=None, size=None, diff_id=wrong,
+                       options=fast, where="L"))

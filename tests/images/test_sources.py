@@ -393,3 +393,20 @@ def test_every_failure_is_a_hullguard_error(tmp_path: Path) -> None:
     for ref in (f"docker-archive:{noise}", f"oci-archive:{noise}", f"oci:{layout}"):
         with pytest.raises(HullguardError):
             _walk_all(ref)
+
+
+def test_docker_archive_with_several_images_needs_a_selector(tmp_path: Path) -> None:
+    first = _members(write_docker_archive(tmp_path / "a.tar", SPEC, "demo/a:1"))
+    second = _members(write_docker_archive(tmp_path / "b.tar", ImageSpec([BASE]), "demo/b:2"))
+    manifest = json.loads(first["manifest.json"]) + json.loads(second["manifest.json"])
+    both = _write_tar(tmp_path / "both.tar", {**first, **second,
+                                              "manifest.json": json.dumps(manifest).encode()})
+    with pytest.raises(InputError, match="holds 2 images") as caught:
+        open_image(f"docker-archive:{both}")
+    assert "demo/b:2" in caught.value.hint
+    with open_image(f"docker-archive:{both}:demo/b:2") as image:
+        assert image.info.tags == ("demo/b:2",) and len(image.info.layers) == 1
+    with open_image(f"docker-archive:{both}:@0") as image:
+        check_spec_image(image)
+    with pytest.raises(NotFoundError):
+        open_image(f"docker-archive:{both}:demo/c:3")

@@ -19,11 +19,10 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-pytest.importorskip("kubernetes")
-
 from hullguard.errors import AuthError, InputError
 from hullguard.inventory import collect
 from hullguard.model.inventory import SourceKind
+from tests.support.env import missing
 
 TOKEN = "recorded-test-token"
 DIGEST = "sha256:" + "e5" * 32
@@ -96,6 +95,10 @@ class _Recorded(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def api_server() -> Iterator[str]:
+    try:
+        import kubernetes  # noqa: F401
+    except ImportError:
+        missing("the kubernetes client is not installed (pip install 'hullguard[kubernetes]')")
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorded)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -221,3 +221,38 @@ def test_symlinked_directories_are_not_followed(tmp_path: Path) -> None:
     (tmp_path / "real" / "loop").symlink_to(tmp_path / "real")
     inventory = collect([tmp_path], environ={})
     assert len(inventory.images) == 1
+
+
+def test_compose_dockerfile_pointing_at_a_device_or_secret(tmp_path: Path) -> None:
+    """A hostile compose file may aim ``dockerfile:`` at a device (never-ending read) or at
+    a local secret (whose text must not be echoed in warnings)."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("FROM alpine:3.18\nTOP-SECRET-VALUE=hunter2\n")
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  a:\n    build: {context: /dev, dockerfile: zero}\n"
+        f"  b:\n    build: {{context: {tmp_path}, dockerfile: secret.txt}}\n")
+    inventory = collect([tmp_path / "compose.yaml"], environ={})
+    messages = [str(i) for i in inventory.issues]
+    assert any("/dev/zero: error: not a regular file" in m for m in messages)
+    assert not any("hunter2" in m for m in messages)
+    assert inventory.image("docker.io/library/alpine:3.18") is not None
+
+
+def test_package_attribute_stays_the_function() -> None:
+    """Importing the submodule must not shadow ``hullguard.inventory.collect``."""
+    import importlib
+
+    import hullguard.inventory as package
+
+    importlib.import_module("hullguard.inventory.collect")
+    assert callable(package.collect) and package.collect.__module__ == "hullguard.inventory.collect"
+
+
+def test_text_files_that_are_not_image_lists(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("flask\nrequests\n")  # bare words, valid refs
+    (tmp_path / "notes.txt").write_text("remember to rotate the keys\n")
+    (tmp_path / "images.txt").write_text("redis:7\nghcr.io/x/y:1\n")
+    inventory = collect([tmp_path], environ={})
+    assert [i.ref.name for i in inventory.images] == ["docker.io/library/redis:7",
+                                                      "ghcr.io/x/y:1"]
+    assert inventory.issues == ()

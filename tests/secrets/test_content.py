@@ -119,3 +119,14 @@ def test_stripe_inside_tar_gz() -> None:
         archive.addfile(info, io.BytesIO(payload))
     report = scan_bytes(buffer.getvalue(), "/backup.tgz")
     assert report.findings[0].locations[0].path == "/backup.tgz!/backup!/conf/app.env"
+
+
+def test_file_full_of_secrets_is_capped() -> None:
+    from hullguard.secrets.engine import MAX_MATCHES
+
+    lines = b"".join(b"t ghp_%036d\n" % i for i in range(MAX_MATCHES + 500))
+    started = time.monotonic()
+    report = scan_bytes(lines, "/many")
+    assert time.monotonic() - started < 30
+    assert len(report.findings) == MAX_MATCHES
+    assert report.warnings and "more than" in report.warnings[0]

@@ -65,7 +65,7 @@ def test_config_and_nested_archives(report: SecretReport) -> None:
 def test_secret_never_in_output(report: SecretReport, fmt: str) -> None:
     from hullguard.secrets.report import render
 
-    text = render(report, fmt) + repr(report.findings)
+    text = render(report, fmt) + repr(report)
     for planted in PLANTED:
         assert planted.value not in text
         assert planted.value[4:24] not in text
@@ -87,3 +87,19 @@ def test_dedup_across_layers(tmp_path: Path) -> None:
     places = {(loc.path, loc.state) for loc in report.findings[0].locations}
     assert places == {("/a/one", FileState.DELETED), ("/a/two", FileState.PRESENT),
                       ("config:Env[0]", FileState.CONFIG)}
+
+
+def test_opaque_directory_and_replaced_parent(tmp_path: Path) -> None:
+    from hullguard.images.builder import FileSpec, ImageSpec, LayerSpec, write_oci_layout
+    from hullguard.secrets import scan_target
+    from tests.secrets.corpus import GITHUB, STRIPE
+
+    spec = ImageSpec([
+        LayerSpec((FileSpec("etc/app/a.env", f"X={GITHUB}\n".encode()),
+                   FileSpec("srv/data/b.env", f"Y={STRIPE}\n".encode()))),
+        LayerSpec((FileSpec("etc/app/.wh..wh..opq"), FileSpec("srv", b"now a file"))),
+    ])
+    report = scan_target(str(write_oci_layout(tmp_path / "layout", spec)))
+    states = {loc.path: loc.state for f in report.findings for loc in f.locations}
+    assert states == {"/etc/app/a.env": FileState.DELETED, "/srv/data/b.env": FileState.DELETED}
+    assert report.target.startswith("oci:") or "layout" in report.target

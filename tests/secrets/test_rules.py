@@ -97,3 +97,10 @@ def test_line_numbers_and_overlap_resolution() -> None:
 def test_bad_rule_files(text: str) -> None:
     with pytest.raises(InputError):
         parse_rules(text, "custom.yaml")
+
+
+def test_aws_documentation_convention_is_suppressed() -> None:
+    """AWS docs end sample keys in EXAMPLE; such keys are suppressed, others reported."""
+    report = scan_bytes(b"key: AKIAJ4ZWJGK2SEXAMPLE\nother: AKIAJ4ZWJGK2FAKE2222\n")
+    assert [f.prefix for f in report.findings] == ["AKIA"] and report.suppressed == 1
+    assert report.findings[0].locations[0].line == 2

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from hullguard.store.scans import decode_sbom, record_scan
 from hullguard.vuln.db import VulnDB
 from hullguard.vuln.dbwrite import ImportInput, import_inputs
 from hullguard.vuln.scan import scan_sbom
-from tests.support.env import missing
+from tests.support.postgres import temporary_database
 from tests.vuln.feeds import make_sbom, osv_record, osv_zip, scan_db, scan_packages
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1/test"
@@ -27,23 +26,8 @@ PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1/test"
 @pytest.fixture(scope="module")
 def postgres_url() -> Iterator[str]:
     """A database of its own on the real PostgreSQL, dropped afterwards."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.exc import OperationalError
-
-    name = f"hullguard_store_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except OperationalError as error:
-        admin.dispose()
-        missing(f"PostgreSQL at 127.0.0.1 not reachable: {error}")
-    try:
-        yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with temporary_database("hullguard_store") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -114,3 +98,14 @@ def test_rescan_reports_new_fixed_and_withdrawn(store_url: str, tmp_path: Path) 
         assert [f["id"] for f in change.fixed] == ["PYSEC-2"]
         assert [f["id"] for f in change.withdrawn] == ["PYSEC-1"]
     assert not any(change.changed for change in again)
+
+
+def test_bad_store_urls_are_clear_errors() -> None:
+    from hullguard.errors import DatabaseError
+
+    with pytest.raises(DatabaseError, match="cannot use store URL"), open_store("nosuch://x"):
+        pass
+    # Nothing listens on port 9 of localhost: a connection error, not a traceback.
+    with pytest.raises(DatabaseError, match="store error"), open_store(
+            "postgresql://postgres@127.0.0.1:9/none"):
+        pass

@@ -137,6 +137,23 @@ def test_schema_version_checks(tmp_path: Path) -> None:
         _import(db_path, tmp_path / "one.json")
 
 
+def test_older_schema_is_migrated_atomically(tmp_path: Path) -> None:
+    from hullguard.vuln.schema import MIGRATIONS
+
+    db_path = tmp_path / "old.sqlite"
+    with sqlite3.connect(db_path) as conn:  # a file written by the first schema version
+        for statement in MIGRATIONS[0]:
+            conn.execute(statement)
+        conn.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+        conn.execute("INSERT INTO sources VALUES ('s', 'osv', 'u', '', '', '', "
+                     "'2024-01-01T00:00:00+00:00', 1, 0, '[]')")
+    with VulnDB.open(db_path) as db:
+        (source,) = db.sources()
+        assert source.checked_at == "" and source.records == 1
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("SELECT value FROM meta").fetchone()[0] == str(SCHEMA_VERSION)
+
+
 def test_enrichment_tables(tmp_path: Path) -> None:
     (tmp_path / "epss.csv").write_text("#model_version:v1,score_date:2024-05-01\n"
                                        "cve,epss,percentile\nCVE-1-1,0.5,0.9\n")
@@ -168,3 +185,15 @@ def test_corpus_import(tmp_path: Path) -> None:
         ids = {a.id for a in db.advisories_for("PyPI", "requests")}
         assert "PYSEC-2018-28" in ids  # requests < 2.20.0 (CVE-2018-18074)
         assert db.advisories_for("Alpine:v3.10", "openssl")
+
+
+def test_concurrent_import_is_refused(tmp_path: Path) -> None:
+    import fcntl
+
+    (tmp_path / "one.json").write_text(json.dumps(osv_record("A-1", "a")))
+    db_path = tmp_path / "db.sqlite"
+    with (tmp_path / "db.sqlite.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with pytest.raises(DatabaseError, match="another import"):
+            _import(db_path, tmp_path / "one.json")
+    assert _import(db_path, tmp_path / "one.json")[0].stats.total == 1

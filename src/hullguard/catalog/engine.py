@@ -15,6 +15,7 @@ from typing import Protocol
 
 import hullguard
 from hullguard.catalog.api import Extraction, Extractor, FileOwnership, ScanInput
+from hullguard.catalog.extractors._common import evidence_paths
 from hullguard.catalog.extractors.osrelease import choose_distro
 from hullguard.catalog.ospurl import os_purl
 from hullguard.errors import HullguardError, IntegrityError, LimitExceeded
@@ -160,7 +161,7 @@ class _Walk:
 
     def _extract_all(self, wanted: list[Extractor], entry: LayerEntry, index: int,
                      diff_id: str) -> None:
-        if len(wanted) > 1:
+        if len(wanted) > 1 and entry.info.size <= MAX_SHARED_READ:
             try:
                 entry = _MemoryEntry(entry.info, entry.read(MAX_SHARED_READ))
             except IntegrityError:
@@ -169,6 +170,11 @@ class _Walk:
                 for extractor in wanted:
                     self._failed(extractor.name, entry.info.path, error)
                 return
+        elif len(wanted) > 1:  # too large to share: the stream goes to the first one only
+            for extractor in wanted[1:]:
+                self._failed(extractor.name, entry.info.path, LimitExceeded(
+                    f"file is also wanted by {wanted[0].name} and too large to share"))
+            wanted = wanted[:1]
         for extractor in wanted:
             self._extract(extractor, ScanInput(entry, index, diff_id))
 
@@ -283,21 +289,10 @@ def _capped(warnings: list[str]) -> tuple[str, ...]:
     return (*warnings[:MAX_WARNINGS], f"... {dropped} more warnings not shown")
 
 
-def may_be_evidence(path: str) -> bool:
-    """Could a language package's evidence live at ``path``? Keeps ownership tables small:
-    an image's OS packages list hundreds of thousands of files, almost all of them
-    documentation, headers, libraries and scripts that no language cataloger reads."""
-    base = path.rpartition("/")[2]
-    if "." not in base:
-        return True  # executables (Go, Rust binaries) and directories
-    return base in ("package.json", "METADATA", "PKG-INFO", "installed.json") or base.endswith(
-        (".jar", ".war", ".ear", ".hpi", ".jpi", ".egg-info", ".gemspec", ".deps.json"))
-
-
 def _slim(extraction: Extraction) -> Extraction:
     if not extraction.ownerships:
         return extraction
-    kept = tuple(FileOwnership(o.owner, frozenset(p for p in o.paths if may_be_evidence(p)))
+    kept = tuple(FileOwnership(o.owner, evidence_paths(o.paths))
                  for o in extraction.ownerships)
     return replace(extraction, ownerships=kept)
 

@@ -150,11 +150,16 @@ def scan_command(
 
 
 def _store_scan(store: str | None, report: ScanReport, vdb: VulnDB) -> None:
+    """Record the scan; a store problem is a warning, not a lost scan result."""
+    from hullguard.errors import HullguardError
     from hullguard.store import open_store
     from hullguard.store.scans import record_scan
 
-    with open_store(store) as session_factory:
-        record_scan(session_factory, report, db_label=str(vdb.path))
+    try:
+        with open_store(store) as session_factory:
+            record_scan(session_factory, report, db_label=str(vdb.path))
+    except HullguardError as error:
+        eprint(f"warning: scan not recorded in the store: {error.diagnostics()}")
 
 
 @handle_errors

@@ -104,7 +104,12 @@ class MemoryGraph:
     def declared_to(self, names: set[str]) -> list[DeclaredEdge]:
         return [e for e in self._declared if e.child in names]
 
-    def usages(self, names: set[str], digests: set[str]) -> list[Usage]:
+    def usages(self, ids: set[str], names: set[str], digests: set[str]) -> list[Usage]:
+        names, digests = set(names), set(digests)
+        for key in ids:
+            image = self.index.images[key]
+            names.update(image.names)
+            digests.update((key, *image.digests))
         found = [self._usage(o, "reference") for n in names for o in self._by_name.get(n, ())]
         found += [self._usage(o, "digest") for d in digests for o in self._by_digest.get(d, ())]
         for edge in self._declared:

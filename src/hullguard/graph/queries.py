@@ -61,9 +61,9 @@ def blast_radius(source: GraphSource, query: str) -> BlastRadius:
     _follow_declared(source, result, names, affected, nodes)
     result.nodes = nodes
     result.children = _children(nodes)
-    digests = {d for node in nodes.values() for d in (node.id, *node.digests)}
-    digests.update(q for q in query_names(query) if q.startswith("sha"))
-    result.usages = _sorted_usages(source.usages(names, digests))
+    known = {n for node in nodes.values() for n in node.names}
+    digests = {q for q in query_names(query) if q.startswith("sha")}
+    result.usages = _sorted_usages(source.usages(set(nodes), names - known, digests))
     return result
 
 
@@ -97,8 +97,12 @@ def _children(nodes: dict[str, ImageNode]) -> dict[str, list[str]]:
 
 
 def _sorted_usages(usages: list[Usage]) -> list[Usage]:
-    unique = {(u.image, u.where, u.via): u for u in usages}
-    return sorted(unique.values(), key=lambda u: (u.workload is None, u.where, u.image))
+    unique: dict[tuple[str, str], Usage] = {}
+    for usage in usages:  # one entry per place; a reference match wins over a digest match
+        unique.setdefault((usage.image, usage.where), usage)
+    ordered = sorted(unique.items(), key=lambda item: (item[1].workload is None, item[0][1],
+                                                       item[0][0]))
+    return [usage for _, usage in ordered]
 
 
 def who_has(source: GraphSource, text: str) -> WhoHas:
@@ -107,8 +111,12 @@ def who_has(source: GraphSource, text: str) -> WhoHas:
     result = WhoHas(str(query))
     unordered: set[str] = set()
     hits: dict[str, list[PackageHit]] = defaultdict(list)
+    verdicts: dict[tuple[str, str], bool | None] = {}
     for hit in source.packages(query.key, query.type):
-        verdict = matches(query, hit.type, hit.version)
+        key = (hit.type, hit.version)
+        if key not in verdicts:  # a fleet has few distinct versions of one package
+            verdicts[key] = matches(query, hit.type, hit.version)
+        verdict = verdicts[key]
         if verdict is None:
             unordered.add(f"{hit.type}:{hit.name}@{hit.version}")
         elif verdict:
@@ -116,9 +124,7 @@ def who_has(source: GraphSource, text: str) -> WhoHas:
     result.hits = dict(sorted(hits.items()))
     result.skipped_versions = sorted(unordered)
     result.nodes = source.nodes(hits.keys())
-    names = {n for node in result.nodes.values() for n in node.names}
-    digests = {d for node in result.nodes.values() for d in (node.id, *node.digests)}
-    result.usages = _sorted_usages(source.usages(names, digests)) if hits else []
+    result.usages = _sorted_usages(source.usages(set(hits), set(), set())) if hits else []
     return result
 
 

@@ -161,7 +161,7 @@ def tree_text(drawing: Drawing) -> str:
     children: dict[str, list[tuple[str, str]]] = {}
     for start, end, label in drawing.edges:
         children.setdefault(start, []).append((end, label))
-    lines, seen = [drawing.title], set[str]()
+    lines, seen = [_visible(drawing.title)], set[str]()
     for root in drawing.roots:
         _tree_lines(root, "", "", drawing, children, seen, lines)
     if len(lines) == 1:
@@ -200,7 +200,8 @@ _DOT_SHAPES = {"image": "box", "workload": "ellipse", "file": "note", "package":
 
 def dot(drawing: Drawing) -> str:
     ids = _ids(drawing)
-    lines = ["digraph hullguard {", f"  label={_dot_quote(drawing.title)};", "  rankdir=LR;",
+    lines = ["digraph hullguard {", f"  label={_dot_quote(_visible(drawing.title))};",
+             "  rankdir=LR;",
              '  node [fontname="Helvetica"];']
     for key, (label, kind) in drawing.nodes.items():
         style = ', style="dashed"' if kind == "reference" else ""
@@ -222,7 +223,7 @@ _MERMAID_SHAPES = {"workload": ('(["', '"])'), "package": ('{{"', '"}}'),
 
 def mermaid(drawing: Drawing) -> str:
     ids = _ids(drawing)
-    lines = ["flowchart LR", f"  %% {_mermaid_text(drawing.title)}"]
+    lines = ["flowchart LR", f"  %% {_mermaid_text(_visible(drawing.title))}"]
     for key, (label, kind) in drawing.nodes.items():
         left, right = _MERMAID_SHAPES.get(kind, ('["', '"]'))
         lines.append(f"  {ids[key]}{left}{_mermaid_text(label)}{right}")

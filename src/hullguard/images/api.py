@@ -91,3 +91,8 @@ class SourceOptions:
     max_layer_bytes: int = 64 << 30  # uncompressed bytes per layer (gzip bomb guard)
     max_ratio: int = 2000  # uncompressed/compressed ratio bound for a layer
     timeout: float = 60.0
+    # A compressed layer whose blob digest is verified is already authenticated; its diffID
+    # check (a sha256 of every uncompressed byte) then only proves the config consistent.
+    # False skips that second hash for such layers (faster); layers without a blob digest
+    # (docker-archive) are always checked against their diffID.
+    verify_diff_ids: bool = True

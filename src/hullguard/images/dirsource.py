@@ -49,7 +49,11 @@ class DirEntry:
             raise RuntimeError("entry content is readable only while the walk is on it")
         if self.info.kind is not FileKind.FILE:
             return -1
-        fd = os.open(self._name, _FILE_FLAGS, dir_fd=self._dir_fd)
+        try:
+            fd = os.open(self._name, _FILE_FLAGS, dir_fd=self._dir_fd)
+        except OSError as exc:  # vanished, replaced by a symlink (ELOOP), no permission
+            raise InputError(f"cannot read file: {exc.strerror or exc}",
+                             where=f"{self._walker.where} {self.info.path}") from None
         if not stat.S_ISREG(os.fstat(fd).st_mode):  # replaced since the scan
             os.close(fd)
             return -1
@@ -100,7 +104,11 @@ class DirWalker:
             self.warnings.append(f"{self.where}: {message}")
 
     def _walk(self) -> Generator[DirEntry, None, None]:
-        root_fd = os.open(self.root, _DIR_FLAGS)
+        try:
+            root_fd = os.open(self.root, _DIR_FLAGS)
+        except OSError as exc:
+            raise InputError(f"cannot open the root: {exc.strerror or exc}",
+                             where=self.where) from None
         device = os.fstat(root_fd).st_dev
         try:
             yield from self._directory(root_fd, "", device, 0)
@@ -123,7 +131,11 @@ class DirWalker:
               depth: int) -> Iterator[DirEntry]:
         path = f"{prefix}/{name}"
         kind = _kind(st.st_mode)
-        link = os.readlink(name, dir_fd=fd) if kind is FileKind.SYMLINK else ""
+        try:
+            link = os.readlink(name, dir_fd=fd) if kind is FileKind.SYMLINK else ""
+        except OSError as exc:
+            self._warn(f"cannot read link {path}: {exc.strerror}")
+            return
         info = FileInfo(path, kind, stat.S_IMODE(st.st_mode),
                         st.st_size if kind is FileKind.FILE else 0, link, st.st_uid, st.st_gid,
                         int(st.st_mtime))

@@ -90,7 +90,10 @@ class _Raw:
     """The blob region, read in chunks; counts and hashes the stored (compressed) bytes."""
 
     def __init__(self, path: Path, offset: int, size: int | None, where: str) -> None:
-        self.file = open(path, "rb")  # noqa: SIM115 (closed by the walker)
+        try:
+            self.file = open(path, "rb")  # noqa: SIM115 (closed by the walker)
+        except OSError as exc:
+            raise InputError(f"cannot read blob: {exc.strerror or exc}", where=where) from None
         self.file.seek(offset)
         total = os.fstat(self.file.fileno()).st_size - offset
         self.left = total if size is None else size
@@ -617,7 +620,8 @@ class LayerWalker:
             raw.hasher.update(first)
         same = not compressed and self.diff_id and stored.algorithm == self.diff_id.algorithm \
             if stored is not None else False
-        if self.diff_id and not same:
+        trusted = compressed and self.digest and not self.options.verify_diff_ids
+        if self.diff_id and not same and not trusted:
             self._diff_hasher = _hasher(self.diff_id.algorithm, raw.left + len(first))
 
     def _walk(self) -> Generator[_Entry, None, None]:
@@ -640,12 +644,11 @@ class LayerWalker:
             raise IntegrityError(f"blob digest is not {self.digest}", where=self.where,
                                  hint="the blob was altered or corrupted; nothing from it "
                                       "is kept")
-        if self.diff_id:
-            hasher = stream.hasher or raw.hasher
-            if hasher.hexdigest() != self.diff_id.hex:
-                raise IntegrityError(f"uncompressed layer digest is not diffID {self.diff_id}",
-                                     where=self.where, hint="the layer or the image config "
-                                     "was altered; nothing from it is kept")
+        hasher = stream.hasher or (raw.hasher if self.compression == "none" else None)
+        if self.diff_id and hasher is not None and hasher.hexdigest() != self.diff_id.hex:
+            raise IntegrityError(f"uncompressed layer digest is not diffID {self.diff_id}",
+                                 where=self.where, hint="the layer or the image config "
+                                 "was altered; nothing from it is kept")
 
     def _members(self, stream: _Stream) -> Iterator[_Entry]:
         pax: dict[str, str] = {}

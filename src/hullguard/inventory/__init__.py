@@ -1,19 +1,12 @@
 """Image references from Kubernetes (manifests, kubectl dumps, a live cluster), compose files,
-Dockerfiles and image lists: :func:`collect` builds the fleet :class:`Inventory`."""
+Dockerfiles and image lists: :func:`collect` builds the fleet :class:`Inventory`.
+
+The submodule ``hullguard.inventory.collect`` is imported here on purpose: importing it later
+would make the package attribute ``collect`` the module instead of the function.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from hullguard.model.inventory import Inventory
-
-
-def collect(paths: Any, **options: Any) -> Inventory:
-    """See :func:`hullguard.inventory.collect.collect` (imported lazily: keeps imports light)."""
-    from hullguard.inventory.collect import collect as _collect
-
-    return _collect(paths, **options)
-
+from hullguard.inventory.collect import collect
 
 __all__ = ["collect"]

@@ -214,7 +214,7 @@ class Collector:
                 entries.append((number, line, normalize(line)))
             except HullguardError as error:
                 bad.append((number, f"not an image reference: {error.message}"))
-        if not explicit and (bad or not entries):
+        if not explicit and (bad or not _looks_like_images(entries)):
             return  # a text file that is not an image list: not ours to judge
         self.assembler.issues_from(where, bad, "warning")
         self.assembler.sources.append(where)
@@ -232,6 +232,13 @@ def _final_base(parsed: Dockerfile) -> tuple[str, int, str] | None:
     if stage is None or not stage.is_image:
         return None
     return stage.base, stage.line, stage.name or str(stage.index)
+
+
+def _looks_like_images(entries: list[tuple[int, str, ImageRef]]) -> bool:
+    """Bare words are valid references too (``flask`` = docker.io/library/flask): a found
+    text file counts as an image list only when most lines carry a tag, registry or digest."""
+    marked = sum(any(c in raw for c in ":/@") for _, raw, _ in entries)
+    return bool(entries) and marked * 2 >= len(entries)
 
 
 def _candidate(name: str) -> bool:

@@ -326,7 +326,8 @@ class _Builder:
             return
         instr = _instruction(item, len(self.stages) - 1)
         if instr is None:
-            self.warnings.append((item.line, f"not an instruction: {item.text[:60]!r}"))
+            # the text itself is not echoed: a compose file may point "dockerfile:" anywhere
+            self.warnings.append((item.line, "not a Dockerfile instruction; ignored"))
             return
         if instr.keyword == "ARG" and not self.stages:
             self._global_arg(instr)

@@ -97,12 +97,14 @@ def exposures(objects: list[KubeObject], workloads: list[PodSet]) -> dict[str, l
     selectors = {(o.namespace, o.name): string_map(_spec(o).get("selector"))
                  for o in objects if o.kind == "Service"}
     reasons: dict[str, list[str]] = defaultdict(list)
+    by_namespace: dict[str, list[PodSet]] = defaultdict(list)
+    for pods in workloads:
+        by_namespace[pods.namespace].append(pods)
 
     def expose(namespace: str, service: str, reason: str) -> None:
         selector = selectors.get((namespace, service), {})
-        for pods in workloads:
-            if pods.namespace == namespace and _selects(selector, pods) \
-                    and reason not in reasons[pods.key]:
+        for pods in by_namespace.get(namespace, ()):
+            if _selects(selector, pods) and reason not in reasons[pods.key]:
                 reasons[pods.key].append(reason)
 
     for obj in objects:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import tarfile
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from hullguard.images.api import ImageSource, SourceOptions
+from hullguard.model.image import ImageConfig
 from hullguard.model.secret import SecretReport
 from hullguard.secrets.allowlist import Allowlist, load_allowlist
 from hullguard.secrets.collect import Collector, Place
@@ -47,7 +49,10 @@ def _scan_source(source: ImageSource, collector: Collector) -> SecretReport:
     scan_layers(source, collector)
     info = source.info
     scan_config(info.config, info.layers, collector)
-    return collector.report(info.name, info)
+    # the config (Env, history) and layer commands hold the secrets in clear: keep them out
+    layers = tuple(replace(layer, created_by=collector.redact(layer.created_by))
+                   for layer in info.layers)
+    return collector.report(info.name, replace(info, config=ImageConfig(), layers=layers))
 
 
 def scan_path(path: Path, *, allowlist: Allowlist | None = None, limits: Limits | None = None,

@@ -15,8 +15,8 @@ from hullguard.model.secret import (
 )
 from hullguard.secrets.allowlist import Allowlist
 from hullguard.secrets.content import Budget, Limits, texts
-from hullguard.secrets.engine import Matcher
-from hullguard.secrets.rules import KNOWN_EXAMPLES, Rule
+from hullguard.secrets.engine import MAX_MATCHES, Matcher
+from hullguard.secrets.rules import Rule, is_documentation_example
 
 PREFIX_CHARS = 4
 FINGERPRINT_CHARS = 16
@@ -60,6 +60,7 @@ class Collector:
     binaries: int = 0
     suppressed: int = 0
     seen: set[bytes] = field(default_factory=set)  # to redact them from created_by; not output
+    _redacted: dict[str, str] = field(default_factory=dict)  # created_by -> redacted form
 
     def skip(self, path: str, reason: str, size: int, place: Place) -> None:
         self.skipped.append(SkippedFile(path, reason, size, place.layer_index))
@@ -79,7 +80,10 @@ class Collector:
         ``line`` overrides the match's own line (the value's line in its manifest)."""
         self.files += 1
         self.size += len(text)
-        for match in self.matcher.find(text, path, config):
+        matches = self.matcher.find(text, path, config)
+        if len(matches) >= MAX_MATCHES:
+            self.warnings.append(f"{path}: more than {MAX_MATCHES} matches; the rest skipped")
+        for match in matches:
             self._add(match.rule, match.secret, SecretLocation(
                 path, line or match.line, place.layer_index, place.layer_diff_id,
                 place.created_by, place.state))
@@ -87,7 +91,7 @@ class Collector:
     def _add(self, rule: Rule, secret: bytes, location: SecretLocation) -> None:
         mark = fingerprint(secret)
         self.seen.add(secret)
-        if secret in KNOWN_EXAMPLES or self.allowlist.allows(rule.id, mark, location.path):
+        if is_documentation_example(secret) or self.allowlist.allows(rule.id, mark, location.path):
             self.suppressed += 1
             return
         group = self.groups.get((rule.id, mark))
@@ -107,13 +111,17 @@ class Collector:
 
     def redact(self, text: str) -> str:
         """``text`` (a Dockerfile command) with every secret seen replaced, and bounded."""
-        if len(text) > MAX_COMMAND:
-            text = text[:MAX_COMMAND] + "..."
-        for secret in self.seen:
-            clear = secret.decode("utf-8", errors="replace")
-            if clear in text:
-                text = text.replace(clear, clear[:PREFIX_CHARS] + "***REDACTED***")
-        return text
+        if not text:
+            return text
+        if text not in self._redacted:
+            shown = text  # redact first, then cut, so a cut never leaves part of a secret
+            for secret in self.seen:
+                clear = secret.decode("utf-8", errors="replace")
+                if clear in shown:
+                    shown = shown.replace(clear, clear[:PREFIX_CHARS] + "***REDACTED***")
+            cut = len(shown) > MAX_COMMAND
+            self._redacted[text] = shown[:MAX_COMMAND] + ("..." if cut else "")
+        return self._redacted[text]
 
     def _locations(self, group: _Group) -> tuple[SecretLocation, ...]:
         return tuple(replace(loc, created_by=self.redact(loc.created_by))

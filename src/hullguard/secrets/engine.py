@@ -22,6 +22,7 @@ from hullguard.secrets.rules import Rule, builtin_rules
 _OTHER_GROUPS = ("legacy",)  # alternative credential groups some rules name
 WINDOW_BEFORE = 1024  # bytes before a keyword hit a match may start (on long lines)
 WINDOW_AFTER = 16384  # bytes after it a match may end
+MAX_MATCHES = 10_000  # per text: a hostile file full of tokens is reported, not exhausted
 
 _Raw = tuple[Rule, bytes, int, int]
 
@@ -76,7 +77,9 @@ class Matcher:
                 continue
             for start, end in _windows(data, offsets, rule):
                 found.extend(_run(rule, data, start, end))
-        return _with_lines(data, _resolve_overlaps(found))
+            if len(found) >= MAX_MATCHES:
+                break
+        return _with_lines(data, _resolve_overlaps(found[:MAX_MATCHES]))
 
 
 def _windows(data: bytes, offsets: list[int], rule: Rule) -> list[tuple[int, int]]:

@@ -32,11 +32,18 @@ _PLACEHOLDER = re.compile(
        |123456(?:78)?|p(?:a|@)ssw(?:o|0)rd1?)
     )$""")
 # Well-known documentation credentials (AWS docs' example key pair): never valid, found in
-# countless SDK test files; reported as suppressed rather than as findings.
+# countless SDK test files; reported as suppressed rather than as findings. AWS documentation
+# marks every sample key by ending it in EXAMPLE / EXAMPLEKEY (a random key ends so with
+# negligible probability), so that suffix is treated the same way.
 KNOWN_EXAMPLES = frozenset({
     b"AKIAIOSFODNN7EXAMPLE", b"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
     b"AKIAI44QH8DHBEXAMPLE", b"je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY",
 })
+_EXAMPLE_SUFFIXES = (b"EXAMPLE", b"EXAMPLEKEY")
+
+
+def is_documentation_example(secret: bytes) -> bool:
+    return secret in KNOWN_EXAMPLES or secret.endswith(_EXAMPLE_SUFFIXES)
 
 
 @dataclass(frozen=True)

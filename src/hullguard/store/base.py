@@ -40,11 +40,15 @@ def default_store_url() -> str:
 
 
 def make_engine(url: str | None = None) -> Engine:
-    """An engine for ``url`` (a SQLAlchemy DSN or a plain file path for SQLite)."""
+    """An engine for ``url``: a SQLAlchemy URL, a ``postgresql://`` DSN (psycopg 3) or a
+    plain file path for SQLite."""
     from sqlalchemy import create_engine, event
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
     url = url or default_store_url()
+    for plain in ("postgresql://", "postgres://"):  # libpq-style DSN: use psycopg 3
+        if url.startswith(plain):
+            url = "postgresql+psycopg://" + url.removeprefix(plain)
     if "://" not in url:
         url = f"sqlite:///{Path(url).expanduser()}"
     if url.startswith("sqlite:///"):

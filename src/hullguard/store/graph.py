@@ -20,8 +20,11 @@ from sqlalchemy import (
     Table,
     Text,
     delete,
+    func,
     insert,
+    literal,
     select,
+    true,
     update,
 )
 from sqlalchemy.engine import Connection
@@ -70,6 +73,19 @@ packages = Table(
 )
 
 
+# occurrence -> indexed image it names (by reference, pinned digest or running digest),
+# precomputed when the inventory is saved or an image indexed, so a query joins once.
+links = Table(
+    "graph_links", METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("occurrence_id", Integer, nullable=False, index=True),
+    Column("image_id", String(140), nullable=False, index=True),
+    Column("via", String(10), nullable=False),  # reference | digest
+)
+_LINK_COLUMNS = ((inv.occurrences.c.ref_name, "reference"),
+                 (inv.occurrences.c.ref_digest, "digest"),
+                 (inv.occurrences.c.running_digest, "digest"))
+
 synced = Table(
     "graph_synced", METADATA,
     Column("sbom_digest", String(80), primary_key=True),
@@ -107,6 +123,7 @@ def _index_one(conn: Connection, info: ImageInfo, sbom: Sbom | None) -> None:
         "parent": parent, "names": "\n".join(found_names), "digests": "\n".join(found_digests)}])
     keys = list(dict.fromkeys([key, *found_names, *found_digests]))
     conn.execute(insert(names), [{"name": n, "image_id": key} for n in keys])
+    _link_image(conn, key, keys)
     if len(hashes) > 1:
         conn.execute(insert(prefixes), [{"prefix": h, "image_id": key} for h in hashes[:-1]])
     if hashes:
@@ -163,7 +180,29 @@ def _split(text: str) -> list[str]:
     return text.split("\n") if text else []
 
 
+def _link_image(conn: Connection, key: str, keys: list[str]) -> None:
+    """Links from stored occurrences to a newly indexed image."""
+    occ = inv.occurrences
+    for column, via in _LINK_COLUMNS:
+        conn.execute(insert(links).from_select(
+            ["occurrence_id", "image_id", "via"],
+            select(occ.c.id, literal(key), literal(via)).where(column.in_(keys))))
+
+
+def rebuild_links(conn: Connection) -> None:
+    """Recompute every link (after the inventory was replaced): one INSERT ... SELECT per
+    matched column, joined on the names index."""
+    occ = inv.occurrences
+    conn.execute(delete(links))
+    for column, via in _LINK_COLUMNS:
+        conn.execute(insert(links).from_select(
+            ["occurrence_id", "image_id", "via"],
+            select(occ.c.id, names.c.image_id, literal(via))
+            .select_from(occ.join(names, names.c.name == column))))
+
+
 def _forget(conn: Connection, key: str, keep_packages: bool) -> None:
+    conn.execute(delete(links).where(links.c.image_id == key))
     conn.execute(delete(images).where(images.c.id == key))
     conn.execute(delete(names).where(names.c.image_id == key))
     conn.execute(delete(prefixes).where(prefixes.c.image_id == key))
@@ -228,6 +267,8 @@ class StoreGraph:
         self.conn.exec_driver_sql(_SCRATCH_DDL)
         self.conn.execute(delete(scratch))  # a pooled connection may keep an old table
         self._slots = 0
+        self._loaded: dict[int, int] = {}
+        self._all_declared: list[DeclaredEdge] | None = None
 
     def close(self) -> None:
         self.conn.rollback()  # the scratch rows are never committed
@@ -239,19 +280,24 @@ class StoreGraph:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _scratch(self, values: Iterable[str]) -> Any:
-        """A subquery selecting ``values`` (loaded into the scratch table)."""
-        self._slots += 1
-        rows = [{"slot": self._slots, "v": v} for v in dict.fromkeys(values)]
-        if rows:
-            self.conn.execute(insert(scratch), rows)
-        return select(scratch.c.v).where(scratch.c.slot == self._slots)
+    def _scratch(self, values: list[str]) -> Any:
+        """A subquery selecting ``values``, loaded into the scratch table with the driver's
+        executemany (SQLAlchemy's per-row parameter handling would dominate)."""
+        key = hash(tuple(values))
+        if key not in self._loaded:
+            self._slots += 1
+            mark = "?" if self.conn.dialect.paramstyle == "qmark" else "%s"
+            self.conn.exec_driver_sql(
+                f"INSERT INTO {_SCRATCH} (slot, v) VALUES ({mark}, {mark})",
+                [(self._slots, v) for v in values])
+            self._loaded[key] = self._slots
+        return select(scratch.c.v).where(scratch.c.slot == self._loaded[key])
 
     def _matching(self, column: Any, values: Iterable[str]) -> Any:
         """``column IN values``: literal for small sets, a scratch-table join for large."""
-        values = list(dict.fromkeys(values))
-        return column.in_(values) if len(values) <= SMALL_SET else \
-            column.in_(self._scratch(values))
+        unique = sorted(set(values))
+        return column.in_(unique) if len(unique) <= SMALL_SET else \
+            column.in_(self._scratch(unique))
 
     def resolve(self, text: str) -> list[str]:
         rows = self.conn.execute(select(names.c.image_id).where(names.c.name == text)).all()
@@ -280,57 +326,68 @@ class StoreGraph:
         return sorted(r.id for r in rows if r.id != image_id)
 
     def nodes(self, ids: Iterable[str]) -> dict[str, ImageNode]:
+        ids = list(ids)
+        if not ids:
+            return {}
         query = select(images.c.id, images.c.names, images.c.digests, images.c.parent,
                        images.c.chain_len).where(self._matching(images.c.id, ids))
         return {key: ImageNode(key, tuple(_split(found)), tuple(_split(digests)), parent, size)
-                for key, found, digests, parent, size in self.conn.execute(query)}
+                for key, found, digests, parent, size in self.conn.execute(query).all()}
 
-    def _declared(self, column: Any, wanted: set[str]) -> list[DeclaredEdge]:
-        if not wanted:
-            return []
-        rows = self.conn.execute(select(inv.declared).where(self._matching(column, wanted)))
-        return [DeclaredEdge(r.base, r.target or f"dockerfile:{r.dockerfile}",
+    def _declared(self) -> list[DeclaredEdge]:
+        """Every declared edge, read once per query: there is one per Dockerfile, few next to
+        images and occurrences, and filtering them here avoids large IN lists."""
+        if self._all_declared is None:
+            rows = self.conn.execute(select(inv.declared).order_by(inv.declared.c.id))
+            self._all_declared = [
+                DeclaredEdge(r.base, r.target or f"dockerfile:{r.dockerfile}",
                              f"Dockerfile {r.dockerfile}:{r.line}", r.consumer) for r in rows]
+        return self._all_declared
 
     def declared_from(self, names: set[str]) -> list[DeclaredEdge]:
-        return self._declared(inv.declared.c.base, names)
+        return [e for e in self._declared() if e.base in names]
 
     def declared_to(self, names: set[str]) -> list[DeclaredEdge]:
-        dockerfiles = {n.removeprefix("dockerfile:") for n in names if n.startswith("dockerfile:")}
-        edges = self._declared(inv.declared.c.target, names - {f"dockerfile:{d}"
-                                                               for d in dockerfiles})
-        if dockerfiles:
-            rows = self.conn.execute(select(inv.declared).where(
-                inv.declared.c.target == "", self._matching(inv.declared.c.dockerfile,
-                                                            dockerfiles)))
-            edges += [DeclaredEdge(r.base, f"dockerfile:{r.dockerfile}",
-                                   f"Dockerfile {r.dockerfile}:{r.line}", r.consumer)
-                      for r in rows]
-        return edges
+        return [e for e in self._declared() if e.child in names]
 
-    def usages(self, wanted_names: set[str], digests: set[str]) -> list[Usage]:
-        """Occurrences by reference name or digest, with their workloads, in one query per
-        column (the workload comes from a LEFT JOIN, not a second round trip)."""
-        occ, work = inv.occurrences, inv.workloads
-        columns = [occ.c.id, *inv.occurrence_columns(), *inv.workload_columns()]
-        width = len(inv.OCCURRENCE_COLUMNS)
+    def usages(self, ids: set[str], extra_names: set[str], digests: set[str]) -> list[Usage]:
+        """Occurrences of the images ``ids`` through the precomputed links (one indexed join,
+        a reference match preferred over a digest match), plus those of the extra
+        names/digests; each with its workload from a LEFT JOIN."""
+        occ = inv.occurrences
         found: dict[int, Usage] = {}
-        for column, values, via in ((occ.c.ref_name, wanted_names, "reference"),
-                                    (occ.c.ref_digest, digests, "digest"),
-                                    (occ.c.running_digest, digests, "digest")):
-            if not values:
+        if ids:
+            best = (select(links.c.occurrence_id, func.max(links.c.via).label("via"))
+                    .where(self._matching(links.c.image_id, ids))
+                    .group_by(links.c.occurrence_id).subquery())
+            self._collect(found, best.c.via, occ.join(best, best.c.occurrence_id == occ.c.id),
+                          true())
+        for column, via in _LINK_COLUMNS:
+            extra = extra_names if via == "reference" else digests
+            if extra:
+                self._collect(found, literal(via), occ, self._matching(column, extra))
+        wanted = set(extra_names) | self._names_of(ids)
+        return list(found.values()) + self._consumer_usages(wanted)
+
+    def _collect(self, found: dict[int, Usage], via: Any, source: Any, condition: Any) -> None:
+        occ, work = inv.occurrences, inv.workloads
+        width = len(inv.OCCURRENCE_COLUMNS)
+        query = (select(occ.c.id, via, *inv.occurrence_columns(), *inv.workload_columns())
+                 .select_from(source.outerjoin(work, work.c.key == occ.c.workload_key))
+                 .where(condition))
+        for row in self.conn.execute(query).all():
+            if row[0] in found:
                 continue
-            query = (select(*columns)
-                     .select_from(occ.outerjoin(work, work.c.key == occ.c.workload_key))
-                     .where(self._matching(column, values)))
-            for row in self.conn.execute(query):
-                if row[0] in found:
-                    continue
-                occurrence = inv.occurrence_from_values(row[1:1 + width])
-                workload = inv.workload_from_values(row[1 + width:]) \
-                    if row[1 + width] is not None else None
-                found[row[0]] = Usage(occurrence.ref.name, occurrence, workload, via)
-        return list(found.values()) + self._consumer_usages(wanted_names)
+            occurrence = inv.occurrence_from_values(row[2:2 + width])
+            workload = inv.workload_from_values(row[2 + width:]) \
+                if row[2 + width] is not None else None
+            found[row[0]] = Usage(occurrence.ref.name, occurrence, workload, row[1])
+
+    def _names_of(self, ids: set[str]) -> set[str]:
+        """Reference names of the images, for declared edges (only when there are any)."""
+        if not ids or not any(e.consumer for e in self._declared()):
+            return set()
+        return {n for node in self.nodes(ids).values() for n in node.names}
 
     def _consumer_usages(self, wanted_names: set[str]) -> list[Usage]:
         edges = [e for e in self.declared_to(wanted_names) if e.consumer]

@@ -129,6 +129,7 @@ def create_tables(engine: Engine) -> None:
     """Create the store's tables (ours and the core ones) when missing."""
     from sqlalchemy.exc import SQLAlchemyError
 
+    import hullguard.store.graph
     import hullguard.store.models  # noqa: F401 - the core tables share the metadata
 
     try:
@@ -182,6 +183,9 @@ def save_inventory(engine: Engine, inventory: Inventory) -> None:
                 for i in inventory.issues])
         if inventory.sources:
             conn.execute(insert(sources), [{"source": s} for s in inventory.sources])
+        from hullguard.store.graph import rebuild_links
+
+        rebuild_links(conn)
 
 
 # Column orders for the fast row converters (graph queries build thousands of these).
@@ -218,7 +222,8 @@ def occurrence_from_row(row: Any) -> ImageOccurrence:
 
 
 def _pairs(data: dict[str, Any], key: str) -> tuple[tuple[str, str], ...]:
-    return tuple((str(k), str(v)) for k, v in data.get(key, ()))
+    pairs = data.get(key)
+    return tuple((str(k), str(v)) for k, v in pairs) if pairs else ()
 
 
 def workload_from_values(values: Sequence[Any]) -> Workload:

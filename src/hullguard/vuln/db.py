@@ -88,9 +88,21 @@ class VulnDB:
             raise DatabaseError(f"not a readable database: {error}", where=str(path)) from None
         if version != SCHEMA_VERSION:
             conn.close()
+            if 0 < version < SCHEMA_VERSION:
+                return cls._migrated(path)
             raise DatabaseError(f"database schema {version}, expected {SCHEMA_VERSION}",
-                                where=str(path), hint="re-run `hullguard db import` to migrate")
+                                where=str(path), hint="rebuild it with `hullguard db import`")
         return cls(conn, path)
+
+    @classmethod
+    def _migrated(cls, path: Path) -> VulnDB:
+        """Apply pending migrations the same way an import writes: on a copy, swapped in
+        atomically, so a reader never sees a half-migrated file."""
+        from hullguard.vuln.dbwrite import building
+
+        with building(path):
+            pass  # building() migrates the copy before handing it out
+        return cls.open(path)
 
     def close(self) -> None:
         self._conn.close()

@@ -60,7 +60,9 @@ class SourceReport:
 @contextmanager
 def _locked(target: Path) -> Iterator[None]:
     lock_path = target.with_name(target.name + ".lock")
-    with lock_path.open("a") as lock:
+    with _writable(target, "lock"):
+        lock = lock_path.open("a")
+    with lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -72,11 +74,13 @@ def _locked(target: Path) -> Iterator[None]:
 @contextmanager
 def building(target: Path) -> Iterator[sqlite3.Connection]:
     """A connection to a new copy of ``target``; renamed over it only if the block succeeds."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    with _writable(target, "prepare"):
+        target.parent.mkdir(parents=True, exist_ok=True)
     with _locked(target):
-        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
-                                        suffix=".tmp")
-        os.close(fd)
+        with _writable(target, "prepare"):
+            fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
+                                            suffix=".tmp")
+            os.close(fd)
         tmp = Path(tmp_name)
         try:
             conn = _copy_of(target, tmp)
@@ -85,11 +89,22 @@ def building(target: Path) -> Iterator[sqlite3.Connection]:
                 conn.commit()
             finally:
                 conn.close()
-            _fsync(tmp)
-            os.replace(tmp, target)
-            _fsync(target.parent)
+            with _writable(target, "replace"):
+                _fsync(tmp)
+                os.replace(tmp, target)
+                _fsync(target.parent)
         finally:
             tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def _writable(target: Path, step: str) -> Iterator[None]:
+    """File-system failures of the database's own files as one clear error."""
+    try:
+        yield
+    except OSError as error:
+        raise DatabaseError(f"cannot {step} the database file: {error.strerror or error}",
+                            where=str(target)) from None
 
 
 def _copy_of(target: Path, tmp: Path) -> sqlite3.Connection:

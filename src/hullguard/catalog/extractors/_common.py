@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import posixpath
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TypeVar
 
 from packageurl import PackageURL
 
 from hullguard.catalog.api import ScanInput
+from hullguard.errors import LimitExceeded
 from hullguard.model import Location
 
-MAX_TEXT_BYTES = 64 << 20  # package databases larger than this are hostile, not real
+T = TypeVar("T")
+MAX_TEXT_BYTES = 32 << 20  # package databases larger than this are hostile, not real
+MAX_RECORDS = 50_000  # packages per database file (real ones hold a few thousand)
 
 
 def text_of(scan_input: ScanInput, limit: int = MAX_TEXT_BYTES) -> str:
@@ -39,7 +44,7 @@ def paragraphs(text: str) -> Iterator[dict[str, str]]:
     """RFC 822 style stanzas (dpkg status): ``Key: value`` with continuation lines."""
     fields: dict[str, str] = {}
     key = ""
-    for line in text.splitlines():
+    for line in lines(text):
         if not line.strip():
             if fields:
                 yield fields
@@ -54,5 +59,38 @@ def paragraphs(text: str) -> Iterator[dict[str, str]]:
         yield fields
 
 
+def lines(text: str) -> Iterator[str]:
+    """Lines without their ends, one at a time (a database can hold a million lines)."""
+    for line in io.StringIO(text):
+        yield line.rstrip("\r\n")
+
+
 def sorted_meta(pairs: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((k, v) for k, v in pairs.items() if v))
+
+
+def may_be_evidence(path: str) -> bool:
+    """Could a language package's evidence live at ``path``? Keeps ownership tables small:
+    an image's OS packages list hundreds of thousands of files, almost all of them
+    documentation, headers, libraries and scripts that no language cataloger reads."""
+    base = path.rpartition("/")[2]
+    if "." not in base:
+        return True  # executables (Go, Rust binaries) and directories
+    return base in _EVIDENCE_NAMES or base.endswith(_EVIDENCE_SUFFIXES)
+
+
+_EVIDENCE_NAMES = frozenset(("package.json", "METADATA", "PKG-INFO", "installed.json"))
+_EVIDENCE_SUFFIXES = (".jar", ".war", ".ear", ".hpi", ".jpi", ".egg-info", ".gemspec",
+                      ".deps.json")
+
+
+def evidence_paths(paths: Iterable[str]) -> frozenset[str]:
+    return frozenset(path for path in paths if may_be_evidence(path))
+
+
+def bounded(records: Iterable[T], where: str) -> Iterator[T]:
+    """``records`` up to MAX_RECORDS; more is a hostile database (LimitExceeded)."""
+    for number, record in enumerate(records, start=1):
+        if number > MAX_RECORDS:
+            raise LimitExceeded(f"more than {MAX_RECORDS} package records", where=where)
+        yield record

@@ -5,28 +5,38 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from hullguard.catalog.api import Extraction, FileOwnership, ScanInput
-from hullguard.catalog.extractors._common import location, purl, sorted_meta, text_of
+from hullguard.catalog.extractors._common import (
+    bounded,
+    evidence_paths,
+    lines,
+    location,
+    purl,
+    sorted_meta,
+    text_of,
+)
 from hullguard.images.api import FileInfo
 from hullguard.model import Location, Package, PackageType
 
-DB_PATH = "/lib/apk/db/installed"
+DB_PATHS = frozenset(("/lib/apk/db/installed", "/usr/lib/apk/db/installed"))  # apk-tools 3: /usr
 
 
 class ApkExtractor:
     name = "apk"
 
     def file_required(self, info: FileInfo) -> bool:
-        return info.path == DB_PATH
+        return info.path in DB_PATHS
 
     def extract(self, scan_input: ScanInput) -> Extraction:
         packages, ownerships, warnings = [], [], []
         where = location(scan_input)
-        for number, record in enumerate(_records(text_of(scan_input)), start=1):
+        records = bounded(_records(text_of(scan_input)), scan_input.path)
+        for number, record in enumerate(records, start=1):
             if not record.get("P") or not record.get("V"):
                 warnings.append(f"{scan_input.path}: record {number} has no P:/V:, skipped")
                 continue
             packages.append(_package(record, where))
-            ownerships.append(FileOwnership(f"apk:{record['P']}", frozenset(record_files(record))))
+            owned = evidence_paths(record_files(record))
+            ownerships.append(FileOwnership(f"apk:{record['P']}", owned))
         return Extraction(tuple(packages), tuple(ownerships), warnings=tuple(warnings))
 
 
@@ -40,7 +50,7 @@ class _Record(dict[str, str]):
 
 def _records(text: str) -> Iterator[_Record]:
     record = _Record()
-    for line in text.splitlines():
+    for line in lines(text):
         if not line.strip():
             if record:
                 yield record

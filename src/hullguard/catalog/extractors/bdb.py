@@ -7,10 +7,13 @@ a loop in an overflow chain is an error, not a hang.
 
 from __future__ import annotations
 
+import mmap
 import struct
 from collections.abc import Iterator
 
 from hullguard.errors import InputError
+
+Data = bytes | mmap.mmap  # the whole file, in memory or mapped
 
 HASH_MAGIC = 0x061561
 P_HASH_UNSORTED, P_OVERFLOW, P_HASH = 2, 7, 13
@@ -18,7 +21,7 @@ H_OFFPAGE = 3
 PAGE_HEADER = 26
 
 
-def values(data: bytes) -> Iterator[bytes]:
+def values(data: Data) -> Iterator[bytes]:
     """Every off-page value of the hash database in ``data`` (page order)."""
     order, page_size = _meta(data)
     pages = len(data) // page_size
@@ -28,7 +31,7 @@ def values(data: bytes) -> Iterator[bytes]:
             yield from _page_values(data, page, order, page_size)
 
 
-def _meta(data: bytes) -> tuple[str, int]:
+def _meta(data: Data) -> tuple[str, int]:
     if len(data) < 512:
         raise InputError("not a BerkeleyDB file (too short)")
     for order in ("<", ">"):
@@ -40,7 +43,7 @@ def _meta(data: bytes) -> tuple[str, int]:
     raise InputError("not a BerkeleyDB hash database (bad magic)")
 
 
-def _page_values(data: bytes, page: bytes, order: str, page_size: int) -> Iterator[bytes]:
+def _page_values(data: Data, page: bytes, order: str, page_size: int) -> Iterator[bytes]:
     (entries,) = struct.unpack_from(order + "H", page, 20)
     entries = min(entries, (page_size - PAGE_HEADER) // 2)
     offsets = struct.unpack_from(f"{order}{entries}H", page, PAGE_HEADER)
@@ -51,7 +54,7 @@ def _page_values(data: bytes, page: bytes, order: str, page_size: int) -> Iterat
             yield _overflow(data, start, length, order, page_size)
 
 
-def _overflow(data: bytes, number: int, length: int, order: str, page_size: int) -> bytes:
+def _overflow(data: Data, number: int, length: int, order: str, page_size: int) -> bytes:
     chunks, total, seen = [], 0, set()
     while number and total < length:
         if number in seen or (number + 1) * page_size > len(data):

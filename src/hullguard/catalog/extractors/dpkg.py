@@ -7,6 +7,9 @@ import re
 
 from hullguard.catalog.api import Extraction, FileOwnership, LicenseEvidence, ScanInput
 from hullguard.catalog.extractors._common import (
+    bounded,
+    evidence_paths,
+    lines,
     location,
     paragraphs,
     purl,
@@ -56,7 +59,7 @@ class DpkgExtractor:
 def _status(scan_input: ScanInput, distroless: bool) -> Extraction:
     packages, warnings = [], []
     where = location(scan_input)
-    for fields in paragraphs(text_of(scan_input)):
+    for fields in bounded(paragraphs(text_of(scan_input)), scan_input.path):
         if not fields.get("Package") or not fields.get("Version"):
             warnings.append(f"{scan_input.path}: a stanza without Package:/Version:, skipped")
             continue
@@ -91,20 +94,20 @@ def _owner(path: str, suffix: str) -> str:
 
 
 def _ownership_from_list(scan_input: ScanInput) -> Extraction:
-    paths = frozenset(line for line in text_of(scan_input).splitlines()
-                      if line.startswith("/") and line != "/.")
+    paths = evidence_paths(line for line in lines(text_of(scan_input))
+                           if line.startswith("/") and line != "/.")
     return Extraction(ownerships=(FileOwnership(_owner(scan_input.path, ".list"), paths),))
 
 
 def _ownership_from_md5sums(scan_input: ScanInput) -> Extraction:
     """distroless status.d/NAME.md5sums: ``<md5>  relative/path`` per installed file."""
     paths = set()
-    for line in text_of(scan_input).splitlines():
+    for line in lines(text_of(scan_input)):
         _digest, _, rel = line.partition("  ")
         if rel:
             paths.add("/" + rel.lstrip("/"))
     owner = _owner(scan_input.path, ".md5sums")
-    return Extraction(ownerships=(FileOwnership(owner, frozenset(paths)),))
+    return Extraction(ownerships=(FileOwnership(owner, evidence_paths(paths)),))
 
 
 def _copyright(scan_input: ScanInput) -> Extraction:

@@ -1,8 +1,9 @@
 """Go binaries: module build info from the ``.go.buildinfo`` section (Go 1.18+ inline format).
 
-The binary is streamed, never held whole: the first 64 KiB must be an ELF file carrying the
-Go build-ID note (every Go linker mode writes it near the start), then the stream is scanned
-in chunks for the 16-byte-aligned build-info magic and only the bytes after it are kept.
+The binary is streamed, never held whole: a file that does not start with the ELF magic is
+dropped after its first chunk; an ELF file is scanned in chunks for the 16-byte-aligned
+build-info magic and only the bytes after it are kept. The Go build-ID note is not required:
+externally linked Go binaries (Bazel, lld) can lack it and still carry build info.
 """
 
 from __future__ import annotations
@@ -17,17 +18,18 @@ from hullguard.images.api import FileInfo
 from hullguard.model import Location, Package, PackageType
 
 MAGIC = b"\xff Go buildinf:"
-_GO_NOTES = (b"\x04\x00\x00\x00Go\x00\x00", b"\x00\x00\x00\x04Go\x00\x00")
-HEAD_BYTES = 64 << 10
-TAIL_BYTES = 4 << 20  # build info (version + module list) is far smaller than this
+TAIL_BYTES = 16 << 20  # bound on build info (version + module list): real ones are < 1 MiB
 MIN_BINARY = 4 << 10
+_NOT_BINARIES = (".jar", ".war", ".ear", ".sh", ".py", ".pl", ".rb", ".js", ".txt", ".json")
 
 
 class GoBinaryExtractor:
     name = "golang"
 
     def file_required(self, info: FileInfo) -> bool:
-        return info.is_executable and info.size >= MIN_BINARY
+        # executable archives and scripts are left to their own catalogers
+        return info.is_executable and info.size >= MIN_BINARY and \
+            not info.path.endswith(_NOT_BINARIES)
 
     def extract(self, scan_input: ScanInput) -> Extraction:
         blob = find_buildinfo(scan_input.entry.chunks())
@@ -39,29 +41,27 @@ class GoBinaryExtractor:
         return Extraction(tuple(_packages(info, location(scan_input))))
 
 
-def _is_go_elf(head: bytes) -> bool:
-    return head[:4] == b"\x7fELF" and any(note in head for note in _GO_NOTES)
-
-
 def find_buildinfo(chunks: Iterator[bytes]) -> bytes | None:
     """Bytes from the build-info magic on (at most TAIL_BYTES), or None if not a Go binary."""
     head = b""
     for chunk in chunks:
         head += chunk
-        if len(head) >= HEAD_BYTES:
+        if len(head) >= 4:
             break
-    if not _is_go_elf(head[:HEAD_BYTES]):
+    if head[:4] != b"\x7fELF":
         return None
     offset, window = 0, head  # ``offset``: file offset of window[0]
+    keep = len(MAGIC) + 15  # a magic split across chunks is found in the next window
     while True:
         found = _aligned_magic(window, offset)
         if found >= 0:
             return _collect(window[found:], chunks)
-        keep = len(MAGIC) + 15
-        offset += max(0, len(window) - keep)
-        window = window[-keep:] + next(chunks, b"")
-        if len(window) <= keep:
+        chunk = next(chunks, b"")
+        if not chunk:
             return None
+        cut = max(0, len(window) - keep)
+        offset += cut
+        window = window[cut:] + chunk
 
 
 def _aligned_magic(window: bytes, offset: int) -> int:
@@ -76,13 +76,40 @@ def _plausible(header: bytes) -> bool:
 
 
 def _collect(data: bytes, chunks: Iterator[bytes]) -> bytes:
-    parts, size = [data], len(data)
-    for chunk in chunks:
-        if size >= TAIL_BYTES:
-            break
-        parts.append(chunk)
-        size += len(chunk)
-    return b"".join(parts)[:TAIL_BYTES]
+    """Just the build-info bytes: the 32-byte header, then the two length-prefixed strings
+    (version, module info), read from the stream only as far as their lengths say."""
+    buffer = bytearray(data)
+    position = 32
+    for _ in range(2):
+        _fill(buffer, chunks, position + 10)  # a varint takes at most 10 bytes
+        length, position = _varint(buffer, position)
+        position += length
+        if position > TAIL_BYTES:
+            raise InputError(f"Go build info claims {position} bytes")
+    _fill(buffer, chunks, position)
+    return bytes(buffer[:position])
+
+
+def _fill(buffer: bytearray, chunks: Iterator[bytes], need: int) -> None:
+    while len(buffer) < need:
+        chunk = next(chunks, b"")
+        if not chunk:
+            return
+        buffer += chunk
+
+
+def _varint(data: bytes | bytearray, position: int) -> tuple[int, int]:
+    """An unsigned LEB128 varint at ``position``: (value, position after it)."""
+    value, shift = 0, 0
+    while True:
+        if position >= len(data) or shift > 35:
+            raise InputError("Go build info string length is malformed")
+        byte = data[position]
+        position += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            return value, position
 
 
 @dataclass(frozen=True)
@@ -116,16 +143,7 @@ def parse_buildinfo(blob: bytes) -> BuildInfo | None:
 
 
 def _varint_string(blob: bytes, position: int) -> tuple[str, int]:
-    length, shift = 0, 0
-    while True:
-        if position >= len(blob) or shift > 35:
-            raise InputError("Go build info string length is malformed")
-        byte = blob[position]
-        position += 1
-        length |= (byte & 0x7F) << shift
-        shift += 7
-        if not byte & 0x80:
-            break
+    length, position = _varint(blob, position)
     end = position + length
     if end > len(blob):
         raise InputError("Go build info string runs past the data read")

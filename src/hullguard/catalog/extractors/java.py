@@ -31,7 +31,8 @@ MAX_RATIO = 200
 MAX_TOTAL_INFLATED = 1 << 30
 SPOOL_IN_MEMORY = 8 << 20
 _PROPERTY_RE = re.compile(r"^(?P<key>[^=:\s]+)\s*[=:\s]\s*(?P<value>.*)$")
-_FILENAME_RE = re.compile(r"^(?P<name>.+?)-(?P<version>\d[\w.\-+]*)$")
+_GROUP_RE = re.compile(r"^(com|org|io|net|dev|de|ch|uk|edu|eu|fr|nl|at|be|info)\.[\w.\-]+$")
+_FILENAME_RE = re.compile(r"^(?P<name>.+?)-(?P<version>\d[\w.\-+~]*)$")
 
 
 class JavaArchiveExtractor:
@@ -87,31 +88,42 @@ def _archive(handle: IO[bytes], path: str, inner: str, depth: int, budget: _Budg
 def _nested(archive: zipfile.ZipFile, member: zipfile.ZipInfo, path: str, inner: str,
             depth: int, budget: _Budget, diff_id: str) -> list[Package]:
     name = f"{inner}:{member.filename}" if inner else member.filename
-    try:
-        data = _member_bytes(archive, member, MAX_NESTED, budget, f"{path}:{name}")
-    except LimitExceeded as error:
-        budget.warnings.append(error.diagnostics())
-        return []
-    return _archive(io.BytesIO(data), path, name, depth + 1, budget, diff_id)
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
+        try:
+            _copy_member(archive, member, MAX_NESTED, budget, f"{path}:{name}", spool)
+        except LimitExceeded as error:
+            budget.warnings.append(error.diagnostics())
+            return []
+        spool.seek(0)
+        return _archive(spool, path, name, depth + 1, budget, diff_id)
 
 
 def _member_bytes(archive: zipfile.ZipFile, member: zipfile.ZipInfo, limit: int,
                   budget: _Budget, where: str) -> bytes:
-    """A member's bytes after checking its declared size and ratio; the read is bounded
-    too, because the declared size in a hostile zip can lie."""
+    sink = io.BytesIO()
+    _copy_member(archive, member, limit, budget, where, sink)
+    return sink.getvalue()
+
+
+def _copy_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, limit: int,
+                 budget: _Budget, where: str, sink: IO[bytes]) -> None:
+    """Copy a member after checking its declared size and ratio; the copy is bounded too,
+    because the declared size in a hostile zip can lie."""
     if member.file_size > limit:
         raise LimitExceeded(f"member is {member.file_size} bytes (limit {limit})", where=where)
     if member.compress_size and member.file_size / member.compress_size > MAX_RATIO:
         raise LimitExceeded("member compression ratio is implausible (zip bomb?)", where=where)
     budget.take(member.file_size, where)
+    copied = 0
     try:
         with archive.open(member) as stream:
-            data = stream.read(limit + 1)
+            while chunk := stream.read(1 << 20):
+                copied += len(chunk)
+                if copied > limit:
+                    raise LimitExceeded(f"member inflates beyond {limit} bytes", where=where)
+                sink.write(chunk)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as error:
         raise LimitExceeded(f"unreadable member ({error})", where=where) from None
-    if len(data) > limit:
-        raise LimitExceeded(f"member inflates beyond {limit} bytes", where=where)
-    return data
 
 
 def _text(archive: zipfile.ZipFile, member: zipfile.ZipInfo, budget: _Budget,
@@ -126,39 +138,65 @@ def _text(archive: zipfile.ZipFile, member: zipfile.ZipInfo, budget: _Budget,
 
 def _own_packages(archive: zipfile.ZipFile, path: str, inner: str, budget: _Budget,
                   diff_id: str) -> list[Package]:
-    """One package per pom.properties; the manifest/file name when there is none."""
+    """The archive itself (file name and manifest, completed by its own pom.properties) and
+    one package per embedded pom.properties of another artifact (shaded jars): syft's model."""
     where = f"{path}:{inner}" if inner else path
-    poms = [m for m in archive.infolist() if m.filename.startswith("META-INF/maven/")
-            and m.filename.endswith("/pom.properties")]
     manifest = next((m for m in archive.infolist()
                      if m.filename.upper() == "META-INF/MANIFEST.MF"), None)
     attrs = parse_manifest(_text(archive, manifest, budget, where)) if manifest else {}
-    archive_name = posixpath.basename(inner.rsplit(":", 1)[-1] if inner else path)
-    packages = []
-    for pom in poms:
-        props = parse_properties(_text(archive, pom, budget, where))
-        if props.get("artifactId") and props.get("version"):
-            packages.append(_package(props.get("groupId", ""), props["artifactId"],
-                                     props["version"], attrs, path, inner, diff_id))
-    if not packages:
-        fallback = _from_manifest(attrs, archive_name)
-        if fallback:
-            packages.append(_package(*fallback, attrs, path, inner, diff_id))
-    return packages
-
-
-def _from_manifest(attrs: dict[str, str], archive_name: str) -> tuple[str, str, str] | None:
-    stem = archive_name.rsplit(".", 1)[0]
+    stem = posixpath.basename(inner.rsplit(":", 1)[-1] if inner else path).rsplit(".", 1)[0]
+    parent = _from_manifest(attrs, stem)
     match = _FILENAME_RE.match(stem)
-    name = (attrs.get("Implementation-Title") or attrs.get("Bundle-SymbolicName", "")
-            .split(";")[0] or (match["name"] if match else stem))
-    version = (attrs.get("Implementation-Version") or attrs.get("Bundle-Version")
-               or attrs.get("Specification-Version") or (match["version"] if match else ""))
-    if not version:
-        return None
-    group = attrs.get("Implementation-Vendor-Id", "")
-    artifact = match["name"] if match else name
-    return group, artifact, version
+    file_name = match["name"] if match else stem
+    coordinates = []
+    for props in _pom_properties(archive, budget, where):
+        found = (props.get("groupId", ""), props["artifactId"], props["version"])
+        if _is_own_pom(props["artifactId"], file_name):
+            parent = found  # the archive's own pom: authoritative coordinates
+        else:
+            coordinates.append(found)
+    if parent:
+        coordinates.insert(0, parent)
+    return [_package(*c, attrs, path, inner, diff_id) for c in dict.fromkeys(coordinates)]
+
+
+def _pom_properties(archive: zipfile.ZipFile, budget: _Budget, where: str) -> list[dict[str, str]]:
+    found = []
+    for member in archive.infolist():
+        name = member.filename
+        if name.startswith("META-INF/maven/") and name.endswith("/pom.properties"):
+            props = parse_properties(_text(archive, member, budget, where))
+            if props.get("artifactId") and props.get("version"):
+                found.append(props)
+    return found
+
+
+def _is_own_pom(artifact_id: str, file_name: str) -> bool:
+    """syft's test on the file name without version: ``commons-lang3`` holds commons-lang3;
+    ``maven3-core`` does not hold maven-core (a Debian rename: both are reported), nor does
+    ``wagon-http-shaded`` hold the wagon-http it embeds."""
+    return artifact_id.startswith(file_name) or file_name.endswith(artifact_id)
+
+
+def _from_manifest(attrs: dict[str, str], stem: str) -> tuple[str, str, str] | None:
+    """(group, artifact, version) of the archive from its file name (``guice-4.2.3``) and
+    manifest, in syft's order: the file name first."""
+    match = _FILENAME_RE.match(stem)
+    artifact = match["name"] if match else (stem or attrs.get("Implementation-Title", ""))
+    version = (match["version"] if match else "") or attrs.get("Implementation-Version") \
+        or attrs.get("Specification-Version") or attrs.get("Bundle-Version", "")
+    if not artifact or not version:
+        return None  # nothing could ever match a package without a version
+    return _group_id(attrs) or artifact, artifact, version
+
+
+def _group_id(attrs: dict[str, str]) -> str:
+    """A Maven group from the manifest when one field looks like a reverse domain name."""
+    for field_name in ("Implementation-Vendor-Id", "Bundle-SymbolicName", "Automatic-Module-Name"):
+        value = attrs.get(field_name, "").split(";")[0].strip()
+        if _GROUP_RE.match(value):
+            return value
+    return ""
 
 
 def _package(group: str, artifact: str, version: str, attrs: dict[str, str], path: str,

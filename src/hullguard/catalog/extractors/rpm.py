@@ -6,15 +6,24 @@ sqlite file is opened from memory (``deserialize``), never written to disk.
 
 from __future__ import annotations
 
+import mmap
 import posixpath
 import sqlite3
+import tempfile
 from collections.abc import Iterator
+from typing import IO
 
 from hullguard.catalog.api import Extraction, FileOwnership, ScanInput
 from hullguard.catalog.extractors import bdb
-from hullguard.catalog.extractors._common import location, purl, sorted_meta
+from hullguard.catalog.extractors._common import (
+    bounded,
+    evidence_paths,
+    location,
+    purl,
+    sorted_meta,
+)
 from hullguard.catalog.extractors.rpmheader import RpmHeader, parse_header
-from hullguard.errors import HullguardError, InputError
+from hullguard.errors import HullguardError, InputError, LimitExceeded
 from hullguard.images.api import FileInfo
 from hullguard.model import Location, Package, PackageType
 
@@ -33,31 +42,56 @@ class RpmExtractor:
                 and posixpath.basename(info.path) in DB_FILES)
 
     def extract(self, scan_input: ScanInput) -> Extraction:
-        data = scan_input.entry.read(MAX_DB_BYTES)
-        blobs = _sqlite_blobs(data) if data[:16] == b"SQLite format 3\0" else bdb.values(data)
-        packages, ownerships, warnings = [], [], []
-        where = location(scan_input)
-        for number, blob in enumerate(blobs, start=1):
-            try:
-                header = parse_header(blob)
-            except HullguardError as error:
-                warnings.append(f"{scan_input.path}: header {number}: {error.message}")
-                continue
-            if not header.name or header.name == "gpg-pubkey":  # keys, not packages
-                continue
-            packages.append(_package(header, where))
-            ownerships.append(FileOwnership(f"rpm:{header.name}", frozenset(header.files)))
-        return Extraction(tuple(packages), tuple(ownerships), warnings=tuple(warnings))
+        # Spooled to an anonymous temporary file, not memory: databases reach hundreds of MB.
+        with tempfile.NamedTemporaryFile(prefix="hullguard-rpmdb-") as spool:
+            _copy(scan_input, spool)
+            with mmap.mmap(spool.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                is_sqlite = data[:16] == b"SQLite format 3\0"
+                blobs = list(_sqlite_blobs(spool) if is_sqlite else bdb.values(data))
+        return _extraction(blobs, scan_input)
 
 
-def _sqlite_blobs(data: bytes) -> Iterator[bytes]:
-    # rpm keeps its database in WAL mode (header bytes 18/19 = 2), which an in-memory copy
-    # cannot open; marking it as a rollback-journal database reads the same pages.
-    # Transactions still sitting in a separate -wal file are not seen.
-    patched = data[:18] + b"\x01\x01" + data[20:] if data[18:20] == b"\x02\x02" else data
-    connection = sqlite3.connect(":memory:")
+def _copy(scan_input: ScanInput, spool: IO[bytes]) -> None:
+    size = 0
+    for chunk in scan_input.entry.chunks():
+        size += len(chunk)
+        if size > MAX_DB_BYTES:
+            raise LimitExceeded(f"rpm database is over {MAX_DB_BYTES >> 20} MiB",
+                                where=scan_input.path)
+        spool.write(chunk)
+    if size < 512:
+        raise InputError("rpm database is too short", where=scan_input.path)
+    spool.flush()
+
+
+def _extraction(blobs: list[bytes], scan_input: ScanInput) -> Extraction:
+    packages, ownerships, warnings = [], [], []
+    where = location(scan_input)
+    for number, blob in enumerate(bounded(blobs, scan_input.path), start=1):
+        try:
+            header = parse_header(blob)
+        except HullguardError as error:
+            warnings.append(f"{scan_input.path}: header {number}: {error.message}")
+            continue
+        if not header.name or header.name == "gpg-pubkey":  # keys, not packages
+            continue
+        packages.append(_package(header, where))
+        ownerships.append(FileOwnership(f"rpm:{header.name}", evidence_paths(header.files)))
+    return Extraction(tuple(packages), tuple(ownerships), warnings=tuple(warnings))
+
+
+def _sqlite_blobs(spool: IO[bytes]) -> Iterator[bytes]:
+    # rpm keeps its database in WAL mode (header bytes 18/19 = 2), which a read-only,
+    # immutable open cannot use; our private copy is marked as a rollback-journal database,
+    # which reads the same pages. Transactions still in a separate -wal file are not seen.
+    spool.seek(18)
+    spool.write(b"\x01\x01")
+    spool.flush()
     try:
-        connection.deserialize(patched)
+        connection = sqlite3.connect(f"file:{spool.name}?mode=ro&immutable=1", uri=True)
+    except sqlite3.Error as error:
+        raise InputError(f"unreadable rpmdb.sqlite: {error}") from None
+    try:
         rows = connection.execute("SELECT blob FROM Packages ORDER BY hnum").fetchall()
     except sqlite3.Error as error:
         raise InputError(f"unreadable rpmdb.sqlite: {error}") from None
