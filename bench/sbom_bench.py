@@ -54,7 +54,7 @@ LARGE = 500_000_000  # raw bytes above which --large-runs applies
 CHUNK = 1 << 20
 OUT_CHUNK = 4 << 20
 FORMS = ("docker-archive", "oci")
-TIMEOUT = 1200.0  # seconds per run
+TIMEOUT = 1200  # seconds per run; the tool is killed after that
 TOOLS = ("hullguard", "syft", "trivy")
 
 
@@ -123,8 +123,8 @@ def versions() -> dict[str, str]:
 # subprocess starts children with vfork, so a child's ru_maxrss is at least this process's own
 # peak. A small launcher (python -S) forks and execs the tool and reports wait4's numbers.
 LAUNCHER = """
-import os, sys, time
-out, cmd = sys.argv[1], sys.argv[2:]
+import os, signal, sys, time
+out, limit, cmd = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 start = time.perf_counter()
 pid = os.fork()
 if pid == 0:
@@ -132,6 +132,8 @@ if pid == 0:
         os.execvp(cmd[0], cmd)
     finally:
         os._exit(127)
+signal.signal(signal.SIGALRM, lambda *_: os.kill(pid, signal.SIGKILL))
+signal.alarm(limit)
 _, status, use = os.wait4(pid, 0)
 wall = time.perf_counter() - start
 with open(out, "w") as f:
@@ -142,16 +144,16 @@ with open(out, "w") as f:
 
 def run_timed(cmd: list[str], env: dict[str, str], log: Path) -> Run:
     """Run ``cmd`` once: wall time, CPU (user+sys) and peak RSS of the tool itself.
-    A run over TIMEOUT seconds is killed (and reported as failed)."""
+    A run over TIMEOUT seconds is killed (exit -9, reported as failed)."""
     numbers = log.with_suffix(".numbers")
     numbers.unlink(missing_ok=True)
     with log.open("wb") as err:
         try:
-            subprocess.run([sys.executable, "-S", "-c", LAUNCHER, str(numbers), *cmd],
-                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
-                           env=env, timeout=TIMEOUT, check=False)
-        except subprocess.TimeoutExpired:
-            return Run(TIMEOUT, 0.0, 0.0, -9)
+            subprocess.run([sys.executable, "-S", "-c", LAUNCHER, str(numbers), str(TIMEOUT),
+                            *cmd], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                           stderr=err, env=env, timeout=TIMEOUT + 60, check=False)
+        except subprocess.TimeoutExpired:  # the launcher itself hung: should not happen
+            return Run(float(TIMEOUT), 0.0, 0.0, -9)
     if not numbers.exists():
         return Run(0.0, 0.0, 0.0, -1)
     wall, cpu, rss, code = numbers.read_text().split()
@@ -384,15 +386,19 @@ def _one_run(tool: str, target: Target, cell: Cell, tmp: Path, nojar: bool) -> b
     run = run_timed(tool_command(tool, target, out, nojar), tool_env(tmp), log)
     if run.code != 0 and tool == "trivy" and not nojar:
         nojar = True
-        cell.note = "nojar"
+        cell.note = _last_line(log)
         run = run_timed(tool_command(tool, target, out, nojar), tool_env(tmp), log)
     if run.code != 0:
-        text = log.read_text(errors="replace").strip().splitlines()
-        cell.error = f"exit {run.code}: " + (text[-1][:300] if text else "(no stderr)")
+        cell.error = f"exit {run.code}: {_last_line(log)}"
         print(f"  {tool} failed on {target.name} {target.form}: {cell.error}", file=sys.stderr)
         return nojar
     cell.runs.append(run)
     return nojar
+
+
+def _last_line(log: Path) -> str:
+    lines = log.read_text(errors="replace").strip().splitlines()
+    return lines[-1][:300] if lines else "(no stderr)"
 
 
 # ---- report -------------------------------------------------------------------------------
@@ -406,10 +412,10 @@ def _fmt_time(cell: Cell | None) -> str:
     return f"{cell.median('wall'):.2f} ({cell.median('cpu'):.2f}){note}"
 
 
-def _ratio(a: Cell | None, b: Cell | None) -> str:
+def _ratio(a: Cell | None, b: Cell | None, attr: str = "wall") -> str:
     if not a or not b or a.error or b.error or not a.runs or not b.runs:
         return "-"
-    return f"{a.median('wall') / max(b.median('wall'), 1e-9):.2f}"
+    return f"{a.median(attr) / max(b.median(attr), 1e-9):.2f}"
 
 
 def _rss(cells: dict[str, Cell]) -> str:
@@ -418,16 +424,16 @@ def _rss(cells: dict[str, Cell]) -> str:
 
 
 def speed_table(results: list[tuple[Target, float, dict[str, Cell]]]) -> list[str]:
-    lines = ["| image | form | size MB | hullguard | syft | trivy | floor | hg/trivy | "
-             "hg/floor | runs | peak RSS MB hg / syft / trivy |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    lines = ["| image | form | size MB | hullguard | syft | trivy | floor | hg/trivy wall | "
+             "hg/trivy CPU | hg/floor wall | runs | peak RSS MB hg / syft / trivy |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for target, size, cells in results:
-        get = cells.get
+        hg, trivy, low = cells.get("hullguard"), cells.get("trivy"), cells["floor"]
         lines.append(
-            f"| {target.name} | {target.form} | {size:.1f} | {_fmt_time(get('hullguard'))} | "
-            f"{_fmt_time(get('syft'))} | {_fmt_time(get('trivy'))} | "
-            f"{cells['floor'].median('wall'):.3f} | {_ratio(get('hullguard'), get('trivy'))} | "
-            f"{_ratio(get('hullguard'), get('floor'))} | {len(cells['floor'].runs)} | "
+            f"| {target.name} | {target.form} | {size:.1f} | {_fmt_time(hg)} | "
+            f"{_fmt_time(cells.get('syft'))} | {_fmt_time(trivy)} | "
+            f"{low.median('wall'):.3f} ({low.median('cpu'):.2f}) | {_ratio(hg, trivy)} | "
+            f"{_ratio(hg, trivy, 'cpu')} | {_ratio(hg, low)} | {len(low.runs)} | "
             f"{_rss(cells)} |")
     return lines
 
@@ -448,8 +454,11 @@ def _counts(cell: Cell | None) -> str:
 
 
 def errors(results: list[tuple[Target, float, dict[str, Cell]]]) -> list[str]:
-    return [f"- {tool} on {target.name} ({target.form}): `{cell.error}`"
-            for target, _, cells in results for tool, cell in cells.items() if cell.error]
+    failed = [f"- {tool} failed on {target.name} ({target.form}): `{cell.error}`"
+              for target, _, cells in results for tool, cell in cells.items() if cell.error]
+    return failed + [f"- nojar: trivy on {target.name} ({target.form}) first failed with "
+                     f"`{cells['trivy'].note}`; timed with `--skip-files '**/*.jar'`"
+                     for target, _, cells in results if "trivy" in cells and cells["trivy"].note]
 
 
 def header(args: argparse.Namespace) -> list[str]:
@@ -462,8 +471,10 @@ def header(args: argparse.Namespace) -> list[str]:
             "Versions: " + ", ".join(f"{k} {v}" for k, v in info.items()) + ".",
             f"Command: `python3 bench/sbom_bench.py {' '.join(sys.argv[1:])}`".rstrip(), "",
             "Times: median wall seconds (median CPU seconds user+sys in parentheses) over the "
-            "runs; floor = in-process ISA-L inflate + tar header walk; ratios are of wall times; "
-            "peak RSS is the maximum over the runs.", ""]
+            "runs; floor = in-process ISA-L inflate + tar header walk; 'hg/trivy CPU' compares "
+            "CPU seconds, which the other jobs on a shared machine disturb less than wall time; "
+            "peak RSS is the maximum over the runs (of the tool itself, via a fork+exec "
+            "launcher).", ""]
 
 
 def report(args: argparse.Namespace, head: list[str],
@@ -472,7 +483,7 @@ def report(args: argparse.Namespace, head: list[str],
              *package_table(results)]
     failed = errors(results)
     if failed:
-        lines += ["", "Failures:", "", *failed]
+        lines += ["", "Failures and notes:", "", *failed]
     return "\n".join(lines) + "\n"
 
 

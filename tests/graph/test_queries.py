@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import random
 from pathlib import Path
@@ -16,7 +18,9 @@ from hullguard.graph.model import GraphSource
 from hullguard.graph.queries import blast_radius, lineage, who_has
 from hullguard.graph.render import render
 from hullguard.inventory import collect
+from hullguard.model.image import Digest, ImageInfo
 from hullguard.model.inventory import Inventory
+from hullguard.model.package import Sbom
 from hullguard.store.graph import StoreGraph, index_images
 from hullguard.store.inventory import load_inventory, save_inventory
 from tests.graph.conftest import Fleet
@@ -215,3 +219,29 @@ def test_graph_reads_sboms_stored_by_scans(fleet: Fleet, engine: Engine) -> None
                                                                  fleet.id("edge")}
     with StoreGraph(engine) as store:  # nothing new: nothing indexed twice
         assert len(who_has(store, "zlib").hits) == len(fleet.images)
+
+
+def test_sync_skips_what_was_indexed_already(fleet: Fleet, engine: Engine) -> None:
+    """``respond`` stores scans and indexes the same SBOMs: the graph does not decode them
+    again, but does index a stored SBOM it has not seen."""
+    from sqlalchemy.orm import sessionmaker
+
+    from hullguard.store.graph import sync_from_store
+    from hullguard.store.inventory import create_tables
+    from hullguard.store.scans import add_scan
+
+    create_tables(engine)
+    entries = [_with_manifest_digest(info, sbom) for info, sbom in fleet.images.values()]
+    with sessionmaker(engine).begin() as session:
+        for _, sbom in entries:
+            add_scan(session, sbom, [], "test-db", "scan")
+    index_images(engine, entries[:-1])
+    assert sync_from_store(engine) == (1, [])
+    assert sync_from_store(engine) == (0, [])
+
+
+def _with_manifest_digest(info: ImageInfo, sbom: Sbom) -> tuple[ImageInfo, Sbom]:
+    """As pulled from a registry: docker-archive images have no manifest digest."""
+    digest = Digest("sha256", hashlib.sha256(str(info.config_digest).encode()).hexdigest())
+    image = dataclasses.replace(info, digest=digest)
+    return image, dataclasses.replace(sbom, image=image)

@@ -313,3 +313,14 @@ def test_diff_id_check_can_be_skipped_only_for_digest_verified_compressed_layers
     with pytest.raises(IntegrityError, match="diffID"):  # no blob digest: always checked
         list(walk_blob(raw, media_type="", digest=None, size=None, diff_id=wrong,
                        options=fast, where="L"))
+
+
+def test_pax_values_with_newlines_and_invalid_records(tmp_path: Path) -> None:
+    odd = "dir/" + "n" * 120 + "\nline2"
+    got, _ = entries(tmp_path, files_tar(FileSpec(odd, b"1")))
+    assert got[0][0].path == "/" + odd
+    record = b"99 path=x\n"  # the length does not match the record
+    bad = header("././@PaxHeader", size=len(record), flag=b"x") + record + bytes(
+        512 - len(record)) + member("f", b"1") + END
+    with pytest.raises(InputError, match="PAX"):
+        list(walker(tmp_path, bad, verify=False))

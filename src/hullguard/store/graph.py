@@ -139,18 +139,39 @@ def sync_from_store(engine: Engine) -> tuple[int, list[str]]:
 
     create_tables(engine)
     with engine.connect() as conn:
-        query = (select(SbomRecord.digest)
+        query = (select(SbomRecord.digest, ImageRecord.digest.label("image"),
+                        SbomRecord.packages)
                  .join(ImageRecord, ImageRecord.sbom_digest == SbomRecord.digest)
                  .where(SbomRecord.digest.not_in(select(synced.c.sbom_digest))))
-        pending = [r.digest for r in conn.execute(query)]
+        pending = conn.execute(query).all()
+        known = _already_indexed(conn, [(r.image, r.packages) for r in pending if r.image])
     count, problems = 0, []
-    for batch in chunks(pending):
+    for batch in chunks(r.digest for r in pending if r.image not in known):
         entries, bad = _decode(engine, batch)
         problems.extend(bad)
         count += index_images(engine, entries)
-        with engine.begin() as conn:
-            conn.execute(insert(synced), [{"sbom_digest": d} for d in batch])
+        _mark_synced(engine, batch)
+    _mark_synced(engine, [r.digest for r in pending if r.image in known])
     return count, problems
+
+
+def _already_indexed(conn: Connection, images_and_counts: list[tuple[str, int]]) -> set[str]:
+    """Images the graph indexed itself with the same number of packages (``respond`` indexes
+    what it scans right away): no need to decode their stored SBOMs again."""
+    wanted = dict(images_and_counts)
+    found: set[str] = set()
+    for batch in chunks(wanted):
+        rows = conn.execute(select(packages.c.image_id, func.count())
+                            .where(packages.c.image_id.in_(batch))
+                            .group_by(packages.c.image_id))
+        found.update(key for key, count in rows if count == wanted[key])
+    return found
+
+
+def _mark_synced(engine: Engine, digests: list[str]) -> None:
+    if digests:
+        with engine.begin() as conn:
+            conn.execute(insert(synced), [{"sbom_digest": d} for d in digests])
 
 
 def _decode(engine: Engine, digests: list[str]) -> tuple[list[tuple[ImageInfo, Sbom | None]],
