@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 from dataclasses import dataclass, field
 
 _DIRECTIVE_RE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9_-]*)\s*=\s*(.*?)\s*$")
@@ -267,6 +266,39 @@ def _split_flags(keyword: str, rest: str) -> tuple[tuple[tuple[str, str], ...], 
         rest = rest[match.end():]
 
 
+# One shell-word part: 'single', "double" (backslash escapes inside), \\x, plain text, a lone
+# quote (unterminated: kept literally), or blanks between words.
+_WORD_PART = re.compile(r"""'([^']*)'|"((?:[^"\\]|\\.)*)"|\\(.)|([^\s'"\\]+)|(['"\\])|(\s+)""",
+                        re.DOTALL)
+_DOUBLE_ESCAPE = re.compile(r'\\([\\"])')  # as shlex: only \\ and \" inside "..."
+
+
+def split_words(text: str) -> list[str]:
+    """POSIX-shell word splitting (quotes and backslashes, no expansion) in linear time.
+
+    ``shlex.split`` grows each token one character at a time, which is quadratic in the
+    token's length: a 2 MB ``RUN`` line took 80 s. Unterminated quotes are kept literally
+    instead of failing, so hostile text always splits."""
+    words: list[str] = []
+    current: list[str] = []
+    in_word = False
+    for match in _WORD_PART.finditer(text):
+        single, double, escaped, plain, lone, blank = match.groups()
+        if blank is not None:
+            if in_word:
+                words.append("".join(current))
+                current, in_word = [], False
+            continue
+        in_word = True
+        if double is not None:
+            current.append(_DOUBLE_ESCAPE.sub(r"\1", double))
+        else:
+            current.append(next(p for p in (single, escaped, plain, lone) if p is not None))
+    if in_word:
+        words.append("".join(current))
+    return words
+
+
 def _arguments(rest: str) -> tuple[bool, tuple[str, ...]]:
     if rest.lstrip().startswith("["):
         try:
@@ -275,10 +307,7 @@ def _arguments(rest: str) -> tuple[bool, tuple[str, ...]]:
             items = None
         if isinstance(items, list) and all(isinstance(i, str) for i in items):
             return True, tuple(items)
-    try:
-        return False, tuple(shlex.split(rest, comments=False, posix=True))
-    except ValueError:
-        return False, tuple(rest.split())
+    return False, tuple(split_words(rest))
 
 
 def _instruction(logical: _Logical, stage: int) -> Instruction | None:
@@ -297,10 +326,7 @@ def _instruction(logical: _Logical, stage: int) -> Instruction | None:
 
 def parse_arg(value: str) -> list[tuple[str, str | None]]:
     """``ARG a=1 b="two"`` -> [("a", "1"), ("b", "two")]; ``ARG c`` -> [("c", None)]."""
-    try:
-        words = shlex.split(value, posix=True)
-    except ValueError:
-        words = value.split()
+    words = split_words(value)
     pairs: list[tuple[str, str | None]] = []
     for word in words:
         name, sep, default = word.partition("=")

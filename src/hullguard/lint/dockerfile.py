@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Iterator
 
-from hullguard.inventory.dockerfile import Dockerfile, Instruction, Stage, parse_arg
+from hullguard.inventory.dockerfile import Dockerfile, Instruction, Stage, parse_arg, split_words
 from hullguard.lint.common import describe, is_root, pin_state, secret_reason
 from hullguard.lint.registry import Hit, check
 
@@ -94,10 +93,7 @@ def _pairs(instr: Instruction) -> list[tuple[str, str]]:
     """(name, value) of ENV, ARG and LABEL instructions (both ENV forms)."""
     if instr.keyword == "ARG":
         return [(n, v) for n, v in parse_arg(instr.value) if v]
-    try:  # shlex is quadratic in token length: huge values are split on blanks instead
-        words = shlex.split(instr.value) if len(instr.value) <= 65536 else instr.value.split()
-    except ValueError:
-        words = instr.value.split()
+    words = split_words(instr.value)
     if words and "=" not in words[0]:  # legacy ``ENV NAME value with spaces``
         return [(words[0], " ".join(words[1:]))]
     return [tuple(w.split("=", 1)) for w in words if "=" in w]  # type: ignore[misc]
