@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
 
-from hullguard.errors import HullguardError
+from hullguard.errors import HullguardError, InputError
+
+if TYPE_CHECKING:
+    from hullguard.model import Severity
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -79,6 +82,35 @@ def progress(description: str, quiet: bool) -> Iterator[Callable[[str], None]]:
     console = Console(stderr=True)
     with console.status(description) as status:
         yield lambda text: status.update(printable(text))
+
+
+MAX_WARNINGS_SHOWN = 20
+
+
+def show_warnings(warnings: Iterable[str], limit: int = MAX_WARNINGS_SHOWN) -> None:
+    """The first ``limit`` warnings on stderr, then how many more there were."""
+    items = list(warnings)
+    for warning in items[:limit]:
+        eprint(f"warning: {warning}")
+    if len(items) > limit:
+        eprint(f"warning: ... and {len(items) - limit} more")
+
+
+def check_format(fmt: str, names: Sequence[str]) -> None:
+    if fmt not in names:
+        raise InputError(f"unknown format {fmt!r}; choose one of {', '.join(names)}",
+                         where="--format")
+
+
+def parse_severity(text: str, where: str) -> Severity:
+    """A severity flag value (``--fail-on high``, ``--severity critical,high``)."""
+    from hullguard.model import Severity
+
+    name = text.strip().upper()
+    if name not in Severity.__members__:
+        choices = ", ".join(s.name.lower() for s in Severity)
+        raise InputError(f"unknown severity {text!r}; choose from {choices}", where=where)
+    return Severity[name]
 
 
 def option_quiet() -> Any:

@@ -12,16 +12,16 @@ import typer
 
 from hullguard.cli.common import (
     EXIT_FINDINGS,
-    eprint,
+    check_format,
     handle_errors,
     option_quiet,
+    parse_severity,
     progress,
+    show_warnings,
     write_output,
 )
-from hullguard.cli.secrets_cmd import FORMAT_NAMES, OUTPUT_OPTION, _threshold
-from hullguard.errors import InputError
+from hullguard.cli.secrets_cmd import FORMAT_NAMES, OUTPUT_OPTION
 
-MAX_WARNINGS_SHOWN = 20
 TARGET_HELP = ("A Dockerfile, compose file, Kubernetes manifest, a directory of them, or an "
                "image (docker-archive:PATH, oci:DIR, a registry REF, an image tar path).")
 
@@ -52,15 +52,12 @@ def lint_command(
     from hullguard.lint.report import render
     from hullguard.model import Platform
 
-    if fmt not in FORMAT_NAMES:
-        raise InputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMAT_NAMES)}",
-                         where="--format")
-    threshold = _threshold(fail_on)
+    check_format(fmt, FORMAT_NAMES)
+    threshold = parse_severity(fail_on, "--fail-on") if fail_on else None
     options = SourceOptions(platform=Platform.parse(platform))
     with progress(f"linting {target}", quiet):
         report = lint_target(target, options, level=parse_level(level))
-    for warning in report.warnings[:MAX_WARNINGS_SHOWN]:
-        eprint(f"warning: {warning}")
+    show_warnings(report.warnings)
     write_output(render(report, fmt), output)
     if threshold is not None and any(f.check.severity >= threshold for f in report.findings):
         raise typer.Exit(EXIT_FINDINGS)

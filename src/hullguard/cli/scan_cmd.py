@@ -17,6 +17,7 @@ from hullguard.cli.common import (
     eprint,
     handle_errors,
     option_quiet,
+    parse_severity,
     printable,
     progress,
     write_output,
@@ -24,7 +25,7 @@ from hullguard.cli.common import (
 from hullguard.errors import InputError
 
 if TYPE_CHECKING:
-    from hullguard.model import Sbom, Severity
+    from hullguard.model import Sbom
     from hullguard.vuln.db import VulnDB
     from hullguard.vuln.scan import ScanReport
 
@@ -55,16 +56,6 @@ IGNORE_OPTION: Any = typer.Option(None, "--ignore-file", dir_okay=False,
                                   help="YAML ignore rules (id, package, reason, expires).")
 OUTPUT_OPTION: Any = typer.Option(None, "--output", "-o", dir_okay=False,
                                   help="Write to FILE (atomically) instead of stdout.")
-
-
-def parse_severity(text: str, where: str) -> Severity:
-    from hullguard.model import Severity
-
-    name = text.strip().upper()
-    if name not in Severity.__members__:
-        choices = ", ".join(s.name.lower() for s in Severity)
-        raise InputError(f"unknown severity {text!r}; choose from {choices}", where=where)
-    return Severity[name]
 
 
 def open_db(db: Path | None, max_age_days: float | None, quiet: bool) -> VulnDB:

@@ -12,17 +12,16 @@ import typer
 
 from hullguard.cli.common import (
     EXIT_FINDINGS,
-    eprint,
+    check_format,
     handle_errors,
     option_quiet,
+    parse_severity,
     progress,
+    show_warnings,
     write_output,
 )
-from hullguard.errors import InputError
 
 FORMAT_NAMES = ("table", "json", "sarif")
-SEVERITIES = ("low", "medium", "high", "critical")
-MAX_WARNINGS_SHOWN = 20
 
 TARGET_HELP = ("An image (docker-archive:PATH, oci:DIR, oci-archive:PATH, a registry REF, or a "
                "path to an image tar / OCI layout) or a file or directory to scan.")
@@ -55,34 +54,18 @@ def secrets_command(
 ) -> None:
     """Find leaked credentials (prefix, length and fingerprint shown, never the secret)."""
     from hullguard.images.api import SourceOptions
-    from hullguard.model import Platform, Severity
+    from hullguard.model import Platform
     from hullguard.secrets import Limits, load_allowlist, scan_target
     from hullguard.secrets.report import render
 
-    if fmt not in FORMAT_NAMES:
-        raise InputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMAT_NAMES)}",
-                         where="--format")
-    threshold = _threshold(fail_on)
+    check_format(fmt, FORMAT_NAMES)
+    threshold = parse_severity(fail_on, "--fail-on") if fail_on else None
     rules_allow = load_allowlist(allowlist) if allowlist else None
     options = SourceOptions(platform=Platform.parse(platform))
     with progress(f"scanning {target} for secrets", quiet):
         report = scan_target(target, options, allowlist=rules_allow,
                              limits=Limits(max_file_size=max_file_size))
-    for warning in report.warnings[:MAX_WARNINGS_SHOWN]:
-        eprint(f"warning: {warning}")
+    show_warnings(report.warnings)
     write_output(render(report, fmt), output)
-    if threshold is not None and any(f.severity >= Severity(threshold)
-                                     for f in report.findings):
+    if threshold is not None and any(f.severity >= threshold for f in report.findings):
         raise typer.Exit(EXIT_FINDINGS)
-
-
-def _threshold(fail_on: str | None) -> int | None:
-    """The --fail-on severity as an int (Severity value), validated."""
-    from hullguard.model import Severity
-
-    if fail_on is None:
-        return None
-    if fail_on.lower() not in SEVERITIES:
-        raise InputError(f"unknown severity {fail_on!r}; choose one of {', '.join(SEVERITIES)}",
-                         where="--fail-on")
-    return int(Severity.parse(fail_on))
