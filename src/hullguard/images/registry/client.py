@@ -348,6 +348,10 @@ class RegistryClient:
         if "CERTIFICATE" in text or "SSL" in text:
             hint = ("trust the registry's CA with SSL_CERT_FILE or HULLGUARD_CA_FILE, or skip "
                     "verification with --insecure")
+        elif "Name or service not known" in text or "nodename nor servname" in text \
+                or "Temporary failure in name resolution" in text:
+            hint = ("the registry's host name does not resolve (offline?); to scan a local "
+                    "file use docker-archive:PATH, oci-archive:PATH or oci:DIR")
         elif not self.policy.plain_http_allowed:
             hint = ("if the registry only speaks plain HTTP or uses a self-signed certificate, "
                     "pass --insecure (plain http is used by default only for localhost)")
