@@ -622,6 +622,7 @@ class LayerWalker:
         else:
             self.compression = "none"
             source = _chain_first(first, raw)
+        # Seek over unread content only when nothing is verified: a digest needs every byte.
         seekable = self.compression == "none" and not self.digest and not self.diff_id
         return _Stream(_stopping(source), raw, self._diff_hasher, self.options, self.where,
                        seekable)
