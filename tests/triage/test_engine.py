@@ -74,3 +74,16 @@ def test_sla_is_configurable() -> None:
     sla = Sla({Priority.P0: 1, Priority.P1: 2, Priority.P2: 3, Priority.P3: 4})
     assert sla.deadline(Priority.P3, NOW) == "2026-11-22T13:00Z"
     assert DEFAULT_SLA.deadline(Priority.P2, NOW) == "2026-11-29T09:00Z"
+
+
+def test_parse_sla_units_defaults_and_errors() -> None:
+    from hullguard.errors import InputError
+    from hullguard.triage import parse_sla
+
+    sla = parse_sla("p0=4h, P2=2w,P3=none")
+    assert sla.hours[Priority.P0] == 4 and sla.hours[Priority.P2] == 336
+    assert sla.hours[Priority.P1] == 24  # unnamed: the default
+    assert sla.deadline(Priority.P3, NOW) == "next cycle"
+    for bad in ("P5=1h", "P0=soon", "P0=0h", "P0"):
+        with pytest.raises(InputError, match="PRIORITY=DURATION"):
+            parse_sla(bad)

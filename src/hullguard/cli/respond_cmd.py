@@ -113,6 +113,9 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stder
 Store = Annotated[str | None, typer.Option(
     "--store", help="Store URL or SQLite path (default: $HULLGUARD_STORE or store.sqlite in "
                     "the user data dir).")]
+SlaOption = Annotated[str | None, typer.Option(
+    "--sla", help="Deadlines per priority, e.g. P0=4h,P1=1d,P2=2w,P3=none (default "
+                  "P0=6h,P1=24h,P2=7d,P3=none: next cycle).")]
 NoStore = Annotated[bool, typer.Option("--no-store", help="Do not read or write the store.")]
 
 
@@ -148,7 +151,7 @@ def register(app: typer.Typer) -> None:
         cluster: Cluster = False, kubeconfig: Kubeconfig = None, context: Context = None,
         criticality: CriticalityConfig = None, workers: Workers = 0,
         no_secrets: NoSecrets = False, store: Store = None, no_store: NoStore = False,
-        quiet: Quiet = False,
+        sla: SlaOption = None, quiet: Quiet = False,
     ) -> None:
         """Breach response: inventory, fleet scan, secrets, lineage and triage, written as an
         incident folder (declaration.md, report.html, findings.json, findings.sarif, sboms/)."""
@@ -161,6 +164,12 @@ def register(app: typer.Typer) -> None:
         options = _demo_options(out, workers) if demo else _options(
             list(paths or []), out, db, image or [], offline, workers, not no_secrets,
             cluster, kubeconfig, context, criticality, _store_url(store, no_store))
+        if sla:
+            from dataclasses import replace
+
+            from hullguard.triage import parse_sla
+
+            options = replace(options, sla=parse_sla(sla))
         inventory = collect_inventory(options)
         results = _scan_with_progress(inventory, options, quiet)
         incident = build_incident(inventory, results, options)

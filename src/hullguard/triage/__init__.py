@@ -16,6 +16,7 @@ from hullguard.triage.engine import (
     Context,
     Sla,
     exploitability,
+    parse_sla,
     prioritize_finding,
     triage,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "Context",
     "Sla",
     "exploitability",
+    "parse_sla",
     "prioritize_finding",
     "triage",
 ]

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from hullguard.errors import InputError
 from hullguard.model import Finding, Severity
 from hullguard.model.inventory import Criticality, Environment, Exposure, Workload
 from hullguard.model.triage import Exploitability, Priority, TriageItem
@@ -34,6 +35,31 @@ class Sla:
 
 
 DEFAULT_SLA = Sla()
+_DURATION_UNITS = {"h": 1, "d": 24, "w": 24 * 7}
+
+
+def parse_sla(text: str) -> Sla:
+    """``P0=4h,P1=1d,P2=2w,P3=none``: hours per priority (h, d or w); unnamed ones keep the
+    default; ``none`` means "next cycle"."""
+    hours = dict(DEFAULT_SLA.hours)
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, _, value = item.partition("=")
+        try:
+            priority = Priority(name.strip().upper())
+            hours[priority] = _hours(value.strip().lower())
+        except (ValueError, KeyError):
+            raise InputError(f"{item!r} is not PRIORITY=DURATION (e.g. P0=6h, P2=7d, P3=none)",
+                             where="--sla") from None
+    return Sla(hours)
+
+
+def _hours(value: str) -> int | None:
+    if value == "none":
+        return None
+    number, unit = int(value[:-1]), _DURATION_UNITS[value[-1]]
+    if number <= 0:
+        raise ValueError(value)
+    return number * unit
 
 
 @dataclass(frozen=True)
