@@ -398,7 +398,9 @@ def _one_run(tool: str, target: Target, cell: Cell, tmp: Path, nojar: bool) -> b
 
 def _last_line(log: Path) -> str:
     lines = log.read_text(errors="replace").strip().splitlines()
-    return lines[-1][:300] if lines else "(no stderr)"
+    if not lines:
+        return "(no stderr)"
+    return lines[-1] if len(lines[-1]) <= 300 else "..." + lines[-1][-300:]  # the cause is last
 
 
 # ---- report -------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from hullguard.images.manifest import OCI_MANIFEST, Descriptor
 from hullguard.images.reference import parse_reference
 from hullguard.images.registry import Credentials, RegistryClient, open_registry_image
 from hullguard.model import Digest
+from tests.support.env import missing
 from tests.support.registry import FakeRegistry, Handler
 
 SECRET = "Hunter2-registry-secret"
@@ -353,8 +354,21 @@ def test_not_found_carries_registry_message(fake: FakeRegistry) -> None:
 
 
 def test_plain_http_refused_for_remote_registries() -> None:
-    """A non-loopback registry is only tried over https; the error names --insecure."""
-    with RegistryClient("registry.invalid:5000", retry_delay=0.01) as c, \
+    """A registry not named as loopback is only tried over https; the error names --insecure.
+
+    The machine's own host name resolves locally without being a loopback *name*, and a
+    closed port on it refuses the connection (no traffic leaves the machine)."""
+    import socket
+
+    host = socket.gethostname()
+    try:
+        socket.getaddrinfo(host, None)
+    except OSError:
+        missing(f"this machine's host name {host!r} does not resolve")
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with RegistryClient(f"{host}:{port}", retry_delay=0.01) as c, \
             pytest.raises(RegistryError) as caught:
         c.list_tags("r")
     assert c.policy.plain_http_allowed is False
