@@ -504,6 +504,8 @@ def normalize(name: str) -> str | None:
     as a separator for the escape check only (``..\\..\\x`` is refused), since a Windows host
     would treat it so; otherwise it stays a literal character as on Linux.
     """
+    if name.startswith("./"):  # `tar -C dir .` and mmdebstrap write every name this way
+        name = name[2:]
     if ".." in name or "//" in name or "/." in name or name.startswith(".") or "\\" in name:
         return _normalize_slow(name)
     name = name.strip("/")
