@@ -3,7 +3,8 @@
 For every image built by bench/build_images.py, in both forms (docker-archive with uncompressed
 layers, OCI layout with gzip layers), each tool runs N times (round-robin, page cache warmed
 first) and the table reports the median wall time, the median CPU time (user+sys of the child,
-from os.wait4) and the peak RSS (ru_maxrss from os.wait4). The floor is one in-process pass that
+from os.wait4) and the peak RSS (ru_maxrss from os.wait4 in a small fork+exec launcher, so the
+benchmark's own memory is not counted). The floor is one in-process pass that
 locates the layers, inflates them with ISA-L and walks their tar headers (seeking over member
 data when a layer is uncompressed): the least work any SBOM tool must do. Package counts per tool
 and per PURL type are reported too, because a tool that finds less is not "faster".
@@ -111,10 +112,23 @@ def versions() -> dict[str, str]:
         return line.replace(needle, "").strip(" :")
 
     syft, trivy = find_syft(), find_trivy()
-    return {"hullguard": first_line([*hullguard_cmd(), "--version"], "hullguard"),
+    tree = subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty"],
+                          capture_output=True, text=True, check=False).stdout.strip()
+    version = first_line([*hullguard_cmd(), "--version"], "hullguard")
+    return {"hullguard": f"{version} ({tree or 'no git'})",
             "syft": first_line([syft, "version"], "Version") if syft else "missing",
             "trivy": first_line([trivy, "--version"], "Version") if trivy else "missing",
-            "python": platform.python_version()}
+            "python": platform.python_version(), "typer": _dist_version("typer"),
+            "isal": _dist_version("isal")}
+
+
+def _dist_version(name: str) -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "missing"
 
 
 # ---- running one command ------------------------------------------------------------------
