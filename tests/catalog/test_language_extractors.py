@@ -203,6 +203,10 @@ def test_ruby_php_dotnet(catalog: Catalog) -> None:
         "Newtonsoft.Json/13.0.1": {"type": "package", "sha512": "sha512-abc"}}}).encode()
     sbom = catalog(one_layer(
         FileSpec("usr/lib/ruby/gems/3.1.0/specifications/rack-2.2.3.gemspec", gemspec),
+        FileSpec("usr/lib/ruby/gems/3.1.0/specifications/default/json-2.6.1.gemspec",
+                 gemspec.replace(b'"rack"', b'"json"').replace(b'"2.2.3"', b'"2.6.1"')),
+        FileSpec("usr/lib/ruby/gems/3.1.0/gems/rack-2.2.3/rack.gemspec",
+                 gemspec.replace(b'"rack"', b'"not-installed"')),
         FileSpec("srv/vendor/composer/installed.json", composer),
         FileSpec("app/MyApp.deps.json", deps)))
     found = keyed(sbom)
@@ -210,7 +214,8 @@ def test_ruby_php_dotnet(catalog: Catalog) -> None:
     assert found["rack", "2.2.3"].licenses == ("MIT",)
     assert found["monolog/monolog", "2.9.1"].purl == "pkg:composer/monolog/monolog@2.9.1"
     assert found["Newtonsoft.Json", "13.0.1"].purl == "pkg:nuget/Newtonsoft.Json@13.0.1"
-    assert len(found) == 3
+    assert found["json", "2.6.1"].purl == "pkg:gem/json@2.6.1"  # a default gem
+    assert len(found) == 4  # a gem's own source gemspec is not an installed gem
 
 
 def test_java_archive_identity_like_syft(catalog: Catalog) -> None:
@@ -224,17 +229,22 @@ def test_java_archive_identity_like_syft(catalog: Catalog) -> None:
                          pom("org.apache.maven", "maven-core", "3.8.7")]))
     osgi = _jar({"META-INF/MANIFEST.MF": b"Bundle-SymbolicName: com.google.inject\n"
                                          b"Bundle-Version: 4.2.3\n\n"})
+    one_shaded = _jar(dict([pom("org.ow2.asm", "asm", "9.4")]))
     sbom = catalog(one_layer(
         FileSpec("usr/share/java/wagon-http-shaded-3.5.3.jar", shaded),
         FileSpec("usr/share/java/maven3-core.jar", renamed),
         FileSpec("usr/share/java/guice.jar", osgi),
         FileSpec("usr/share/java/unversioned.jar", _jar({"META-INF/MANIFEST.MF": b"X: y\n\n"})),
+        FileSpec("opt/tool-2.0.jar", one_shaded),
     ))
     assert {p.purl for p in sbom.packages} == {
         "pkg:maven/wagon-http-shaded/wagon-http-shaded@3.5.3",
         "pkg:maven/org.apache.maven.wagon/wagon-http@3.5.3",
         "pkg:maven/commons-codec/commons-codec@1.15",
-        "pkg:maven/maven3-core/maven3-core@3.8.7",
+        # a renamed Debian jar whose lone pom has the manifest's version: its real coordinates
         "pkg:maven/org.apache.maven/maven-core@3.8.7",
         "pkg:maven/com.google.inject/guice@4.2.3",
+        # a lone pom of another version is an embedded dependency: both stay
+        "pkg:maven/tool/tool@2.0",
+        "pkg:maven/org.ow2.asm/asm@9.4",
     }

@@ -148,10 +148,11 @@ def _own_packages(archive: zipfile.ZipFile, path: str, inner: str, budget: _Budg
     parent = _from_manifest(attrs, stem)
     match = _FILENAME_RE.match(stem)
     file_name = match["name"] if match else stem
+    poms = _pom_properties(archive, budget, where)
     coordinates = []
-    for props in _pom_properties(archive, budget, where):
+    for props in poms:
         found = (props.get("groupId", ""), props["artifactId"], props["version"])
-        if _is_own_pom(props["artifactId"], file_name):
+        if _is_own_pom(props["artifactId"], file_name) or _is_renamed_own_pom(poms, parent):
             parent = found  # the archive's own pom: authoritative coordinates
         else:
             coordinates.append(found)
@@ -173,9 +174,21 @@ def _pom_properties(archive: zipfile.ZipFile, budget: _Budget, where: str) -> li
 
 def _is_own_pom(artifact_id: str, file_name: str) -> bool:
     """syft's test on the file name without version: ``commons-lang3`` holds commons-lang3;
-    ``maven3-core`` does not hold maven-core (a Debian rename: both are reported), nor does
-    ``wagon-http-shaded`` hold the wagon-http it embeds."""
+    ``wagon-http-shaded`` does not hold the wagon-http it embeds (Debian renames such as
+    ``maven3-core`` holding maven-core are caught by :func:`_is_renamed_own_pom`)."""
     return artifact_id.startswith(file_name) or file_name.endswith(artifact_id)
+
+
+def _is_renamed_own_pom(poms: list[dict[str, str]],
+                       parent: tuple[str, str, str] | None) -> bool:
+    """A lone pom.properties whose version is the archive's own (from its file name or
+    manifest) describes the archive itself even when the file was renamed: Debian ships
+    org.apache.maven:maven-artifact 3.8.7 as ``maven3-artifact.jar`` (manifest 3.8.7),
+    plexus-utils as ``plexus-utils2.jar``. syft then also reports the archive under its file
+    name (``maven3-artifact``, group guessed from ``Main-Class``): a second package that no
+    Maven advisory can name, so the real coordinates replace it here. A different version
+    means a shaded dependency, which stays a package of its own."""
+    return len(poms) == 1 and parent is not None and poms[0]["version"] == parent[2]
 
 
 def _from_manifest(attrs: dict[str, str], stem: str) -> tuple[str, str, str] | None:

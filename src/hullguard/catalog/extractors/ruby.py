@@ -24,8 +24,15 @@ class RubyGemExtractor:
     name = "ruby"
 
     def file_required(self, info: FileInfo) -> bool:
-        return (info.path.endswith(".gemspec") and info.size < (1 << 20)
-                and posixpath.basename(posixpath.dirname(info.path)) == "specifications")
+        """``specifications/NAME-VER.gemspec`` and the default gems Ruby itself ships
+        (``specifications/default/``: bundler, json, psych, openssl, ... real versions that
+        advisories name, e.g. CVE-2020-10663 in json < 2.3.0)."""
+        if not info.path.endswith(".gemspec") or info.size >= (1 << 20):
+            return False
+        parent = posixpath.dirname(info.path)
+        if posixpath.basename(parent) == "default":
+            parent = posixpath.dirname(parent)
+        return posixpath.basename(parent) == "specifications"
 
     def extract(self, scan_input: ScanInput) -> Extraction:
         text = text_of(scan_input, 1 << 20)
