@@ -13,7 +13,7 @@ from pathlib import Path
 
 from hullguard.errors import HullguardError
 from hullguard.fsutil import write_bytes_atomic
-from hullguard.images.api import SourceOptions
+from hullguard.images.api import ImageSource, SourceOptions
 from hullguard.model import Finding, Sbom
 from hullguard.model.inventory import Origin
 from hullguard.model.secret import SecretFinding
@@ -42,40 +42,51 @@ def scan_image(job: ScanJob) -> ImageResult:
                            error=f"internal error: {type(error).__name__}: {error}")
 
 
-def _catalog(job: ScanJob) -> Sbom:
-    """The image's SBOM: from the store when its manifest digest was cataloged before."""
-    from hullguard.catalog import catalog_image, catalog_source
+def _scan(job: ScanJob) -> ImageResult:
+    """One walk of the image feeds both the catalog engine and the secret scanner."""
     from hullguard.images import open_image, parse_source
 
-    if parse_source(job.source).kind == "sbom" or not job.store_url:
-        return catalog_image(job.source, job.options)
+    if parse_source(job.source).kind == "sbom":  # an SBOM file: nothing to walk
+        from hullguard.catalog import catalog_image
+
+        sbom = catalog_image(job.source, job.options)
+        return ImageResult(job.name, job.source, job.origin, sbom, _match(sbom, job.db_path))
+    with open_image(job.source, job.options) as source:
+        sbom, secrets = _walk(job, source)
+    return ImageResult(job.name, job.source, job.origin, sbom, _match(sbom, job.db_path),
+                       secrets)
+
+
+def _walk(job: ScanJob, source: ImageSource) -> tuple[Sbom, tuple[SecretFinding, ...]]:
+    from hullguard.catalog import catalog_source
+    from hullguard.secrets import secret_tee, tee_report
+
+    stored = _stored_sbom(job, source)
+    if not job.secrets:
+        return stored or catalog_source(source), ()
+    tee = secret_tee(source)
+    sbom = stored or catalog_source(tee)
+    return sbom, tee_report(tee).findings
+
+
+def _stored_sbom(job: ScanJob, source: ImageSource) -> Sbom | None:
+    """The SBOM stored for this manifest digest, if the store has one (no layer walk then)."""
+    digest = source.info.digest
+    if not job.store_url or digest is None:
+        return None
     from hullguard.respond.persist import load_sbom_by_digest
 
-    with open_image(job.source, job.options) as source:
-        digest = source.info.digest
-        stored = load_sbom_by_digest(job.store_url, str(digest)) if digest else None
-        return stored or catalog_source(source)
-
-
-def _scan(job: ScanJob) -> ImageResult:
-    sbom = _catalog(job)
-    findings = _match(sbom, job.db_path) if job.db_path else ()
-    secrets = _secrets(job) if job.secrets else ()
-    return ImageResult(job.name, job.source, job.origin, sbom, findings, secrets)
+    return load_sbom_by_digest(job.store_url, str(digest))
 
 
 def _match(sbom: Sbom, db_path: str) -> tuple[Finding, ...]:
+    if not db_path:
+        return ()
     from hullguard.vuln.db import VulnDB
     from hullguard.vuln.scan import scan_sbom
 
     with VulnDB.open(db_path) as db:
         return scan_sbom(sbom, db).findings
-
-
-def _secrets(job: ScanJob) -> tuple[SecretFinding, ...]:
-    from hullguard.secrets import scan_image as scan_secrets
-
-    return scan_secrets(job.source, job.options).findings
 
 
 class Journal:

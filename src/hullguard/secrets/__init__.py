@@ -11,9 +11,10 @@ import tarfile
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hullguard.images.api import ImageSource, SourceOptions
-from hullguard.model.image import ImageConfig
+from hullguard.model.image import ImageConfig, ImageInfo
 from hullguard.model.secret import SecretReport
 from hullguard.secrets.allowlist import Allowlist, load_allowlist
 from hullguard.secrets.collect import Collector, Place
@@ -21,8 +22,12 @@ from hullguard.secrets.content import Limits
 from hullguard.secrets.engine import Matcher
 from hullguard.secrets.rules import Rule, builtin_rules
 
+if TYPE_CHECKING:
+    from hullguard.secrets.image import SecretTee
+
 __all__ = ["Allowlist", "Limits", "Matcher", "builtin_rules", "image_reference",
-           "load_allowlist", "scan_bytes", "scan_image", "scan_path", "scan_target"]
+           "load_allowlist", "scan_bytes", "scan_image", "scan_path", "scan_target",
+           "secret_tee", "tee_report"]
 
 
 def _collector(allowlist: Allowlist | None, limits: Limits | None,
@@ -43,11 +48,32 @@ def scan_image(source_or_ref: ImageSource | str, options: SourceOptions | None =
     return _scan_source(source_or_ref, collector)
 
 
+def secret_tee(source: ImageSource, *, allowlist: Allowlist | None = None,
+               limits: Limits | None = None, rules: Sequence[Rule] | None = None) -> SecretTee:
+    """Wrap an opened image so that whoever walks it (the catalog engine) also feeds the
+    secret scanner: one walk for both. Call :func:`tee_report` when the walk is done."""
+    from hullguard.secrets.image import SecretTee
+
+    return SecretTee(source, _collector(allowlist, limits, rules))
+
+
+def tee_report(tee: SecretTee) -> SecretReport:
+    """The secret report of a tee'd walk (layers the walk skipped are scanned now)."""
+    tee.drain()
+    tee.finish()
+    return _report(tee.info, tee.collector)
+
+
 def _scan_source(source: ImageSource, collector: Collector) -> SecretReport:
-    from hullguard.secrets.image import scan_config, scan_layers
+    from hullguard.secrets.image import scan_layers
 
     scan_layers(source, collector)
-    info = source.info
+    return _report(source.info, collector)
+
+
+def _report(info: ImageInfo, collector: Collector) -> SecretReport:
+    from hullguard.secrets.image import scan_config
+
     scan_config(info.config, info.layers, collector)
     # the config (Env, history) and layer commands hold the secrets in clear: keep them out
     layers = tuple(replace(layer, created_by=collector.redact(layer.created_by))

@@ -6,11 +6,12 @@ are still scanned, because the blob still ships them; their findings say so and 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from hullguard.errors import LimitExceeded
-from hullguard.images.api import FileKind, ImageSource, LayerEntry
-from hullguard.model.image import ImageConfig, Layer
+from hullguard.images.api import FileInfo, FileKind, ImageSource, LayerEntry
+from hullguard.model.image import ImageConfig, ImageInfo, Layer
 from hullguard.model.secret import FileState
 from hullguard.secrets.collect import Collector, Place
 
@@ -59,31 +60,121 @@ def _ancestors(path: str) -> list[str]:
 
 
 def scan_layers(source: ImageSource, collector: Collector) -> None:
-    visibility = Visibility()
-    places: set[tuple[str, int]] = set()
-    for layer in source.info.layers:
-        visibility.new_layer()
-        place = Place(layer.index, str(layer.diff_id or ""), layer.created_by)
-        for entry in source.walk_layer(layer):
-            visibility.record(entry.info.kind, entry.info.path)
-            if entry.info.kind is FileKind.FILE and _scan_entry(entry, collector, place):
-                places.add((entry.info.path, layer.index))
-    collector.restate({key: visibility.state(*key) for key in places})
+    tee = SecretTee(source, collector)
+    tee.drain()
+    tee.finish()
 
 
-def _scan_entry(entry: LayerEntry, collector: Collector, place: Place) -> bool:
+class _ReadEntry:
+    """An entry whose content the scanner already read: a walk entry is readable only once."""
+
+    __slots__ = ("_data", "info")
+
+    def __init__(self, info: FileInfo, data: bytes) -> None:
+        self.info, self._data = info, data
+
+    def read(self, limit: int) -> bytes:
+        if len(self._data) > limit:
+            raise LimitExceeded(f"file is {len(self._data)} bytes, over the {limit}-byte limit",
+                                where=self.info.path)
+        return self._data
+
+    def chunks(self, size: int = 1 << 20) -> Iterator[bytes]:
+        for start in range(0, len(self._data), size):
+            yield self._data[start:start + size]
+
+
+class _TeeWalk:
+    """One layer's walk as the other reader sees it; ``warnings`` are the walker's."""
+
+    def __init__(self, tee: SecretTee, walker: Iterator[LayerEntry], layer: Layer) -> None:
+        self._tee, self._walker, self._layer = tee, walker, layer
+        self._place = Place(layer.index, str(layer.diff_id or ""), layer.created_by)
+
+    def __iter__(self) -> _TeeWalk:
+        return self
+
+    def __next__(self) -> LayerEntry:
+        return self._tee.observe(next(self._walker), self._layer.index, self._place)
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(getattr(self._walker, "warnings", ()))
+
+    def close(self) -> None:
+        getattr(self._walker, "close", lambda: None)()
+
+
+class SecretTee:
+    """Scans every layer entry for secrets while another reader walks the image (``respond``
+    catalogs and secret-scans in one walk): an ImageSource that wraps ``source``."""
+
+    def __init__(self, source: ImageSource, collector: Collector) -> None:
+        self._source, self.collector = source, collector
+        self._visibility = Visibility()
+        self._places: set[tuple[str, int]] = set()
+        self._walked: set[int] = set()
+
+    @property
+    def info(self) -> ImageInfo:
+        return self._source.info
+
+    def walk_layer(self, layer: Layer) -> Iterator[LayerEntry]:
+        self._visibility.new_layer()
+        self._walked.add(layer.index)
+        return _TeeWalk(self, iter(self._source.walk_layer(layer)), layer)
+
+    def observe(self, entry: LayerEntry, index: int, place: Place) -> LayerEntry:
+        self._visibility.record(entry.info.kind, entry.info.path)
+        if entry.info.kind is not FileKind.FILE:
+            return entry
+        data = _read_for_scan(entry, self.collector, place)
+        if data is None:
+            return entry
+        self._places.add((entry.info.path, index))
+        return _ReadEntry(entry.info, data)
+
+    def drain(self) -> None:
+        """Walk, for secrets only, the layers the other reader did not (all of them when its
+        result came from elsewhere, e.g. an SBOM stored for this digest)."""
+        if self._walked:
+            return
+        for layer in self.info.layers:
+            walk = self.walk_layer(layer)
+            try:
+                for _ in walk:
+                    pass
+            finally:
+                getattr(walk, "close", lambda: None)()
+
+    def finish(self) -> None:
+        """Mark findings in files that later layers deleted or overwrote."""
+        self.collector.restate({key: self._visibility.state(*key) for key in self._places})
+
+    def close(self) -> None:
+        self._source.close()
+
+    def __enter__(self) -> SecretTee:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _read_for_scan(entry: LayerEntry, collector: Collector, place: Place) -> bytes | None:
+    """The file's content after scanning it, or None when it was skipped (too large)."""
     info = entry.info
     cap = collector.limits.max_file_size
     if info.size > cap:
         collector.skip(info.path, f"larger than {cap} bytes", info.size, place)
-        return False
+        return None
     try:
         data = entry.read(cap)
     except LimitExceeded:
         collector.skip(info.path, f"larger than {cap} bytes", info.size, place)
-        return False
+        return None
     collector.scan_file(data, info.path, place)
-    return True
+    return data
 
 
 def scan_config(config: ImageConfig, layers: tuple[Layer, ...], collector: Collector) -> None:
