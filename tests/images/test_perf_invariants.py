@@ -1,0 +1,128 @@
+"""The inflate thread (images/layers.py ``_Inflater``) keeps every check of the serial walk.
+
+Large compressed blobs inflate on a worker thread while the main thread parses and hashes.
+These tests force that path on small blobs (``INFLATE_THREAD_MIN = 0``) and check that the
+entries, the digest/diffID/size verification, the bomb bounds and error reporting are the same
+as the serial walk's, and that an abandoned or failed walk stops its thread.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from pathlib import Path
+
+import pytest
+
+from hullguard.errors import IntegrityError, LimitExceeded
+from hullguard.images import layers
+from hullguard.images.api import SourceOptions
+from hullguard.images.builder import FileSpec, gzip_bytes, zstd_bytes
+from hullguard.images.layers import walk_blob
+from tests.images.craft import files_tar, sha
+
+SAMPLE = tuple(FileSpec(f"usr/share/f{i}", bytes([i % 251]) * (i * 37 % 5000))
+               for i in range(300))
+
+
+def _inflate_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "hullguard-inflate" and t.is_alive()]
+
+
+@pytest.fixture
+def threaded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(layers, "INFLATE_THREAD_MIN", 0)
+
+
+def _blob(tmp_path: Path, tar: bytes, compression: str) -> Path:
+    path = tmp_path / f"blob.{compression}"
+    path.write_bytes(gzip_bytes(tar) if compression == "gzip" else zstd_bytes(tar))
+    return path
+
+
+def _walk(path: Path, tar: bytes, **kw: object) -> list[tuple[str, bytes]]:
+    blob = path.read_bytes()
+    args = {"digest": sha(blob), "size": len(blob), "diff_id": sha(tar),
+            "options": SourceOptions()} | kw
+    walk = walk_blob(path, media_type="", where="L", **args)  # type: ignore[arg-type]
+    return [(entry.info.path, entry.read(1 << 20)) for entry in walk]
+
+
+@pytest.mark.parametrize("compression", ["gzip", "zstd"])
+def test_threaded_walk_matches_the_serial_walk(tmp_path: Path, compression: str,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    tar = files_tar(*SAMPLE)
+    path = _blob(tmp_path, tar, compression)
+    serial = _walk(path, tar)
+    monkeypatch.setattr(layers, "INFLATE_THREAD_MIN", 0)
+    assert _walk(path, tar) == serial
+    assert len(serial) == len(SAMPLE)
+    assert not _inflate_threads()
+
+
+@pytest.mark.usefixtures("threaded")
+@pytest.mark.parametrize("compression", ["gzip", "zstd"])
+def test_threaded_walk_still_verifies_digest_diff_id_and_size(tmp_path: Path,
+                                                              compression: str) -> None:
+    tar = files_tar(*SAMPLE)
+    path = _blob(tmp_path, tar, compression)
+    size = path.stat().st_size
+    other = sha(b"something else")
+    with pytest.raises(IntegrityError, match="blob digest"):
+        _walk(path, tar, digest=other)
+    with pytest.raises(IntegrityError, match="diffID"):
+        _walk(path, tar, diff_id=other)
+    with pytest.raises(IntegrityError, match="truncated"):
+        _walk(path, tar, size=size + 10)
+    with pytest.raises(IntegrityError, match=r"digest|truncated"):
+        _walk(path, tar, size=size - 10)
+    assert not _inflate_threads()
+
+
+@pytest.mark.usefixtures("threaded")
+def test_threaded_walk_reports_worker_errors(tmp_path: Path) -> None:
+    tar = files_tar(*SAMPLE)
+    blob = gzip_bytes(tar)
+    cut = tmp_path / "cut"
+    cut.write_bytes(blob[: len(blob) // 2])
+    walk = walk_blob(cut, media_type="", digest=None, size=None, diff_id=None,
+                     options=SourceOptions(), where="layer x")
+    with pytest.raises(IntegrityError, match="truncated") as caught:
+        for entry in walk:
+            entry.read(1 << 20)
+    assert caught.value.where == "layer x"
+    bomb = files_tar(*(FileSpec(f"zeros{i}", bytes(4 << 20)) for i in range(20)))
+    path = tmp_path / "bomb"
+    path.write_bytes(gzip_bytes(bomb))
+    with pytest.raises(LimitExceeded, match="inflates past"):
+        list(walk_blob(path, media_type="", digest=None, size=None, diff_id=None,
+                       options=SourceOptions(max_layer_bytes=8 << 20), where="b"))
+    with pytest.raises(LimitExceeded, match="more than 100x"):  # counted as the parser goes
+        list(walk_blob(path, media_type="", digest=None, size=None, diff_id=None,
+                       options=SourceOptions(max_ratio=100), where="b"))
+    assert not _inflate_threads()
+
+
+@pytest.mark.usefixtures("threaded")
+def test_abandoned_threaded_walk_stops_its_thread(tmp_path: Path) -> None:
+    noise = random.Random(3).randbytes(1 << 20)
+    tar = files_tar(*(FileSpec(f"f{i}", noise) for i in range(16)))  # fills the queue
+    path = _blob(tmp_path, tar, "gzip")
+    walk = walk_blob(path, media_type="", digest=None, size=None, diff_id=sha(tar),
+                     options=SourceOptions(), where="L")
+    next(walk)
+    assert _inflate_threads()  # blocked on the full queue
+    walk.close()
+    assert not _inflate_threads()
+
+
+def test_large_compressed_blobs_use_the_thread_and_small_ones_do_not(tmp_path: Path) -> None:
+    noise = random.Random(7).randbytes(layers.INFLATE_THREAD_MIN + (1 << 20))
+    for data, expected in ((noise, True), (b"small", False)):
+        tar = files_tar(FileSpec("data", data))
+        path = _blob(tmp_path, tar, "gzip")
+        walk = walk_blob(path, media_type="", digest=None, size=None, diff_id=sha(tar),
+                         options=SourceOptions(), where="L")
+        next(walk)
+        assert (walk._inflater is not None) is expected
+        assert list(walk) == []  # the rest of the walk verifies the diffID
