@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import json
 import subprocess
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 from hullguard.catalog.extractors.golang import MAGIC, find_buildinfo, parse_buildinfo
 from hullguard.images.builder import FileSpec, ImageSpec, LayerSpec
 from hullguard.model import Package, PackageType, Sbom
+from tests.support.archives import zip_bytes
 from tests.support.env import missing
 
 Catalog = Callable[..., Sbom]
@@ -149,26 +148,18 @@ def test_real_debian_go_binary(catalog: Catalog) -> None:
     assert stdlib.type is PackageType.GO_MODULE
 
 
-def _jar(entries: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in entries.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
-
-
 def test_java_pom_properties_manifest_and_nested_jars(catalog: Catalog) -> None:
-    inner = _jar({"META-INF/MANIFEST.MF": b"Manifest-Version: 1.0\r\nImplementation-Title: "
+    inner = zip_bytes({"META-INF/MANIFEST.MF": b"Manifest-Version: 1.0\r\nImplementation-Title: "
                   b"inner\r\nImplementation-Version: 3.4.5\r\n\r\n"})
-    deep = _jar({"META-INF/maven/org.deep/deep/pom.properties":
+    deep = zip_bytes({"META-INF/maven/org.deep/deep/pom.properties":
                  b"groupId=org.deep\nartifactId=deep\nversion=9.9\n"})
-    bomb = _jar({"META-INF/maven/x/y/pom.properties": b"version=1\n" + b"#" * (3 << 20)})
-    outer = _jar({
+    bomb = zip_bytes({"META-INF/maven/x/y/pom.properties": b"version=1\n" + b"#" * (3 << 20)})
+    outer = zip_bytes({
         "META-INF/MANIFEST.MF": b"Manifest-Version: 1.0\nBundle-License: Apache-2.0\n\n",
         "META-INF/maven/com.example/app/pom.properties":
             b"#Generated\nversion=1.0.0\ngroupId=com.example\nartifactId=app\n",
         "BOOT-INF/lib/inner-3.4.5.jar": inner,
-        "BOOT-INF/lib/wrapper.jar": _jar({"lib/deep.jar": deep}),
+        "BOOT-INF/lib/wrapper.jar": zip_bytes({"lib/deep.jar": deep}),
         "BOOT-INF/lib/bomb.jar": bomb,
     })
     sbom = catalog(one_layer(FileSpec("opt/app.jar", outer),
@@ -223,18 +214,19 @@ def test_java_archive_identity_like_syft(catalog: Catalog) -> None:
         return (f"META-INF/maven/{group}/{artifact}/pom.properties",
                 f"groupId={group}\nartifactId={artifact}\nversion={version}\n".encode())
 
-    shaded = _jar(dict([pom("org.apache.maven.wagon", "wagon-http", "3.5.3"),
+    shaded = zip_bytes(dict([pom("org.apache.maven.wagon", "wagon-http", "3.5.3"),
                         pom("commons-codec", "commons-codec", "1.15")]))
-    renamed = _jar(dict([("META-INF/MANIFEST.MF", b"Implementation-Version: 3.8.7\n\n"),
+    renamed = zip_bytes(dict([("META-INF/MANIFEST.MF", b"Implementation-Version: 3.8.7\n\n"),
                          pom("org.apache.maven", "maven-core", "3.8.7")]))
-    osgi = _jar({"META-INF/MANIFEST.MF": b"Bundle-SymbolicName: com.google.inject\n"
+    osgi = zip_bytes({"META-INF/MANIFEST.MF": b"Bundle-SymbolicName: com.google.inject\n"
                                          b"Bundle-Version: 4.2.3\n\n"})
-    one_shaded = _jar(dict([pom("org.ow2.asm", "asm", "9.4")]))
+    one_shaded = zip_bytes(dict([pom("org.ow2.asm", "asm", "9.4")]))
     sbom = catalog(one_layer(
         FileSpec("usr/share/java/wagon-http-shaded-3.5.3.jar", shaded),
         FileSpec("usr/share/java/maven3-core.jar", renamed),
         FileSpec("usr/share/java/guice.jar", osgi),
-        FileSpec("usr/share/java/unversioned.jar", _jar({"META-INF/MANIFEST.MF": b"X: y\n\n"})),
+        FileSpec("usr/share/java/unversioned.jar",
+                 zip_bytes({"META-INF/MANIFEST.MF": b"X: y\n\n"})),
         FileSpec("opt/tool-2.0.jar", one_shaded),
     ))
     assert {p.purl for p in sbom.packages} == {

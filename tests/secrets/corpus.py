@@ -10,12 +10,11 @@ which would make the comparison meaningless.
 from __future__ import annotations
 
 import gzip
-import io
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from hullguard.images.builder import FileSpec, ImageSpec, LayerSpec, write_docker_archive
+from tests.support.archives import zip_bytes
 
 ALNUM = "FAKE0123456789fake"
 
@@ -83,18 +82,10 @@ DECOYS = {
 }
 
 
-def _zip(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
-
-
 def _war() -> bytes:
-    inner = _zip({"application.properties": f"stripe.api.key={STRIPE}\nserver.port=8080\n"
+    inner = zip_bytes({"application.properties": f"stripe.api.key={STRIPE}\nserver.port=8080\n"
                   .encode(), "com/example/App.class": b"\xca\xfe\xba\xbe\x00\x00"})
-    return _zip({"WEB-INF/lib/inner.jar": inner, "index.html": b"<html></html>"})
+    return zip_bytes({"WEB-INF/lib/inner.jar": inner, "index.html": b"<html></html>"})
 
 
 def planted_spec() -> ImageSpec:

@@ -6,23 +6,15 @@ from __future__ import annotations
 import gzip
 import io
 import time
-import zipfile
 
 from hullguard.secrets import Limits, scan_bytes
 from hullguard.secrets.collect import Collector, Place
 from hullguard.secrets.content import is_binary
 from hullguard.secrets.engine import Matcher
 from tests.secrets.corpus import GITHUB, STRIPE
+from tests.support.archives import zip_bytes
 
 TOKEN = f"token: {GITHUB}\n".encode()
-
-
-def _zip(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
 
 
 def _scan(data: bytes, path: str = "/f", limits: Limits | None = None) -> Collector:
@@ -41,24 +33,24 @@ def test_binary_detection() -> None:
 
 
 def test_nested_archives_up_to_depth_three() -> None:
-    level3 = _zip({"c.properties": TOKEN})
-    level2 = _zip({"c.jar": level3})
-    level1 = _zip({"b.jar": level2})
+    level3 = zip_bytes({"c.properties": TOKEN})
+    level2 = zip_bytes({"c.jar": level3})
+    level1 = zip_bytes({"b.jar": level2})
     report = scan_bytes(level1, "/a.war")
     assert [loc.path for f in report.findings for loc in f.locations] == [
         "/a.war!/b.jar!/c.jar!/c.properties"]
-    too_deep = _zip({"a.war": level1})
+    too_deep = zip_bytes({"a.war": level1})
     report = scan_bytes(too_deep, "/x.zip")
     assert not report.findings
     assert any("nested deeper than 3" in s.reason for s in report.skipped)
 
 
 def test_zip_bomb_ratio_and_total_caps() -> None:
-    bomb = _zip({"zeros.txt": b"0" * (20 << 20), "ok.txt": TOKEN})
+    bomb = zip_bytes({"zeros.txt": b"0" * (20 << 20), "ok.txt": TOKEN})
     collector = _scan(bomb, "/bomb.zip", Limits(max_file_size=64 << 20))
     assert any("ratio" in s.reason for s in collector.skipped)
     assert collector.groups  # the small member is still scanned
-    many = _zip({f"m{i}.txt": b"x" * 1000 for i in range(50)})
+    many = zip_bytes({f"m{i}.txt": b"x" * 1000 for i in range(50)})
     collector = _scan(many, "/many.zip", Limits(max_expanded=10_000))
     assert any("expansion cap" in s.reason for s in collector.skipped)
 
@@ -81,7 +73,7 @@ def test_corrupt_archives_are_skipped_with_reason() -> None:
 
 
 def test_zip_member_lying_about_its_size() -> None:
-    data = bytearray(_zip({"a.txt": TOKEN * 100}))
+    data = bytearray(zip_bytes({"a.txt": TOKEN * 100}))
     # shrink the declared size in the central directory so the member lies
     central = data.rfind(b"PK\x01\x02")
     data[central + 24:central + 28] = (10).to_bytes(4, "little")
