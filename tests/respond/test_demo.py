@@ -43,6 +43,11 @@ def test_demo_findings_follow_the_bundled_advisories(demo_out: tuple[Path, str])
     assert {"CVE-2020-1747", "CVE-2020-14343"} <= ids
     # The base layer's musl 1.1.22-r2 is before Alpine's fix 1.1.22-r3.
     assert "CVE-2019-14697" in ids
+    # Findings use the `scan -f json` schema, with the layer that brought the package in.
+    pyyaml = next(f for f in worker["findings"] if f["id"] == "CVE-2020-1747")
+    assert pyyaml["package"]["purl"].startswith("pkg:pypi/pyyaml@5.3")
+    assert pyyaml["layer"]["created_by"] == "RUN pip3 install PyYAML==5.3"
+    assert pyyaml["fixed_versions"] == ["5.3.1"]
     redis = images["docker.io/library/redis:7.2"]
     assert not redis["scanned"] and "offline" in redis["error"]
     web = images["registry.shop.internal/shop/web:1.4.2"]

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from hullguard.model import Finding, Severity
+from hullguard.model import Finding, Sbom, Severity
 from hullguard.model.triage import Priority
 from hullguard.respond.charts import bar_chart, blast_graph
 from hullguard.respond.model import ImageResult, Incident
@@ -71,15 +71,18 @@ def _image_view(image: ImageResult) -> dict[str, Any]:
             "error": image.error, "digest": image.digest, "base": image.base,
             "packages": len(image.sbom.packages) if image.sbom else 0, "distro": distro,
             "counts": [(str(s), counts[str(s)]) for s in SEVERITY_ORDER if counts[str(s)]],
-            "findings": [_finding_view(f) for f in ordered]}
+            "findings": [_finding_view(f, image.sbom) for f in ordered] if image.sbom else []}
 
 
-def _finding_view(finding: Finding) -> dict[str, Any]:
+def _finding_view(finding: Finding, sbom: Sbom) -> dict[str, Any]:
+    from hullguard.vuln.report.native import layer_of
+
     package = finding.package
-    layer = package.created_by or (package.introduced_by[:19] if package.introduced_by else "")
+    layer = layer_of(package, sbom)
+    layer_text = layer["created_by"] or layer["diff_id"][:19]
     cvss = f"CVSS {finding.cvss.score} {finding.cvss.vector}" if finding.cvss else ""
     return {"id": finding.id, "aliases": [a for a in finding.aliases if a != finding.id],
             "severity": str(finding.severity), "cvss": cvss, "kev": finding.kev is not None,
             "package": f"{package.name} ({package.type})", "version": package.version,
-            "fixed": ", ".join(finding.fixed_versions), "layer": layer,
+            "fixed": ", ".join(finding.fixed_versions), "layer": layer_text,
             "why": "; ".join(e.rule for e in finding.explanations)}

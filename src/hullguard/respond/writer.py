@@ -62,13 +62,16 @@ def _plain(value: Any) -> Any:
 
 
 def render_findings_json(incident: Incident) -> str:
+    from hullguard.vuln.report.native import finding_dict
+
     images = []
     for image in incident.images:
+        findings = [finding_dict(f, image.sbom) for f in image.findings] if image.sbom else []
         images.append({"name": image.name, "source": image.source, "origin": image.origin.value,
                        "scanned": image.scanned, "error": image.error, "digest": image.digest,
                        "base": image.base, "reused": image.reused,
                        "packages": len(image.sbom.packages) if image.sbom else 0,
-                       "findings": _plain(list(image.findings)),
+                       "findings": findings,  # the same schema as `scan -f json`
                        "secrets": _plain(list(image.secrets))})
     doc = {"schema_version": 1, "incident": incident.id,
            "declared_at": incident.declared_at.isoformat(), "severity": incident.severity,
