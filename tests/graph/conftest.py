@@ -11,13 +11,12 @@ chains are real diffIDs and the SBOMs real apk databases.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine
 
 from hullguard.images.builder import (
     FileSpec,
@@ -28,7 +27,8 @@ from hullguard.images.builder import (
 )
 from hullguard.model.image import ImageInfo
 from hullguard.model.package import Sbom
-from tests.support.env import IN_CI, corpus_path, missing
+from tests.support.env import corpus_path
+from tests.support.postgres import temporary_database
 
 
 @dataclass
@@ -77,30 +77,13 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Fleet:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """A fresh store: a SQLite file, and a private schema on the PostgreSQL at 127.0.0.1."""
+    """A fresh store: a SQLite file, and a database of its own on the PostgreSQL at 127.0.0.1."""
     if request.param == "sqlite":
         yield create_engine(f"sqlite:///{tmp_path / 'store.db'}")
         return
-    yield from _postgres_engine()
-
-
-def _postgres_engine() -> Iterator[Engine]:
-    schema = f"h7_{uuid.uuid4().hex[:12]}"
-    admin = create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/test")
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as error:
-        admin.dispose()
-        if IN_CI:
-            raise
-        missing(f"PostgreSQL at 127.0.0.1:5432 not usable: {error}")
-    engine = create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/test",
-                           connect_args={"options": f"-csearch_path={schema}"})
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with temporary_database("hullguard_graph") as url:
+        engine = create_engine(url)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
