@@ -41,6 +41,7 @@ from typing import BinaryIO
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
+from hullguard.fsutil import write_bytes_atomic  # noqa: E402
 from hullguard.images import builder  # noqa: E402
 
 WORK = REPO / "bench" / ".work"
@@ -102,7 +103,7 @@ def alpine_images() -> list[BenchImage]:
         version = tarball.name.split("-")[2]
         raw = LAYERS / f"alpine-{version}.tar"
         if not raw.exists():
-            _atomic_bytes(raw, builder.rootfs_layer(tarball).tar or b"")
+            write_bytes_atomic(raw, builder.rootfs_layer(tarball).tar or b"")
         out.append(BenchImage(f"alpine-{version}", (
             BenchLayer(raw, f"ADD {tarball.name} / # buildkit"),)))
     return out
@@ -279,13 +280,6 @@ def _emit(dst: BinaryIO, digest: hashlib._Hash, data: bytes) -> int:
     digest.update(data)
     dst.write(data)
     return len(data)
-
-
-def _atomic_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    part = path.with_suffix(".part")
-    part.write_bytes(data)
-    part.rename(path)
 
 
 # ---- driver ---------------------------------------------------------------------------------

@@ -30,13 +30,13 @@ from typing import Any
 
 from hullguard.graph.queries import blast_radius, who_has
 from hullguard.graph.render import render
+from hullguard.inventory.references import normalize
 from hullguard.model.image import Digest, ImageInfo, Layer
 from hullguard.model.inventory import (
     Criticality,
     Environment,
     Exposure,
     ImageOccurrence,
-    ImageRef,
     Inventory,
     InventoryImage,
     Origin,
@@ -45,8 +45,9 @@ from hullguard.model.inventory import (
     Workload,
 )
 from hullguard.model.package import Package, PackageType, Sbom
+from hullguard.store.base import make_engine
 from hullguard.store.graph import StoreGraph, index_images
-from hullguard.store.inventory import engine_for, save_inventory
+from hullguard.store.inventory import save_inventory
 
 BASES = {  # name -> (layers, os package type, os package count, ssl package, ssl version)
     "docker.io/library/alpine:3.18": (1, PackageType.APK, 15, "libssl3", "3.1.7-r0"),
@@ -137,9 +138,7 @@ class Fleet:
                                 environment=env, criticality=Criticality.HIGH)
             workloads.append(workload)
             ref_text = info.reference
-            registry, rest = ref_text.split("/", 1)
-            repository, tag = rest.rsplit(":", 1)
-            ref = ImageRef(registry, repository, tag)
+            ref = normalize(ref_text)
             location = SourceLocation(SourceKind.KUBERNETES, "fleet.yaml", number + 1, namespace,
                                       "Deployment", f"app-{number}", "app")
             running = str(info.digest) if number % 2 else ""  # half from kubectl dumps
@@ -174,7 +173,7 @@ def run(count: int, store: str, runs: int) -> None:
     packages = sum(len(s.packages) for _, s in fleet.entries)
     print(f"fleet: {len(fleet.entries)} images ({count} apps), {packages} packages, "
           f"generated in {time.perf_counter() - start:.1f} s")
-    engine = engine_for(store)
+    engine = make_engine(store)
     start = time.perf_counter()
     for index in range(0, len(fleet.entries), 1000):
         index_images(engine, fleet.entries[index:index + 1000])

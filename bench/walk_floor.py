@@ -32,6 +32,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO))
 
+from tests.support.env import CORPUS  # noqa: E402
+
 from hullguard.images import FileTree, SourceOptions, open_image  # noqa: E402
 from hullguard.images.archive import DockerArchive  # noqa: E402
 from hullguard.images.layers import walk_blob  # noqa: E402
@@ -189,7 +191,7 @@ def build_corpus(out: Path, usr_lib_mb: int) -> list[str]:
     # speed hardly depends on the level.
     builder.gzip_bytes = lambda data: igzip.compress(data, compresslevel=2, mtime=0)
     refs = []
-    alpine = sorted((REPO.parent / "shared/corpus/images/alpine").glob("*3.20*.tar.gz"))
+    alpine = sorted((CORPUS / "images" / "alpine").glob("*3.20*.tar.gz"))
     layers = {"alpine": [rootfs_layer(alpine[0])]} if alpine else {}
     if usr_lib_mb:
         layers["usrlib"] = [LayerSpec(tar=_usr_lib_tar(usr_lib_mb << 20))]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hullguard.images.builder import ImageSpec, LayerSpec, rootfs_layer, write_docker_archive
+from hullguard.images.builder import ImageSpec, rootfs_layer, write_docker_archive
 from tests.support.env import alpine_tarballs
 
 
@@ -21,10 +21,3 @@ def alpine_archives(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]
         images[version] = write_docker_archive(out / f"alpine-{version}.tar", spec,
                                                f"alpine:{version}")
     return images
-
-
-@pytest.fixture
-def simple_layers() -> list[LayerSpec]:
-    from hullguard.images.builder import FileSpec
-
-    return [LayerSpec((FileSpec("etc/hostname", b"demo\n"),), created_by="ADD hostname /etc/")]

@@ -77,6 +77,20 @@ def test_corpus_zips_import(runner: CliRunner, tmp_path: Path) -> None:
         assert conn.execute("SELECT count(*) FROM advisories").fetchone()[0] == 2661 + 4291
 
 
+def test_many_skips_show_the_first_warnings_and_a_count(runner: CliRunner,
+                                                        tmp_path: Path) -> None:
+    records = [osv_record("A-1", "a"), *({"id": "", "affected": []} for _ in range(14))]
+    (tmp_path / "many.json").write_text(json.dumps(records))
+    result = runner.invoke(app, ["db", "import", "--db", str(tmp_path / "db.sqlite"),
+                                 str(tmp_path / "many.json")])
+    assert result.exit_code == 0 and "14 skipped" in result.stdout
+    assert result.stderr.count("record without a valid id") == 10
+    assert "... and 4 more skipped in" in result.stderr
+    quiet = runner.invoke(app, ["db", "import", "-q", "--db", str(tmp_path / "db.sqlite"),
+                                str(tmp_path / "many.json")])
+    assert quiet.exit_code == 0 and "warning" not in quiet.stderr
+
+
 def test_unwritable_database_location(runner: CliRunner, tmp_path: Path) -> None:
     (tmp_path / "ok.json").write_text(json.dumps(osv_record("A-1", "a")))
     (tmp_path / "file").write_text("")  # a file where the database's directory should be

@@ -11,7 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from hullguard.cli.main import app
-from hullguard.store.inventory import engine_for, load_inventory
+from hullguard.store.base import make_engine
+from hullguard.store.inventory import load_inventory
 
 FIXTURES = Path(__file__).parents[1] / "inventory" / "fixtures"
 
@@ -73,7 +74,7 @@ def test_store_round_trip(runner: CliRunner, tmp_path: Path) -> None:
     store = tmp_path / "store.db"
     result = runner.invoke(app, ["inventory", str(FIXTURES / "helm"), "--store", str(store)])
     assert result.exit_code == 0, result.output
-    stored = load_inventory(engine_for(str(store)))
+    stored = load_inventory(make_engine(str(store)))
     assert [i.ref.name for i in stored.images] == ["mcr.microsoft.com/dotnet/aspnet:8.0"]
     assert {w.key for w in stored.workloads} == {"staging/Deployment/storefront",
                                                  "staging/Deployment/storefront-worker"}

@@ -17,6 +17,7 @@ from hullguard.model import Sbom
 from hullguard.sbom import ids, read_sbom, render
 from tests.sbom.samples import sample_sbom
 from tests.support import registry as registry_support
+from tests.support.env import missing
 
 # Real docker-registry servers (one per xdist worker), shared with the registry tests.
 registry_server = registry_support.registry_server
@@ -128,6 +129,13 @@ def test_warnings_go_to_stderr_not_into_the_sbom(runner: CliRunner, tmp_path: Pa
     json.loads(result.stdout)
 
 
+def test_format_names_in_the_help_are_the_writers() -> None:
+    from hullguard.cli.sbom_cmd import FORMAT_NAMES
+    from hullguard.sbom import FORMATS
+
+    assert tuple(FORMATS) == FORMAT_NAMES  # a copy only so `--help` need not import the model
+
+
 def test_help_lists_every_flag(runner: CliRunner) -> None:
     result = runner.invoke(app, ["sbom", "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
@@ -170,7 +178,7 @@ ALPINE = "3.18.9"
 @pytest.fixture(scope="module")
 def alpine(alpine_archives: dict[str, Path]) -> Path:
     if ALPINE not in alpine_archives:
-        pytest.skip(f"corpus has no alpine {ALPINE}")
+        missing(f"corpus has no alpine {ALPINE} minirootfs")
     return alpine_archives[ALPINE]
 
 

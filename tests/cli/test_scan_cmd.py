@@ -80,6 +80,17 @@ def test_errors_exit_2(env: Path, args: list[str], message: str) -> None:
     assert code == 2 and message in err
 
 
+def test_unwritable_output_and_unknown_formats_exit_2(env: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    code, _out, err = _scan(f"sbom:{env}", "-o", str(blocker / "out.json"))
+    assert code == 2 and "cannot write" in err and "Traceback" not in err
+    for args in (["rescan", "-f", "xml"], ["explain", "CVE-2018-18074", f"sbom:{env}", "-f", "xml"],
+                 ["db", "status", "-f", "xml"]):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2 and "unknown format 'xml'" in result.stderr, args
+
+
 def test_store_failure_is_a_warning(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HULLGUARD_STORE", "postgresql://postgres@127.0.0.1:9/none")
     code, out, err = _scan(f"sbom:{env}", "--fail-on", "critical")

@@ -65,3 +65,12 @@ def test_usage_errors_exit_2(folder: Path, args: list[str]) -> None:
     result = _run(str(folder), *args)
     assert result.returncode == 2 and "error:" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_help_renders_every_option() -> None:
+    """Help text is rich markup: a literal ``[/variant]`` once crashed ``--help``."""
+    result = _run("--help")
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    for flag in ("--format", "--output", "--allowlist", "--max-file-size", "--fail-on",
+                 "--platform", "--quiet"):
+        assert flag in result.stdout

@@ -17,7 +17,7 @@ from hullguard.graph.memory import MemoryGraph
 from hullguard.graph.model import GraphSource
 from hullguard.graph.queries import blast_radius, lineage, who_has
 from hullguard.graph.render import render
-from hullguard.inventory import collect
+from hullguard.inventory.collect import collect
 from hullguard.model.image import Digest, ImageInfo
 from hullguard.model.inventory import Inventory
 from hullguard.model.package import Sbom

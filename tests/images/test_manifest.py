@@ -9,11 +9,14 @@ from hullguard.errors import InputError, IntegrityError, LimitExceeded, NotFound
 from hullguard.images.manifest import (
     DOCKER_LIST,
     DOCKER_MANIFEST,
+    MAX_INDEX_DEPTH,
     OCI_INDEX,
     OCI_MANIFEST,
+    Descriptor,
     Index,
     Manifest,
     digest_of,
+    follow_indexes,
     image_info_from,
     parse_document,
     parse_index,
@@ -110,6 +113,35 @@ def test_index_without_the_platform_lists_what_exists() -> None:
         select_platform(index, Platform(), "idx")
     assert "linux/arm64/v8" in caught.value.hint and "windows/amd64" in caught.value.hint
     assert "unknown" not in caught.value.hint  # attestations are not platforms
+
+
+def test_follow_indexes_reaches_the_platform_manifest_and_stops_a_loop() -> None:
+    index = _index(("linux", "amd64", ""), ("linux", "arm64", ""))
+    top = digest_of(b"top")
+    asked: list[Descriptor] = []
+
+    def manifest_for(chosen: Descriptor) -> tuple[bytes, str | None]:
+        asked.append(chosen)
+        return _manifest(), None
+
+    manifest, digest = follow_indexes(index, top, Platform("linux", "arm64"), manifest_for, str)
+    assert isinstance(manifest, Manifest) and digest.hex == "1" * 64 and len(asked) == 1
+    # a manifest is its own answer: nothing is fetched
+    assert follow_indexes(manifest, top, Platform(), manifest_for, str) == (manifest, top)
+    assert len(asked) == 1
+
+    nested = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [
+        {"mediaType": OCI_INDEX, "digest": D2, "size": 1,
+         "platform": {"os": "linux", "architecture": "amd64"}}]}).encode()
+    calls = []
+
+    def same_index(chosen: Descriptor) -> tuple[bytes, str | None]:
+        calls.append(chosen)
+        return nested, None
+
+    with pytest.raises(LimitExceeded, match="nested deeper"):
+        follow_indexes(parse_index(nested, "i"), top, Platform(), same_index, str)
+    assert len(calls) == MAX_INDEX_DEPTH
 
 
 def test_image_info_maps_history_diff_ids_and_config() -> None:

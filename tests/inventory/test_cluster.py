@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from hullguard.errors import AuthError, InputError
-from hullguard.inventory import collect
+from hullguard.inventory.collect import collect
 from hullguard.model.inventory import SourceKind
 from tests.support.env import missing
 

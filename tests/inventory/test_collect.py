@@ -4,11 +4,13 @@ bad-input case leaving the rest of the inventory intact."""
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from hullguard.inventory import collect
+from hullguard.inventory.collect import collect
 from hullguard.inventory.context import load_criticality_rules
 from hullguard.model.inventory import (
     Criticality,
@@ -238,14 +240,13 @@ def test_compose_dockerfile_pointing_at_a_device_or_secret(tmp_path: Path) -> No
     assert inventory.image("docker.io/library/alpine:3.18") is not None
 
 
-def test_package_attribute_stays_the_function() -> None:
-    """Importing the submodule must not shadow ``hullguard.inventory.collect``."""
-    import importlib
-
-    import hullguard.inventory as package
-
-    importlib.import_module("hullguard.inventory.collect")
-    assert callable(package.collect) and package.collect.__module__ == "hullguard.inventory.collect"
+def test_light_submodules_do_not_load_the_collector() -> None:
+    """lint, secrets and the store import these; the package must not pull in ``collect``."""
+    code = ("import sys, hullguard.inventory.dockerfile, hullguard.inventory.yamlsafe, "
+            "hullguard.inventory.references; print('hullguard.inventory.collect' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == "False"
 
 
 def test_text_files_that_are_not_image_lists(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hullguard.errors import HullguardError
-from hullguard.inventory import collect
+from hullguard.inventory.collect import collect
 from hullguard.inventory.compose import interpolate
 from hullguard.inventory.dockerfile import parse_dockerfile
 from hullguard.inventory.yamlsafe import loads_all

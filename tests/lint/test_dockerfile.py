@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hullguard.errors import InputError
+from hullguard.errors import InputError, LimitExceeded
 from hullguard.lint import lint_path
 from hullguard.model.lint import LintReport
 
@@ -99,7 +99,7 @@ def test_hostile_dockerfiles(tmp_path: Path) -> None:
 
     assert "\x1b" not in render(report, "table")
     (tmp_path / "big.Dockerfile").write_bytes(b"FROM a\n" + b"#" * (9 << 20))
-    with pytest.raises(InputError):
+    with pytest.raises(LimitExceeded, match="over the 8388608 limit"):
         lint_path(tmp_path / "big.Dockerfile")
 
 

@@ -20,6 +20,7 @@ from hullguard.model import Sbom
 from hullguard.sbom import ids, read_sbom, render
 from tests.sbom import peers
 from tests.sbom.samples import sample_sbom
+from tests.support.env import missing
 
 ALPINE = "3.18.9"
 PEER_DOCS = {
@@ -34,7 +35,7 @@ PEER_DOCS = {
 def peer_docs(alpine_archives: dict[str, Path],
               tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     if ALPINE not in alpine_archives:
-        pytest.skip(f"corpus has no alpine {ALPINE}")
+        missing(f"corpus has no alpine {ALPINE} minirootfs")
     archive, out = alpine_archives[ALPINE], tmp_path_factory.mktemp("peer-docs")
     docs = {}
     for name, (tool, fmt) in PEER_DOCS.items():

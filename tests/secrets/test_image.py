@@ -103,3 +103,27 @@ def test_opaque_directory_and_replaced_parent(tmp_path: Path) -> None:
     states = {loc.path: loc.state for f in report.findings for loc in f.locations}
     assert states == {"/etc/app/a.env": FileState.DELETED, "/srv/data/b.env": FileState.DELETED}
     assert report.target.startswith("oci:") or "layout" in report.target
+
+
+def test_states_follow_the_squashed_tree(tmp_path: Path) -> None:
+    """A file that a later layer's child entry turns into a directory is overwritten; a file
+    written through a symlinked parent and whited out at its real path is deleted; a file
+    deleted and then written again is overwritten (the image shows the later copy)."""
+    from hullguard.images.builder import FileSpec, ImageSpec, LayerSpec, write_docker_archive
+    from tests.secrets.corpus import GITHUB, SLACK, STRIPE
+
+    spec = ImageSpec([
+        LayerSpec((FileSpec("cfg", f"X={GITHUB}\n".encode()),
+                   FileSpec("real", kind="dir"), FileSpec("link", kind="symlink",
+                                                          linkname="real"),
+                   FileSpec("again.env", f"Z={SLACK}\n".encode()))),
+        LayerSpec((FileSpec("cfg/inner", b"now a directory"),
+                   FileSpec("link/s.env", f"Y={STRIPE}\n".encode()),
+                   FileSpec(".wh.again.env"))),
+        LayerSpec((FileSpec("real/.wh.s.env"), FileSpec("again.env", b"clean\n"))),
+    ])
+    with open_image(f"docker-archive:{write_docker_archive(tmp_path / 'd.tar', spec)}") as src:
+        report = scan_image(src)
+    states = {loc.path: loc.state for f in report.findings for loc in f.locations}
+    assert states == {"/cfg": FileState.OVERWRITTEN, "/link/s.env": FileState.DELETED,
+                      "/again.env": FileState.OVERWRITTEN}

@@ -60,4 +60,7 @@ TRIVY_OFFLINE = ["--cache-backend", "memory", "--skip-version-check", "--disable
 
 def alpine_tarballs() -> list[Path]:
     root = corpus_path("images", "alpine")
-    return sorted(root.glob("alpine-minirootfs-*-x86_64.tar.gz"))
+    found = sorted(root.glob("alpine-minirootfs-*-x86_64.tar.gz"))
+    if not found:  # an empty list would let every loop over it pass without checking
+        missing(f"no alpine-minirootfs-*-x86_64.tar.gz under {root}")
+    return found

@@ -86,10 +86,13 @@ def test_sarif_schema_rejects_broken_documents(report: ScanReport) -> None:
         jsonschema.validate(doc, _sarif_schema())
 
 
-def test_cyclonedx_has_valid_vulnerabilities(report: ScanReport) -> None:
+def test_cyclonedx_has_valid_vulnerabilities(report: ScanReport,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
     from cyclonedx.schema import SchemaVersion
     from cyclonedx.validation.json import JsonStrictValidator
 
+    # The document's timestamp is "now" unless pinned: two renders can straddle a second.
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     text = render(report, "cyclonedx-json")
     assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(text) is None
     doc = json.loads(text)

@@ -9,9 +9,8 @@ language packages that an OS package installed (``owned_by``).
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Protocol
 
 import hullguard
 from hullguard.catalog.api import Extraction, Extractor, FileOwnership, ScanInput
@@ -19,7 +18,8 @@ from hullguard.catalog.extractors._common import evidence_paths
 from hullguard.catalog.extractors.osrelease import choose_distro
 from hullguard.catalog.ospurl import os_purl
 from hullguard.errors import HullguardError, IntegrityError, LimitExceeded
-from hullguard.images.api import FileInfo, FileKind, ImageSource, LayerEntry
+from hullguard.images.api import FileInfo, FileKind, ImageSource, LayerEntry, MemoryEntry
+from hullguard.images.tree import FileTree
 from hullguard.model import Distro, ImageInfo, Layer, Package, PluginStatus, Sbom, Status
 
 Progress = Callable[[str], None]
@@ -29,43 +29,21 @@ MAX_ERRORS_KEPT = 100  # per extractor; the count is always exact
 _HitKey = tuple[str, str, int]  # extractor name, path, layer index
 
 
-class TreeView(Protocol):
-    """What the engine needs from :class:`hullguard.images.tree.FileTree`."""
-
-    def start_layer(self, index: int) -> None: ...
-
-    def apply(self, info: FileInfo, layer_index: int) -> None: ...
-
-    def visible(self, path: str) -> tuple[int, FileInfo] | None: ...
-
-    def resolve(self, path: str) -> str | None: ...
-
-
-def _default_tree() -> TreeView:
-    from hullguard.images.tree import FileTree
-
-    tree: TreeView = FileTree()
-    return tree
-
-
 def catalog_source(source: ImageSource, *, extractors: Sequence[Extractor] | None = None,
-                   on_progress: Progress | None = None,
-                   tree_factory: Callable[[], TreeView] | None = None) -> Sbom:
+                   on_progress: Progress | None = None) -> Sbom:
     """Catalog an opened image: one pass over its layers, then the post-walk decisions."""
     if extractors is None:
         from hullguard.catalog.registry import default_extractors
 
         extractors = default_extractors()
-    walk = _Walk(source.info, list(extractors), (tree_factory or _default_tree)())
+    walk = _Walk(source.info, list(extractors))
     total = len(source.info.layers)
     for number, layer in enumerate(source.info.layers, start=1):
         files = walk.layer(source, layer)
         if on_progress:
             digest = layer.diff_id.short if layer.diff_id else "rootfs"
             on_progress(f"layer {number}/{total} {digest}: {files} entries")
-    extra = [*walk.walker_warnings, *getattr(source, "warnings", ()),
-             *getattr(walk.tree, "warnings", ())]
-    return walk.finish([str(text) for text in extra])
+    return walk.finish()
 
 
 @dataclass
@@ -78,29 +56,9 @@ class _Tally:
     errors: list[str] = field(default_factory=list)  # the first MAX_ERRORS_KEPT
 
 
-class _MemoryEntry:
-    """A file read once and offered to several extractors."""
-
-    def __init__(self, info: FileInfo, data: bytes) -> None:
-        self._info, self._data = info, data
-
-    @property
-    def info(self) -> FileInfo:
-        return self._info
-
-    def read(self, limit: int) -> bytes:
-        if len(self._data) > limit:
-            raise LimitExceeded(f"file is larger than {limit} bytes", where=self._info.path)
-        return self._data
-
-    def chunks(self, size: int = 1 << 20) -> Iterator[bytes]:
-        for start in range(0, len(self._data), size):
-            yield self._data[start:start + size]
-
-
 class _Walk:
-    def __init__(self, info: ImageInfo, extractors: list[Extractor], tree: TreeView) -> None:
-        self.info, self.extractors, self.tree = info, extractors, tree
+    def __init__(self, info: ImageInfo, extractors: list[Extractor]) -> None:
+        self.info, self.extractors, self.tree = info, extractors, FileTree()
         self.hits: dict[_HitKey, Extraction] = {}
         self.extracted: set[_HitKey] = set()  # every file extracted, even with no result
         self.tallies = {extractor.name: _Tally() for extractor in extractors}
@@ -163,7 +121,7 @@ class _Walk:
                      diff_id: str) -> None:
         if len(wanted) > 1 and entry.info.size <= MAX_SHARED_READ:
             try:
-                entry = _MemoryEntry(entry.info, entry.read(MAX_SHARED_READ))
+                entry = MemoryEntry(entry.info, entry.read(MAX_SHARED_READ))
             except IntegrityError:
                 raise  # the layer itself is broken: nothing from it may be kept
             except HullguardError as error:
@@ -205,7 +163,7 @@ class _Walk:
         if len(tally.errors) < MAX_ERRORS_KEPT:
             tally.errors.append(f"{path}: {text}")
 
-    def finish(self, walker_warnings: list[str]) -> Sbom:
+    def finish(self) -> Sbom:
         visible = {key: ex for key, ex in self.hits.items() if self._still_visible(key)}
         found = {key[1]: ex.distro for key, ex in visible.items() if ex.distro}
         distro = choose_distro(found, self.tree.resolve)
@@ -217,7 +175,8 @@ class _Walk:
         return Sbom(
             image=self.info, distro=distro, packages=tuple(packages),
             statuses=self._statuses(packages),
-            warnings=_capped([*walker_warnings, *self._warnings(visible)]),
+            warnings=_capped([*self.walker_warnings, *self.tree.warnings,
+                              *self._warnings(visible)]),
             tool="hullguard", tool_version=hullguard.__version__,
         ).sorted()
 
@@ -301,7 +260,7 @@ class _Owners:
     """Path -> owning OS package, with owned paths canonicalized through directory symlinks
     (a merged-/usr image lists ``/bin/x`` in dpkg while the file lives at ``/usr/bin/x``)."""
 
-    def __init__(self, tree: TreeView, ownerships: Iterable[FileOwnership]) -> None:
+    def __init__(self, tree: FileTree, ownerships: Iterable[FileOwnership]) -> None:
         self.tree = tree
         self._dirs: dict[str, str] = {}
         self.paths: dict[str, str] = {}

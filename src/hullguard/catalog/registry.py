@@ -31,7 +31,3 @@ def default_extractors() -> list[Extractor]:
         ComposerExtractor(),
         DotnetDepsExtractor(),
     ]
-
-
-def extractor_names() -> list[str]:
-    return [extractor.name for extractor in default_extractors()]

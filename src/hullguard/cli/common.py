@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
@@ -58,13 +58,17 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
 
 
 def write_output(text: str, output: Path | None) -> None:
-    """Write to ``output`` atomically (never half-written), or to stdout."""
+    """Write to ``output`` atomically (never half-written), or to stdout. An unwritable
+    ``output`` is an InputError naming it."""
     if output is None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
         return
     from hullguard.fsutil import write_text_atomic
 
-    write_text_atomic(output, text)
+    try:
+        write_text_atomic(output, text)
+    except OSError as error:  # unwritable directory, a file where a directory should be, ...
+        raise InputError(f"cannot write: {error.strerror or error}", where=str(output)) from None
 
 
 def progress_enabled(quiet: bool) -> bool:
@@ -87,16 +91,19 @@ def progress(description: str, quiet: bool) -> Iterator[Callable[[str], None]]:
 MAX_WARNINGS_SHOWN = 20
 
 
-def show_warnings(warnings: Iterable[str], limit: int = MAX_WARNINGS_SHOWN) -> None:
-    """The first ``limit`` warnings on stderr, then how many more there were."""
+def show_warnings(warnings: Iterable[str], limit: int = MAX_WARNINGS_SHOWN, *,
+                  total: int | None = None, more: str = "") -> None:
+    """The first ``limit`` warnings on stderr, then how many more there were: ``total`` when
+    the caller kept only some of them, and ``more`` appended to that line (where to see all)."""
     items = list(warnings)
     for warning in items[:limit]:
         eprint(f"warning: {warning}")
-    if len(items) > limit:
-        eprint(f"warning: ... and {len(items) - limit} more")
+    hidden = (len(items) if total is None else total) - min(limit, len(items))
+    if hidden > 0:
+        eprint(f"warning: ... and {hidden} more{more}")
 
 
-def check_format(fmt: str, names: Sequence[str]) -> None:
+def check_format(fmt: str, names: Collection[str]) -> None:
     if fmt not in names:
         raise InputError(f"unknown format {fmt!r}; choose one of {', '.join(names)}",
                          where="--format")
@@ -111,6 +118,17 @@ def parse_severity(text: str, where: str) -> Severity:
         choices = ", ".join(s.name.lower() for s in Severity)
         raise InputError(f"unknown severity {text!r}; choose from {choices}", where=where)
     return Severity[name]
+
+
+DB_OPTION: Any = typer.Option(
+    None, "--db", envvar="HULLGUARD_DB", dir_okay=False,
+    help="Vulnerability database (default: vulndb.sqlite in the user data dir).")
+# No square brackets in help texts: rich reads "[/variant]" as markup and --help crashes.
+PLATFORM_OPTION: Any = typer.Option(
+    "linux/amd64", "--platform",
+    help="Platform to pick from a multi-platform image: os/arch or os/arch/variant.")
+OUTPUT_OPTION: Any = typer.Option(None, "--output", "-o", dir_okay=False,
+                                  help="Write to FILE (atomically) instead of stdout.")
 
 
 def option_quiet() -> Any:

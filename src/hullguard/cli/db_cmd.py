@@ -10,7 +10,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from hullguard.cli.common import eprint, handle_errors, option_quiet, printable, write_output
+from hullguard.cli.common import (
+    DB_OPTION,
+    OUTPUT_OPTION,
+    check_format,
+    eprint,
+    handle_errors,
+    option_quiet,
+    printable,
+    show_warnings,
+    write_output,
+)
 
 if TYPE_CHECKING:
     from hullguard.vuln.dbwrite import SourceReport
@@ -25,10 +35,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(db_app, name="db")
 
 
-DB_OPTION: Any = typer.Option(None, "--db", envvar="HULLGUARD_DB", dir_okay=False,
-                              help="Database file (default: vulndb.sqlite in the user data dir).")
-OUTPUT_OPTION: Any = typer.Option(None, "--output", "-o", dir_okay=False,
-                                  help="Write to FILE (atomically) instead of stdout.")
 CONFIG_OPTION: Any = typer.Option(None, "--config", envvar="HULLGUARD_CONFIG", dir_okay=False,
                                   help="Config file (TOML; default: config.toml in the user "
                                   "config dir).")
@@ -67,16 +73,9 @@ def print_reports(reports: list[SourceReport], quiet: bool) -> None:
         if report.kept_previous:
             line += " (nothing usable: previous data kept)"
         typer.echo(printable(line))
-        if not quiet:
-            _warnings(report)
-
-
-def _warnings(report: SourceReport) -> None:
-    for warning in report.stats.warnings[:MAX_WARNINGS_SHOWN]:
-        eprint(f"warning: {warning}")
-    hidden = report.stats.skipped - min(MAX_WARNINGS_SHOWN, len(report.stats.warnings))
-    if hidden > 0:
-        eprint(f"warning: ... and {hidden} more skipped in {report.name}")
+        if not quiet:  # the importer keeps only the first warnings; every skip is counted
+            show_warnings(report.stats.warnings, MAX_WARNINGS_SHOWN,
+                          total=report.stats.skipped, more=f" skipped in {report.name}")
 
 
 @db_app.command("status")
@@ -92,6 +91,7 @@ def status_command(
     from hullguard.vuln.db import VulnDB
     from hullguard.vuln.status import status_dict, status_table
 
+    check_format(fmt, ("table", "json"))
     with VulnDB.open(resolve_db(db)) as vdb:
         data = status_dict(vdb)
     write_output(json.dumps(data, indent=2) if fmt == "json" else printable(status_table(data)),

@@ -11,10 +11,16 @@ from typing import Annotated, Any
 
 import typer
 
-from hullguard.cli.common import eprint, handle_errors, option_quiet, progress, write_output
-from hullguard.errors import InputError
+from hullguard.cli.common import (
+    check_format,
+    eprint,
+    handle_errors,
+    option_quiet,
+    progress,
+    write_output,
+)
 
-FORMATS = ("tree", "json", "dot", "mermaid")
+FORMATS = ("tree", "json", "dot", "mermaid")  # = hullguard.graph.render.FORMATS (kept light)
 
 graph_app = typer.Typer(help="Base-image lineage, blast radius and who-has, from the store.",
                         no_args_is_help=True)
@@ -24,32 +30,21 @@ def register(app: typer.Typer) -> None:
     app.add_typer(graph_app, name="graph")
 
 
-def _store_option() -> Any:
-    return typer.Option("--store", help="Store: SQLite path or postgresql:// DSN "
-                        "(default: $HULLGUARD_STORE or the user data directory).")
-
-
-def _format_option() -> Any:
-    return typer.Option("--format", "-f", help=f"Output: {', '.join(FORMATS)}.")
-
-
-def _output_option() -> Any:
-    return typer.Option("--output", "-o", dir_okay=False, help="Write to FILE (atomically).")
-
-
-def _check_format(fmt: str) -> None:
-    if fmt not in FORMATS:
-        raise InputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}",
-                         where="--format")
+StoreOption = Annotated[str | None, typer.Option(
+    "--store", help="Store: SQLite path or postgresql:// DSN "
+    "(default: $HULLGUARD_STORE or the user data directory).")]
+FormatOption = Annotated[str, typer.Option("--format", "-f", help=f"Output: {', '.join(FORMATS)}.")]
+OutputOption = Annotated[Path | None, typer.Option(
+    "--output", "-o", dir_okay=False, help="Write to FILE (atomically).")]
 
 
 def _run(store: str | None, fmt: str, output: Path | None, query: Any) -> None:
     from hullguard.graph.render import render
+    from hullguard.store.base import make_engine
     from hullguard.store.graph import StoreGraph
-    from hullguard.store.inventory import engine_for
 
-    _check_format(fmt)
-    with StoreGraph(engine_for(store)) as source:
+    check_format(fmt, FORMATS)
+    with StoreGraph(make_engine(store)) as source:
         for problem in source.problems:
             eprint(f"warning: {problem}")
         write_output(render(query(source), fmt), output)
@@ -59,9 +54,9 @@ def _run(store: str | None, fmt: str, output: Path | None, query: Any) -> None:
 @handle_errors
 def blast_radius_command(
     image: Annotated[str, typer.Argument(help="Image reference or digest (sha256:...).")],
-    store: Annotated[str | None, _store_option()] = None,
-    fmt: Annotated[str, _format_option()] = "tree",
-    output: Annotated[Path | None, _output_option()] = None,
+    store: StoreOption = None,
+    fmt: FormatOption = "tree",
+    output: OutputOption = None,
 ) -> None:
     """Every image built on IMAGE (transitively, by layers and Dockerfile FROMs) and every
     workload, compose service and Dockerfile that uses them, with exposure and environment."""
@@ -76,9 +71,9 @@ def who_has_command(
     package: Annotated[str, typer.Argument(
         help="[TYPE:]NAME[@RANGE], e.g. openssl, openssl@<3.0.7, "
              "log4j-core@>=2.0,<2.17.1, pypi:requests@<2.31.")],
-    store: Annotated[str | None, _store_option()] = None,
-    fmt: Annotated[str, _format_option()] = "tree",
-    output: Annotated[Path | None, _output_option()] = None,
+    store: StoreOption = None,
+    fmt: FormatOption = "tree",
+    output: OutputOption = None,
 ) -> None:
     """Every indexed image whose SBOM has PACKAGE (in the range), and where it runs."""
     from hullguard.graph.queries import who_has
@@ -90,9 +85,9 @@ def who_has_command(
 @handle_errors
 def lineage_command(
     image: Annotated[str, typer.Argument(help="Image reference or digest.")],
-    store: Annotated[str | None, _store_option()] = None,
-    fmt: Annotated[str, _format_option()] = "tree",
-    output: Annotated[Path | None, _output_option()] = None,
+    store: StoreOption = None,
+    fmt: FormatOption = "tree",
+    output: OutputOption = None,
 ) -> None:
     """The bases IMAGE is built on (nearest first), the images built directly on it, and
     its declared Dockerfile bases."""
@@ -106,7 +101,7 @@ def lineage_command(
 def index_command(
     images: Annotated[list[str], typer.Argument(
         help="Images to index: docker-archive:PATH, oci-archive:PATH, oci:DIR[:TAG], REF.")],
-    store: Annotated[str | None, _store_option()] = None,
+    store: StoreOption = None,
     no_packages: Annotated[bool, typer.Option(
         "--no-packages", help="Index layer chains only (skip cataloging).")] = False,
     quiet: bool = option_quiet(),
@@ -114,10 +109,10 @@ def index_command(
     """Add images (layer chain, names, SBOM packages) to the store's lineage index."""
     from hullguard.catalog.engine import catalog_source
     from hullguard.images import open_image
+    from hullguard.store.base import make_engine
     from hullguard.store.graph import index_images
-    from hullguard.store.inventory import engine_for
 
-    engine = engine_for(store)
+    engine = make_engine(store)
     with progress("indexing", quiet) as update:
         for text in images:
             update(f"indexing {text}")

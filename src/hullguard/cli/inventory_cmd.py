@@ -8,10 +8,9 @@ from typing import Annotated
 
 import typer
 
-from hullguard.cli.common import EXIT_ERROR, eprint, handle_errors, write_output
+from hullguard.cli.common import EXIT_ERROR, check_format, eprint, handle_errors, write_output
 from hullguard.errors import InputError
 
-FORMATS = ("table", "json")
 MAX_ISSUES_SHOWN = 50
 
 
@@ -46,11 +45,9 @@ def inventory_command(
     criticality per workload. Per-file problems are reported; the rest is still processed."""
     from hullguard.inventory.collect import collect
     from hullguard.inventory.context import CriticalityRules, load_criticality_rules
-    from hullguard.inventory.render import render
+    from hullguard.inventory.render import FORMATS, render
 
-    if fmt not in FORMATS:
-        raise InputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}",
-                         where="--format")
+    check_format(fmt, FORMATS)
     if not paths and not (cluster or kubeconfig or context):
         raise InputError("give at least one PATH, or --cluster", where="inventory")
     rules = load_criticality_rules(criticality_config) if criticality_config \
@@ -58,9 +55,10 @@ def inventory_command(
     inventory = collect(paths or [], kubeconfig=kubeconfig, context=context, cluster=cluster,
                         criticality_rules=rules)
     if store:
-        from hullguard.store.inventory import engine_for, save_inventory
+        from hullguard.store.base import make_engine
+        from hullguard.store.inventory import save_inventory
 
-        save_inventory(engine_for(store), inventory)
+        save_inventory(make_engine(store), inventory)
     write_output(render(inventory, fmt), output)
     for issue in inventory.issues[:MAX_ISSUES_SHOWN]:
         eprint(str(issue))

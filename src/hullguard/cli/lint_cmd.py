@@ -12,6 +12,8 @@ import typer
 
 from hullguard.cli.common import (
     EXIT_FINDINGS,
+    OUTPUT_OPTION,
+    PLATFORM_OPTION,
     check_format,
     handle_errors,
     option_quiet,
@@ -20,7 +22,6 @@ from hullguard.cli.common import (
     show_warnings,
     write_output,
 )
-from hullguard.cli.secrets_cmd import FORMAT_NAMES, OUTPUT_OPTION
 
 TARGET_HELP = ("A Dockerfile, compose file, Kubernetes manifest, a directory of them, or an "
                "image (docker-archive:PATH, oci:DIR, a registry REF, an image tar path).")
@@ -41,18 +42,17 @@ def lint_command(
     fail_on: str | None = typer.Option(
         None, "--fail-on", help="Exit 1 when a finding is at least this severity "
         "(low, medium, high, critical)."),
-    platform: str = typer.Option("linux/amd64", "--platform",
-                                 help="os/arch[/variant] of a multi-platform image."),
+    platform: str = PLATFORM_OPTION,
     quiet: bool = option_quiet(),
 ) -> None:
     """Check images, Dockerfiles, compose files and Kubernetes workloads for risky settings."""
     from hullguard.images.api import SourceOptions
     from hullguard.lint import lint_target
     from hullguard.lint.registry import parse_level
-    from hullguard.lint.report import render
+    from hullguard.lint.report import FORMATS, render
     from hullguard.model import Platform
 
-    check_format(fmt, FORMAT_NAMES)
+    check_format(fmt, FORMATS)
     threshold = parse_severity(fail_on, "--fail-on") if fail_on else None
     options = SourceOptions(platform=Platform.parse(platform))
     with progress(f"linting {target}", quiet):

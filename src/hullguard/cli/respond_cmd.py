@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from hullguard.cli.common import eprint, handle_errors, printable, progress_enabled
+from hullguard.cli.common import (
+    check_format,
+    eprint,
+    handle_errors,
+    printable,
+    progress_enabled,
+)
 
 if TYPE_CHECKING:
     from hullguard.model.inventory import Inventory
@@ -47,7 +53,7 @@ def _options(paths: list[str], out: Path, db: str | None, images: list[str], off
                           context=context, criticality_config=criticality, store_url=store)
 
 
-def _demo_options(out: Path, workers: int) -> RespondOptions:
+def _demo_options(out: Path, workers: int, secrets: bool) -> RespondOptions:
     from hullguard.demo import prepare_demo
     from hullguard.respond.run import STATE_DIR, RespondOptions
 
@@ -56,7 +62,7 @@ def _demo_options(out: Path, workers: int) -> RespondOptions:
     # The demo keeps its own store so it never mixes demo images into the user's store.
     return RespondOptions([str(p) for p in demo.paths], out, str(demo.db_path),
                           database_label=demo.label, image_sources=demo.image_sources,
-                          offline=True, workers=workers,
+                          offline=True, workers=workers, secrets=secrets,
                           store_url=f"sqlite:///{(state / 'store.sqlite').resolve()}")
 
 
@@ -146,7 +152,8 @@ def register(app: typer.Typer) -> None:
         out: Annotated[Path, typer.Option("--out", "-o", help="Incident folder.")] = Path(
             "incident"),
         demo: Annotated[bool, typer.Option("--demo", help="Run on the bundled demo fleet "
-                                           "(offline; ignores PATHS and --db).")] = False,
+                                           "(offline, own store); only --out, --workers, "
+                                           "--no-secrets, --sla and --quiet apply.")] = False,
         db: Db = None, image: Images = None, offline: Offline = False,
         cluster: Cluster = False, kubeconfig: Kubeconfig = None, context: Context = None,
         criticality: CriticalityConfig = None, workers: Workers = 0,
@@ -161,7 +168,7 @@ def register(app: typer.Typer) -> None:
 
         if not demo and not paths and not cluster:
             raise InputError("give manifests/compose files/Dockerfiles, --cluster, or --demo")
-        options = _demo_options(out, workers) if demo else _options(
+        options = _demo_options(out, workers, not no_secrets) if demo else _options(
             list(paths or []), out, db, image or [], offline, workers, not no_secrets,
             cluster, kubeconfig, context, criticality, _store_url(store, no_store))
         if sla:
@@ -193,6 +200,7 @@ def register(app: typer.Typer) -> None:
         is reported as not scanned and the rest continue). Exit 0, or 2 on errors."""
         from hullguard.respond.run import collect_inventory
 
+        check_format(fmt, FLEET_FORMATS)
         options = _options(list(paths or []), state, db, image or [], offline, workers,
                            not no_secrets, cluster, kubeconfig, context, None,
                            _store_url(store, no_store))
@@ -203,6 +211,9 @@ def register(app: typer.Typer) -> None:
 
             record_fleet(options.store_url, inventory, results, options.db_path or "none")
         typer.echo(_fleet_table(results) if fmt == "table" else _fleet_json(results))
+
+
+FLEET_FORMATS = ("table", "json")
 
 
 def _fleet_rows(results: list[ImageResult]) -> list[dict[str, object]]:

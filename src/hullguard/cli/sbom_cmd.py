@@ -12,7 +12,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from hullguard.cli.common import eprint, handle_errors, option_quiet, progress, write_output
+from hullguard.cli.common import (
+    OUTPUT_OPTION,
+    PLATFORM_OPTION,
+    check_format,
+    handle_errors,
+    option_quiet,
+    progress,
+    show_warnings,
+    write_output,
+)
 from hullguard.errors import InputError
 
 if TYPE_CHECKING:
@@ -20,7 +29,6 @@ if TYPE_CHECKING:
     from hullguard.model import Sbom
 
 FORMAT_NAMES = ("table", "json", "cyclonedx-json", "spdx-json")  # = hullguard.sbom.FORMATS
-MAX_WARNINGS_SHOWN = 20
 
 IMAGE_HELP = (
     "Image reference: docker-archive:PATH, oci-archive:PATH, oci:DIR[:TAG], dir:PATH, "
@@ -38,13 +46,8 @@ def sbom_command(
     image: Annotated[str, typer.Argument(help=IMAGE_HELP)],
     fmt: Annotated[str, typer.Option(
         "--format", "-f", help=f"Output format: {', '.join(FORMAT_NAMES)}.")] = "table",
-    output: Annotated[Path | None, typer.Option(
-        "--output", "-o", dir_okay=False,
-        help="Write to FILE (atomically) instead of stdout.")] = None,
-    platform: Annotated[str, typer.Option(
-        "--platform",
-        help="Platform to pick from a multi-platform image: os/arch or os/arch/variant.",
-    )] = "linux/amd64",
+    output: Path | None = OUTPUT_OPTION,
+    platform: str = PLATFORM_OPTION,
     insecure: Annotated[bool, typer.Option(
         "--insecure", help="Allow plain HTTP / unverified TLS to a registry.")] = False,
     username: Annotated[str | None, typer.Option(
@@ -56,13 +59,12 @@ def sbom_command(
     """Catalog the packages inside IMAGE and write an SBOM (default: a readable table)."""
     from hullguard.sbom import FORMATS, render
 
-    if fmt not in FORMATS:
-        raise InputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}",
-                         where="--format")
+    check_format(fmt, FORMATS)
     options = _source_options(platform, insecure, username, password_stdin)
     sbom = _catalog(image, options, quiet)
-    _report_warnings(sbom.warnings)
-    _write(render(sbom, fmt), output)
+    # Warnings go to stderr (never into the SBOM stream); a hostile image can make many.
+    show_warnings(sbom.warnings, more=" (all are listed in -f json)")
+    write_output(render(sbom, fmt), output)
 
 
 def _source_options(platform: str, insecure: bool, username: str | None,
@@ -91,18 +93,3 @@ def _catalog(image: str, options: SourceOptions, quiet: bool) -> Sbom:
     with progress(f"cataloging {image}", quiet) as update:
         return catalog_image(image, options, on_progress=update)
 
-
-def _write(text: str, output: Path | None) -> None:
-    try:
-        write_output(text, output)
-    except OSError as error:  # unwritable directory, a file where a directory should be, ...
-        raise InputError(f"cannot write: {error.strerror or error}", where=str(output)) from None
-
-
-def _report_warnings(warnings: tuple[str, ...]) -> None:
-    """Warnings go to stderr (never into the SBOM stream); a hostile image can make many."""
-    for warning in warnings[:MAX_WARNINGS_SHOWN]:
-        eprint(f"warning: {warning}")
-    if len(warnings) > MAX_WARNINGS_SHOWN:
-        eprint(f"warning: ... and {len(warnings) - MAX_WARNINGS_SHOWN} more "
-               "(all are listed in -f json)")

@@ -13,16 +13,20 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from hullguard.cli.common import (
+    DB_OPTION,
     EXIT_FINDINGS,
+    OUTPUT_OPTION,
+    PLATFORM_OPTION,
+    check_format,
     eprint,
     handle_errors,
     option_quiet,
     parse_severity,
     printable,
     progress,
+    show_warnings,
     write_output,
 )
-from hullguard.errors import InputError
 
 if TYPE_CHECKING:
     from hullguard.model import Sbom
@@ -30,7 +34,6 @@ if TYPE_CHECKING:
     from hullguard.vuln.scan import ScanReport
 
 FORMAT_NAMES = ("table", "json", "sarif", "cyclonedx-json")
-MAX_WARNINGS_SHOWN = 20
 IMAGE_HELP = ("Image: docker-archive:PATH, oci-archive:PATH, oci:DIR[:TAG], dir:PATH, "
               "sbom:PATH (CycloneDX/SPDX/native JSON), registry:REF or a bare REF.")
 
@@ -41,9 +44,6 @@ def register(app: typer.Typer) -> None:
     app.command("rescan")(rescan_command)
 
 
-DB_OPTION: Any = typer.Option(
-    None, "--db", envvar="HULLGUARD_DB", dir_okay=False,
-    help="Vulnerability database (default: vulndb.sqlite in the user data dir).")
 STORE_OPTION: Any = typer.Option(
     None, "--store", envvar="HULLGUARD_STORE",
     help="Store DSN (default: store.sqlite in the user data dir), e.g. "
@@ -54,8 +54,6 @@ MAX_AGE_OPTION: Any = typer.Option(
     "max_age_days in the config file).")
 IGNORE_OPTION: Any = typer.Option(None, "--ignore-file", dir_okay=False,
                                   help="YAML ignore rules (id, package, reason, expires).")
-OUTPUT_OPTION: Any = typer.Option(None, "--output", "-o", dir_okay=False,
-                                  help="Write to FILE (atomically) instead of stdout.")
 
 
 def open_db(db: Path | None, max_age_days: float | None, quiet: bool) -> VulnDB:
@@ -84,13 +82,6 @@ def catalog(image: str, platform: str, insecure: bool, quiet: bool) -> Sbom:
         return catalog_image(image, options, on_progress=update)
 
 
-def _warn_all(warnings: tuple[str, ...] | list[str]) -> None:
-    for warning in list(warnings)[:MAX_WARNINGS_SHOWN]:
-        eprint(f"warning: {warning}")
-    if len(warnings) > MAX_WARNINGS_SHOWN:
-        eprint(f"warning: ... and {len(warnings) - MAX_WARNINGS_SHOWN} more (see -f json)")
-
-
 @handle_errors
 def scan_command(
     image: str = typer.Argument(..., help=IMAGE_HELP, metavar="IMAGE"),
@@ -107,8 +98,7 @@ def scan_command(
     vex: Annotated[list[Path] | None, typer.Option(
         "--vex", dir_okay=False, help="OpenVEX or CycloneDX VEX file (repeatable).")] = None,
     ignore_file: Path | None = IGNORE_OPTION,
-    platform: str = typer.Option("linux/amd64", "--platform",
-                                 help="os/arch[/variant] of a multi-platform image."),
+    platform: str = PLATFORM_OPTION,
     insecure: bool = typer.Option(False, "--insecure",
                                   help="Allow plain HTTP / unverified TLS to a registry."),
     store: str | None = STORE_OPTION,
@@ -121,9 +111,7 @@ def scan_command(
     from hullguard.vuln.report import render
     from hullguard.vuln.scan import ScanOptions, load_suppressions, scan_sbom
 
-    if fmt not in FORMAT_NAMES:
-        raise InputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMAT_NAMES)}",
-                         where="--format")
+    check_format(fmt, FORMAT_NAMES)
     levels = frozenset(parse_severity(s, "--severity") for s in severity.split(",") if s.strip())
     gate = parse_severity(fail_on, "--fail-on") if fail_on else None
     statements, rules, vex_warnings = load_suppressions(vex or [], ignore_file)
@@ -133,7 +121,7 @@ def scan_command(
         report = scan_sbom(sbom, vdb, options)
         if not no_store:
             _store_scan(store, report, vdb)
-    _warn_all([*vex_warnings, *sbom.warnings, *report.warnings])
+    show_warnings([*vex_warnings, *sbom.warnings, *report.warnings], more=" (see -f json)")
     write_output(render(report, fmt) if fmt != "table" else printable(render(report, fmt)),
                  output)
     if gate is not None and report.at_or_above(gate):
@@ -159,7 +147,7 @@ def explain_command(
     image: str = typer.Argument(..., help=IMAGE_HELP, metavar="IMAGE"),
     db: Path | None = DB_OPTION,
     fmt: str = typer.Option("text", "--format", "-f", help="text or json."),
-    platform: str = typer.Option("linux/amd64", "--platform"),
+    platform: str = PLATFORM_OPTION,
     insecure: bool = typer.Option(False, "--insecure"),
     max_age_days: float | None = MAX_AGE_OPTION,
     quiet: bool = option_quiet(),
@@ -168,6 +156,7 @@ def explain_command(
     Exit 0 when it matches, 1 when it does not."""
     from hullguard.vuln.explain import explain, render_json, render_text
 
+    check_format(fmt, ("text", "json"))
     with open_db(db, max_age_days, quiet) as vdb:
         sbom = catalog(image, platform, insecure, quiet)
         result = explain(vuln_id, sbom, vdb)
@@ -191,6 +180,7 @@ def rescan_command(
     from hullguard.store import open_store
     from hullguard.store.rescan import render_changes, rescan_all
 
+    check_format(fmt, ("table", "json"))
     with open_db(db, max_age_days, quiet) as vdb, open_store(store) as session_factory:
         changes = rescan_all(session_factory, vdb)
     text = render_changes(changes, fmt)

@@ -12,6 +12,8 @@ import typer
 
 from hullguard.cli.common import (
     EXIT_FINDINGS,
+    OUTPUT_OPTION,
+    PLATFORM_OPTION,
     check_format,
     handle_errors,
     option_quiet,
@@ -21,14 +23,10 @@ from hullguard.cli.common import (
     write_output,
 )
 
-FORMAT_NAMES = ("table", "json", "sarif")
-
 TARGET_HELP = ("An image (docker-archive:PATH, oci:DIR, oci-archive:PATH, a registry REF, or a "
                "path to an image tar / OCI layout) or a file or directory to scan.")
 
-# Module-level option objects (ruff B008: no calls in defaults for mutable-typed options).
-OUTPUT_OPTION = typer.Option(None, "--output", "-o", dir_okay=False,
-                             help="Write to FILE (atomically) instead of stdout.")
+# Module-level option object (ruff B008: no calls in defaults for mutable-typed options).
 ALLOWLIST_OPTION = typer.Option(
     None, "--allowlist", help="YAML with paths (globs), fingerprints and rules to ignore.")
 
@@ -48,17 +46,16 @@ def secrets_command(
     fail_on: str | None = typer.Option(
         None, "--fail-on", help="Exit 1 when a finding is at least this severity "
         "(low, medium, high, critical)."),
-    platform: str = typer.Option("linux/amd64", "--platform",
-                                 help="os/arch[/variant] of a multi-platform image."),
+    platform: str = PLATFORM_OPTION,
     quiet: bool = option_quiet(),
 ) -> None:
     """Find leaked credentials (prefix, length and fingerprint shown, never the secret)."""
     from hullguard.images.api import SourceOptions
     from hullguard.model import Platform
     from hullguard.secrets import Limits, load_allowlist, scan_target
-    from hullguard.secrets.report import render
+    from hullguard.secrets.report import FORMATS, render
 
-    check_format(fmt, FORMAT_NAMES)
+    check_format(fmt, FORMATS)
     threshold = parse_severity(fail_on, "--fail-on") if fail_on else None
     rules_allow = load_allowlist(allowlist) if allowlist else None
     options = SourceOptions(platform=Platform.parse(platform))

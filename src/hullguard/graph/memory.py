@@ -1,7 +1,7 @@
 """The graph in memory: a :class:`LineageIndex`, an inventory and SBOM package lists.
 
-Used directly by ``respond`` (one run, nothing stored) and by tests as the reference the store
-implementation must agree with.
+The reference the store implementation (hullguard.store.graph) must agree with in the tests;
+``image_id`` and ``image_names`` are shared with the store.
 """
 
 from __future__ import annotations

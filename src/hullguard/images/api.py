@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
+from hullguard.errors import LimitExceeded
 from hullguard.model import ImageInfo, Layer, Platform
 
 
@@ -58,6 +59,26 @@ class LayerEntry(Protocol):
     def chunks(self, size: int = 1 << 20) -> Iterator[bytes]:
         """The content as a stream of chunks (for large files read once)."""
         ...
+
+
+class MemoryEntry:
+    """A :class:`LayerEntry` whose content was already read (a walk entry is readable once):
+    for a reader that hands a file on after reading it itself."""
+
+    __slots__ = ("_data", "info")
+
+    def __init__(self, info: FileInfo, data: bytes) -> None:
+        self.info, self._data = info, data
+
+    def read(self, limit: int) -> bytes:
+        if len(self._data) > limit:
+            raise LimitExceeded(f"file is {len(self._data)} bytes, over the {limit}-byte limit",
+                                where=self.info.path)
+        return self._data
+
+    def chunks(self, size: int = 1 << 20) -> Iterator[bytes]:
+        for start in range(0, len(self._data), size):
+            yield self._data[start:start + size]
 
 
 class ImageSource(Protocol):

@@ -43,8 +43,8 @@ class DockerArchive:
         self.options = options
         self.where = reference
         config_name = _string(entry, "Config", reference)
-        config = members.read_file(_clean(config_name), reference)
-        self.layer_names = [_clean(name) for name in _strings(entry, "Layers", reference)]
+        config = members.read_file(config_name, reference)
+        self.layer_names = _strings(entry, "Layers", reference)
         tags = tuple(_strings(entry, "RepoTags", reference, required=False))
         self._info = image_info_from(reference, "docker-archive", None, None, config,
                                      config_digest=digest_of(config), tags=tags,
@@ -153,10 +153,3 @@ def _strings(entry: dict[str, Any], key: str, where: str, required: bool = True)
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise InputError(f"manifest.json field {key!r} must be a list of strings", where=where)
     return value
-
-
-def _clean(name: str) -> str:
-    while name.startswith("./"):
-        name = name[2:]
-    return name
-

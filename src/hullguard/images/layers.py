@@ -645,7 +645,6 @@ class LayerWalker:
         self.where = where
         self.offset = offset
         self.warnings: list[str] = []
-        self.dropped_warnings = 0
         self.compression = ""
         self.entries = 0
         self.uncompressed_size = 0
@@ -668,8 +667,6 @@ class LayerWalker:
     def warn(self, message: str) -> None:
         if len(self.warnings) < MAX_WARNINGS:
             self.warnings.append(f"{self.where}: {message}")
-        else:
-            self.dropped_warnings += 1
 
     # -- content access -------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +19,7 @@ from hullguard.model import Digest, HistoryEntry, ImageConfig, ImageInfo, Layer,
 
 MAX_MANIFEST_BYTES = 4 << 20  # manifests, indexes and configs; real ones are a few KiB
 MAX_DESCRIPTORS = 10_000
+MAX_INDEX_DEPTH = 4  # an index pointing to an index is rare but valid; deeper is hostile
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -247,6 +248,27 @@ def select_platform(index: Index, platform: Platform, where: str) -> Descriptor:
     raise NotFoundError(f"no image for platform {platform} in the index", where=where,
                         hint="available: " + (", ".join(available) or "none") +
                         " (choose with --platform)")
+
+
+def follow_indexes(document: Manifest | Index, digest: Digest, platform: Platform,
+                   fetch: Callable[[Descriptor], tuple[bytes, str | None]],
+                   where: Callable[[Digest], str]) -> tuple[Manifest, Digest]:
+    """The image manifest (and its digest) that ``document`` (whose digest is ``digest``)
+    leads to for ``platform``: itself, or the entry :func:`select_platform` picks, followed
+    through nested indexes. ``fetch`` returns an entry's size- and digest-verified bytes and a
+    media type to parse them as when the entry declares none; ``where`` names a document by
+    its digest in errors. Every source resolves indexes here."""
+    hops = 0
+    while isinstance(document, Index):
+        if hops == MAX_INDEX_DEPTH:
+            raise LimitExceeded(f"image indexes nested deeper than {MAX_INDEX_DEPTH}",
+                                where=where(digest))
+        hops += 1
+        chosen = select_platform(document, platform, where(digest))
+        data, fallback = fetch(chosen)
+        digest = chosen.digest
+        document = parse_document(data, where(digest), chosen.media_type or fallback)
+    return document, digest
 
 
 def parse_config(data: bytes, where: str) -> dict[str, Any]:

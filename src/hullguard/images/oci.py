@@ -21,11 +21,11 @@ from hullguard.images.api import SourceOptions
 from hullguard.images.layers import LayerWalker, walk_blob
 from hullguard.images.manifest import (
     ANNOTATION_REF_NAME,
-    INDEX_TYPES,
     MAX_MANIFEST_BYTES,
     Descriptor,
     Index,
     Manifest,
+    follow_indexes,
     image_info_from,
     parse_document,
     parse_index,
@@ -35,7 +35,6 @@ from hullguard.images.manifest import (
 from hullguard.model import Digest, ImageInfo, Layer
 
 CONTAINERD_NAME = "io.containerd.image.name"
-MAX_INDEX_DEPTH = 4
 MAX_ARCHIVE_MEMBERS = 100_000
 
 
@@ -98,7 +97,7 @@ class TarMembers:
         self.members = index_tar(path, where)
 
     def find(self, name: str) -> BlobLocation | None:
-        found = self.members.get(name)
+        found = self.members.get(_clean_member(name))
         return BlobLocation(self.path, *found) if found else None
 
     def locate(self, digest: Digest, where: str) -> BlobLocation:
@@ -159,12 +158,11 @@ class OciImage:
         self.store = store
         self.options = options
         self.where = reference
-        descriptor = resolve_layout(store, tag, options, reference)
-        self.manifest = load_manifest(store, descriptor, reference)
+        entry, self.manifest, digest = resolve_layout(store, tag, options, reference)
         config_desc = self.manifest.config
         config = read_blob(store, config_desc, f"{reference} config")
-        names = tags or ((tag,) if tag else _ref_names(descriptor))
-        self._info = image_info_from(reference, source_kind, descriptor.digest, self.manifest,
+        names = tags or ((tag,) if tag else _ref_names(entry))
+        self._info = image_info_from(reference, source_kind, digest, self.manifest,
                                      config, config_digest=config_desc.digest, tags=names,
                                      where=f"{reference} config {config_desc.digest.short}")
 
@@ -208,18 +206,21 @@ def read_blob(store: BlobStore, descriptor: Descriptor, where: str) -> bytes:
 
 
 def resolve_layout(store: BlobStore, tag: str, options: SourceOptions,
-                   where: str) -> Descriptor:
-    """The manifest descriptor ``index.json`` leads to for ``tag`` and the platform."""
+                   where: str) -> tuple[Descriptor, Manifest, Digest]:
+    """The ``index.json`` entry for ``tag``, and the image manifest (with its digest) it
+    leads to for the platform."""
     top = parse_index(store.read_file("index.json", where), f"{where} index.json")
-    descriptor = _pick_entry(top, tag, options, where)
-    for _ in range(MAX_INDEX_DEPTH):
-        if descriptor.media_type not in INDEX_TYPES:
-            return descriptor
-        index_where = f"{where} index {descriptor.digest.short}"
-        nested = parse_index(read_blob(store, descriptor, index_where), index_where,
-                             descriptor.media_type)
-        descriptor = select_platform(nested, options.platform, index_where)
-    raise LimitExceeded(f"image indexes nested deeper than {MAX_INDEX_DEPTH}", where=where)
+    entry = _pick_entry(top, tag, options, where)
+
+    def place(digest: Digest) -> str:
+        return f"{where} manifest {digest.short}"
+
+    def fetch(descriptor: Descriptor) -> tuple[bytes, str | None]:
+        return read_blob(store, descriptor, place(descriptor.digest)), None
+
+    document = parse_document(fetch(entry)[0], place(entry.digest), entry.media_type or None)
+    manifest, digest = follow_indexes(document, entry.digest, options.platform, fetch, place)
+    return entry, manifest, digest
 
 
 def _pick_entry(top: Index, tag: str, options: SourceOptions, where: str) -> Descriptor:
@@ -252,15 +253,6 @@ def _ref_names(descriptor: Descriptor) -> tuple[str, ...]:
         if ":" in full.rsplit("/", 1)[-1]:
             names.append(full.rsplit(":", 1)[1])
     return tuple(dict.fromkeys(names))
-
-
-def load_manifest(store: BlobStore, descriptor: Descriptor, where: str) -> Manifest:
-    manifest_where = f"{where} manifest {descriptor.digest.short}"
-    document = parse_document(read_blob(store, descriptor, manifest_where), manifest_where,
-                              descriptor.media_type or None)
-    if not isinstance(document, Manifest):
-        raise InputError("expected an image manifest, found an index", where=manifest_where)
-    return document
 
 
 def open_oci_layout(path: str, tag: str, options: SourceOptions) -> OciImage:

@@ -1,12 +1,7 @@
 """Image references from Kubernetes (manifests, kubectl dumps, a live cluster), compose files,
-Dockerfiles and image lists: :func:`collect` builds the fleet :class:`Inventory`.
+Dockerfiles and image lists: :func:`hullguard.inventory.collect.collect` builds the fleet
+:class:`Inventory`.
 
-The submodule ``hullguard.inventory.collect`` is imported here on purpose: importing it later
-would make the package attribute ``collect`` the module instead of the function.
+Nothing is imported here: lint, secrets and the store use the light submodules (``dockerfile``,
+``yamlsafe``, ``references``) without loading the whole collector.
 """
-
-from __future__ import annotations
-
-from hullguard.inventory.collect import collect
-
-__all__ = ["collect"]

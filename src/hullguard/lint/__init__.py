@@ -56,37 +56,17 @@ def lint_file(path: Path, level: str, explicit: bool = True) -> tuple[list[LintF
                                                                        list[str]]:
     """Findings for one Dockerfile, compose file or Kubernetes manifest. ``explicit``: the
     user named this file, so an unrecognized or unreadable one is an error, not a warning."""
-    text = _read(path)
-    if _DOCKERFILE_NAME.search(path.name) or _looks_like_dockerfile(text):
-        from hullguard.inventory.dockerfile import parse_dockerfile
+    from hullguard.inventory.dockerfile import looks_like_dockerfile, parse_dockerfile
+    from hullguard.inventory.yamlsafe import Limits, read_text
 
+    text = read_text(path, Limits(max_bytes=MAX_FILE))  # FIFOs and devices are refused
+    if _DOCKERFILE_NAME.search(path.name) or looks_like_dockerfile(text):
         doc = parse_dockerfile(text, str(path))
         warnings = [f"{path}:{line}: {message}" for line, message in doc.warnings]
-        return run_checks("dockerfile", doc, str(path), _level(level)), warnings
+        return run_checks("dockerfile", doc, str(path), level), warnings
     if path.suffix.lower() in _YAML or explicit:
         return _lint_yaml(path, text, level, explicit)
     return [], []
-
-
-def _level(level: str) -> str:
-    return parse_level(level)
-
-
-def _looks_like_dockerfile(text: str) -> bool:
-    from hullguard.inventory.dockerfile import looks_like_dockerfile
-
-    return looks_like_dockerfile(text)
-
-
-def _read(path: Path) -> str:
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_FILE + 1)
-    except OSError as error:
-        raise InputError(f"cannot read: {error.strerror}", where=str(path)) from None
-    if len(raw) > MAX_FILE:
-        raise InputError(f"larger than {MAX_FILE} bytes", where=str(path))
-    return raw.decode("utf-8", errors="replace")
 
 
 def _lint_yaml(path: Path, text: str, level: str,

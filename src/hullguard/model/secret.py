@@ -13,8 +13,9 @@ class FileState(StrEnum):
     """Whether the file holding a secret is still visible in the final image."""
 
     PRESENT = "present"
-    DELETED = "deleted"  # a later layer's whiteout removed it (still in the image's blobs)
-    OVERWRITTEN = "overwritten"  # a later layer wrote the same path
+    DELETED = "deleted"  # a later layer removed it: whiteout, opaque directory, parent
+    # replaced by a non-directory (still in the image's blobs)
+    OVERWRITTEN = "overwritten"  # the image shows a later layer's entry at the same path
     CONFIG = "config"  # image config field (Env, Labels, history ...), not a file
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from hullguard.model.image import ImageInfo
@@ -101,12 +102,13 @@ class Collector:
         if location not in group.locations:
             group.locations.append(location)
 
-    def restate(self, state_of: dict[tuple[str, int], FileState]) -> None:
-        """Set deleted/overwritten states once every layer has been walked."""
+    def restate(self, state_of: Callable[[str, int], FileState]) -> None:
+        """Set deleted/overwritten states of layer files once every layer has been walked
+        (``state_of(path, layer_index)``; a nested archive member takes its archive's)."""
         for group in self.groups.values():
             group.locations = [
-                replace(loc, state=state_of.get((loc.path.split("!/", 1)[0], loc.layer_index),
-                                                loc.state))
+                loc if loc.state is not FileState.PRESENT or loc.layer_index < 0
+                else replace(loc, state=state_of(loc.path.split("!/", 1)[0], loc.layer_index))
                 for loc in group.locations]
 
     def redact(self, text: str) -> str:

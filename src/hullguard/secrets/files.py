@@ -18,7 +18,6 @@ from hullguard.secrets.collect import Collector, Place
 
 _YAML_SUFFIXES = (".yaml", ".yml", ".json")
 _DOCKERFILE = re.compile(r"(?i)^(?:docker|container)file(?:\..*)?$|\.(?:docker|container)file$")
-_INSTRUCTION = re.compile(rb"(?im)^[ \t]*(ENV|ARG|LABEL)[ \t]+(.+)$")
 _MAX_MANIFEST = 8 << 20
 _MAX_WALK = 500_000  # files per directory scan
 
@@ -75,25 +74,17 @@ def scan_structured(data: bytes, shown: str, collector: Collector) -> None:
 
 
 def dockerfile_assignments(data: bytes) -> Iterator[tuple[int, bytes]]:
-    """(line, ``KEY=value ...``) of ENV/ARG/LABEL instructions (legacy ``ENV KEY value`` too).
-    Continuation lines are joined so the value is seen whole."""
-    joined = re.sub(rb"\\\r?\n", b" ", data)
-    for match in _INSTRUCTION.finditer(joined):
-        body = match.group(2).strip()
-        if match.group(1).upper() == b"ENV" and b"=" not in body.split(b" ", 1)[0]:
-            body = re.sub(rb"[ \t]+", b"=", body, count=1)
-        line = data.count(b"\n", 0, _original_offset(data, joined, match.start())) + 1
-        yield line, body
+    """(line, ``KEY=value ...``) of ENV/ARG/LABEL instructions (legacy ``ENV KEY value`` too),
+    continuation lines joined by the inventory's Dockerfile parser."""
+    from hullguard.inventory.dockerfile import parse_dockerfile
 
-
-def _original_offset(data: bytes, joined: bytes, offset: int) -> int:
-    """Offset in ``data`` of ``joined[offset]`` (each join removed a backslash-newline)."""
-    removed = 0
-    for cont in re.finditer(rb"\\\r?\n", data):
-        if cont.start() - removed >= offset:
-            break
-        removed += len(cont.group()) - 1
-    return offset + removed
+    for instruction in parse_dockerfile(data.decode("utf-8", errors="replace")).instructions:
+        if instruction.keyword not in ("ENV", "ARG", "LABEL"):
+            continue
+        body = instruction.value.strip()
+        if instruction.keyword == "ENV" and "=" not in body.split(" ", 1)[0]:
+            body = re.sub(r"[ \t]+", "=", body, count=1)
+        yield instruction.line, body.encode()
 
 
 def manifest_values(data: bytes, where: str) -> Iterator[tuple[int, bytes]]:

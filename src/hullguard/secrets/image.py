@@ -7,56 +7,28 @@ are still scanned, because the blob still ships them; their findings say so and 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 from hullguard.errors import LimitExceeded
 from hullguard.images.api import FileInfo, FileKind, ImageSource, LayerEntry
+from hullguard.images.tree import FileTree
 from hullguard.model.image import ImageConfig, ImageInfo, Layer
 from hullguard.model.secret import FileState
 from hullguard.secrets.collect import Collector, Place
 
-_CONTAINERS = (FileKind.FILE, FileKind.DIR, FileKind.SYMLINK, FileKind.HARDLINK, FileKind.OTHER)
 
-
-@dataclass
-class Visibility:
-    """Per layer: paths written, non-directories written, whiteouts and opaque directories."""
-
-    written: list[set[str]] = field(default_factory=list)
-    nondirs: list[set[str]] = field(default_factory=list)
-    removed: list[set[str]] = field(default_factory=list)
-    opaque: list[set[str]] = field(default_factory=list)
-
-    def new_layer(self) -> None:
-        for table in (self.written, self.nondirs, self.removed, self.opaque):
-            table.append(set())
-
-    def record(self, kind: FileKind, path: str) -> None:
-        if kind is FileKind.WHITEOUT:
-            self.removed[-1].add(path)
-        elif kind is FileKind.OPAQUE:
-            self.opaque[-1].add(path)
-        elif kind in _CONTAINERS:
-            self.written[-1].add(path)
-            if kind is not FileKind.DIR:
-                self.nondirs[-1].add(path)
-
-    def state(self, path: str, layer_index: int) -> FileState:
-        """What the layers above ``layer_index`` did to ``path`` (first change wins)."""
-        ancestors = _ancestors(path)
-        for upper in range(layer_index + 1, len(self.written)):
-            if path in self.removed[upper] or any(
-                    a in self.removed[upper] or a in self.opaque[upper]
-                    or a in self.nondirs[upper] for a in ancestors):
-                return FileState.DELETED
-            if path in self.written[upper]:
-                return FileState.OVERWRITTEN
-        return FileState.PRESENT
-
-
-def _ancestors(path: str) -> list[str]:
-    parts = path.strip("/").split("/")[:-1]
-    return ["/" + "/".join(parts[: i + 1]) for i in range(len(parts))]
+def file_state(tree: FileTree, path: str, layer_index: int) -> FileState:
+    """What the layers above ``layer_index`` did to ``path``, from the squashed tree: gone
+    (whiteout, opaque directory, parent replaced by a non-directory) or shown from a later
+    layer. The parent is resolved as the tree placed the entry (through symlinks)."""
+    head, _, name = path.rpartition("/")
+    parent = tree.resolve(head or "/")
+    canonical = f"{parent.rstrip('/')}/{name}" if parent else path
+    if tree.was_deleted(canonical, layer_index):
+        return FileState.DELETED
+    shown = tree.visible(canonical)
+    if shown is not None and shown[0] > layer_index:
+        return FileState.OVERWRITTEN
+    return FileState.PRESENT
 
 
 def scan_layers(source: ImageSource, collector: Collector) -> None:
@@ -111,8 +83,7 @@ class SecretTee:
 
     def __init__(self, source: ImageSource, collector: Collector) -> None:
         self._source, self.collector = source, collector
-        self._visibility = Visibility()
-        self._places: set[tuple[str, int]] = set()
+        self._tree = FileTree()  # the layers' whiteouts and overrides, for file_state
         self._walked: set[int] = set()
 
     @property
@@ -120,19 +91,16 @@ class SecretTee:
         return self._source.info
 
     def walk_layer(self, layer: Layer) -> Iterator[LayerEntry]:
-        self._visibility.new_layer()
+        self._tree.start_layer(layer.index)
         self._walked.add(layer.index)
         return _TeeWalk(self, iter(self._source.walk_layer(layer)), layer)
 
     def observe(self, entry: LayerEntry, index: int, place: Place) -> LayerEntry:
-        self._visibility.record(entry.info.kind, entry.info.path)
+        self._tree.apply(entry.info, index)
         if entry.info.kind is not FileKind.FILE:
             return entry
         data = _read_for_scan(entry, self.collector, place)
-        if data is None:
-            return entry
-        self._places.add((entry.info.path, index))
-        return _ReadEntry(entry.info, data)
+        return entry if data is None else _ReadEntry(entry.info, data)
 
     def drain(self) -> None:
         """Walk, for secrets only, the layers the other reader did not (all of them when its
@@ -149,7 +117,7 @@ class SecretTee:
 
     def finish(self) -> None:
         """Mark findings in files that later layers deleted or overwrote."""
-        self.collector.restate({key: self._visibility.state(*key) for key in self._places})
+        self.collector.restate(lambda path, index: file_state(self._tree, path, index))
 
     def close(self) -> None:
         self._source.close()

@@ -41,7 +41,7 @@ from hullguard.model.inventory import (
     SourceLocation,
     Workload,
 )
-from hullguard.store.base import Base, make_engine
+from hullguard.store.base import Base
 
 METADATA = Base.metadata  # one metadata for the whole store (see hullguard.store.base)
 CHUNK = 500  # bound parameters per IN (...) query
@@ -104,14 +104,6 @@ sources = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("source", Text, nullable=False),
 )
-
-
-def engine_for(url: str | None) -> Engine:
-    """An engine for ``--store``: a SQLite path, a SQLAlchemy URL, or a ``postgresql://`` DSN
-    (psycopg 3 is the driver); None means the default store (``$HULLGUARD_STORE``)."""
-    if url and url.startswith(("postgresql://", "postgres://")):
-        url = "postgresql+psycopg://" + url.split("://", 1)[1]
-    return make_engine(url)
 
 
 def chunks(values: Iterable[str]) -> Iterator[list[str]]:

@@ -30,7 +30,6 @@ class ImageChanges:
     fixed: list[dict[str, Any]] = field(default_factory=list)  # no longer matches the data
     withdrawn: list[dict[str, Any]] = field(default_factory=list)  # its advisory was withdrawn
     total: int = 0
-    error: str = ""
 
     @property
     def changed(self) -> bool:

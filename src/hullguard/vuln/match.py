@@ -19,7 +19,6 @@ Rules (docs/matching.md has the long form):
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -42,6 +41,7 @@ from hullguard.model import (
     Sbom,
 )
 from hullguard.vuln.importers.debian import release_ecosystem
+from hullguard.vuln.importers.osv import normalize_name  # the key the importers store
 from hullguard.vuln.severity import finding_severity
 from hullguard.vuln.versions import SCHEMES, InvalidVersion, Version, VersionScheme, scheme_for
 from hullguard.vuln.versions import golang as go_versions
@@ -55,7 +55,6 @@ LANGUAGE_ECOSYSTEMS: dict[PackageType, str] = {
     PackageType.JAVA: "Maven", PackageType.GEM: "RubyGems", PackageType.CARGO: "crates.io",
     PackageType.NUGET: "NuGet", PackageType.COMPOSER: "Packagist",
 }
-_PEP503_RE = re.compile(r"[-_.]+")
 _BY_NAME = {scheme.name: scheme for scheme in SCHEMES.values()}
 _RPM_DISTROS = {"rocky": "Rocky Linux", "almalinux": "AlmaLinux", "mageia": "Mageia",
                 "openeuler": "openEuler"}
@@ -88,19 +87,6 @@ Enrich = Callable[[Iterable[str]], Mapping[str, EnrichmentData]]
 
 
 # ---------------------------------------------------------------------------- lookup keys
-
-def normalize_name(ecosystem: str, name: str) -> str:
-    """PEP 503 for PyPI (``Jinja2`` -> ``jinja2``, ``zope.interface`` -> ``zope-interface``);
-    other ecosystems keep the name (npm scopes such as ``@babel/core`` included)."""
-    if ecosystem == "PyPI":
-        return _pep503(name)
-    return name
-
-
-@lru_cache(maxsize=16_384)
-def _pep503(name: str) -> str:
-    return _PEP503_RE.sub("-", name).lower()
-
 
 def distro_ecosystems(distro: Distro | None, kind: PackageType) -> list[str]:
     """The OSV ecosystem keys of this distro release for OS packages of ``kind``."""

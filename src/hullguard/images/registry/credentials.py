@@ -47,10 +47,6 @@ class Credentials:
         basic = base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
         return tuple(s for s in (self.password, self.identity_token, basic) if s)
 
-    @property
-    def is_empty(self) -> bool:
-        return not (self.password or self.identity_token)
-
 
 def config_path(explicit: str | None) -> Path:
     if explicit:

@@ -20,19 +20,16 @@ from hullguard.images.manifest import (
     MANIFEST_TYPES,
     MAX_MANIFEST_BYTES,
     Descriptor,
-    Index,
     Manifest,
+    follow_indexes,
     image_info_from,
     parse_document,
-    select_platform,
     verify_blob,
 )
 from hullguard.images.reference import ImageReference
 from hullguard.images.registry.client import RegistryClient
 from hullguard.images.registry.credentials import find_credentials
 from hullguard.model import Digest, ImageInfo, Layer
-
-MAX_INDEX_DEPTH = 2  # an index may point to an index once (rare, but valid)
 
 
 def client_for(reference: ImageReference, options: SourceOptions,
@@ -41,8 +38,6 @@ def client_for(reference: ImageReference, options: SourceOptions,
     credentials = find_credentials(reference.registry, username=options.username,
                                    password=options.password,
                                    docker_config=options.docker_config)
-    # ``ca_file`` is not a SourceOptions field (yet): read it when a later version adds it.
-    ca_file = ca_file or getattr(options, "ca_file", None)
     return RegistryClient(reference.api_registry, credentials=credentials,
                           insecure=options.insecure, timeout=options.timeout, ca_file=ca_file)
 
@@ -78,31 +73,27 @@ class RegistrySource:
 
     def _resolve(self) -> ImageInfo:
         data, media_type, digest = self.client.get_manifest(self.reference)
-        where = f"{self.reference.name}@{digest}"
-        document = parse_document(data, where, _known(media_type))
-        for _ in range(MAX_INDEX_DEPTH):
-            if not isinstance(document, Index):
-                break
-            chosen = select_platform(document, self.options.platform, where)
-            data, media_type, digest = self._platform_manifest(chosen)
-            where = f"{self.reference.name}@{digest}"
-            document = parse_document(data, where, chosen.media_type or _known(media_type))
-        if not isinstance(document, Manifest):
-            raise InputError("image index nested too deeply", where=where)
-        self.manifest = document
-        config = self.client.fetch_blob_bytes(self.reference.repository, document.config,
-                                              MAX_MANIFEST_BYTES)
+        name = self.reference.name
+
+        def place(digest: Digest) -> str:
+            return f"{name}@{digest}"
+
+        document = parse_document(data, place(digest), _known(media_type))
+        self.manifest, digest = follow_indexes(document, digest, self.options.platform,
+                                               self._fetch_entry, place)
+        config = self.client.fetch_blob_bytes(self.reference.repository,
+                                              self.manifest.config, MAX_MANIFEST_BYTES)
         resolved = self.reference.with_digest(digest)
         return image_info_from(
-            str(self.reference), "registry", digest, document, config,
+            str(self.reference), "registry", digest, self.manifest, config,
             tags=(self.reference.tag,) if self.reference.tag else (),
-            repo_digests=(resolved.pinned,), where=f"{where} config")
+            repo_digests=(resolved.pinned,), where=f"{name}@{digest} config")
 
-    def _platform_manifest(self, chosen: Descriptor) -> tuple[bytes, str, Digest]:
+    def _fetch_entry(self, chosen: Descriptor) -> tuple[bytes, str | None]:
         pinned = self.reference.with_digest(chosen.digest)
-        data, media_type, digest = self.client.get_manifest(pinned)
+        data, media_type, _ = self.client.get_manifest(pinned)
         verify_blob(data, chosen, str(pinned))  # the digest matched; the size must too
-        return data, media_type, digest
+        return data, _known(media_type)
 
     def walk_layer(self, layer: Layer) -> LayerWalker:
         """Entries of ``layer``; the blob is fetched (verified) on first use."""

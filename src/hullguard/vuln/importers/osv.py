@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 from hullguard.model import Advisory, Affected, CvssScore, Event, Range, Severity
@@ -20,10 +21,20 @@ class BadRecord(ValueError):
 
 
 def normalize_name(ecosystem: str, name: str) -> str:
-    """Package names as the matcher looks them up (PEP 503 for PyPI)."""
+    """Package names as stored and looked up (the database key, the matcher's comparison):
+    PEP 503 for PyPI (``Jinja2`` -> ``jinja2``, ``zope.interface`` -> ``zope-interface``);
+    other ecosystems keep the name (npm scopes such as ``@babel/core`` included)."""
     if ecosystem == "PyPI":
-        return re.sub(r"[-_.]+", "-", name).lower()
+        return _pep503(name)
     return name
+
+
+_PEP503_RE = re.compile(r"[-_.]+")
+
+
+@lru_cache(maxsize=16_384)
+def _pep503(name: str) -> str:
+    return _PEP503_RE.sub("-", name).lower()
 
 
 def accepts(doc: Any) -> bool:
