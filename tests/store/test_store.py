@@ -20,8 +20,6 @@ from hullguard.vuln.scan import scan_sbom
 from tests.support.postgres import temporary_database
 from tests.vuln.feeds import make_sbom, osv_record, osv_zip, scan_db, scan_packages
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1/test"
-
 
 @pytest.fixture(scope="module")
 def postgres_url() -> Iterator[str]:
