@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from hullguard.errors import LimitExceeded
-from hullguard.images.api import FileInfo, FileKind, ImageSource, LayerEntry
+from hullguard.images.api import FileKind, ImageSource, LayerEntry, MemoryEntry
 from hullguard.images.tree import FileTree
 from hullguard.model.image import ImageConfig, ImageInfo, Layer
 from hullguard.model.secret import FileState
@@ -35,25 +35,6 @@ def scan_layers(source: ImageSource, collector: Collector) -> None:
     tee = SecretTee(source, collector)
     tee.drain()
     tee.finish()
-
-
-class _ReadEntry:
-    """An entry whose content the scanner already read: a walk entry is readable only once."""
-
-    __slots__ = ("_data", "info")
-
-    def __init__(self, info: FileInfo, data: bytes) -> None:
-        self.info, self._data = info, data
-
-    def read(self, limit: int) -> bytes:
-        if len(self._data) > limit:
-            raise LimitExceeded(f"file is {len(self._data)} bytes, over the {limit}-byte limit",
-                                where=self.info.path)
-        return self._data
-
-    def chunks(self, size: int = 1 << 20) -> Iterator[bytes]:
-        for start in range(0, len(self._data), size):
-            yield self._data[start:start + size]
 
 
 class _TeeWalk:
@@ -100,7 +81,7 @@ class SecretTee:
         if entry.info.kind is not FileKind.FILE:
             return entry
         data = _read_for_scan(entry, self.collector, place)
-        return entry if data is None else _ReadEntry(entry.info, data)
+        return entry if data is None else MemoryEntry(entry.info, data)
 
     def drain(self) -> None:
         """Walk, for secrets only, the layers the other reader did not (all of them when its
