@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 import typer
 
 from hullguard.errors import HullguardError, InputError
+from hullguard.textsafe import printable as printable  # re-exported for the commands
 
 if TYPE_CHECKING:
     from hullguard.model import Severity
@@ -25,19 +26,6 @@ EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 def eprint(message: str) -> None:
     """A line to stderr with terminal control characters made visible (hostile text)."""
     sys.stderr.write(printable(message) + "\n")
-
-
-def printable(text: str) -> str:
-    """Escape C0/C1 control characters except newline and tab, so matched or attacker-chosen
-    text cannot drive the terminal."""
-    out = []
-    for char in text:
-        code = ord(char)
-        if (code < 32 and char not in "\n\t") or 0x7F <= code < 0xA0:
-            out.append(f"\\x{code:02x}")
-        else:
-            out.append(char)
-    return "".join(out)
 
 
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:

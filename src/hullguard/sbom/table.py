@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from hullguard.model import Package, Sbom
 from hullguard.sbom import ids
+from hullguard.textsafe import escape_controls
 
 HEADERS = ("NAME", "VERSION", "TYPE", "LAYER")
 
@@ -28,23 +29,16 @@ def render(sbom: Sbom) -> str:
 def _summary(sbom: Sbom, count: int) -> str:
     distro = sbom.distro
     os_text = f"{distro.id} {distro.version_id}".strip() if distro else "unknown"
-    return _clean(f"Image: {sbom.image.name}  OS: {os_text}  Packages: {count}")
+    return escape_controls(f"Image: {sbom.image.name}  OS: {os_text}  Packages: {count}")
 
 
 def _row(package: Package) -> tuple[str, str, str, str]:
-    return (_clean(package.name), _clean(package.version), package.type.value,
+    return (escape_controls(package.name), escape_controls(package.version), package.type.value,
             short_layer(package.introduced_by))
 
 
 def short_layer(diff_id: str) -> str:
     """``sha256:0123456789ab`` -> ``0123456789ab``; empty when unknown (dir:, sbom:)."""
-    return _clean(diff_id.partition(":")[2][:12] if ":" in diff_id else diff_id[:12])
+    return escape_controls(diff_id.partition(":")[2][:12] if ":" in diff_id else diff_id[:12])
 
 
-def _clean(text: str) -> str:
-    """Control characters and line breaks escaped, so a row stays one row on a terminal."""
-    out = []
-    for char in text:
-        code = ord(char)
-        out.append(f"\\x{code:02x}" if code < 32 or 0x7F <= code < 0xA0 else char)
-    return "".join(out)

@@ -12,15 +12,10 @@ from hullguard import __version__
 from hullguard.model import Severity
 from hullguard.model.secret import SecretFinding, SecretLocation, SecretReport
 from hullguard.secrets.rules import Rule, builtin_rules
+from hullguard.textsafe import escape_controls as escape
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 FORMATS = ("table", "json", "sarif")
-
-
-def escape(text: str) -> str:
-    """C0/C1 control characters as ``\\xNN`` (terminal escapes in attacker-chosen text)."""
-    return "".join(f"\\x{ord(c):02x}" if ord(c) < 32 or 0x7F <= ord(c) < 0xA0 else c
-                   for c in text)
 
 
 def sarif_level(severity: Severity) -> str:
