@@ -98,7 +98,11 @@ def find_trivy() -> str | None:
 
 
 def hullguard_cmd() -> list[str]:
-    found = shutil.which("hullguard")
+    """The console script pip installed beside this interpreter. ``shutil.which`` comes second:
+    on PATH it may be a version manager's shim (pyenv's is a bash script that runs
+    ``pyenv exec``, 0.1-0.2 s per run measured here), which is not hullguard's own time."""
+    beside = Path(sys.executable).parent / "hullguard"
+    found = str(beside) if beside.exists() else shutil.which("hullguard")
     return [found] if found else [sys.executable, "-m", "hullguard"]
 
 
@@ -328,6 +332,37 @@ def time_floor(target: Target) -> Run:
     return Run(wall, (after.user - before.user) + (after.system - before.system), 0.0, 0)
 
 
+def sha256_rate() -> float:
+    """hashlib SHA-256 throughput on this machine, bytes per CPU second (1 MiB updates)."""
+    import hashlib
+
+    data, hasher = os.urandom(CHUNK), hashlib.sha256()
+    start = time.process_time()
+    for _ in range(128):
+        hasher.update(data)
+    return 128 * CHUNK / max(time.process_time() - start, 1e-9)
+
+
+def hashed_bytes(target: Target) -> int:
+    """What a verifying tool must hash: every stored byte (blob digests, or the diffID of an
+    uncompressed layer) and, for compressed layers, every inflated byte (the diffIDs)."""
+    stored = sum(size for _, _, size in layer_regions(target))
+    return stored + (target.raw_bytes if target.form == "oci" else 0)
+
+
+def interpreter_startup() -> tuple[float, float]:
+    """Median wall seconds of ``python -c pass`` and ``python -S -c pass`` (no site, no .pth
+    files): what any Python command pays on this machine before its own code runs."""
+    def median(*flags: str) -> float:
+        times = []
+        for _ in range(7):
+            start = time.perf_counter()
+            subprocess.run([sys.executable, *flags, "-c", "pass"], check=True)
+            times.append(time.perf_counter() - start)
+        return statistics.median(times)
+    return median(), median("-S")
+
+
 # ---- package counts -----------------------------------------------------------------------
 
 def count_packages(tool: str, out: Path) -> dict[str, int]:
@@ -439,16 +474,19 @@ def _rss(cells: dict[str, Cell]) -> str:
                       for t in TOOLS)
 
 
-def speed_table(results: list[tuple[Target, float, dict[str, Cell]]]) -> list[str]:
-    lines = ["| image | form | size MB | hullguard | syft | trivy | floor | hg/trivy wall | "
-             "hg/trivy CPU | hg/floor wall | runs | peak RSS MB hg / syft / trivy |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+def speed_table(results: list[tuple[Target, float, dict[str, Cell]]],
+                rate: float) -> list[str]:
+    lines = ["| image | form | size MB | hullguard | syft | trivy | floor | SHA-256 | "
+             "hg/trivy wall | hg/trivy CPU | hg/floor wall | runs | "
+             "peak RSS MB hg / syft / trivy |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for target, size, cells in results:
         hg, trivy, low = cells.get("hullguard"), cells.get("trivy"), cells["floor"]
         lines.append(
             f"| {target.name} | {target.form} | {size:.1f} | {_fmt_time(hg)} | "
             f"{_fmt_time(cells.get('syft'))} | {_fmt_time(trivy)} | "
-            f"{low.median('wall'):.3f} ({low.median('cpu'):.2f}) | {_ratio(hg, trivy)} | "
+            f"{low.median('wall'):.3f} ({low.median('cpu'):.2f}) | "
+            f"{hashed_bytes(target) / rate:.2f} | {_ratio(hg, trivy)} | "
             f"{_ratio(hg, trivy, 'cpu')} | {_ratio(hg, low)} | {len(low.runs)} | "
             f"{_rss(cells)} |")
     return lines
@@ -477,25 +515,31 @@ def errors(results: list[tuple[Target, float, dict[str, Cell]]]) -> list[str]:
                      for target, _, cells in results if "trivy" in cells and cells["trivy"].note]
 
 
-def header(args: argparse.Namespace) -> list[str]:
+def header(args: argparse.Namespace, rate: float) -> list[str]:
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text()
                 .splitlines() if line.startswith("model name")), platform.processor())
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     info = versions()
+    site, bare = interpreter_startup()
     return [f"Measured {now} on {os.cpu_count()} cores ({cpu}), load average at start {load}.",
+            f"This machine: SHA-256 {rate / 1e6:.0f} MB/s (hashlib, one core); `python -c pass` "
+            f"{site:.3f} s, `python -S -c pass` {bare:.3f} s (the difference is site-packages "
+            "and its .pth files, paid by every Python command before its own code).",
             "Versions: " + ", ".join(f"{k} {v}" for k, v in info.items()) + ".",
             f"Command: `python3 bench/sbom_bench.py {' '.join(sys.argv[1:])}`".rstrip(), "",
             "Times: median wall seconds (median CPU seconds user+sys in parentheses) over the "
-            "runs; floor = in-process ISA-L inflate + tar header walk; 'hg/trivy CPU' compares "
+            "runs; floor = in-process ISA-L inflate + tar header walk; SHA-256 = CPU seconds to "
+            "hash what a verifying tool must hash (every stored byte, plus every inflated byte "
+            "of a compressed layer for its diffID) at the rate above; 'hg/trivy CPU' compares "
             "CPU seconds, which the other jobs on a shared machine disturb less than wall time; "
             "peak RSS is the maximum over the runs (of the tool itself, via a fork+exec "
             "launcher).", ""]
 
 
-def report(args: argparse.Namespace, head: list[str],
-           results: list[tuple[Target, float, dict[str, Cell]]]) -> str:
-    lines = [*head, *speed_table(results), "", "Packages found (by PURL type):", "",
+def report(head: list[str], results: list[tuple[Target, float, dict[str, Cell]]],
+           rate: float) -> str:
+    lines = [*head, *speed_table(results, rate), "", "Packages found (by PURL type):", "",
              *package_table(results)]
     failed = errors(results)
     if failed:
@@ -526,7 +570,8 @@ def main() -> None:
     args = parse_args()
     tools = tuple(t for t in args.tools.split(",") if t)
     OUT.mkdir(parents=True, exist_ok=True)
-    head = header(args)
+    rate = sha256_rate()
+    head = header(args, rate)
     results: list[tuple[Target, float, dict[str, Cell]]] = []
     with tempfile.TemporaryDirectory(prefix="sbom-bench-") as tmp:
         chosen = targets(args.only, tuple(args.forms.split(",")))
@@ -538,7 +583,7 @@ def main() -> None:
             print(f"{target.name} {target.form}: {runs} run(s)", file=sys.stderr, flush=True)
             results.append((target, target.size_mb, bench_target(target, tools, runs, Path(tmp))))
             dump(results)
-    text = report(args, head, results)
+    text = report(head, results, rate)
     (WORK / "results.md").write_text(text)
     print(text)
 
