@@ -111,7 +111,8 @@ class SourceOptions:
     cache_dir: str | None = None  # where pulled blobs are kept (verified); default: temp dir
     max_layer_bytes: int = 64 << 30  # uncompressed bytes per layer (gzip bomb guard)
     max_ratio: int = 2000  # uncompressed/compressed ratio bound for a layer
-    timeout: float = 60.0
+    timeout: float = 60.0  # registry: per read, and the window of the minimum rate below
+    min_rate: float = 1024.0  # registry: bytes/s a transfer must average over each window
     # A compressed layer whose blob digest is verified is already authenticated; its diffID
     # check (a sha256 of every uncompressed byte) then only proves the config consistent.
     # False skips that second hash for such layers (faster); layers without a blob digest

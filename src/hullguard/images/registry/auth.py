@@ -12,6 +12,7 @@ import base64
 import json
 import logging
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ from hullguard.errors import AuthError, HullguardError
 from hullguard.images.registry.challenge import Challenge, parse_challenges
 from hullguard.images.registry.credentials import Credentials
 from hullguard.images.registry.netpolicy import NetPolicy
+from hullguard.images.registry.stall import StallGuard
 
 log = logging.getLogger("hullguard.registry")
 
@@ -62,9 +64,11 @@ class Authenticator:
     """Per-registry auth state: the known challenge, the credentials, the token cache."""
 
     def __init__(self, http: httpx.Client, policy: NetPolicy, credentials: Credentials | None,
-                 redactor: Redactor, where: str) -> None:
+                 redactor: Redactor, where: str,
+                 stall_guard: Callable[[str], StallGuard]) -> None:
         self.http, self.policy, self.credentials = http, policy, credentials
         self.redact, self.where = redactor, where
+        self.stall_guard = stall_guard  # the client's minimum-rate check, one per transfer
         self._bearer: _Bearer | None = None
         self._basic = False
         self._tokens: dict[tuple[str, str, str], tuple[str, float]] = {}
@@ -171,7 +175,8 @@ class Authenticator:
         if response.status_code != 200:
             raise AuthError(f"token service answered HTTP {response.status_code}",
                             where=self.where)
-        doc = _bounded_json(response, self.where)
+        doc = _bounded_json(self.stall_guard(self.where).watch(response.iter_bytes()),
+                            self.where)
         token = doc.get("token") or doc.get("access_token")
         if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
             raise AuthError("token service answered without a usable token", where=self.where)
@@ -194,9 +199,9 @@ class Authenticator:
                               "with --password-stdin")
 
 
-def _bounded_json(response: httpx.Response, where: str) -> dict[str, Any]:
+def _bounded_json(chunks: Iterator[bytes], where: str) -> dict[str, Any]:
     body = bytearray()
-    for chunk in response.iter_bytes():
+    for chunk in chunks:
         body.extend(chunk)
         if len(body) > MAX_TOKEN_RESPONSE:
             raise AuthError("token service answer is larger than 1 MiB", where=where)

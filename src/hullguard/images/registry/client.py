@@ -49,6 +49,7 @@ from hullguard.images.registry.netpolicy import (
     split_host_port,
     system_resolver,
 )
+from hullguard.images.registry.stall import MIN_RATE, StallGuard
 from hullguard.model import Digest
 
 log = logging.getLogger("hullguard.registry")
@@ -95,8 +96,9 @@ class RegistryClient:
     def __init__(self, host: str, *, credentials: Credentials | None = None,
                  insecure: bool = False, timeout: float = 60.0, ca_file: str | None = None,
                  retry_delay: float = 0.5, resolver: Resolver = system_resolver,
-                 progress: Progress | None = None) -> None:
+                 progress: Progress | None = None, min_rate: float = MIN_RATE) -> None:
         self.host = host
+        self.timeout, self.min_rate = timeout, min_rate
         self.progress = progress
         self.insecure = insecure
         self.retry_delay = retry_delay
@@ -110,11 +112,16 @@ class RegistryClient:
                                           # no transfer compression: bytes are verified as
                                           # stored, and no server can make us inflate a bomb
                                           "Accept-Encoding": "identity"})
-        self.auth = Authenticator(self.http, self.policy, credentials, self.redact, host)
+        self.auth = Authenticator(self.http, self.policy, credentials, self.redact, host,
+                                  self.stall_guard)
         self._base: str | None = None
 
     def close(self) -> None:
         self.http.close()
+
+    def stall_guard(self, where: str) -> StallGuard:
+        """A fresh minimum-rate check for one transfer (see :mod:`.stall`)."""
+        return StallGuard(self.min_rate, self.timeout, where)
 
     def __enter__(self) -> RegistryClient:
         return self
@@ -150,7 +157,8 @@ class RegistryClient:
         try:
             with self._request("GET", f"/v2/{repository}/blobs/{descriptor.digest}",
                                _pull(repository), where) as response:
-                _stream_verified(response, descriptor, part, where, self.progress)
+                chunks = self.stall_guard(where).watch(response.iter_raw())
+                _stream_verified(chunks, descriptor, part, where, self.progress)
             os.replace(part, dest)
         finally:
             part.unlink(missing_ok=True)
@@ -381,7 +389,7 @@ class RegistryClient:
             raise kind(f"answer of {declared} bytes is over the {limit}-byte limit", where=where)
         body = bytearray()
         try:
-            for chunk in response.iter_raw():
+            for chunk in self.stall_guard(where).watch(response.iter_raw()):
                 body.extend(chunk)
                 if len(body) > limit:
                     raise kind(f"answer is over the {limit}-byte limit", where=where)
@@ -425,14 +433,17 @@ def _digest_of(content: bytes | Path) -> Digest:
     return Digest("sha256", digest.hexdigest())
 
 
-def _stream_verified(response: httpx.Response, descriptor: Descriptor, part: Path,
+def _stream_verified(chunks: Iterator[bytes], descriptor: Descriptor, part: Path,
                      where: str, progress: Progress | None) -> None:
-    """Write the body to ``part``, failing as soon as it exceeds the descriptor size."""
+    """Write the body to ``part``, failing as soon as it exceeds the descriptor size.
+
+    ``chunks`` are the raw network reads as they arrive (no chunk size: httpx would buffer up
+    to it, and a dripping server would then never be checked by the stall guard)."""
     hasher = hashlib.new(descriptor.digest.algorithm)
     written = 0
     with part.open("wb") as handle:
         try:
-            for chunk in response.iter_raw(CHUNK):
+            for chunk in chunks:
                 written += len(chunk)
                 if written > descriptor.size:
                     raise IntegrityError(f"blob is larger than its descriptor size "

@@ -39,7 +39,8 @@ def client_for(reference: ImageReference, options: SourceOptions,
                                    password=options.password,
                                    docker_config=options.docker_config)
     return RegistryClient(reference.api_registry, credentials=credentials,
-                          insecure=options.insecure, timeout=options.timeout, ca_file=ca_file)
+                          insecure=options.insecure, timeout=options.timeout, ca_file=ca_file,
+                          min_rate=options.min_rate)
 
 
 def open_registry_image(reference: ImageReference, options: SourceOptions, *,
