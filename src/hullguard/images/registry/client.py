@@ -16,7 +16,7 @@ import logging
 import os
 import ssl
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urljoin
@@ -62,6 +62,8 @@ MAX_RETRY_AFTER = 30.0
 MAX_ERROR_BODY = 64 * 1024
 MAX_TAG_PAGES = 1000
 CHUNK = 1 << 20
+LOOPBACK_PATTERNS = ("all://localhost", "all://127.0.0.1", "all://[::1]")
+PROXY_VARIABLES = ("https_proxy", "http_proxy", "all_proxy")
 
 
 Progress = Callable[[str, int, int], None]  # (blob digest, bytes done, bytes total)
@@ -90,6 +92,17 @@ def ssl_context(ca_file: str | None) -> ssl.SSLContext:
         raise InputError(f"cannot load CA certificates: {error}", where=str(path)) from None
 
 
+def proxy_secrets(environ: Mapping[str, str]) -> list[str]:
+    """Passwords in proxy URLs (``http://user:secret@proxy:3128``): never shown in errors."""
+    urls = [value for key, value in environ.items() if key.lower() in PROXY_VARIABLES]
+    found = []
+    for url in urls:
+        with contextlib.suppress(httpx.InvalidURL):
+            password = httpx.URL(url).password
+            found += [password] if password else []
+    return found
+
+
 class RegistryClient:
     """A client for one registry host (``host[:port]``, e.g. ``registry-1.docker.io``)."""
 
@@ -105,8 +118,13 @@ class RegistryClient:
         self.where = host
         self.policy = NetPolicy(split_host_port(host)[0], insecure=insecure, resolver=resolver)
         self.redact = Redactor()
+        self.redact.add(*proxy_secrets(os.environ))
         verify: ssl.SSLContext | bool = False if insecure else ssl_context(ca_file)
-        self.http = httpx.Client(verify=verify, follow_redirects=False, trust_env=False,
+        # trust_env: HTTP(S)_PROXY, ALL_PROXY and NO_PROXY, as curl and the Go tools honour
+        # them (httpx 0.28 reads no .netrc and, with our own SSL context, no SSL_CERT_FILE);
+        # loopback registries always go direct, as in Go's net/http.
+        self.http = httpx.Client(verify=verify, follow_redirects=False, trust_env=True,
+                                 mounts=dict.fromkeys(LOOPBACK_PATTERNS),
                                  timeout=httpx.Timeout(timeout, connect=min(timeout, 15.0)),
                                  headers={"User-Agent": "hullguard",
                                           # no transfer compression: bytes are verified as
@@ -365,7 +383,20 @@ class RegistryClient:
                     "pass --insecure (plain http is used by default only for localhost)")
         what = "bad answer from the registry" if isinstance(error, httpx.ProtocolError) \
             else "cannot reach the registry"
-        return RegistryError(f"{what}: {text}", where=where, hint=hint)
+        proxies = self._proxy_note()
+        hint = f"{hint}; {proxies}" if hint and proxies else hint or proxies
+        return RegistryError(f"{what}: {text}", where=where, hint=self.redact(hint))
+
+    def _proxy_note(self) -> str:
+        """Which proxy variables may route this registry (none for a loopback registry)."""
+        if self.host.split(":")[0].strip("[]") in ("localhost", "127.0.0.1", "::1"):
+            return ""
+        found = [f"{key}={value}" for key, value in sorted(os.environ.items())
+                 if key.lower() in PROXY_VARIABLES]
+        if not found:
+            return ""
+        return (f"the proxy settings apply ({', '.join(found)}); "
+                f"NO_PROXY={split_host_port(self.host)[0]} sends this registry direct")
 
     def _status_error(self, response: httpx.Response, where: str) -> HullguardError:
         detail = _error_detail(response)
