@@ -232,3 +232,34 @@ def test_large_uncompressed_blobs_hash_on_the_thread_and_small_ones_do_not(
             next(walk)
             assert (walk._region is not None) is (expected and checks["diff_id"] is not None)
             assert list(walk) == []  # the end of the walk verifies
+
+
+@pytest.mark.usefixtures("threaded")
+@pytest.mark.parametrize("compression", ["gzip", "zstd"])
+def test_threaded_walk_hashes_the_blob_on_its_own_thread(tmp_path: Path,
+                                                         compression: str) -> None:
+    tar = files_tar(*SAMPLE)
+    path = _blob(tmp_path, tar, compression)
+    blob = path.read_bytes()
+    walk = walk_blob(path, media_type="", digest=sha(blob), size=len(blob), diff_id=sha(tar),
+                     options=SourceOptions(), where="L")
+    next(walk)
+    assert walk._region is not None and walk._inflater is not None
+    with path.open("r+b") as changed:  # same bytes written back: only the ctime changes
+        changed.write(blob[:16])
+    with pytest.raises(IntegrityError, match="changed while it was read"):
+        list(walk)
+    assert not _inflate_threads() and not _hash_threads()
+
+
+@pytest.mark.usefixtures("threaded")
+def test_abandoned_threaded_walk_stops_both_threads(tmp_path: Path) -> None:
+    noise = random.Random(4).randbytes(1 << 20)
+    tar = files_tar(*(FileSpec(f"f{i}", noise) for i in range(16)))
+    path = _blob(tmp_path, tar, "gzip")
+    blob = path.read_bytes()
+    walk = walk_blob(path, media_type="", digest=sha(blob), size=len(blob), diff_id=sha(tar),
+                     options=SourceOptions(), where="L")
+    next(walk)
+    walk.close()
+    assert not _inflate_threads() and not _hash_threads()
