@@ -4,12 +4,13 @@ For every image built by bench/build_images.py, in both forms (docker-archive wi
 layers, OCI layout with gzip layers), each tool runs N times (round-robin, page cache warmed
 first) and the table reports the median wall time, the median CPU time (user+sys of the child,
 from os.wait4) and the peak RSS (ru_maxrss from os.wait4 in a small fork+exec launcher, so the
-benchmark's own memory is not counted). The floor is one in-process pass that
-locates the layers, inflates them with ISA-L and walks their tar headers (seeking over member
-data when a layer is uncompressed): the least work any SBOM tool must do. In the same pass the SHA-256 of every stored byte and
-every inflated byte is computed and timed on its own (the SHA-256 column, excluded from the
-floor): the least extra work of a tool that checks every blob digest and diffID. Package counts
-per tool and per PURL type are reported too, because a tool that finds less is not "faster".
+benchmark's own memory is not counted). The floor is one in-process pass that locates the
+layers, inflates them with ISA-L and walks their tar headers (seeking over member data when a
+layer is uncompressed): the least work any SBOM tool must do. In the same pass the SHA-256 of
+every stored byte and every inflated byte is computed and timed on its own (the SHA-256 column,
+excluded from the floor): the least extra work of a tool that checks every blob digest and
+diffID. Package counts per tool and per PURL type are reported too, because a tool that finds
+less is not "faster".
 
 Commands timed (OUT is a file under bench/.work/out/):
   hullguard sbom docker-archive:F|oci:D -f json -o OUT --quiet
