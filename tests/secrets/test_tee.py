@@ -3,12 +3,11 @@ two separate walks, and each layer is walked once."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 from hullguard.catalog import catalog_source
 from hullguard.images import open_image
-from hullguard.images.api import ImageSource, LayerEntry
+from hullguard.images.api import ImageSource, LayerWalk
 from hullguard.model import Layer
 from hullguard.secrets import scan_image, secret_tee, tee_report
 from tests.secrets.corpus import write_planted
@@ -25,7 +24,7 @@ class CountingSource:
     def info(self):  # type: ignore[no-untyped-def]
         return self._source.info
 
-    def walk_layer(self, layer: Layer) -> Iterator[LayerEntry]:
+    def walk_layer(self, layer: Layer) -> LayerWalk:
         self.walks[layer.index] = self.walks.get(layer.index, 0) + 1
         return self._source.walk_layer(layer)
 

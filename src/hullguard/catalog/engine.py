@@ -78,8 +78,8 @@ class _Walk:
                 count += 1
                 self._entry(entry, layer.index, diff_id)
         finally:
-            getattr(walker, "close", lambda: None)()  # an abandoned walk releases its file
-        self.walker_warnings += getattr(walker, "warnings", ())
+            walker.close()  # an abandoned walk releases its file
+        self.walker_warnings += walker.warnings
         return count
 
     def _entry(self, entry: LayerEntry, index: int, diff_id: str) -> None:

@@ -9,7 +9,14 @@ each layer's entries to a :class:`~hullguard.images.tree.FileTree` for the squas
 from __future__ import annotations
 
 from hullguard.errors import InputError
-from hullguard.images.api import FileInfo, FileKind, ImageSource, LayerEntry, SourceOptions
+from hullguard.images.api import (
+    FileInfo,
+    FileKind,
+    ImageSource,
+    LayerEntry,
+    LayerWalk,
+    SourceOptions,
+)
 from hullguard.images.layers import LayerWalker, walk_blob
 from hullguard.images.reference import (
     ImageReference,
@@ -26,6 +33,7 @@ __all__ = [
     "ImageReference",
     "ImageSource",
     "LayerEntry",
+    "LayerWalk",
     "LayerWalker",
     "SourceOptions",
     "SourceRef",

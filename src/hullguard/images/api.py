@@ -81,13 +81,27 @@ class MemoryEntry:
             yield self._data[start:start + size]
 
 
+class LayerWalk(Protocol):
+    """One layer's walk: its entries in tar order, the members it skipped and why
+    (``warnings``), and ``close`` to release the blob when the caller stops early."""
+
+    @property
+    def warnings(self) -> list[str]: ...
+
+    def __iter__(self) -> Iterator[LayerEntry]: ...
+
+    def __next__(self) -> LayerEntry: ...
+
+    def close(self) -> None: ...
+
+
 class ImageSource(Protocol):
     """An opened image: metadata resolved and verified, layers walkable one at a time."""
 
     @property
     def info(self) -> ImageInfo: ...
 
-    def walk_layer(self, layer: Layer) -> Iterator[LayerEntry]:
+    def walk_layer(self, layer: Layer) -> LayerWalk:
         """Entries of one layer in tar order. Blob digest and diffID are verified by the end
         of the walk; a mismatch raises IntegrityError (callers must discard what they read)."""
         ...

@@ -6,10 +6,8 @@ are still scanned, because the blob still ships them; their findings say so and 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from hullguard.errors import LimitExceeded
-from hullguard.images.api import FileKind, ImageSource, LayerEntry, MemoryEntry
+from hullguard.images.api import FileKind, ImageSource, LayerEntry, LayerWalk, MemoryEntry
 from hullguard.images.tree import FileTree
 from hullguard.model.image import ImageConfig, ImageInfo, Layer
 from hullguard.model.secret import FileState
@@ -40,7 +38,7 @@ def scan_layers(source: ImageSource, collector: Collector) -> None:
 class _TeeWalk:
     """One layer's walk as the other reader sees it; ``warnings`` are the walker's."""
 
-    def __init__(self, tee: SecretTee, walker: Iterator[LayerEntry], layer: Layer) -> None:
+    def __init__(self, tee: SecretTee, walker: LayerWalk, layer: Layer) -> None:
         self._tee, self._walker, self._layer = tee, walker, layer
         self._place = Place(layer.index, str(layer.diff_id or ""), layer.created_by)
 
@@ -52,10 +50,10 @@ class _TeeWalk:
 
     @property
     def warnings(self) -> list[str]:
-        return list(getattr(self._walker, "warnings", ()))
+        return self._walker.warnings
 
     def close(self) -> None:
-        getattr(self._walker, "close", lambda: None)()
+        self._walker.close()
 
 
 class SecretTee:
@@ -71,10 +69,10 @@ class SecretTee:
     def info(self) -> ImageInfo:
         return self._source.info
 
-    def walk_layer(self, layer: Layer) -> Iterator[LayerEntry]:
+    def walk_layer(self, layer: Layer) -> LayerWalk:
         self._tree.start_layer(layer.index)
         self._walked.add(layer.index)
-        return _TeeWalk(self, iter(self._source.walk_layer(layer)), layer)
+        return _TeeWalk(self, self._source.walk_layer(layer), layer)
 
     def observe(self, entry: LayerEntry, index: int, place: Place) -> LayerEntry:
         self._tree.apply(entry.info, index)
@@ -94,7 +92,7 @@ class SecretTee:
                 for _ in walk:
                     pass
             finally:
-                getattr(walk, "close", lambda: None)()
+                walk.close()
 
     def finish(self) -> None:
         """Mark findings in files that later layers deleted or overwrote."""
