@@ -76,3 +76,22 @@ def test_every_command_help_renders() -> None:
         if result.exit_code != 0:
             broken.append(f"{path}: {result.exception!r}")
     assert not broken, broken
+
+
+def test_no_help_text_is_eaten_as_markup() -> None:
+    """Rich reads "[...]" in help texts as markup: "[@RANGE]" vanished from `graph who-has
+    --help` without any error. Every command and parameter help must render as written."""
+    from rich.errors import MarkupError
+    from rich.markup import render
+
+    changed = []
+    for path, command in _commands(typer.main.get_command(app)):
+        texts = [command.help or "", *(getattr(p, "help", None) or "" for p in command.params)]
+        for text in texts:
+            try:
+                shown = render(text).plain
+            except MarkupError as error:
+                shown = f"<{error}>"
+            if shown != text:
+                changed.append(f"{path}: {text[:50]!r} shows as {shown[:50]!r}")
+    assert not changed, changed

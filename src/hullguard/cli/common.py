@@ -108,6 +108,14 @@ def parse_severity(text: str, where: str) -> Severity:
     return Severity[name]
 
 
+def parse_fail_on(text: str | None) -> Severity | None:
+    """The ``--fail-on`` gate: None when the flag was not given."""
+    return parse_severity(text, "--fail-on") if text else None
+
+
+FAIL_ON_OPTION: Any = typer.Option(
+    None, "--fail-on", help="Exit 1 when a finding of this severity or higher remains "
+    "(low, medium, high, critical): a CI gate.")
 DB_OPTION: Any = typer.Option(
     None, "--db", envvar="HULLGUARD_DB", dir_okay=False,
     help="Vulnerability database (default: vulndb.sqlite in the user data dir).")

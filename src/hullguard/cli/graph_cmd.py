@@ -69,7 +69,7 @@ def blast_radius_command(
 @handle_errors
 def who_has_command(
     package: Annotated[str, typer.Argument(
-        help="[TYPE:]NAME[@RANGE], e.g. openssl, openssl@<3.0.7, "
+        help="NAME, TYPE:NAME, NAME@RANGE or TYPE:NAME@RANGE, e.g. openssl, openssl@<3.0.7, "
              "log4j-core@>=2.0,<2.17.1, pypi:requests@<2.31.")],
     store: StoreOption = None,
     fmt: FormatOption = "tree",

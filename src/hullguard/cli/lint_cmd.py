@@ -12,12 +12,13 @@ import typer
 
 from hullguard.cli.common import (
     EXIT_FINDINGS,
+    FAIL_ON_OPTION,
     OUTPUT_OPTION,
     PLATFORM_OPTION,
     check_format,
     handle_errors,
     option_quiet,
-    parse_severity,
+    parse_fail_on,
     progress,
     show_warnings,
     write_output,
@@ -39,9 +40,7 @@ def lint_command(
                                    "includes L1) or L3 (maximum, includes L2)."),
     fmt: str = typer.Option("table", "--format", "-f", help="table, json or sarif."),
     output: Path | None = OUTPUT_OPTION,
-    fail_on: str | None = typer.Option(
-        None, "--fail-on", help="Exit 1 when a finding is at least this severity "
-        "(low, medium, high, critical)."),
+    fail_on: str | None = FAIL_ON_OPTION,
     platform: str = PLATFORM_OPTION,
     quiet: bool = option_quiet(),
 ) -> None:
@@ -53,7 +52,7 @@ def lint_command(
     from hullguard.model import Platform
 
     check_format(fmt, FORMATS)
-    threshold = parse_severity(fail_on, "--fail-on") if fail_on else None
+    threshold = parse_fail_on(fail_on)
     options = SourceOptions(platform=Platform.parse(platform))
     with progress(f"linting {target}", quiet):
         report = lint_target(target, options, level=parse_level(level))

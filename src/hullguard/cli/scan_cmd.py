@@ -15,12 +15,14 @@ import typer
 from hullguard.cli.common import (
     DB_OPTION,
     EXIT_FINDINGS,
+    FAIL_ON_OPTION,
     OUTPUT_OPTION,
     PLATFORM_OPTION,
     check_format,
     eprint,
     handle_errors,
     option_quiet,
+    parse_fail_on,
     parse_severity,
     printable,
     progress,
@@ -93,8 +95,7 @@ def scan_command(
                                  "(critical,high,medium,low,negligible,unknown)."),
     ignore_unfixed: bool = typer.Option(False, "--ignore-unfixed",
                                         help="Hide findings that have no fixed version."),
-    fail_on: str = typer.Option("", "--fail-on", help="Exit 1 when a finding of this severity "
-                                "or higher remains (CI gate)."),
+    fail_on: str | None = FAIL_ON_OPTION,
     vex: Annotated[list[Path] | None, typer.Option(
         "--vex", dir_okay=False, help="OpenVEX or CycloneDX VEX file (repeatable).")] = None,
     ignore_file: Path | None = IGNORE_OPTION,
@@ -113,7 +114,7 @@ def scan_command(
 
     check_format(fmt, FORMAT_NAMES)
     levels = frozenset(parse_severity(s, "--severity") for s in severity.split(",") if s.strip())
-    gate = parse_severity(fail_on, "--fail-on") if fail_on else None
+    gate = parse_fail_on(fail_on)
     statements, rules, vex_warnings = load_suppressions(vex or [], ignore_file)
     with open_db(db, max_age_days, quiet) as vdb:
         sbom = catalog(image, platform, insecure, quiet)

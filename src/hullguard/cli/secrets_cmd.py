@@ -12,12 +12,13 @@ import typer
 
 from hullguard.cli.common import (
     EXIT_FINDINGS,
+    FAIL_ON_OPTION,
     OUTPUT_OPTION,
     PLATFORM_OPTION,
     check_format,
     handle_errors,
     option_quiet,
-    parse_severity,
+    parse_fail_on,
     progress,
     show_warnings,
     write_output,
@@ -43,9 +44,7 @@ def secrets_command(
     allowlist: Path | None = ALLOWLIST_OPTION,
     max_file_size: int = typer.Option(10 << 20, "--max-file-size", min=1,
                                       help="Skip (and report) files larger than N bytes."),
-    fail_on: str | None = typer.Option(
-        None, "--fail-on", help="Exit 1 when a finding is at least this severity "
-        "(low, medium, high, critical)."),
+    fail_on: str | None = FAIL_ON_OPTION,
     platform: str = PLATFORM_OPTION,
     quiet: bool = option_quiet(),
 ) -> None:
@@ -56,7 +55,7 @@ def secrets_command(
     from hullguard.secrets.report import FORMATS, render
 
     check_format(fmt, FORMATS)
-    threshold = parse_severity(fail_on, "--fail-on") if fail_on else None
+    threshold = parse_fail_on(fail_on)
     rules_allow = load_allowlist(allowlist) if allowlist else None
     options = SourceOptions(platform=Platform.parse(platform))
     with progress(f"scanning {target} for secrets", quiet):
