@@ -113,6 +113,9 @@ class ImageSource(Protocol):
     def __exit__(self, *exc: object) -> None: ...
 
 
+MIN_TRANSFER_RATE = 1024.0  # bytes/s a registry transfer must average over each timeout window
+
+
 @dataclass(frozen=True)
 class SourceOptions:
     """Options every source understands (registry ones are ignored by local sources)."""
@@ -126,7 +129,7 @@ class SourceOptions:
     max_layer_bytes: int = 64 << 30  # uncompressed bytes per layer (gzip bomb guard)
     max_ratio: int = 2000  # uncompressed/compressed ratio bound for a layer
     timeout: float = 60.0  # registry: per read, and the window of the minimum rate below
-    min_rate: float = 1024.0  # registry: bytes/s a transfer must average over each window
+    min_rate: float = MIN_TRANSFER_RATE  # registry: see MIN_TRANSFER_RATE
     # A compressed layer whose blob digest is verified is already authenticated; its diffID
     # check (a sha256 of every uncompressed byte) then only proves the config consistent.
     # False skips that second hash for such layers (faster); layers without a blob digest

@@ -119,6 +119,21 @@ def test_loopback_registries_never_use_the_proxy(
     assert _via(fake) == {""}
 
 
+def test_any_loopback_address_goes_direct(proxy: str,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """127.0.0.2 is loopback for the net policy (plain http allowed), so it is not proxied."""
+    other = FakeRegistry(host="127.0.0.2")
+    other.routes["/v2/r/manifests/v1"] = lambda h: h.reply(200, MANIFEST, "application/json")
+    monkeypatch.setenv("HTTP_PROXY", proxy)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    try:
+        assert _fetch(other) == MANIFEST
+        assert _via(other) == {""}
+    finally:
+        other.close()
+
+
 def test_a_dead_proxy_is_one_clear_error_without_its_password(
         remote: FakeRegistry, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HTTP_PROXY", f"http://bob:Proxy-S3cret@127.0.0.1:{_free_port()}")

@@ -32,6 +32,7 @@ from hullguard.errors import (
     NotFoundError,
     RegistryError,
 )
+from hullguard.images.api import MIN_TRANSFER_RATE
 from hullguard.images.manifest import (
     DOCKER_LIST,
     DOCKER_MANIFEST,
@@ -45,11 +46,12 @@ from hullguard.images.registry.credentials import Credentials
 from hullguard.images.registry.netpolicy import (
     NetPolicy,
     Resolver,
+    is_loopback_host,
     same_origin,
     split_host_port,
     system_resolver,
 )
-from hullguard.images.registry.stall import MIN_RATE, StallGuard
+from hullguard.images.registry.stall import StallGuard
 from hullguard.model import Digest
 
 log = logging.getLogger("hullguard.registry")
@@ -109,7 +111,8 @@ class RegistryClient:
     def __init__(self, host: str, *, credentials: Credentials | None = None,
                  insecure: bool = False, timeout: float = 60.0, ca_file: str | None = None,
                  retry_delay: float = 0.5, resolver: Resolver = system_resolver,
-                 progress: Progress | None = None, min_rate: float = MIN_RATE) -> None:
+                 progress: Progress | None = None,
+                 min_rate: float = MIN_TRANSFER_RATE) -> None:
         self.host = host
         self.timeout, self.min_rate = timeout, min_rate
         self.progress = progress
@@ -117,6 +120,7 @@ class RegistryClient:
         self.retry_delay = retry_delay
         self.where = host
         self.policy = NetPolicy(split_host_port(host)[0], insecure=insecure, resolver=resolver)
+        self._loopback = is_loopback_host(split_host_port(host)[0])
         self.redact = Redactor()
         self.redact.add(*proxy_secrets(os.environ))
         verify: ssl.SSLContext | bool = False if insecure else ssl_context(ca_file)
@@ -124,7 +128,7 @@ class RegistryClient:
         # them (httpx 0.28 reads no .netrc and, with our own SSL context, no SSL_CERT_FILE);
         # loopback registries always go direct, as in Go's net/http.
         self.http = httpx.Client(verify=verify, follow_redirects=False, trust_env=True,
-                                 mounts=dict.fromkeys(LOOPBACK_PATTERNS),
+                                 mounts=dict.fromkeys(self._direct_patterns()),
                                  timeout=httpx.Timeout(timeout, connect=min(timeout, 15.0)),
                                  headers={"User-Agent": "hullguard",
                                           # no transfer compression: bytes are verified as
@@ -387,9 +391,15 @@ class RegistryClient:
         hint = f"{hint}; {proxies}" if hint and proxies else hint or proxies
         return RegistryError(f"{what}: {text}", where=where, hint=self.redact(hint))
 
+    def _direct_patterns(self) -> list[str]:
+        """URL patterns never proxied: the usual loopback names (a loopback token server) and
+        this registry when the net policy counts it as loopback (127.0.0.2, x.localhost)."""
+        own = [f"all://{self.host}"] if self._loopback else []
+        return [*LOOPBACK_PATTERNS, *own]
+
     def _proxy_note(self) -> str:
         """Which proxy variables may route this registry (none for a loopback registry)."""
-        if self.host.split(":")[0].strip("[]") in ("localhost", "127.0.0.1", "::1"):
+        if self._loopback:
             return ""
         found = [f"{key}={value}" for key, value in sorted(os.environ.items())
                  if key.lower() in PROXY_VARIABLES]

@@ -14,8 +14,6 @@ from collections.abc import Callable, Iterable, Iterator
 
 from hullguard.errors import RegistryError
 
-MIN_RATE = 1024.0  # bytes per second, averaged over each window
-
 
 class StallGuard:
     """Counts the bytes of one transfer and raises when a window ends under the rate."""
