@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -86,3 +87,23 @@ def test_odd_shaped_objects_never_crash(tmp_path: Path,
     path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
     inventory = collect([path], environ={})
     assert all(issue.path == str(path) for issue in inventory.issues)
+
+
+@pytest.mark.parametrize("spec", [
+    {"rules": True}, {"rules": [{"http": {"paths": 5}}]}, {"parentRefs": [{}], "rules": 1},
+    {"parentRefs": True, "rules": [{"backendRefs": "x"}]}, {"externalIPs": True, "type": 3},
+])
+@pytest.mark.parametrize("kind", ["Ingress", "HTTPRoute", "Service"])
+def test_exposure_fields_of_the_wrong_shape(tmp_path: Path, kind: str,
+                                            spec: dict[str, object]) -> None:
+    """Found by the fuzz test above: an Ingress with ``rules: true`` raised TypeError."""
+    import json
+
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "labels": {"a": "b"}},
+           "spec": {"containers": [{"name": "c", "image": "nginx:1.25"}]}}
+    doc = {"apiVersion": "v1", "kind": kind, "metadata": {"name": "front"}, "spec": spec}
+    path = tmp_path / "dump.json"
+    path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": [pod, doc]}))
+    inventory = collect([path], environ={})
+    assert [w.name for w in inventory.workloads] == ["web"]
+    assert not inventory.workloads[0].exposure.internet_facing

@@ -168,3 +168,17 @@ def test_hostile_yaml(tmp_path: Path, text: str) -> None:
         assert "\x1b" not in str(error) and len(str(error)) < 500  # one clear error is fine
         return
     assert "\x1b" not in render(report, "table")
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("pod.yaml", "kind: Pod\napiVersion: v1\nspec:\n  volumes: true\n"
+                 "  containers: [{name: a, image: nginx, env: true}]\n"),
+    ("compose.yaml", "services:\n  web:\n    image: nginx\n    volumes: true\n"),
+])
+def test_fields_of_the_wrong_shape_are_ignored_not_a_crash(tmp_path: Path, name: str,
+                                                            text: str) -> None:
+    """A list field holding a scalar (``volumes: true``) once raised TypeError."""
+    report = _lint(tmp_path, name, text)
+    assert report.findings  # the rest of the file is still checked (unpinned nginx, ...)
+    assert not any("hostPath" in f.message or "docker.sock" in f.message
+                   for f in report.findings)

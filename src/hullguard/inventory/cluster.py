@@ -14,6 +14,7 @@ from typing import Any
 
 from hullguard.errors import AuthError, InputError, LimitExceeded
 from hullguard.inventory.kubernetes import KubeObject, flatten
+from hullguard.inventory.yamlsafe import dict_at, list_at
 from hullguard.model.inventory import SourceKind
 
 RESOURCES = (
@@ -87,8 +88,8 @@ def _list(client: Any, kind: str, path: str, source: str) -> tuple[list[dict[str
         if status != 200:
             return items, f"cannot list {kind} ({path}): HTTP {status}"
         page = _page(body, f"{source}{path}")
-        items.extend(i for i in page.get("items") or [] if isinstance(i, dict))
-        token = str((page.get("metadata") or {}).get("continue") or "")
+        items.extend(i for i in list_at(page, "items") if isinstance(i, dict))
+        token = str(dict_at(page, "metadata").get("continue") or "")
         if not token:
             return items, ""
     raise LimitExceeded(f"more than {MAX_PAGES} pages of {kind}", where=source)

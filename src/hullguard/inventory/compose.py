@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from hullguard.errors import InputError
-from hullguard.inventory.yamlsafe import line_of, read_text
+from hullguard.inventory.yamlsafe import line_of, list_at, read_text
 
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _COMPOSE_NAMES = re.compile(r"^(docker-)?compose([.-].*)?\.ya?ml$")
@@ -188,7 +188,7 @@ def _fill(service: Service, body: dict[str, Any], path: Path, env: Mapping[str, 
         service.image_line = line_of(body, "image")
     if body.get("build") is not None:
         service.build = _build(service, body, path, env)
-    for port in body.get("ports") or [] if isinstance(body.get("ports"), list) else []:
+    for port in list_at(body, "ports"):
         published = _published(_port_text(service, body, port, env, where))
         if published:
             service.published.append(published)

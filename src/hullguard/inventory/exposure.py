@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hullguard.inventory.kubernetes import KubeObject, string_map
+from hullguard.inventory.yamlsafe import dict_at, list_at
 
 ROUTE_KINDS = ("HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute")
 _PUBLIC_SERVICE_TYPES = ("LoadBalancer", "NodePort")
@@ -33,8 +34,7 @@ def _selects(selector: dict[str, str], pods: PodSet) -> bool:
 
 
 def _spec(obj: KubeObject) -> dict[str, Any]:
-    spec = obj.data.get("spec")
-    return spec if isinstance(spec, dict) else {}
+    return dict_at(obj.data, "spec")
 
 
 def _service_reason(obj: KubeObject) -> str:
@@ -42,7 +42,7 @@ def _service_reason(obj: KubeObject) -> str:
     kind = spec.get("type") if isinstance(spec.get("type"), str) else "ClusterIP"
     if kind in _PUBLIC_SERVICE_TYPES:
         return f"Service {obj.namespace}/{obj.name} ({kind})"
-    if isinstance(spec.get("externalIPs"), list) and spec["externalIPs"]:
+    if list_at(spec, "externalIPs"):
         return f"Service {obj.namespace}/{obj.name} (externalIPs)"
     return ""
 
@@ -51,10 +51,8 @@ def _ingress_backends(obj: KubeObject) -> Iterator[str]:
     """Service names an Ingress routes to (networking.k8s.io/v1 and the old v1beta1 shape)."""
     spec = _spec(obj)
     backends = [spec.get("defaultBackend"), spec.get("backend")]
-    for rule in spec.get("rules") or []:
-        http = rule.get("http") if isinstance(rule, dict) else None
-        paths = http.get("paths") if isinstance(http, dict) else None
-        for path in paths if isinstance(paths, list) else []:
+    for rule in list_at(spec, "rules"):
+        for path in list_at(dict_at(rule, "http"), "paths"):
             if isinstance(path, dict):
                 backends.append(path.get("backend"))
     for backend in backends:
@@ -69,11 +67,10 @@ def _ingress_backends(obj: KubeObject) -> Iterator[str]:
 def _route_backends(obj: KubeObject) -> Iterator[tuple[str, str]]:
     """(namespace, service) pairs of a Gateway API route that is attached to a Gateway."""
     spec = _spec(obj)
-    if not (isinstance(spec.get("parentRefs"), list) and spec["parentRefs"]):
+    if not list_at(spec, "parentRefs"):
         return
-    for rule in spec.get("rules") or []:
-        refs = rule.get("backendRefs") if isinstance(rule, dict) else None
-        for ref in refs if isinstance(refs, list) else []:
+    for rule in list_at(spec, "rules"):
+        for ref in list_at(rule, "backendRefs"):
             if not isinstance(ref, dict) or ref.get("kind", "Service") != "Service":
                 continue
             name, namespace = ref.get("name"), ref.get("namespace") or obj.namespace

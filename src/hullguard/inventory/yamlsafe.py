@@ -58,6 +58,19 @@ class LineDict(dict[Any, Any]):
         return lines.get(key, self.line)
 
 
+def dict_at(data: Any, key: str) -> dict[Any, Any]:
+    """``data[key]`` when ``data`` is a mapping and the value is one too, else ``{}``: parsed
+    YAML or JSON has whatever shape its author chose (``rules: true``)."""
+    value = data.get(key) if isinstance(data, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+def list_at(data: Any, key: str) -> list[Any]:
+    """``data[key]`` when ``data`` is a mapping and the value is a list, else ``[]``."""
+    value = data.get(key) if isinstance(data, dict) else None
+    return value if isinstance(value, list) else []
+
+
 def line_of(value: Any, key: str = "") -> int:
     """The line of ``value[key]`` (or of ``value``) when it came from YAML, else 0."""
     if isinstance(value, LineDict):

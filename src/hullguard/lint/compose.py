@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from hullguard.inventory.yamlsafe import line_of
+from hullguard.inventory.yamlsafe import line_of, list_at
 from hullguard.lint.common import describe, is_root, pin_state, secret_reason
 from hullguard.lint.registry import Hit, check
 
@@ -53,7 +53,7 @@ def host_namespaces(items: list[Service]) -> Iterator[Hit]:
 @check("HG-C003")
 def docker_socket(items: list[Service]) -> Iterator[Hit]:
     for service in items:
-        for volume in service.body.get("volumes") or []:
+        for volume in list_at(service.body, "volumes"):
             source = volume.get("source", "") if isinstance(volume, dict) else str(volume)
             if "docker.sock" in str(source).split(":")[0]:
                 yield Hit("mounts the Docker socket", service.label, _line(service, "volumes"))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hullguard.inventory.kubernetes import Container, KubeObject, containers, pod_spec
-from hullguard.inventory.yamlsafe import line_of
+from hullguard.inventory.yamlsafe import dict_at, line_of, list_at
 from hullguard.lint.common import describe, pin_state, secret_reason
 from hullguard.lint.registry import Hit, check
 
@@ -32,11 +32,6 @@ def workloads(objects: list[KubeObject]) -> list[Workload]:
     return found
 
 
-def _context(data: Any, key: str) -> dict[str, Any]:
-    value = data.get(key) if isinstance(data, dict) else None
-    return value if isinstance(value, dict) else {}
-
-
 def _each(workload_list: list[Workload]) -> Iterator[tuple[Workload, Container,
                                                           dict[str, Any], str, int]]:
     """(workload, container, its securityContext, location, line) for every container."""
@@ -44,7 +39,7 @@ def _each(workload_list: list[Workload]) -> Iterator[tuple[Workload, Container,
         for container in workload.containers:
             where = f"{workload.label} container {container.name}"
             line = line_of(container.data) or workload.obj.line
-            yield workload, container, _context(container.data, "securityContext"), where, line
+            yield workload, container, dict_at(container.data, "securityContext"), where, line
 
 
 @check("HG-K001")
@@ -57,9 +52,9 @@ def privileged(items: list[Workload]) -> Iterator[Hit]:
 @check("HG-K002")
 def host_path(items: list[Workload]) -> Iterator[Hit]:
     for workload in items:
-        for volume in workload.spec.get("volumes") or []:
+        for volume in list_at(workload.spec, "volumes"):
             if isinstance(volume, dict) and "hostPath" in volume:
-                path = _context(volume, "hostPath").get("path", "?")
+                path = dict_at(volume, "hostPath").get("path", "?")
                 yield Hit(f"hostPath volume {volume.get('name')} mounts {path}", workload.label,
                           line_of(volume) or workload.obj.line)
 
@@ -76,7 +71,7 @@ def host_namespaces(items: list[Workload]) -> Iterator[Hit]:
 @check("HG-K004")
 def run_as_non_root(items: list[Workload]) -> Iterator[Hit]:
     for workload, _, security, where, line in _each(items):
-        pod = _context(workload.spec, "securityContext")
+        pod = dict_at(workload.spec, "securityContext")
         non_root = security.get("runAsNonRoot", pod.get("runAsNonRoot"))
         user = security.get("runAsUser", pod.get("runAsUser"))
         if non_root is not True and not (isinstance(user, int) and user > 0):
@@ -107,7 +102,7 @@ def privilege_escalation(items: list[Workload]) -> Iterator[Hit]:
 
 
 def _capabilities(security: dict[str, Any], key: str) -> list[str]:
-    values = _context(security, "capabilities").get(key)
+    values = dict_at(security, "capabilities").get(key)
     return [str(v).upper() for v in values] if isinstance(values, list) else []
 
 
@@ -122,7 +117,7 @@ def added_capabilities(items: list[Workload]) -> Iterator[Hit]:
 @check("HG-K009")
 def resource_limits(items: list[Workload]) -> Iterator[Hit]:
     for _, container, _, where, line in _each(items):
-        limits = _context(_context(container.data, "resources"), "limits")
+        limits = dict_at(dict_at(container.data, "resources"), "limits")
         missing = [k for k in ("memory", "cpu") if k not in limits]
         if missing:
             yield Hit(f"no {' or '.join(missing)} limit", where, line)
@@ -158,7 +153,7 @@ def image_without_digest(items: list[Workload]) -> Iterator[Hit]:
 @check("HG-K013")
 def secret_in_env(items: list[Workload]) -> Iterator[Hit]:
     for _, container, _, where, _ in _each(items):
-        for item in container.data.get("env") or []:
+        for item in list_at(container.data, "env"):
             if not isinstance(item, dict) or not isinstance(item.get("value"), str):
                 continue
             name, value = str(item.get("name", "")), item["value"]
