@@ -57,6 +57,18 @@ class Budgets:
             self._local.budget = None
 
 
+@contextlib.contextmanager
+def _deadline_wins(budget: RequestBudget | None) -> Iterator[None]:
+    """A timeout that the deadline caused is reported as the deadline (not a ReadTimeout
+    that the retry loop would try again)."""
+    try:
+        yield
+    except httpcore.TimeoutException:
+        if budget is not None:
+            budget.read_timeout(None)  # raises once the deadline has passed
+        raise
+
+
 class _GuardedStream(httpcore.NetworkStream):
     def __init__(self, inner: httpcore.NetworkStream, budgets: Budgets) -> None:
         self.inner, self.budgets = inner, budgets
@@ -65,15 +77,18 @@ class _GuardedStream(httpcore.NetworkStream):
         budget = self.budgets.current()
         if budget is None:
             return self.inner.read(max_bytes, timeout)
-        data = self.inner.read(max_bytes, budget.read_timeout(timeout))
+        with _deadline_wins(budget):
+            data = self.inner.read(max_bytes, budget.read_timeout(timeout))
         budget.feed(len(data))
         return data
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         budget = self.budgets.current()
         if budget is None:
-            return self.inner.write(buffer, timeout)
-        self.inner.write(buffer, budget.read_timeout(timeout))
+            self.inner.write(buffer, timeout)
+            return
+        with _deadline_wins(budget):
+            self.inner.write(buffer, budget.read_timeout(timeout))
         budget.sent()
 
     def close(self) -> None:
@@ -83,8 +98,9 @@ class _GuardedStream(httpcore.NetworkStream):
                   timeout: float | None = None) -> httpcore.NetworkStream:
         budget = self.budgets.current()
         timeout = budget.read_timeout(timeout) if budget else timeout
-        return _GuardedStream(self.inner.start_tls(ssl_context, server_hostname, timeout),
-                              self.budgets)
+        with _deadline_wins(budget):
+            inner = self.inner.start_tls(ssl_context, server_hostname, timeout)
+        return _GuardedStream(inner, self.budgets)
 
     def get_extra_info(self, info: str) -> Any:
         return self.inner.get_extra_info(info)
@@ -111,8 +127,9 @@ class GuardedBackend(httpcore.NetworkBackend):
         error: httpcore.ConnectError | None = None
         for address in targets:
             try:
-                stream = self.inner.connect_tcp(address, port, timeout, local_address,
-                                                socket_options)
+                with _deadline_wins(budget):
+                    stream = self.inner.connect_tcp(address, port, timeout, local_address,
+                                                    socket_options)
                 return _GuardedStream(stream, self.budgets)
             except httpcore.ConnectError as failed:
                 error = failed
