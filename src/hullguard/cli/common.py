@@ -169,7 +169,10 @@ def _private_allowed(value: bool) -> bool:
 def _env_names_passed(value: list[str] | None) -> list[str] | None:
     from hullguard.inventory.compose import pass_variables
 
-    pass_variables(names=value)
+    try:
+        pass_variables(names=value)
+    except InputError as error:  # callbacks run before handle_errors: click's own error
+        raise typer.BadParameter(error.message) from None
     return value
 
 
