@@ -117,3 +117,23 @@ def test_hostile_nesting_in_a_file_is_an_issue_not_a_traceback(tmp_path: Path) -
         result.exception
     assert "nested more than" in result.output
     assert "alpine:3.19" in result.output  # the rest of the file is still read
+
+
+def test_respond_incident_folder_has_no_environment_value(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """--env values are redacted in the incident folder too (offline: nothing is pulled)."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("HULLGUARD_DB", raising=False)
+    compose = tmp_path / "src"
+    compose.mkdir()
+    (compose / "compose.yaml").write_text(
+        "services:\n  app:\n    image: registry.example/${CI_JOB_TOKEN}/app:1\n")
+    out = tmp_path / "incident"
+    result = CliRunner().invoke(app, ["respond", str(compose), "--offline", "--no-store",
+                                      "--env", "CI_JOB_TOKEN", "--out", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    texts = {path.name: path.read_text() for path in out.rglob("*") if path.is_file()}
+    assert "findings.json" in texts and "report.html" in texts
+    assert not [name for name, text in texts.items() if TOKEN in text]
+    assert "registry.example/***/app:1" in texts["findings.json"]
+    assert TOKEN not in result.output
