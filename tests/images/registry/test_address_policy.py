@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from hullguard.cli.main import app
-from hullguard.errors import InputError
+from hullguard.errors import InputError, RegistryError
 from hullguard.images.reference import parse_reference
 from hullguard.images.registry import RegistryClient
 from hullguard.images.registry.netpolicy import (
@@ -198,3 +198,16 @@ def _refuse_connection(seen: list[Any]) -> Callable[..., socket.socket]:
         seen.append(address)
         raise ConnectionRefusedError(111, "Connection refused")
     return refuse
+
+
+def test_no_answer_at_connect_time_opens_no_socket(fake: FakeRegistry,
+                                                   attempts: list[Any]) -> None:
+    """An empty answer must not hand the name to the socket layer's own lookup (which an
+    attacker's DNS could answer with 169.254.169.254)."""
+    port = fake.host.rsplit(":", 1)[1]
+    answers = iter([["127.0.0.1"]])
+    with RegistryClient(f"vanish.test:{port}", insecure=True, timeout=2, retry_delay=0.01,
+                        resolver=lambda host: next(answers, [])) as client, \
+            pytest.raises(RegistryError, match="not known"):
+        client.get_manifest(parse_reference(f"vanish.test:{port}/r:v1"))
+    assert attempts == [] and fake.requests == []

@@ -122,8 +122,11 @@ class GuardedBackend(httpcore.NetworkBackend):
         timeout = budget.read_timeout(timeout) if budget else timeout
         targets = [host]
         if self.check:
+            # connect to exactly the checked answers: never let the socket resolve again
             targets = checked_addresses(host, what="host", where=f"{host}:{port}",
-                                        policy=self.policy, resolver=self.resolver) or [host]
+                                        policy=self.policy, resolver=self.resolver)
+            if not targets:
+                raise httpcore.ConnectError(f"[Errno -2] Name or service not known: {host}")
         error: httpcore.ConnectError | None = None
         for address in targets:
             try:
