@@ -25,7 +25,16 @@ EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 def eprint(message: str) -> None:
     """A line to stderr with terminal control characters made visible (hostile text)."""
-    sys.stderr.write(printable(message) + "\n")
+    sys.stderr.write(printable(_redacted(message)) + "\n")
+
+
+def _redacted(text: str) -> str:
+    """Without values taken from the environment for compose files (``--env NAME``)."""
+    if "hullguard.inventory.compose" not in sys.modules:
+        return text  # nothing read from the environment: keep start-up light
+    from hullguard.inventory.compose import redact
+
+    return redact(text)
 
 
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
@@ -48,6 +57,7 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
 def write_output(text: str, output: Path | None) -> None:
     """Write to ``output`` atomically (never half-written), or to stdout. An unwritable
     ``output`` is an InputError naming it."""
+    text = _redacted(text)
     if output is None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
         return
@@ -129,3 +139,63 @@ OUTPUT_OPTION: Any = typer.Option(None, "--output", "-o", dir_okay=False,
 
 def option_quiet() -> Any:
     return typer.Option(False, "--quiet", "-q", help="No progress output on stderr.")
+
+
+# -- registry and compose-variable options ------------------------------------------------
+# They record the choice in this process's environment (HULLGUARD_REGISTRY_DEADLINE,
+# HULLGUARD_ALLOW_PRIVATE, HULLGUARD_COMPOSE_ENV[_FILE]): fleet scans run in worker processes,
+# which inherit it, and the clients read it where they are built.
+
+def _deadline_chosen(value: float | None) -> float | None:
+    if value is not None:
+        import os
+
+        from hullguard.images.registry.stall import DEADLINE_ENV
+
+        if not 0 < value < float("inf"):
+            raise typer.BadParameter("give a number of seconds above 0")
+        os.environ[DEADLINE_ENV] = repr(value)
+    return value
+
+
+def _private_allowed(value: bool) -> bool:
+    if value:
+        from hullguard.images.registry.netpolicy import allow_private_everywhere
+
+        allow_private_everywhere()
+    return value
+
+
+def _env_names_passed(value: list[str] | None) -> list[str] | None:
+    from hullguard.inventory.compose import pass_variables
+
+    try:
+        pass_variables(names=value)
+    except InputError as error:  # callbacks run before handle_errors: click's own error
+        raise typer.BadParameter(error.message) from None
+    return value
+
+
+def _env_files_passed(value: list[Path] | None) -> list[Path] | None:
+    from hullguard.inventory.compose import pass_variables
+
+    pass_variables(files=value)
+    return value
+
+
+REGISTRY_DEADLINE_OPTION: Any = typer.Option(
+    None, "--registry-deadline", metavar="SECONDS", callback=_deadline_chosen,
+    help="Overall time limit of one registry request, body included (default 1800; also "
+         "HULLGUARD_REGISTRY_DEADLINE).")
+ALLOW_PRIVATE_OPTION: Any = typer.Option(
+    False, "--allow-private-registries", callback=_private_allowed,
+    help="Allow registries on private addresses (10/8, 172.16/12, 192.168/16, fc00::/7, "
+         "100.64/10); or list hosts and CIDRs in HULLGUARD_ALLOW_PRIVATE.")
+COMPOSE_ENV_OPTION: Any = typer.Option(
+    None, "--env", metavar="NAME", callback=_env_names_passed,
+    help="Let compose files use the environment variable NAME (repeatable; its value is "
+         "shown as *** in outputs). Nothing else is read from the environment.")
+COMPOSE_ENV_FILE_OPTION: Any = typer.Option(
+    None, "--env-file", exists=True, dir_okay=False, callback=_env_files_passed,
+    help="KEY=VALUE file of compose variables (repeatable; wins over a .env next to the "
+         "compose file).")

@@ -9,6 +9,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from hullguard.cli.common import (
+    ALLOW_PRIVATE_OPTION,
+    COMPOSE_ENV_FILE_OPTION,
+    COMPOSE_ENV_OPTION,
+    REGISTRY_DEADLINE_OPTION,
     check_format,
     eprint,
     handle_errors,
@@ -159,6 +163,10 @@ def register(app: typer.Typer) -> None:
         criticality: CriticalityConfig = None, workers: Workers = 0,
         no_secrets: NoSecrets = False, store: Store = None, no_store: NoStore = False,
         sla: SlaOption = None, quiet: Quiet = False,
+        registry_deadline: float | None = REGISTRY_DEADLINE_OPTION,
+        allow_private_registries: bool = ALLOW_PRIVATE_OPTION,
+        env: list[str] | None = COMPOSE_ENV_OPTION,
+        env_file: list[Path] | None = COMPOSE_ENV_FILE_OPTION,
     ) -> None:
         """Breach response: inventory, fleet scan, secrets, lineage and triage, written as an
         incident folder (declaration.md, report.html, findings.json, findings.sarif, sboms/)."""
@@ -195,6 +203,10 @@ def register(app: typer.Typer) -> None:
         fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
         workers: Workers = 0, no_secrets: NoSecrets = False, store: Store = None,
         no_store: NoStore = False, quiet: Quiet = False,
+        registry_deadline: float | None = REGISTRY_DEADLINE_OPTION,
+        allow_private_registries: bool = ALLOW_PRIVATE_OPTION,
+        env: list[str] | None = COMPOSE_ENV_OPTION,
+        env_file: list[Path] | None = COMPOSE_ENV_FILE_OPTION,
     ) -> None:
         """Scan every distinct image of the inventory in parallel (resumable; one bad image
         is reported as not scanned and the rest continue). Exit 0, or 2 on errors."""

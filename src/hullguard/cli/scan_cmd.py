@@ -13,11 +13,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from hullguard.cli.common import (
+    ALLOW_PRIVATE_OPTION,
     DB_OPTION,
     EXIT_FINDINGS,
     FAIL_ON_OPTION,
     OUTPUT_OPTION,
     PLATFORM_OPTION,
+    REGISTRY_DEADLINE_OPTION,
     check_format,
     eprint,
     handle_errors,
@@ -106,6 +108,8 @@ def scan_command(
     no_store: bool = typer.Option(False, "--no-store",
                                   help="Do not record the SBOM and findings in the store."),
     max_age_days: float | None = MAX_AGE_OPTION,
+    registry_deadline: float | None = REGISTRY_DEADLINE_OPTION,
+    allow_private_registries: bool = ALLOW_PRIVATE_OPTION,
     quiet: bool = option_quiet(),
 ) -> None:
     """Scan IMAGE for known vulnerabilities (catalog, match, enrich, suppress, filter)."""
@@ -151,6 +155,8 @@ def explain_command(
     platform: str = PLATFORM_OPTION,
     insecure: bool = typer.Option(False, "--insecure"),
     max_age_days: float | None = MAX_AGE_OPTION,
+    registry_deadline: float | None = REGISTRY_DEADLINE_OPTION,
+    allow_private_registries: bool = ALLOW_PRIVATE_OPTION,
     quiet: bool = option_quiet(),
 ) -> None:
     """Explain why ID matches (or not) in IMAGE: record, range, version comparison, severity.

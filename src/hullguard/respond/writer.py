@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from hullguard.fsutil import write_text_atomic
+from hullguard.inventory.compose import redact
 from hullguard.respond.model import ImageResult, Incident
 
 FILES = ("declaration.md", "report.html", "findings.json", "findings.sarif")
@@ -26,7 +27,7 @@ def write_incident(incident: Incident, out: Path) -> dict[str, Path]:
                "findings.sarif": render_sarif(incident)}
     paths = {}
     for name, text in written.items():
-        write_text_atomic(out / name, text)
+        write_text_atomic(out / name, redact(text))  # no --env values in reports
         paths[name] = out / name
     for image in incident.images:
         if image.sbom is not None:
@@ -36,7 +37,7 @@ def write_incident(incident: Incident, out: Path) -> dict[str, Path]:
 
 def sbom_file_name(name: str) -> str:
     """A safe file name for an image reference (no separators, no leading dots)."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).lstrip("._")[:180] + ".cdx.json"
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", redact(name)).lstrip("._")[:180] + ".cdx.json"
 
 
 def _write_sbom(image: ImageResult, folder: Path) -> Path:
@@ -44,7 +45,7 @@ def _write_sbom(image: ImageResult, folder: Path) -> Path:
 
     assert image.sbom is not None
     path = folder / sbom_file_name(image.name)
-    write_text_atomic(path, render(image.sbom, "cyclonedx-json"))
+    write_text_atomic(path, redact(render(image.sbom, "cyclonedx-json")))
     return path
 
 
