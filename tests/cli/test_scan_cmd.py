@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from hullguard.cli.main import app
 from hullguard.sbom import render
 from hullguard.vuln.dbwrite import ImportInput, import_inputs
+from tests.vuln import feeds
 from tests.vuln.feeds import make_sbom, scan_db, scan_packages, secdb
 
 
@@ -180,3 +181,59 @@ def test_scan_stores_and_rescan_reports_changes(env: Path, tmp_path: Path) -> No
     assert image["fixed"] == [] and image["withdrawn"] == []
     table = CliRunner().invoke(app, ["rescan"])
     assert "unchanged (6 findings)" in table.stdout
+
+
+@pytest.fixture(scope="module")
+def pypa_only(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return feeds.pypa_db(tmp_path_factory.mktemp("pypa") / "vuln.sqlite")
+
+
+@pytest.fixture(scope="module")
+def secdb_310(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return feeds.secdb_db(tmp_path_factory.mktemp("secdb") / "vuln.sqlite", "v3.10")
+
+
+def test_uncovered_image_is_not_reported_clean(alpine_archives: dict[str, Path],
+                                               pypa_only: Path, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Alpine 3.20 against a PyPA-only database: every face says its packages were not
+    checked, stderr warns once per source, --fail-on-uncovered exits 1."""
+    monkeypatch.setenv("HULLGUARD_STORE", f"sqlite:///{tmp_path / 'store.sqlite'}")
+    image = f"docker-archive:{alpine_archives['3.20.3']}"
+    code, out, err = _scan(image, "--db", str(pypa_only), "--no-store")
+    assert code == 0, err
+    assert "Not covered:" in out and "alpine 3.20" in out
+    assert "no vulnerabilities found in the checked packages" in out
+    assert err.count("NOT checked") == 1 and "alpine 3.20" in err and "db update" in err
+    doc = json.loads(_scan(image, "--db", str(pypa_only), "--no-store", "-f", "json")[1])
+    [entry] = doc["coverage"]
+    assert entry["source"] == "alpine 3.20" and entry["covered"] is False
+    assert entry["packages"] == len(doc_packages(image)) > 10 and entry["reason"]
+    sarif = json.loads(_scan(image, "--db", str(pypa_only), "--no-store", "-f", "sarif")[1])
+    [run] = sarif["runs"]
+    assert run["properties"]["coverage"][0]["covered"] is False
+    notes = run["invocations"][0]["toolExecutionNotifications"]
+    assert any("alpine 3.20" in n["message"]["text"] for n in notes)
+    assert _scan(image, "--db", str(pypa_only), "--no-store", "--fail-on-uncovered")[0] == 1
+
+
+def doc_packages(image: str) -> list[str]:
+    from hullguard.catalog import catalog_image
+
+    return [p.name for p in catalog_image(image).packages]
+
+
+def test_secdb_branch_covers_only_its_release(alpine_archives: dict[str, Path],
+                                              secdb_310: Path) -> None:
+    old = f"docker-archive:{alpine_archives['3.10.3']}"
+    new = f"docker-archive:{alpine_archives['3.20.3']}"
+    code, out, err = _scan(old, "--db", str(secdb_310), "--no-store", "-f", "json",
+                           "--fail-on-uncovered")
+    assert code == 0, err
+    [entry] = json.loads(out)["coverage"]
+    assert (entry["source"], entry["covered"]) == ("alpine 3.10", True)
+    assert entry["feed"] and entry["last_updated"] and "NOT checked" not in err
+    code, out, err = _scan(new, "--db", str(secdb_310), "--no-store", "-f", "json",
+                           "--fail-on-uncovered")
+    assert code == 1
+    assert json.loads(out)["coverage"][0]["covered"] is False and "alpine 3.20" in err
