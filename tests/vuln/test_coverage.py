@@ -11,8 +11,8 @@ from hullguard.model import Distro, Package, PackageType
 from hullguard.vuln.coverage import image_coverage, uncovered
 from hullguard.vuln.db import VulnDB
 from tests.support.env import corpus_path
-from tests.vuln.accuracy_support import catalog
 from tests.vuln import feeds
+from tests.vuln.accuracy_support import catalog
 from tests.vuln.feeds import make_sbom, pypi
 
 
