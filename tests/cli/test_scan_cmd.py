@@ -237,3 +237,41 @@ def test_secdb_branch_covers_only_its_release(alpine_archives: dict[str, Path],
                            "--fail-on-uncovered")
     assert code == 1
     assert json.loads(out)["coverage"][0]["covered"] is False and "alpine 3.20" in err
+
+
+def truncated_apk_image(tmp_path: Path) -> Path:
+    """Alpine 3.10 with a second layer whose apk database is cut off mid-record (as a broken
+    or hostile build leaves it): the catalog skips that record and must say so."""
+    import tarfile
+
+    from hullguard.images.builder import (
+        FileSpec,
+        ImageSpec,
+        LayerSpec,
+        rootfs_layer,
+        write_docker_archive,
+    )
+    from tests.support.env import corpus_path
+
+    tarball = corpus_path("images", "alpine", "alpine-minirootfs-3.10.3-x86_64.tar.gz")
+    with tarfile.open(tarball) as archive:
+        member = archive.extractfile("./lib/apk/db/installed")
+        assert member is not None
+        text = member.read().decode()
+    cut = text.index("\nP:", len(text) // 2) + 1  # keep "P:name", lose "V:" and the rest
+    broken = text[:text.index("\n", cut) + 1]
+    layer = LayerSpec((FileSpec("lib/apk/db/installed", broken.encode()),), created_by="RUN x")
+    spec = ImageSpec([rootfs_layer(tarball), layer], config={"Cmd": ["/bin/sh"]})
+    return write_docker_archive(tmp_path / "truncated.tar", spec, "truncated:1")
+
+
+def test_skipped_content_is_reported_not_clean(secdb_310: Path, tmp_path: Path) -> None:
+    image = f"docker-archive:{truncated_apk_image(tmp_path)}"
+    code, out, err = _scan(image, "--db", str(secdb_310), "--no-store", "-f", "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["coverage"][0]["covered"] is True
+    assert len(doc["skipped"]) == 1 and "has no P:/V:" in doc["skipped"][0]
+    code, out, err = _scan(image, "--db", str(secdb_310), "--no-store")
+    assert "Skipped content: 1" in out
+    assert _scan(image, "--db", str(secdb_310), "--no-store", "--fail-on-uncovered")[0] == 1
