@@ -48,13 +48,11 @@ spec:
 
 
 def test_respond_reports_an_uncovered_production_workload(
-        alpine_archives: dict[str, Path], tmp_path: Path) -> None:
+        alpine_archives: dict[str, Path], secdb_310_db: Path, tmp_path: Path) -> None:
     """secdb v3.10 only: the 3.10 image is checked; the 3.20 one (prod/Deployment/api) is
     listed as not covered in findings.json, the declaration, the report and on stderr, and
     --fail-on-uncovered exits 1."""
-    from tests.vuln.feeds import secdb_db
-
-    db = secdb_db(tmp_path / "vuln.sqlite", "v3.10")
+    db = secdb_310_db
     (tmp_path / "k8s.yaml").write_text(MANIFEST)
     out = tmp_path / "incident"
     args = ["respond", str(tmp_path / "k8s.yaml"), "--db", str(db), "--offline", "--no-store",

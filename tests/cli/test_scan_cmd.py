@@ -14,7 +14,6 @@ from typer.testing import CliRunner
 from hullguard.cli.main import app
 from hullguard.sbom import render
 from hullguard.vuln.dbwrite import ImportInput, import_inputs
-from tests.vuln import feeds
 from tests.vuln.feeds import make_sbom, scan_db, scan_packages, secdb
 
 
@@ -183,38 +182,30 @@ def test_scan_stores_and_rescan_reports_changes(env: Path, tmp_path: Path) -> No
     assert "unchanged (6 findings)" in table.stdout
 
 
-@pytest.fixture(scope="module")
-def pypa_only(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return feeds.pypa_db(tmp_path_factory.mktemp("pypa") / "vuln.sqlite")
-
-
-@pytest.fixture(scope="module")
-def secdb_310(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return feeds.secdb_db(tmp_path_factory.mktemp("secdb") / "vuln.sqlite", "v3.10")
 
 
 def test_uncovered_image_is_not_reported_clean(alpine_archives: dict[str, Path],
-                                               pypa_only: Path, tmp_path: Path,
+                                               pypa_only_db: Path, tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """Alpine 3.20 against a PyPA-only database: every face says its packages were not
     checked, stderr warns once per source, --fail-on-uncovered exits 1."""
     monkeypatch.setenv("HULLGUARD_STORE", f"sqlite:///{tmp_path / 'store.sqlite'}")
     image = f"docker-archive:{alpine_archives['3.20.3']}"
-    code, out, err = _scan(image, "--db", str(pypa_only), "--no-store")
+    code, out, err = _scan(image, "--db", str(pypa_only_db), "--no-store")
     assert code == 0, err
     assert "Not covered:" in out and "alpine 3.20" in out
     assert "no vulnerabilities found in the checked packages" in out
     assert err.count("NOT checked") == 1 and "alpine 3.20" in err and "db update" in err
-    doc = json.loads(_scan(image, "--db", str(pypa_only), "--no-store", "-f", "json")[1])
+    doc = json.loads(_scan(image, "--db", str(pypa_only_db), "--no-store", "-f", "json")[1])
     [entry] = doc["coverage"]
     assert entry["source"] == "alpine 3.20" and entry["covered"] is False
     assert entry["packages"] == len(doc_packages(image)) > 10 and entry["reason"]
-    sarif = json.loads(_scan(image, "--db", str(pypa_only), "--no-store", "-f", "sarif")[1])
+    sarif = json.loads(_scan(image, "--db", str(pypa_only_db), "--no-store", "-f", "sarif")[1])
     [run] = sarif["runs"]
     assert run["properties"]["coverage"][0]["covered"] is False
     notes = run["invocations"][0]["toolExecutionNotifications"]
     assert any("alpine 3.20" in n["message"]["text"] for n in notes)
-    assert _scan(image, "--db", str(pypa_only), "--no-store", "--fail-on-uncovered")[0] == 1
+    assert _scan(image, "--db", str(pypa_only_db), "--no-store", "--fail-on-uncovered")[0] == 1
 
 
 def doc_packages(image: str) -> list[str]:
@@ -224,16 +215,16 @@ def doc_packages(image: str) -> list[str]:
 
 
 def test_secdb_branch_covers_only_its_release(alpine_archives: dict[str, Path],
-                                              secdb_310: Path) -> None:
+                                              secdb_310_db: Path) -> None:
     old = f"docker-archive:{alpine_archives['3.10.3']}"
     new = f"docker-archive:{alpine_archives['3.20.3']}"
-    code, out, err = _scan(old, "--db", str(secdb_310), "--no-store", "-f", "json",
+    code, out, err = _scan(old, "--db", str(secdb_310_db), "--no-store", "-f", "json",
                            "--fail-on-uncovered")
     assert code == 0, err
     [entry] = json.loads(out)["coverage"]
     assert (entry["source"], entry["covered"]) == ("alpine 3.10", True)
     assert entry["feed"] and entry["last_updated"] and "NOT checked" not in err
-    code, out, err = _scan(new, "--db", str(secdb_310), "--no-store", "-f", "json",
+    code, out, err = _scan(new, "--db", str(secdb_310_db), "--no-store", "-f", "json",
                            "--fail-on-uncovered")
     assert code == 1
     assert json.loads(out)["coverage"][0]["covered"] is False and "alpine 3.20" in err
@@ -265,13 +256,13 @@ def truncated_apk_image(tmp_path: Path) -> Path:
     return write_docker_archive(tmp_path / "truncated.tar", spec, "truncated:1")
 
 
-def test_skipped_content_is_reported_not_clean(secdb_310: Path, tmp_path: Path) -> None:
+def test_skipped_content_is_reported_not_clean(secdb_310_db: Path, tmp_path: Path) -> None:
     image = f"docker-archive:{truncated_apk_image(tmp_path)}"
-    code, out, err = _scan(image, "--db", str(secdb_310), "--no-store", "-f", "json")
+    code, out, err = _scan(image, "--db", str(secdb_310_db), "--no-store", "-f", "json")
     assert code == 0, err
     doc = json.loads(out)
     assert doc["coverage"][0]["covered"] is True
     assert len(doc["skipped"]) == 1 and "has no P:/V:" in doc["skipped"][0]
-    code, out, err = _scan(image, "--db", str(secdb_310), "--no-store")
+    code, out, err = _scan(image, "--db", str(secdb_310_db), "--no-store")
     assert "Skipped content: 1" in out
-    assert _scan(image, "--db", str(secdb_310), "--no-store", "--fail-on-uncovered")[0] == 1
+    assert _scan(image, "--db", str(secdb_310_db), "--no-store", "--fail-on-uncovered")[0] == 1

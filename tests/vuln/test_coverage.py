@@ -5,33 +5,18 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-import pytest
-
 from hullguard.model import Distro, Package, PackageType
 from hullguard.vuln.coverage import image_coverage, uncovered
 from hullguard.vuln.db import VulnDB
 from tests.support.env import corpus_path
-from tests.vuln import feeds
 from tests.vuln.accuracy_support import catalog
 from tests.vuln.feeds import make_sbom, pypi
 
 
-@pytest.fixture(scope="module")
-def pypa_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A database imported from the PyPA OSV data only (no distro feed at all)."""
-    return feeds.pypa_db(tmp_path_factory.mktemp("pypa") / "vuln.sqlite")
-
-
-@pytest.fixture(scope="module")
-def secdb_310(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A database with Alpine secdb branch v3.10 only."""
-    return feeds.secdb_db(tmp_path_factory.mktemp("secdb") / "vuln.sqlite", "v3.10")
-
-
 def test_pypa_only_database_does_not_cover_alpine(alpine_archives: dict[str, Path],
-                                                  pypa_db: Path) -> None:
+                                                  pypa_only_db: Path) -> None:
     sbom = catalog(alpine_archives["3.20.3"])
-    with VulnDB.open(pypa_db) as db:
+    with VulnDB.open(pypa_only_db) as db:
         items = image_coverage(sbom, db)
     assert [(i.source, i.kind, i.covered) for i in items] == [("alpine 3.20", "distro", False)]
     apks = sum(1 for p in sbom.packages if p.type is PackageType.APK)
@@ -40,8 +25,8 @@ def test_pypa_only_database_does_not_cover_alpine(alpine_archives: dict[str, Pat
 
 
 def test_secdb_branch_covers_its_release_only(alpine_archives: dict[str, Path],
-                                              secdb_310: Path) -> None:
-    with VulnDB.open(secdb_310) as db:
+                                              secdb_310_db: Path) -> None:
+    with VulnDB.open(secdb_310_db) as db:
         old = image_coverage(catalog(alpine_archives["3.10.3"]), db)
         new = image_coverage(catalog(alpine_archives["3.20.3"]), db)
     assert [(i.source, i.covered) for i in old] == [("alpine 3.10", True)]
@@ -50,9 +35,9 @@ def test_secdb_branch_covers_its_release_only(alpine_archives: dict[str, Path],
     assert [(i.source, i.covered) for i in new] == [("alpine 3.20", False)]
 
 
-def test_language_ecosystems_and_unknown_distros(pypa_db: Path) -> None:
+def test_language_ecosystems_and_unknown_distros(pypa_only_db: Path) -> None:
     sbom = make_sbom([pypi("requests", "2.19.1"), pypi("jinja2", "2.10")])
-    with VulnDB.open(pypa_db) as db:
+    with VulnDB.open(pypa_only_db) as db:
         items = image_coverage(sbom, db)
         debian = image_coverage(dataclasses.replace(
             sbom, distro=Distro("debian", "12", "bookworm"), packages=tuple(_debs(3))), db)
