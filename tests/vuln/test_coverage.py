@@ -33,6 +33,8 @@ def test_secdb_branch_covers_its_release_only(alpine_archives: dict[str, Path],
     assert old[0].feeds and old[0].last_updated and old[0].age_days is not None
     assert old[0].age_days < 1
     assert [(i.source, i.covered) for i in new] == [("alpine 3.20", False)]
+    assert new[0].fix == ("hullguard db update --source alpine-v3.20-main "
+                          "--source alpine-v3.20-community")
 
 
 def test_language_ecosystems_and_unknown_distros(pypa_only_db: Path) -> None:
@@ -45,6 +47,7 @@ def test_language_ecosystems_and_unknown_distros(pypa_only_db: Path) -> None:
     assert items[0].feeds == (str(corpus_path("advisories", "osv-PyPI-all.zip").resolve()),)
     assert [(i.source, i.packages, i.covered) for i in debian] == [("debian 12", 3, False)]
     assert "Debian:12" in debian[0].reason
+    assert debian[0].fix == "hullguard db update --source debian"
     assert uncovered(image_coverage(sbom, None))[0].reason == "no advisory database was used"
 
 

@@ -132,7 +132,8 @@ def test_unchecked_packages_are_said_in_every_format(tmp_path: Path) -> None:
     assert [(c.source, c.packages, c.covered) for c in report.coverage] == [
         ("PyPI", 3, True), ("alpine 3.20", 3, False)]
     table = render(report, "table")
-    assert "Not covered: 3 packages NOT checked (alpine 3.20 (3 packages)" in table
+    assert "Not covered: 3 packages NOT checked:\n  alpine 3.20 (3 packages)" in table
+    assert "fix: hullguard db update --source alpine-v3.20-main" in table
     assert "Skipped content: 1" in table
     native = json.loads(render(report, "json"))
     assert [c["covered"] for c in native["coverage"]] == [True, False]

@@ -156,24 +156,22 @@ def warn_uncovered(results: list[ImageResult]) -> bool:
     """One warning per package source the database could not check, across the fleet (not
     per package or image); then one per image whose catalog skipped content. True when
     anything went unchecked."""
-    from hullguard.vuln.coverage import FIX_HINT
+    from hullguard.vuln.coverage import SourceCoverage
 
-    by_source: dict[str, list[tuple[str, int, str]]] = {}
+    by_source: dict[str, list[tuple[str, SourceCoverage]]] = {}
     for result in results:
         for item in result.uncovered:
-            by_source.setdefault(item.source, []).append((result.name, item.packages,
-                                                          item.reason))
+            by_source.setdefault(item.source, []).append((result.name, item))
     for source, images in sorted(by_source.items()):
-        names = ", ".join(name for name, _, _ in images[:5]) + (" ..." if len(images) > 5
-                                                                 else "")
-        eprint(f"warning: {source}: {images[0][2]}; {sum(n for _, n, _ in images)} packages "
-               f"in {len(images)} images were NOT checked for vulnerabilities ({names})")
+        names = ", ".join(name for name, _ in images[:5]) + (" ..." if len(images) > 5 else "")
+        first = images[0][1]
+        eprint(f"warning: {source}: {first.reason}; {sum(c.packages for _, c in images)} "
+               f"packages in {len(images)} images were NOT checked for vulnerabilities "
+               f"({names}); fix: {first.fix}")
     for result in results:
         if result.scanned and result.skipped:
             eprint(f"warning: {result.name}: the catalog skipped content "
                    f"({len(result.skipped)} warnings); the image was only partly checked")
-    if by_source:
-        eprint(f"hint: {FIX_HINT}")
     return bool(by_source) or any(r.scanned and r.skipped for r in results)
 
 

@@ -137,13 +137,10 @@ def scan_command(
 def warn_uncovered(report: ScanReport) -> None:
     """One warning per package source the database could not check (never capped: each is
     a part of the image that was not checked at all)."""
-    from hullguard.vuln.coverage import FIX_HINT, uncovered_warnings
+    from hullguard.vuln.coverage import uncovered_warnings
 
-    notes = uncovered_warnings(report.sbom.image.name, report.coverage)
-    for note in notes:
+    for note in uncovered_warnings(report.sbom.image.name, report.coverage):
         eprint(f"warning: {note}")
-    if notes:
-        eprint(f"hint: {FIX_HINT}")
 
 
 def _store_scan(store: str | None, report: ScanReport, vdb: VulnDB) -> None:

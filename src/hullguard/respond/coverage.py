@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from hullguard.respond.model import ImageResult, Incident
-from hullguard.vuln.coverage import FIX_HINT, image_coverage
+from hullguard.vuln.coverage import image_coverage
 
 
 def attach_coverage(results: Sequence[ImageResult], db_path: str) -> list[ImageResult]:
@@ -31,4 +31,4 @@ def not_covered_summary(incident: Incident) -> dict[str, Any]:
     images = incident.partly_checked()
     return {"images": [i.name for i in images], "workloads": incident.unchecked_workloads(),
             "packages": sum(c.packages for i in images for c in i.uncovered),
-            "fix": FIX_HINT if any(i.uncovered for i in images) else ""}
+            "fix": sorted({c.fix for i in images for c in i.uncovered})}

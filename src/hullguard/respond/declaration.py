@@ -102,7 +102,8 @@ def _not_covered(incident: Incident) -> str:
         lines.append(f"- `{_md(image.name)}`: {_md(_unchecked_text(image))}")
     lines += [f"- workload `{_md(key)}`" for key in summary["workloads"]]
     if summary["fix"]:
-        lines += ["", f"Fix: {_md(summary['fix'])}."]
+        lines += ["", "Fix (then run `hullguard respond` again):", ""]
+        lines += [f"- `{_md(command)}`" for command in summary["fix"]]
     return "\n".join(lines)
 
 

@@ -12,7 +12,6 @@ from hullguard.model.triage import Priority
 from hullguard.respond.charts import bar_chart, blast_graph
 from hullguard.respond.coverage import not_covered_summary
 from hullguard.respond.model import ImageResult, Incident
-from hullguard.vuln.coverage import FIX_COMMAND
 
 TEMPLATES = Path(__file__).parent / "templates"
 # Where a reader can look an id up (the DB keeps no per-record URLs for every feed).
@@ -53,7 +52,6 @@ def render_report(incident: Incident) -> str:
         images=[_image_view(image, ranks.get(image.name)) for image in images],
         not_covered=not_covered_summary(incident),
         partly_checked=[_unchecked_view(image) for image in incident.partly_checked()],
-        fix_command=FIX_COMMAND,
     ))
 
 

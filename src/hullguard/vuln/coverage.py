@@ -39,6 +39,7 @@ class SourceCoverage:
     feeds: tuple[str, ...] = ()  # the sources that hold records for them
     last_updated: str = ""  # newest import/confirmation of those feeds (ISO 8601 UTC)
     age_days: float | None = None
+    fix: str = ""  # the command that adds the missing data ("" when covered)
 
     def describe(self) -> str:
         """One line for warnings, tables and the declaration."""
@@ -74,6 +75,26 @@ def package_sources(sbom: Sbom) -> Counter[tuple[str, str, tuple[str, ...]]]:
     return Counter(_source_of(p, sbom.distro) for p in sbom.packages if not p.owned_by)
 
 
+def fix_command(keys: tuple[str, ...]) -> str:
+    """The ``db update`` that fetches data for these database keys, or the generic hint."""
+    from hullguard.vuln.config import ALPINE_BRANCHES, OSV_ECOSYSTEMS
+
+    for key in keys:
+        family, _, release = key.partition(":")
+        if family == "Alpine" and release in ALPINE_BRANCHES:
+            return (f"hullguard db update --source alpine-{release}-main "
+                    f"--source alpine-{release}-community")
+        if family == "Alpine" and release:
+            return (f'add "{release}" to alpine_branches in the [vulndb] config, then '
+                    f"hullguard db update --source alpine-{release}-main "
+                    f"--source alpine-{release}-community")
+        if family == "Debian":
+            return "hullguard db update --source debian"
+        if key in OSV_ECOSYSTEMS:
+            return f"hullguard db update --source osv-{key}"
+    return FIX_HINT
+
+
 # ---------------------------------------------------------------------------- coverage
 
 def image_coverage(sbom: Sbom, db: VulnDB | None,
@@ -82,7 +103,8 @@ def image_coverage(sbom: Sbom, db: VulnDB | None,
     found = sorted(package_sources(sbom).items())
     if db is None:
         return tuple(SourceCoverage(label, kind, n, False, "no advisory database was used",
-                                    keys) for (label, kind, keys), n in found)
+                                    keys, fix=fix_command(keys))
+                     for (label, kind, keys), n in found)
     sources = {s.name: s for s in db.sources()}
     return tuple(_one(label, kind, keys, n, db, sources, now or datetime.now(UTC))
                  for (label, kind, keys), n in found)
@@ -93,11 +115,12 @@ def _one(label: str, kind: str, keys: tuple[str, ...], count: int, db: VulnDB,
     if not keys:
         reason = ("the image's distribution was not identified" if "not identified" in label
                   else f"hullguard has no advisory feed for {label}")
-        return SourceCoverage(label, kind, count, False, reason)
+        return SourceCoverage(label, kind, count, False, reason, fix=FIX_HINT)
     feeds = tuple(sorted({feed for key in keys for feed in db.feeds_for(key)}))
     if not feeds:
         return SourceCoverage(label, kind, count, False,
-                              f"the database holds no advisories for {' / '.join(keys)}", keys)
+                              f"the database holds no advisories for {' / '.join(keys)}", keys,
+                              fix=fix_command(keys))
     known = [sources[f] for f in feeds if f in sources]
     latest = max((max(s.imported_at, s.checked_at) for s in known), default="")
     age = min((s.age_days(now) for s in known), default=None)
@@ -114,7 +137,7 @@ def coverage_dict(item: SourceCoverage) -> dict[str, Any]:
     return {"source": item.source, "kind": item.kind, "packages": item.packages,
             "covered": item.covered, "reason": item.reason, "ecosystems": list(item.ecosystems),
             "feed": ", ".join(item.feeds), "last_updated": item.last_updated,
-            "age_days": item.age_days}
+            "age_days": item.age_days, "fix": item.fix}
 
 
 def skipped_content(sbom: Sbom) -> list[str]:
@@ -127,5 +150,5 @@ def skipped_content(sbom: Sbom) -> list[str]:
 
 def uncovered_warnings(image: str, items: Sequence[SourceCoverage]) -> list[str]:
     """One warning per uncovered source (not per package)."""
-    return [f"{image}: {item.describe()}; its packages were NOT checked for vulnerabilities"
-            for item in uncovered(items)]
+    return [f"{image}: {item.describe()}; its packages were NOT checked for vulnerabilities "
+            f"(fix: {item.fix})" for item in uncovered(items)]

@@ -10,7 +10,7 @@ from typing import Any
 
 from hullguard import __version__
 from hullguard.model import Finding, Severity
-from hullguard.vuln.coverage import FIX_HINT, coverage_dict
+from hullguard.vuln.coverage import coverage_dict
 from hullguard.vuln.scan import ScanReport
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -91,7 +91,7 @@ def _invocation(report: ScanReport) -> dict[str, Any]:
     """Result-level notes: what was NOT checked, so no results never reads as clean."""
     notes = [{"level": "warning", "descriptor": {"id": "hullguard/not-covered"},
               "message": {"text": f"Not covered: {item.describe()}; its packages were not "
-                                  f"checked. Fix: {FIX_HINT}."}}
+                                  f"checked. Fix: {item.fix}."}}
              for item in report.uncovered]
     notes += [{"level": "warning", "descriptor": {"id": "hullguard/skipped-content"},
                "message": {"text": f"Skipped content: {text}"}} for text in report.skipped]

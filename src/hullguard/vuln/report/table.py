@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from hullguard.model import Finding
-from hullguard.vuln.coverage import FIX_HINT
 from hullguard.vuln.scan import ScanReport
 
 _COLUMNS = ("PACKAGE", "VERSION", "TYPE", "VULNERABILITY", "SEVERITY", "FIXED IN", "EPSS",
@@ -53,9 +52,8 @@ def not_covered_lines(report: ScanReport) -> list[str]:
     missing = report.uncovered
     if missing:
         total = sum(item.packages for item in missing)
-        lines.append(f"Not covered: {total} packages NOT checked ("
-                     + "; ".join(item.describe() for item in missing)
-                     + f"); fix: {FIX_HINT}")
+        lines.append(f"Not covered: {total} packages NOT checked:")
+        lines += [f"  {item.describe()}; fix: {item.fix}" for item in missing]
     if report.skipped:
         lines.append(f"Skipped content: {len(report.skipped)} catalog warnings, the image was "
                      "only partly read (listed in -f json)")
