@@ -10,7 +10,7 @@ from hullguard.vuln.coverage import image_coverage, uncovered
 from hullguard.vuln.db import VulnDB
 from tests.support.env import corpus_path
 from tests.vuln.accuracy_support import catalog
-from tests.vuln.feeds import make_sbom, pypi
+from tests.vuln.feeds import apk, make_sbom, pypi
 
 
 def test_pypa_only_database_does_not_cover_alpine(alpine_archives: dict[str, Path],
@@ -54,3 +54,14 @@ def test_language_ecosystems_and_unknown_distros(pypa_only_db: Path) -> None:
 def _debs(count: int) -> list[Package]:
     return [Package(f"lib{n}", "1.0-1", PackageType.DEB, f"pkg:deb/debian/lib{n}@1.0-1")
             for n in range(count)]
+
+
+def test_os_packages_of_an_unidentified_distro_are_not_covered(secdb_310_db: Path) -> None:
+    """No os-release: the apk packages cannot be keyed to a release, so they were not
+    checked, whatever the database holds."""
+    sbom = dataclasses.replace(make_sbom([apk("musl", "1.1.22-r2")]), distro=None)
+    with VulnDB.open(secdb_310_db) as db:
+        [item] = image_coverage(sbom, db)
+    assert (item.source, item.covered, item.packages) == (
+        "apk packages (distribution not identified)", False, 1)
+    assert item.reason == "the image's distribution was not identified" and item.fix
