@@ -107,6 +107,9 @@ def test_declaration_not_covered_and_one_line_errors(wide: Incident) -> None:
     assert "debian 12 (3 packages)" in section and "tools-dev/Deployment/tools" in section
     assert "hullguard db update" in section and "truncated at byte 4096" in section
     assert "**partly checked** `docker.io/library/aaa-tools:1`" in text
+    assert "| Images not fully checked (see Not covered) | 1 |" in text
+    assert "| Workloads running them | 1 |" in text
+    assert "were scanned, 1 of them not fully checked." in text
     assert "registry unreachable: connection refused" in text and "?" not in text
 
 

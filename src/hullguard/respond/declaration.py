@@ -39,7 +39,8 @@ def _summary(incident: Incident) -> str:
     scanned = sum(1 for i in incident.images if i.scanned)
     return ("## Summary\n\n"
             f"{len(incident.images)} images in use were inventoried from "
-            f"{len(incident.inputs)} sources; {scanned} were scanned. "
+            f"{len(incident.inputs)} sources; {scanned} were scanned, "
+            f"{len(incident.partly_checked())} of them not fully checked. "
             f"{severities[Severity.CRITICAL]} critical and {severities[Severity.HIGH]} high "
             f"vulnerabilities, {len(incident.secrets())} leaked secrets. Priority queue: "
             + ", ".join(f"{p} {counts[p]}" for p in Priority) + ".")
@@ -56,7 +57,9 @@ def _scope(incident: Incident) -> str:
             ("Workloads", len(incident.inventory.workloads)),
             ("Production deployments", incident.production_workloads()),
             ("Internet-facing workloads", internet),
-            ("Images not scanned", len(not_scanned))]
+            ("Images not scanned", len(not_scanned)),
+            ("Images not fully checked (see Not covered)", len(incident.partly_checked())),
+            ("Workloads running them", len(incident.unchecked_workloads()))]
     table = "\n".join(f"| {name} | {value} |" for name, value in rows)
     return f"## Scope\n\n| | count |\n|---|---|\n{table}"
 
