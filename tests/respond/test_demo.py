@@ -147,3 +147,23 @@ def test_scan_fleet_lists_not_scanned_images(tmp_path: Path) -> None:
     rows = {r["image"]: r for r in json.loads(run.stdout)["images"]}
     assert rows["example.internal/app:1"]["scanned"]
     assert not rows["example.internal/missing:2"]["scanned"]
+
+
+def test_declaration_lists_each_patch_once_per_image(demo_out: tuple[Path, str]) -> None:
+    out, _ = demo_out
+    patches = [line for line in (out / "declaration.md").read_text().splitlines()
+               if line.startswith("- [ ] Patch")]
+    targets = [line.split(" by ")[0] for line in patches]
+    assert len(targets) == len(set(targets)) > 0
+    web = next(line for line in patches if "shop/web:1.4.2" in line)
+    assert "shop-prod/Deployment/web" in web and "compose/compose-service/web" in web
+
+
+def test_demo_summary_names_images_and_lists_every_priority(demo_out: tuple[Path, str]
+                                                            ) -> None:
+    _, stdout = demo_out
+    queue = [line.strip() for line in stdout.splitlines() if line.startswith("  P")]
+    assert {line.split()[0] for line in queue} == {"P0", "P1", "P2", "P3"}
+    assert "P3 dev/Pod/debug (docker.io/library/alpine:3.10):" in stdout
+    assert "P0 shop-prod/Deployment/web (registry.shop.internal/shop/web:1.4.2):" in stdout
+    assert "0 not fully checked" in stdout

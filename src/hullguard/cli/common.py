@@ -126,6 +126,11 @@ def parse_fail_on(text: str | None) -> Severity | None:
 FAIL_ON_OPTION: Any = typer.Option(
     None, "--fail-on", help="Exit 1 when a finding of this severity or higher remains "
     "(low, medium, high, critical): a CI gate.")
+FAIL_ON_UNCOVERED_HELP = ("Exit 1 when any package went unchecked: its distro release or "
+                          "ecosystem has no advisory data in the database, or the catalog "
+                          "skipped content.")
+FAIL_ON_UNCOVERED_OPTION: Any = typer.Option(False, "--fail-on-uncovered",
+                                             help=FAIL_ON_UNCOVERED_HELP)
 DB_OPTION: Any = typer.Option(
     None, "--db", envvar="HULLGUARD_DB", dir_okay=False,
     help="Vulnerability database (default: vulndb.sqlite in the user data dir).")

@@ -17,6 +17,7 @@ from hullguard.cli.common import (
     DB_OPTION,
     EXIT_FINDINGS,
     FAIL_ON_OPTION,
+    FAIL_ON_UNCOVERED_OPTION,
     OUTPUT_OPTION,
     PLATFORM_OPTION,
     REGISTRY_DEADLINE_OPTION,
@@ -98,6 +99,7 @@ def scan_command(
     ignore_unfixed: bool = typer.Option(False, "--ignore-unfixed",
                                         help="Hide findings that have no fixed version."),
     fail_on: str | None = FAIL_ON_OPTION,
+    fail_on_uncovered: bool = FAIL_ON_UNCOVERED_OPTION,
     vex: Annotated[list[Path] | None, typer.Option(
         "--vex", dir_okay=False, help="OpenVEX or CycloneDX VEX file (repeatable).")] = None,
     ignore_file: Path | None = IGNORE_OPTION,
@@ -127,10 +129,22 @@ def scan_command(
         if not no_store:
             _store_scan(store, report, vdb)
     show_warnings([*vex_warnings, *sbom.warnings, *report.warnings], more=" (see -f json)")
+    warn_uncovered(report)
     write_output(render(report, fmt) if fmt != "table" else printable(render(report, fmt)),
                  output)
     if gate is not None and report.at_or_above(gate):
         raise typer.Exit(EXIT_FINDINGS)
+    if fail_on_uncovered and (report.uncovered or report.skipped):
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+def warn_uncovered(report: ScanReport) -> None:
+    """One warning per package source the database could not check (never capped: each is
+    a part of the image that was not checked at all)."""
+    from hullguard.vuln.coverage import uncovered_warnings
+
+    for note in uncovered_warnings(report.sbom.image.name, report.coverage):
+        eprint(f"warning: {note}")
 
 
 def _store_scan(store: str | None, report: ScanReport, vdb: VulnDB) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from hullguard.images.api import SourceOptions
 from hullguard.model.inventory import Inventory, InventoryImage, Workload
+from hullguard.respond.coverage import attach_coverage
 from hullguard.respond.fleet import Journal, ScanJob, scan_fleet
 from hullguard.respond.lineage import attach_bases, worst_blast_radius
 from hullguard.respond.model import ImageResult, Incident
@@ -78,7 +79,7 @@ def workloads_by_image(inventory: Inventory) -> dict[str, list[Workload]]:
 def build_incident(inventory: Inventory, results: Sequence[ImageResult],
                    options: RespondOptions) -> Incident:
     now = options.now or datetime.now(UTC)
-    results = attach_bases(results)
+    results = attach_coverage(attach_bases(results), options.db_path)
     running = workloads_by_image(inventory)
     findings = {r.name: r.findings for r in results if r.findings}
     queue = triage(findings, running, now, options.sla)

@@ -63,6 +63,8 @@ def _plain(value: Any) -> Any:
 
 
 def render_findings_json(incident: Incident) -> str:
+    from hullguard.respond.coverage import not_covered_summary
+    from hullguard.vuln.coverage import coverage_dict
     from hullguard.vuln.report.native import finding_dict
 
     images = []
@@ -73,6 +75,8 @@ def render_findings_json(incident: Incident) -> str:
                        "base": image.base, "reused": image.reused,
                        "packages": len(image.sbom.packages) if image.sbom else 0,
                        "findings": findings,  # the same schema as `scan -f json`
+                       "coverage": [coverage_dict(c) for c in image.coverage],
+                       "skipped": image.skipped,  # content the catalog could not read
                        "secrets": _plain(list(image.secrets))})
     doc = {"schema_version": 1, "incident": incident.id,
            "declared_at": incident.declared_at.isoformat(), "severity": incident.severity,
@@ -80,6 +84,7 @@ def render_findings_json(incident: Incident) -> str:
            "priority_queue": _plain(list(incident.triage)), "images": images,
            "workloads": _plain(list(incident.inventory.workloads)),
            "blast_radius": _plain(incident.blast), "warnings": list(incident.warnings),
+           "not_covered": not_covered_summary(incident),
            "inventory_issues": [str(i) for i in incident.inventory.issues]}
     return json.dumps(doc, indent=2, sort_keys=True) + "\n"
 
@@ -89,7 +94,8 @@ def render_sarif(incident: Incident) -> str:
     from hullguard.vuln.report import sarif
     from hullguard.vuln.scan import ScanReport
 
-    runs = [sarif.to_dict(ScanReport(image.sbom, image.findings))["runs"][0]
+    runs = [sarif.to_dict(ScanReport(image.sbom, image.findings,
+                                     coverage=image.coverage))["runs"][0]
             for image in incident.images if image.sbom is not None]
     doc = {"$schema": sarif.SCHEMA_URI, "version": "2.1.0", "runs": runs}
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

@@ -73,6 +73,7 @@ class VulnDB:
         self.path = path
         self._by_package: dict[tuple[str, str], list[Advisory]] = {}
         self._by_rid: dict[int, Advisory] = {}
+        self._feeds: dict[str, list[str]] = {}
 
     @classmethod
     def open(cls, path: Path | str | None = None) -> VulnDB:
@@ -161,6 +162,17 @@ class VulnDB:
                 kev[cve] = Kev(added, due, bool(ransom))
         return {i: Enrichment(cvss.get(i, ()), epss.get(i), kev.get(i))
                 for i in wanted if i in cvss or i in epss or i in kev}
+
+    def feeds_for(self, ecosystem: str) -> list[str]:
+        """The sources (feeds) holding records for ``ecosystem`` (e.g. ``Alpine:v3.20``); empty
+        when the database has no data for it (what coverage reports)."""
+        if ecosystem not in self._feeds:
+            rows = self._query(
+                "SELECT DISTINCT a.origin FROM advisories a WHERE a.rid IN "
+                "(SELECT f.rid FROM affected f WHERE f.ecosystem = ?) ORDER BY a.origin",
+                (ecosystem,))
+            self._feeds[ecosystem] = [str(row[0]) for row in rows]
+        return self._feeds[ecosystem]
 
     def sources(self) -> list[SourceInfo]:
         rows = self._query("SELECT name, kind, url, etag, last_modified, sha256, imported_at, "

@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from hullguard.model import Finding, MatchExplanation, Package, Sbom, Severity
+from hullguard.vuln.coverage import coverage_dict
 from hullguard.vuln.scan import ScanReport
 
 SCHEMA = "hullguard.scan/1"
@@ -32,6 +33,10 @@ def to_dict(report: ScanReport) -> dict[str, Any]:
         "unparseable": [_unparseable(item) for item in report.unparseable],
         "filtered": report.filtered,
         "warnings": list(report.warnings),
+        # Per package source: could the database check it? (covered false: NOT checked)
+        "coverage": [coverage_dict(item) for item in report.coverage],
+        # Content the catalog skipped (unreadable, truncated, over a cap): partly checked.
+        "skipped": report.skipped,
         "database": report.db,
     }
 
