@@ -138,9 +138,7 @@ def feeds_command(
     config: Path | None = CONFIG_OPTION,
 ) -> None:
     """List the known feeds, their URLs and whether `db update` fetches them by default."""
-    from hullguard.vuln.config import load_config
-
-    from hullguard.vuln.config import default_max_bytes
+    from hullguard.vuln.config import default_max_bytes, load_config
 
     settings = load_config(config)
     for feed in settings.feeds:
