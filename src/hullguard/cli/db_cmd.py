@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
 MAX_WARNINGS_SHOWN = 10
 
-db_app = typer.Typer(help="Manage the local vulnerability database (import, update, status).",
+db_app = typer.Typer(help="Manage the local vulnerability database (import, update, status, "
+                     "migrate).",
                      no_args_is_help=True)
 
 
@@ -130,6 +131,25 @@ def update_command(
         eprint(f"error: {name}: {problem}")
     if result.failures:
         raise typer.Exit(2)
+
+
+@db_app.command("migrate")
+@handle_errors
+def migrate_command(
+    db: Path | None = DB_OPTION,
+    wait: Annotated[float, typer.Option(
+        "--wait", min=0, help="Seconds to wait for a running import to finish.")] = 60.0,
+) -> None:
+    """Upgrade the database to this hullguard's schema (atomic; readers never migrate)."""
+    from hullguard.vuln.db import VulnDB
+    from hullguard.vuln.dbwrite import migrate_database
+
+    target = resolve_db(db)
+    with VulnDB.open(target) as vdb:  # checks the file before anything is written
+        before = vdb.schema_version
+    migrate_database(target, wait)
+    with VulnDB.open(target) as vdb:
+        typer.echo(f"database: {target}: schema {before} -> {vdb.schema_version}")
 
 
 @db_app.command("feeds")

@@ -2,7 +2,10 @@
 
 Records are compact JSON (see :mod:`hullguard.vuln.codec`) indexed by (ecosystem, name); the
 file is only ever replaced whole by an import (see :mod:`hullguard.vuln.dbwrite`), so readers
-never see a half-written state.
+never see a half-written state. Reading never writes: the file is opened with sqlite's
+``mode=ro``, an older schema is read compatibly (never migrated here, so any number of readers
+can open it at once), and every query runs under a time limit after the file's objects were
+checked (see :mod:`hullguard.vuln.schema`).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from hullguard.errors import DatabaseError
 from hullguard.model import Advisory, CvssScore, Epss, Kev
 from hullguard.vuln.codec import advisory_from_json, cvss_from
 from hullguard.vuln.importers.osv import normalize_name
-from hullguard.vuln.schema import SCHEMA_VERSION, schema_version
+from hullguard.vuln.schema import SCHEMA_VERSION, check_objects, schema_version, time_limit
 
 ENV_DB = "HULLGUARD_DB"
 DB_FILE = "vulndb.sqlite"
@@ -68,9 +71,11 @@ class VulnDB:
     """A read-only view of one database file. Lookups are cached for the object's lifetime
     (a rescan of many SBOMs asks for the same packages again and again)."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: Path,
+                 version: int = SCHEMA_VERSION) -> None:
         self._conn = conn
         self.path = path
+        self.schema_version = version
         self._by_package: dict[tuple[str, str], list[Advisory]] = {}
         self._by_rid: dict[int, Advisory] = {}
 
@@ -80,29 +85,14 @@ class VulnDB:
         if not path.is_file():
             raise DatabaseError("vulnerability database not found", where=str(path),
                                 hint="run `hullguard db update` or `hullguard db import PATH`")
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
+                               check_same_thread=False)
         try:
-            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
-                                   check_same_thread=False)
-            version = schema_version(conn)
-        except sqlite3.DatabaseError as error:
-            raise DatabaseError(f"not a readable database: {error}", where=str(path)) from None
-        if version != SCHEMA_VERSION:
+            version = _checked_version(conn, path)
+        except BaseException:
             conn.close()
-            if 0 < version < SCHEMA_VERSION:
-                return cls._migrated(path)
-            raise DatabaseError(f"database schema {version}, expected {SCHEMA_VERSION}",
-                                where=str(path), hint="rebuild it with `hullguard db import`")
-        return cls(conn, path)
-
-    @classmethod
-    def _migrated(cls, path: Path) -> VulnDB:
-        """Apply pending migrations the same way an import writes: on a copy, swapped in
-        atomically, so a reader never sees a half-migrated file."""
-        from hullguard.vuln.dbwrite import building
-
-        with building(path):
-            pass  # building() migrates the copy before handing it out
-        return cls.open(path)
+            raise
+        return cls(conn, path, version)
 
     def close(self) -> None:
         self._conn.close()
@@ -163,8 +153,10 @@ class VulnDB:
                 for i in wanted if i in cvss or i in epss or i in kev}
 
     def sources(self) -> list[SourceInfo]:
+        checked = "checked_at" if self.schema_version >= 2 else "''"  # added in schema 2
         rows = self._query("SELECT name, kind, url, etag, last_modified, sha256, imported_at, "
-                           "records, skipped, warnings, checked_at FROM sources ORDER BY name", ())
+                           f"records, skipped, warnings, {checked} FROM sources ORDER BY name",
+                           ())
         return [_source_info(row) for row in rows]
 
     def source(self, name: str) -> SourceInfo | None:
@@ -181,9 +173,26 @@ class VulnDB:
 
     def _query(self, sql: str, params: Iterable[object]) -> list[Any]:
         try:
-            return self._conn.execute(sql, tuple(params)).fetchall()
+            with time_limit(self._conn, str(self.path)):
+                return self._conn.execute(sql, tuple(params)).fetchall()
         except sqlite3.DatabaseError as error:
             raise DatabaseError(f"database query failed: {error}", where=str(self.path)) from None
+
+
+def _checked_version(conn: sqlite3.Connection, path: Path) -> int:
+    """The file's schema version, after checking it is one of ours that we can read."""
+    try:
+        check_objects(conn, str(path))
+        with time_limit(conn, str(path)):
+            version = schema_version(conn)
+    except sqlite3.DatabaseError as error:
+        raise DatabaseError(f"not a readable database: {error}", where=str(path)) from None
+    if version > SCHEMA_VERSION or version < 1:
+        raise DatabaseError(f"database schema {version}, this hullguard reads 1 to "
+                            f"{SCHEMA_VERSION}", where=str(path),
+                            hint="upgrade hullguard, or rebuild it with `hullguard db update` "
+                                 "or `hullguard db import`")
+    return version
 
 
 def _source_info(row: Any) -> SourceInfo:

@@ -128,7 +128,7 @@ def update_feeds(db_path: Path, feeds: list[Feed], quiet: bool = True,
     result = UpdateResult()
     inputs: list[ImportInput] = []
     unchanged: list[str] = []
-    unreachable: list[FeedUnreachable] = []
+    unreachable: list[tuple[str, FeedUnreachable]] = []
     previous = _previous(db_path)
     own = client or httpx.Client(timeout=TIMEOUT, follow_redirects=False, trust_env=True,
                                  headers={"User-Agent": f"hullguard/{__version__}"})
@@ -138,7 +138,7 @@ def update_feeds(db_path: Path, feeds: list[Feed], quiet: bool = True,
                 download = fetch(own, feed, cache_dir(db_path), previous.get(feed.name),
                                  bounds)
             except FeedUnreachable as error:
-                unreachable.append(error)
+                unreachable.append((feed.name, error))
                 result.failures.append((feed.name, error.diagnostics()))
                 continue
             except HullguardError as error:
@@ -155,10 +155,12 @@ def update_feeds(db_path: Path, feeds: list[Feed], quiet: bool = True,
     return result
 
 
-def _offline(errors: list[FeedUnreachable]) -> FeedUnreachable:
-    first = errors[0]
-    return FeedUnreachable(f"no feed server could be reached ({len(errors)} feeds; first: "
-                           f"{first.message})", where=first.where, hint=OFFLINE_HINT)
+def _offline(errors: list[tuple[str, FeedUnreachable]]) -> FeedUnreachable:
+    names = ", ".join(name for name, _ in errors[:3]) + (", ..." if len(errors) > 3 else "")
+    first = errors[0][1]
+    return FeedUnreachable(f"no feed server could be reached ({len(errors)} feeds: {names}); "
+                           f"first error: {first.message}", where=first.where,
+                           hint=OFFLINE_HINT)
 
 
 def _note(result: UpdateResult, feed: Feed, download: Download, inputs: list[ImportInput],
