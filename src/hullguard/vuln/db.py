@@ -24,6 +24,7 @@ from hullguard.model import Advisory, CvssScore, Epss, Kev
 from hullguard.vuln.codec import advisory_from_json, cvss_from
 from hullguard.vuln.importers.osv import normalize_name
 from hullguard.vuln.schema import SCHEMA_VERSION, check_objects, schema_version, time_limit
+from hullguard.vuln.severity import Rated, ratings_of
 
 ENV_DB = "HULLGUARD_DB"
 DB_FILE = "vulndb.sqlite"
@@ -40,11 +41,13 @@ def default_db_path() -> Path:
 
 @dataclass(frozen=True)
 class Enrichment:
-    """Priority data for one vulnerability id (CVSS from NVD, EPSS, KEV)."""
+    """Priority data for one vulnerability id (CVSS from NVD, EPSS, KEV, and the severity
+    statements of every record carrying the id)."""
 
     cvss: tuple[CvssScore, ...] = ()
     epss: Epss | None = None
     kev: Kev | None = None
+    ratings: tuple[Rated, ...] = ()  # of records with this id or alias (vuln.severity)
 
 
 @dataclass(frozen=True)
@@ -149,8 +152,25 @@ class VulnDB:
                     f"SELECT cve, date_added, due_date, ransomware FROM kev WHERE cve IN ({marks})",
                     chunk):
                 kev[cve] = Kev(added, due, bool(ransom))
-        return {i: Enrichment(cvss.get(i, ()), epss.get(i), kev.get(i))
-                for i in wanted if i in cvss or i in epss or i in kev}
+        ratings = self._ratings(wanted)
+        return {i: Enrichment(cvss.get(i, ()), epss.get(i), kev.get(i), tuple(ratings.get(i, ())))
+                for i in wanted if i in cvss or i in epss or i in kev or i in ratings}
+
+    def _ratings(self, wanted: list[str]) -> dict[str, list[Rated]]:
+        """id -> severity statements of the records whose id or alias it is."""
+        out: dict[str, list[Rated]] = {}
+        ids = set(wanted)
+        for chunk in _chunks(wanted, 400):
+            marks = ",".join("?" * len(chunk))
+            rows = self._query(
+                f"SELECT rid, data FROM advisories WHERE id IN ({marks}) UNION "
+                "SELECT a.rid, a.data FROM aliases s JOIN advisories a ON a.rid = s.rid "
+                f"WHERE s.alias IN ({marks})", [*chunk, *chunk])
+            for record in self._decode(rows):
+                found = ratings_of(record)
+                for i in {record.id, *record.aliases} & ids if found else ():
+                    out.setdefault(i, []).extend(found)
+        return out
 
     def sources(self) -> list[SourceInfo]:
         checked = "checked_at" if self.schema_version >= 2 else "''"  # added in schema 2
