@@ -145,6 +145,9 @@ class _Bad(Exception):
     """A bound of a record cannot be parsed: the range is reported, not guessed."""
 
 
+BadBound = _Bad  # public name for callers that evaluate entries themselves (explain)
+
+
 def _bound(scheme: VersionScheme, text: str) -> Version:
     try:
         return scheme.parse(text)
