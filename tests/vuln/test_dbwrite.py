@@ -148,7 +148,7 @@ def test_import_memory_is_bounded_by_a_record_not_the_feed(tmp_path: Path) -> No
     assert process.returncode == 0, err[-2000:]
     loaded, skipped, max_rss_kib = map(int, out.split())
     assert (loaded, skipped) == (400, 0)
-    assert max_rss_kib < 128 << 10  # measured: ~26 MiB; the old importer needed ~350 MiB
+    assert max_rss_kib < 128 << 10  # measured: ~26 MiB; the old importer hit MemoryError
 
 
 def test_bad_records_are_skipped_and_good_ones_kept(tmp_path: Path) -> None:
