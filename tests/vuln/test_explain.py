@@ -75,3 +75,15 @@ def test_status_shows_source_paths_whole(tmp_path: Path) -> None:
     with VulnDB.open(tmp_path / "db.sqlite") as db:
         table = status_table(status_dict(db))
     assert str(deep.resolve()) in table
+
+
+def test_a_record_matching_through_two_entries_is_shown_once(secdb: Path) -> None:
+    """v3.10 busybox lists CVE-2019-5747 under two fixed versions (1.29.3-r10, 1.30.1-r2)."""
+    sbom = dataclasses.replace(make_sbom([apk("busybox", "1.29.3-r9")]),
+                               distro=Distro("alpine", "3.10.3"))
+    with VulnDB.open(secdb) as db:
+        text = render_text(explain("CVE-2019-5747", sbom, db))  # type: ignore[arg-type]
+    assert text.count("matched record CVE-2019-5747") == 1, text
+    assert text.count("installed 1.29.3-r9: ECOSYSTEM") == 2  # both comparisons, once each
+    assert text.count("range Alpine:v3.10 busybox: ECOSYSTEM [introduced 0, fixed 1.29.3-r10]") \
+        == 1

@@ -190,15 +190,19 @@ def _finding_lines(finding: Finding, result: Explanation) -> list[str]:
              "  kev:       " + (f"added {finding.kev.date_added}" if finding.kev else "-"),
              f"  fixed in:  {', '.join(finding.fixed_versions) or 'no fix yet'}",
              f"  layer:     {layer['diff_id'] or '-'} {layer['created_by']}".rstrip()]
-    shown: set[str] = set()
-    for explanation in dict.fromkeys(finding.explanations):  # each match once
-        lines += [f"  matched record {explanation.advisory_id} (source {explanation.source}) "
-                  f"as {explanation.ecosystem} {explanation.matched_name}",
-                  f"    installed {explanation.installed_version}: {explanation.rule}"]
-        if explanation.advisory_id not in shown:
-            shown.add(explanation.advisory_id)
-            lines += [f"    range {text}" for text in result.ranges.get(explanation.advisory_id,
-                                                                      [])]
+    # One block per matched record (a record can match through several affected entries,
+    # e.g. a secdb listing one CVE under two fixed versions), each comparison once.
+    blocks: dict[tuple[str, str, str, str], list[str]] = {}
+    for e in finding.explanations:
+        rules = blocks.setdefault((e.advisory_id, e.source, e.ecosystem, e.matched_name), [])
+        rule = f"    installed {e.installed_version}: {e.rule}"
+        if rule not in rules:
+            rules.append(rule)
+    for (advisory_id, source, ecosystem, name), rules in blocks.items():
+        lines.append(f"  matched record {advisory_id} (source {source}) as {ecosystem} {name}")
+        lines += rules
+        lines += [f"    range {text}" for text in result.ranges.get(advisory_id, [])
+                  if text.startswith(f"{ecosystem} {name}:")]
     return lines
 
 
