@@ -160,17 +160,27 @@ class VulnDB:
         """id -> severity statements of the records whose id or alias it is."""
         out: dict[str, list[Rated]] = {}
         ids = set(wanted)
+        for record in self._records_with(wanted):
+            found = ratings_of(record)
+            for i in {record.id, *record.aliases} & ids if found else ():
+                out.setdefault(i, []).extend(found)
+        return out
+
+    def _records_with(self, wanted: list[str]) -> list[Advisory]:
+        """Records whose id or alias is in ``wanted``; a scan has decoded most of them
+        already, so only the row ids are read first and the rest decoded."""
+        rids: set[int] = set()
         for chunk in _chunks(wanted, 400):
             marks = ",".join("?" * len(chunk))
-            rows = self._query(
-                f"SELECT rid, data FROM advisories WHERE id IN ({marks}) UNION "
-                "SELECT a.rid, a.data FROM aliases s JOIN advisories a ON a.rid = s.rid "
-                f"WHERE s.alias IN ({marks})", [*chunk, *chunk])
-            for record in self._decode(rows):
-                found = ratings_of(record)
-                for i in {record.id, *record.aliases} & ids if found else ():
-                    out.setdefault(i, []).extend(found)
-        return out
+            rids.update(rid for (rid,) in self._query(
+                f"SELECT rid FROM advisories WHERE id IN ({marks}) UNION "
+                f"SELECT rid FROM aliases WHERE alias IN ({marks})", [*chunk, *chunk]))
+        missing = sorted(rid for rid in rids if rid not in self._by_rid)
+        for chunk_ids in _chunks(missing, 500):
+            marks = ",".join("?" * len(chunk_ids))
+            self._decode(self._query(f"SELECT rid, data FROM advisories WHERE rid IN ({marks})",
+                                     chunk_ids))
+        return [self._by_rid[rid] for rid in sorted(rids) if rid in self._by_rid]
 
     def sources(self) -> list[SourceInfo]:
         checked = "checked_at" if self.schema_version >= 2 else "''"  # added in schema 2
@@ -222,6 +232,6 @@ def _source_info(row: Any) -> SourceInfo:
                       tuple(json.loads(warnings)), checked)
 
 
-def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
