@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -164,10 +164,11 @@ def register(app: typer.Typer) -> None:
         incident folder (declaration.md, report.html, findings.json, findings.sarif, sboms/)."""
         from hullguard.errors import InputError
         from hullguard.respond.run import build_incident, collect_inventory, persist
-        from hullguard.respond.writer import write_incident
+        from hullguard.respond.writer import check_out, write_incident
 
         if not demo and not paths and not cluster:
             raise InputError("give manifests/compose files/Dockerfiles, --cluster, or --demo")
+        check_out(out)
         options = _demo_options(out, workers, not no_secrets) if demo else _options(
             list(paths or []), out, db, image or [], offline, workers, not no_secrets,
             cluster, kubeconfig, context, criticality, _store_url(store, no_store))
@@ -180,8 +181,9 @@ def register(app: typer.Typer) -> None:
         inventory = collect_inventory(options)
         results = _scan_with_progress(inventory, options, quiet)
         incident = build_incident(inventory, results, options)
-        persist(incident, options)
-        write_incident(incident, out)
+        _warn(incident.warnings)
+        write_incident(incident, out)  # the folder first: a store failure never costs it
+        _warn([persist(incident, options)])
         typer.echo(_summary(incident, out, options.store_url))
 
     @app.command("scan-fleet")
@@ -206,14 +208,21 @@ def register(app: typer.Typer) -> None:
                            _store_url(store, no_store))
         inventory = collect_inventory(options)
         results = _scan_with_progress(inventory, options, quiet)
+        _warn([w for r in results for w in r.warnings])
         if options.store_url:
-            from hullguard.respond.persist import record_fleet
+            from hullguard.respond.run import record
 
-            record_fleet(options.store_url, inventory, results, options.db_path or "none")
+            _warn([record(options.store_url, inventory, results, options.db_path or "none")])
         typer.echo(_fleet_table(results) if fmt == "table" else _fleet_json(results))
 
 
 FLEET_FORMATS = ("table", "json")
+
+
+def _warn(warnings: Sequence[str]) -> None:
+    for warning in warnings:
+        if warning:
+            eprint(printable(f"warning: {warning}"))
 
 
 def _fleet_rows(results: list[ImageResult]) -> list[dict[str, object]]:
