@@ -116,10 +116,14 @@ def _stored_sbom(job: ScanJob, source: ImageSource) -> Sbom | None:
 
     from hullguard.respond.persist import load_sbom_by_digest
 
+    from hullguard import __version__
+
     try:
-        return load_sbom_by_digest(job.store_url, str(digest))
+        stored = load_sbom_by_digest(job.store_url, str(digest))
     except (HullguardError, SQLAlchemyError, OSError):
         return None  # an unusable store costs the reuse, never the scan
+    # another release catalogs differently: its SBOM is not this analysis's result
+    return stored if stored is not None and stored.tool_version == __version__ else None
 
 
 def _match(sbom: Sbom, db_path: str) -> tuple[Finding, ...]:
