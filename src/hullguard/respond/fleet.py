@@ -114,9 +114,8 @@ def _stored_sbom(job: ScanJob, source: ImageSource) -> Sbom | None:
         return None
     from sqlalchemy.exc import SQLAlchemyError
 
-    from hullguard.respond.persist import load_sbom_by_digest
-
     from hullguard import __version__
+    from hullguard.respond.persist import load_sbom_by_digest
 
     try:
         stored = load_sbom_by_digest(job.store_url, str(digest))
