@@ -117,3 +117,26 @@ def test_the_same_image_is_reused_without_reading_its_layers(tmp_path: Path) -> 
     assert second.reused and second.scanned, second.error
     assert {f.id for f in second.findings} == {f.id for f in first.findings}
     assert [s.fingerprint for s in second.secrets] == [s.fingerprint for s in first.secrets]
+
+
+def test_hostile_entries_are_ignored_with_a_warning(tmp_path: Path) -> None:
+    from hullguard.respond.journal import Journal
+
+    journal = Journal(tmp_path)
+    key = "ab" * 32
+    valid_head = {"schema": "hullguard-journal", "version": 2, "key": key}
+    hostile = [
+        b"\x80\x04\x95 not json, a pickle",
+        b"[" * 200_000 + b"]" * 200_000,  # nesting past the recursion limit
+        json.dumps({**valid_head, "sbom": {"schema_version": "one"}}).encode(),
+        json.dumps({**valid_head, "key": "cd" * 32, "sbom": {}}).encode(),  # another image
+        json.dumps({**valid_head, "sbom": [], "secrets": {}}).encode(),
+        json.dumps([valid_head]).encode(),
+        b"\xff\xfe invalid utf-8",
+    ]
+    for data in hostile:
+        (tmp_path / f"{key[:40]}.json").write_bytes(data)
+        entry, warning = journal.load(key)
+        assert entry is None and "ignored" in warning, data[:40]
+    assert journal.load("ef" * 32) == (None, "")  # no entry: no warning
+
