@@ -124,6 +124,8 @@ def test_respond_incident_folder_has_no_environment_value(tmp_path: Path,
     """--env values are redacted in the incident folder too (offline: nothing is pulled)."""
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.delenv("HULLGUARD_DB", raising=False)
+    token = TOKEN.lower()  # a valid repository path segment: the image is really inventoried
+    monkeypatch.setenv("CI_JOB_TOKEN", token)
     compose = tmp_path / "src"
     compose.mkdir()
     (compose / "compose.yaml").write_text(
@@ -134,6 +136,6 @@ def test_respond_incident_folder_has_no_environment_value(tmp_path: Path,
     assert result.exit_code == 0, result.output
     texts = {path.name: path.read_text() for path in out.rglob("*") if path.is_file()}
     assert "findings.json" in texts and "report.html" in texts
-    assert not [name for name, text in texts.items() if TOKEN in text]
+    assert not [name for name, text in texts.items() if token in text]
     assert "registry.example/***/app:1" in texts["findings.json"]
-    assert TOKEN not in result.output
+    assert token not in result.output

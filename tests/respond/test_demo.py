@@ -11,7 +11,7 @@ import pytest
 
 from hullguard.demo import prepare_demo
 from hullguard.images.builder import FileSpec, ImageSpec, LayerSpec, write_docker_archive
-from hullguard.respond.run import RespondOptions, build_incident, collect_inventory, respond
+from hullguard.respond.run import RespondOptions, respond
 from tests.support.browser import Browser
 
 
@@ -104,23 +104,6 @@ def test_a_broken_image_is_not_scanned_and_the_rest_continue(tmp_path: Path) -> 
     assert "broken.tar" in status["registry.shop.internal/shop/worker:2.0.1"].error
     assert status["registry.shop.internal/shop/web:1.4.2"].scanned
     assert "not scanned" in (tmp_path / "out" / "declaration.md").read_text()
-
-
-def test_an_interrupted_run_resumes_from_its_journal(tmp_path: Path) -> None:
-    demo = prepare_demo(tmp_path / "demo")
-    options = RespondOptions([str(p) for p in demo.paths], tmp_path / "out", str(demo.db_path),
-                             image_sources=demo.image_sources, offline=True, workers=1)
-    first = respond(options)
-    assert not any(i.reused for i in first.images)
-    # Remove one image's archive: a resumed run must reuse the journal, not re-read it.
-    Path(demo.image_sources["registry.shop.internal/shop/web:1.4.2"].split(":", 1)[1]).unlink()
-    inventory = collect_inventory(options)
-    from hullguard.respond.run import scan_inventory
-
-    second = scan_inventory(inventory, options)
-    web = next(r for r in second if r.name == "registry.shop.internal/shop/web:1.4.2")
-    assert web.reused and web.scanned
-    assert build_incident(inventory, second, options).triage
 
 
 def test_cli_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -224,10 +224,11 @@ def register(app: typer.Typer) -> None:
         incident folder (declaration.md, report.html, findings.json, findings.sarif, sboms/)."""
         from hullguard.errors import InputError
         from hullguard.respond.run import build_incident, collect_inventory, persist
-        from hullguard.respond.writer import write_incident
+        from hullguard.respond.writer import check_out, write_incident
 
         if not demo and not paths and not cluster:
             raise InputError("give manifests/compose files/Dockerfiles, --cluster, or --demo")
+        check_out(out)
         options = _demo_options(out, workers, not no_secrets) if demo else _options(
             list(paths or []), out, db, image or [], offline, workers, not no_secrets,
             cluster, kubeconfig, context, criticality, _store_url(store, no_store))
@@ -240,8 +241,9 @@ def register(app: typer.Typer) -> None:
         inventory = collect_inventory(options)
         results = _scan_with_progress(inventory, options, quiet)
         incident = build_incident(inventory, results, options)
-        persist(incident, options)
-        write_incident(incident, out)
+        _warn(incident.warnings)
+        write_incident(incident, out)  # the folder first: a store failure never costs it
+        _warn([persist(incident, options)])
         unchecked = warn_uncovered(list(incident.images))
         typer.echo(_summary(incident, out, options.store_url))
         if fail_on_uncovered and unchecked:
@@ -277,10 +279,11 @@ def register(app: typer.Typer) -> None:
         inventory = collect_inventory(options)
         results = attach_coverage(_scan_with_progress(inventory, options, quiet),
                                   options.db_path)
+        _warn([w for r in results for w in r.warnings])
         if options.store_url:
-            from hullguard.respond.persist import record_fleet
+            from hullguard.respond.run import record
 
-            record_fleet(options.store_url, inventory, results, options.db_path or "none")
+            _warn([record(options.store_url, inventory, results, options.db_path or "none")])
         unchecked = warn_uncovered(results)
         typer.echo(_fleet_table(results) if fmt == "table" else _fleet_json(results))
         if fail_on_uncovered and unchecked:
@@ -299,6 +302,12 @@ def _fleet_status(row: dict[str, Any]) -> str:
     if row["skipped"]:
         status += f"; content skipped ({len(row['skipped'])} warnings)"
     return status
+
+
+def _warn(warnings: Sequence[str]) -> None:
+    for warning in warnings:
+        if warning:
+            eprint(printable(f"warning: {warning}"))
 
 
 def _fleet_rows(results: list[ImageResult]) -> list[dict[str, object]]:

@@ -25,7 +25,8 @@ class ImageResult:
     secrets: tuple[SecretFinding, ...] = ()
     error: str = ""  # why it could not be scanned (never reported as clean)
     base: str = ""  # the detected base image (longest indexed layer-chain prefix)
-    reused: bool = False  # taken from an earlier, interrupted run
+    reused: bool = False  # taken from an earlier run's journal (same verified image)
+    warnings: tuple[str, ...] = ()  # e.g. an unusable journal entry that was ignored
     coverage: tuple[SourceCoverage, ...] = ()  # per package source: could the DB check it?
 
     @property

@@ -75,9 +75,13 @@ def _unchecked_view(image: ImageResult) -> dict[str, Any]:
 
 
 def _workload_rows(incident: Incident) -> list[dict[str, Any]]:
+    running: dict[str, list[str]] = {}  # one pass: asking every image per workload was
+    for image in incident.inventory.images:  # quadratic in the pods (10,000 pods: a minute)
+        for key in image.workload_keys:
+            running.setdefault(key, []).append(image.ref.name)
     rows = []
     for workload in sorted(incident.inventory.workloads, key=lambda w: w.key):
-        images = [i.ref.name for i in incident.inventory.images if workload.key in i.workload_keys]
+        images = running.get(workload.key, [])
         rows.append({"key": workload.key, "environment": str(workload.environment),
                      "criticality": str(workload.criticality),
                      "exposure": str(workload.exposure), "images": images})
