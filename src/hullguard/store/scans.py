@@ -30,8 +30,12 @@ FindingKey = tuple[str, str]  # (vulnerability id, package key)
 
 
 def image_key(sbom: Sbom) -> str:
+    """Images are stored by digest: the manifest digest, else (a local archive) the config
+    digest, so a rebuild under the same name is a new image, not an overwrite of the old
+    one; only a source with neither (a directory, an SBOM file) is keyed by its reference."""
     image = sbom.image
-    return str(image.digest) if image.digest else f"{image.source_kind}:{image.reference}"
+    digest = image.digest or image.config_digest
+    return str(digest) if digest else f"{image.source_kind}:{image.reference}"
 
 
 def encode_sbom(sbom: Sbom) -> tuple[str, bytes]:
