@@ -67,7 +67,8 @@ def fleet(registry_server: RegistryServer, tmp_path_factory: pytest.TempPathFact
 @contextmanager
 def busy_cores() -> Iterator[list[subprocess.Popen[bytes]]]:
     """One busy-loop process per core (bounded in time), killed when the block ends."""
-    loop = f"import time\nend = time.monotonic() + {BUSY_LIMIT_S}\nwhile time.monotonic() < end: pass"
+    loop = (f"import time\nend = time.monotonic() + {BUSY_LIMIT_S}\n"
+            "while time.monotonic() < end: pass")
     children = [subprocess.Popen([sys.executable, "-c", loop])
                 for _ in range(os.cpu_count() or 2)]
     try:
@@ -89,7 +90,7 @@ def _respond(images: Path, out: Path, store: str, workers: int, home: Path
 
 
 def _results(run: subprocess.Popen[str], out: Path) -> list[dict[str, object]]:
-    stdout, stderr = run.communicate(timeout=RUN_TIMEOUT_S)
+    _, stderr = run.communicate(timeout=RUN_TIMEOUT_S)
     assert run.returncode == 0, stderr[-3000:]
     assert "Traceback" not in stderr
     images: list[dict[str, object]] = json.loads((out / "findings.json").read_text())["images"]
