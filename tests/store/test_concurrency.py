@@ -8,6 +8,7 @@ import hashlib
 import multiprocessing
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -172,3 +173,62 @@ def _assert_references(url: str, expected: set[str]) -> None:
 
     with open_store(url, create=False) as factory, factory() as session:
         assert set(session.scalars(select(ImageRecord.reference))) == expected
+
+
+def _hold_write_lock(url: str, seconds: float) -> threading.Thread:
+    """Another writer holding the SQLite write lock for ``seconds`` (a thread of its own)."""
+    from hullguard.store.base import make_engine, write_transaction
+
+    engine = make_engine(url)
+    locked = threading.Event()
+
+    def hold() -> None:
+        with write_transaction(engine) as conn:
+            conn.exec_driver_sql("UPDATE images SET reference = reference")
+            locked.set()
+            time.sleep(seconds)
+        engine.dispose()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert locked.wait(30)
+    return thread
+
+
+def test_a_transient_lock_error_is_retried(tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A busy timeout that runs out ("database is locked") retries the whole transaction."""
+    from hullguard.store import base, open_store
+    from hullguard.store.scans import record_scan
+
+    url = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    with open_store(url):
+        pass
+    monkeypatch.setattr(base, "BUSY_TIMEOUT_S", 0.1)
+    transient: list[bool] = []
+    check = base.is_transient
+    monkeypatch.setattr(base, "is_transient", lambda e: transient.append(check(e)) or check(e))
+    holder = _hold_write_lock(url, 0.4)
+    with open_store(url) as factory:
+        record_scan(factory, _report("registry.example/retried:1"), "test-db")
+    holder.join()
+    assert transient and all(transient)  # it met the lock, and retried
+    _assert_references(url, {"registry.example/retried:1"})
+
+
+def test_retries_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A lock that never goes away: a clear store error after a bounded time, not a hang."""
+    from hullguard.errors import DatabaseError
+    from hullguard.store import base, open_store
+    from hullguard.store.scans import record_scan
+
+    url = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    with open_store(url):
+        pass
+    monkeypatch.setattr(base, "BUSY_TIMEOUT_S", 0.05)
+    holder = _hold_write_lock(url, 5.0)
+    started = time.monotonic()
+    with pytest.raises(DatabaseError, match="database is locked"), open_store(url) as factory:
+        record_scan(factory, _report("registry.example/never:1"), "test-db")
+    assert time.monotonic() - started < 4.0
+    holder.join()
