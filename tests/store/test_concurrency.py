@@ -10,7 +10,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,16 +22,6 @@ PROCESSES = 6
 ROUNDS = 4
 HOLD_S = 2.0  # how long one writer holds the SQLite write lock
 SHARED = "registry.example/shared:1"  # every process stores this image in every round
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def fresh_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A store that does not exist yet: no SQLite file, an empty PostgreSQL database."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.sqlite'}"
-        return
-    with temporary_database("hullguard_concurrency") as url:
-        yield url
 
 
 def _report(reference: str) -> Any:
@@ -65,6 +54,7 @@ def _writer(url: str, index: int, barrier: Any, results: Any) -> None:
         results.put((index, f"{type(error).__name__}: {error}"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("created", [False, True], ids=["fresh", "created"])
 def test_processes_writing_one_store_at_once(fresh_store: str, created: bool) -> None:
     """Was: "table images already exists" (a fresh store created by several processes at

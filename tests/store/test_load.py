@@ -24,7 +24,6 @@ from sqlalchemy import func, select
 
 from hullguard.images.builder import FileSpec, ImageSpec, LayerSpec, rootfs_layer
 from tests.support.env import corpus_path
-from tests.support.postgres import temporary_database
 from tests.support.registry import RegistryServer
 
 FLEET_SIZE = 16
@@ -132,23 +131,14 @@ def test_fleet_with_many_workers_on_busy_cores(fleet: Fleet, tmp_path: Path) -> 
     assert scans == FLEET_SIZE and stored == set(fleet.references)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.sqlite'}"
-        return
-    with temporary_database("hullguard_load") as url:
-        yield url
-
-
 @pytest.mark.slow
 def test_two_respond_runs_on_one_store_at_once(fleet: Fleet, tmp_path: Path,
-                                               store_url: str) -> None:
+                                               fresh_store: str) -> None:
     """Was (PostgreSQL): one run failed on a duplicate key after scanning everything."""
     count = 6
     images = fleet.list_file(tmp_path, count)
     started = time.monotonic()
-    runs = [(_respond(images, tmp_path / f"out{i}", store_url, 2, tmp_path), tmp_path / f"out{i}")
+    runs = [(_respond(images, tmp_path / f"out{i}", fresh_store, 2, tmp_path), tmp_path / f"out{i}")
             for i in range(2)]
     results = [_results(run, out) for run, out in runs]
     elapsed = time.monotonic() - started
@@ -156,6 +146,6 @@ def test_two_respond_runs_on_one_store_at_once(fleet: Fleet, tmp_path: Path,
     print(f"\ntwo runs: 2 x {count} images, 2 workers each, {len(failed)} not scanned, "
           f"{elapsed:.1f} s")
     assert failed == []
-    scans, stored = _stored(store_url)
+    scans, stored = _stored(fresh_store)
     assert scans == 2 * count  # both runs recorded, nothing lost or doubled
     assert stored == set(fleet.references[:count])

@@ -3,10 +3,6 @@ it changes nothing, and the first write adds what is missing (SQLite and Postgre
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from sqlalchemy import text
 
 from hullguard.graph.queries import lineage
@@ -15,18 +11,8 @@ from hullguard.store.base import has_tables, make_engine
 from hullguard.store.graph import StoreGraph, index_images
 from hullguard.store.scans import record_scan
 from tests.store.test_concurrency import _report
-from tests.support.postgres import temporary_database
 
 NAME = "registry.example/app:1"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.sqlite'}"
-        return
-    with temporary_database("hullguard_schema") as url:
-        yield url
 
 
 def _previous_version_store(url: str) -> None:
@@ -48,17 +34,17 @@ def _has_names_table(url: str) -> bool:
         engine.dispose()
 
 
-def test_a_store_from_the_previous_version_opens(store_url: str) -> None:
-    _previous_version_store(store_url)
-    engine = make_engine(store_url, must_exist=True)
+def test_a_store_from_the_previous_version_opens(fresh_store: str) -> None:
+    _previous_version_store(fresh_store)
+    engine = make_engine(fresh_store, must_exist=True)
     try:
         with StoreGraph(engine, sync=False) as graph:  # reading: nothing is added
             result = lineage(graph, NAME)
         assert result.image.names == (NAME,) and result.older_builds == []
-        assert not _has_names_table(store_url)
-        with open_store(store_url) as factory:  # the first write adds the missing table
+        assert not _has_names_table(fresh_store)
+        with open_store(fresh_store) as factory:  # the first write adds the missing table
             record_scan(factory, _report("registry.example/app:1"), "test-db")
-        assert _has_names_table(store_url)
+        assert _has_names_table(fresh_store)
         with StoreGraph(engine) as graph:
             assert lineage(graph, NAME).image.id == result.image.id
     finally:
