@@ -222,3 +222,30 @@ def test_retries_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         record_scan(factory, _report("registry.example/never:1"), "test-db")
     assert time.monotonic() - started < 4.0
     holder.join()
+
+
+def test_a_graph_query_does_not_wait_for_a_writer(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """With nothing new to index, a graph query only reads (WAL): a writer holding the lock
+    does not stop it, however short the busy timeout."""
+    from hullguard.graph.queries import lineage
+    from hullguard.store import base, open_store
+    from hullguard.store.base import make_engine
+    from hullguard.store.graph import StoreGraph
+    from hullguard.store.scans import record_scan
+
+    url = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    with open_store(url) as factory:
+        record_scan(factory, _report(SHARED), "test-db")
+    engine = make_engine(url, must_exist=True)
+    with StoreGraph(engine) as graph:  # indexes the stored scan
+        expected = lineage(graph, SHARED).image.id
+    monkeypatch.setattr(base, "BUSY_TIMEOUT_S", 0.05)
+    holder = _hold_write_lock(url, 3.0)
+    started = time.monotonic()
+    engine = make_engine(url, must_exist=True)
+    with StoreGraph(engine) as graph:
+        assert lineage(graph, SHARED).image.id == expected
+    assert time.monotonic() - started < 2.0
+    engine.dispose()
+    holder.join()

@@ -144,19 +144,26 @@ def _index_one(conn: Connection, info: ImageInfo, sbom: Sbom | None, seen: datet
 
 def sync_from_store(engine: Engine) -> tuple[int, list[str]]:
     """Index every SBOM the scans stored (``images``/``sboms`` tables) that the graph has not
-    seen yet; (how many were indexed, problems). Cheap when there is nothing new: one query.
-    This keeps the lineage index (a cache of the stored SBOMs) current: the one write a graph
-    query makes, in write transactions like any other."""
+    seen yet; (how many were indexed, problems). Cheap when there is nothing new: one query
+    and no write. This keeps the lineage index (a cache of the stored SBOMs) current: the one
+    write a graph query may make, in write transactions like any other."""
     from hullguard.store.models import ImageRecord, SbomRecord
 
-    ensure_schema(engine)
+    if not has_tables(engine, ["images", "sboms"]):
+        return 0, []
+    indexed = has_tables(engine, [synced.name, packages.name])
     with engine.connect() as conn:
         query = (select(SbomRecord.digest, ImageRecord.digest.label("image"),
                         SbomRecord.packages, ImageRecord.last_seen)
-                 .join(ImageRecord, ImageRecord.sbom_digest == SbomRecord.digest)
-                 .where(SbomRecord.digest.not_in(select(synced.c.sbom_digest))))
+                 .join(ImageRecord, ImageRecord.sbom_digest == SbomRecord.digest))
+        if indexed:
+            query = query.where(SbomRecord.digest.not_in(select(synced.c.sbom_digest)))
         pending = conn.execute(query).all()
-        known = _already_indexed(conn, [(r.image, r.packages) for r in pending if r.image])
+        known = _already_indexed(conn, [(r.image, r.packages) for r in pending if r.image]) \
+            if indexed and pending else set()
+    if not pending:
+        return 0, []
+    ensure_schema(engine)  # a store written by scans only: the graph tables come now
     seen = {r.image: r.last_seen for r in pending if r.image}
     count, problems = 0, []
     for batch in chunks(r.digest for r in pending if r.image not in known):
@@ -294,11 +301,10 @@ class StoreGraph:
     """A :class:`~hullguard.graph.model.GraphSource` reading the store (one connection)."""
 
     def __init__(self, engine: Engine, sync: bool = True) -> None:
-        """``sync``: first index SBOMs that scans stored since the last query (the store
-        must exist; without ``sync`` nothing is written and the tables must be there)."""
+        """``sync``: first index SBOMs that scans stored since the last query (a write only
+        when there are some); the store must have the graph tables."""
         self.problems = sync_from_store(engine)[1] if sync else []
-        if not sync:
-            require_store(engine, images.name)
+        require_store(engine, images.name)
         self.conn = engine.connect()
         self.conn.exec_driver_sql(_SCRATCH_DDL)
         self.conn.execute(delete(scratch))  # a pooled connection may keep an old table
