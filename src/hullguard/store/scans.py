@@ -12,6 +12,8 @@ from typing import Any, cast
 from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from hullguard.graph.memory import image_id as graph_id
+from hullguard.graph.memory import image_names
 from hullguard.model import Finding, Sbom, Severity
 from hullguard.store.base import (
     StoreMissingError,
@@ -65,12 +67,7 @@ def _upsert_image(session: Session, sbom: Sbom, sbom_digest: str, now: datetime)
         index_elements=["key"],
         set_={c: statement.excluded[c] for c in ("reference", "chain", "sbom_digest",
                                                  "last_seen")})
-    image_id = session.execute(statement.returning(table.c.id)).scalar_one()
-    from hullguard.graph.memory import image_id as graph_id
-    from hullguard.graph.memory import image_names
-
-    record_names(session, image_names(sbom.image)[0], graph_id(sbom.image), now)
-    return int(image_id)
+    return int(session.execute(statement.returning(table.c.id)).scalar_one())
 
 
 def _store_sbom(session: Session, sbom: Sbom, image_id: int, digest: str, data: bytes,
@@ -105,6 +102,7 @@ def add_scan(session: Session, sbom: Sbom, findings: Iterable[Finding], db_label
     findings = list(findings)
     digest, data = encoded or encode_sbom(sbom)
     image_id = _upsert_image(session, sbom, digest, now)
+    record_names(session, image_names(sbom.image)[0], graph_id(sbom.image), now)
     _store_sbom(session, sbom, image_id, digest, data, now)
     scan = ScanRecord(image_id=image_id, sbom_digest=digest, kind=kind, created_at=now,
                       database=db_label, counts=json.dumps(counts(findings)))
