@@ -44,7 +44,7 @@ def _run(store: str | None, fmt: str, output: Path | None, query: Any) -> None:
     from hullguard.store.graph import StoreGraph
 
     check_format(fmt, FORMATS)
-    with StoreGraph(make_engine(store)) as source:
+    with StoreGraph(make_engine(store, must_exist=True)) as source:
         for problem in source.problems:
             eprint(f"warning: {problem}")
         write_output(render(query(source), fmt), output)
