@@ -96,7 +96,9 @@ def json_trees(draw: st.DrawFn, seeds: list[Any], max_ops: int = 6) -> Any:
             parent[name + draw(st.sampled_from(["", "_", "\x00"]))] = draw(
                 st.sampled_from(HOSTILE_JSON))
         elif op == "copy" and isinstance(parent, list):
-            parent.extend([parent[key]] * draw(st.sampled_from([1, 50, 5000])))
+            # many small items, not many huge ones: the harness must not be the memory hog
+            small = len(dump_json(parent[key])) < 1000
+            parent.extend([parent[key]] * draw(st.sampled_from([1, 50, 5000] if small else [1])))
     return tree
 
 
@@ -157,7 +159,7 @@ def text_lines(draw: st.DrawFn, seeds: list[str], max_ops: int = 6) -> str:
         elif op == "splice" and lines:
             cut = draw(st.integers(0, len(lines[at])))
             lines[at] = lines[at][:cut] + hostile + lines[at][cut:]
-        elif op == "many" and lines:
+        elif op == "many" and lines and len(lines[at]) < 1000:
             lines[at:at] = [lines[at]] * draw(st.sampled_from([100, 3000]))
     return "\n".join(lines)
 
