@@ -2,9 +2,9 @@
 
 The oracle: a parser fed hostile input returns a result or raises a
 :class:`hullguard.errors.HullguardError` subclass. Any other exception, a hang beyond the
-per-example deadline (SIGALRM, so pure-Python loops are caught; ``run.py`` also kills a child
-stuck in C code) or memory beyond the cap (``run.py`` sets RLIMIT_AS, so it surfaces as
-MemoryError) is a finding.
+per-example CPU-time deadline (SIGPROF, so pure-Python loops are caught; ``run.py`` also
+kills a child stuck in C code or blocked) or memory beyond the cap (``run.py`` sets RLIMIT_AS,
+so it surfaces as MemoryError) is a finding.
 """
 
 from __future__ import annotations
@@ -80,18 +80,22 @@ def signature(error: BaseException) -> str:
 
 @contextlib.contextmanager
 def alarm(seconds: float) -> Iterator[None]:
-    """Raise :class:`Hang` in the running code after ``seconds`` (and again every half
-    second, in case the parser swallows the first one with a broad ``except``)."""
-    def fire(_signum: int, _frame: FrameType | None) -> None:
-        raise Hang(f"no result after {seconds:g} s")
+    """Raise :class:`Hang` in the running code after ``seconds`` of CPU time (and again every
+    half second, in case the parser swallows the first one with a broad ``except``).
 
-    previous = signal.signal(signal.SIGALRM, fire)
-    signal.setitimer(signal.ITIMER_REAL, seconds, 0.5)
+    CPU time, not wall time: on a machine shared by many jobs a wall-clock deadline flags
+    whatever example happened to run during a load spike. A parser blocked without using CPU
+    is left to run.py's wall-clock watchdog."""
+    def fire(_signum: int, _frame: FrameType | None) -> None:
+        raise Hang(f"no result after {seconds:g} s of CPU time")
+
+    previous = signal.signal(signal.SIGPROF, fire)
+    signal.setitimer(signal.ITIMER_PROF, seconds, 0.5)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
 
 
 def check(harness: Harness, value: Any, scratch: Path, outcome: Outcome,

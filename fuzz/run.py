@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", default=[], metavar="NAME",
                         help="run only this harness (repeatable)")
     parser.add_argument("--deadline", type=float, default=None,
-                        help="seconds per example before it counts as a hang (default 5)")
+                        help="CPU seconds per example before it counts as a hang (default 5)")
     parser.add_argument("--memory-mb", type=int, default=DEFAULT_MEMORY_MB,
                         help=f"address space per harness over start-up (default "
                              f"{DEFAULT_MEMORY_MB})")

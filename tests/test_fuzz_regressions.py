@@ -58,8 +58,14 @@ KNOWN_FINDINGS: dict[str, dict[str, str]] = {
         "ValueError in inventory/yamlsafe.py:construct_line_map":
             "test_yaml_integer_over_4300_digits",
         "UnicodeEncodeError in inventory/yamlsafe.py:__init__":
-            "test_yaml_loader_text_with_lone_surrogate"},
+            "test_yaml_loader_text_with_lone_surrogate",
+        "ValueError in inventory/yamlsafe.py:loads_all":
+            "test_yaml_loader_top_level_integer_over_4300_digits"},
+    "ruby-gemspec": {
+        "TypeError in catalog/extractors/_common.py:purl": "test_gemspec_name_of_only_whitespace"},
     "kubernetes-yaml": {
+        "ValueError in inventory/yamlsafe.py:loads_all":
+            "test_yaml_loader_top_level_integer_over_4300_digits",
         "ValueError in inventory/yamlsafe.py:construct_line_map":
             "test_yaml_integer_over_4300_digits",
         "ValueError in inventory/yamlsafe.py:loads_json":
@@ -246,6 +252,18 @@ def test_composer_lone_surrogate_in_name() -> None:
         ComposerExtractor(), "/app/vendor/composer/installed.json", data))
 
 
+@_finding(
+    "catalog/extractors/ruby.py via _common.purl",
+    "a gemspec whose s.name is only whitespace raises TypeError in packageurl",
+    TypeError)
+def test_gemspec_name_of_only_whitespace() -> None:
+    from hullguard.catalog.extractors.ruby import RubyGemExtractor
+
+    data = b'Gem::Specification.new do |s|\n  s.name = " "\n  s.version = "1.0"\nend\n'
+    _result_or_hullguard_error(lambda: _extract(
+        RubyGemExtractor(), "/usr/lib/ruby/gems/3.2.0/specifications/x-1.0.gemspec", data))
+
+
 # ---------------------------------------------------------------------------- inventory
 
 @_finding(
@@ -270,6 +288,16 @@ def test_kubectl_json_integer_over_4300_digits(tmp_path: Path) -> None:
     path = tmp_path / "dump.json"
     path.write_text('{"apiVersion": "v1", "kind": "List", "items": ' + HUGE_INT + "}")
     _result_or_hullguard_error(lambda: collect([path], environ={}))
+
+
+@_finding(
+    "inventory/yamlsafe.py loads_all",
+    "a sequence item integer over 4300 digits raises ValueError",
+    ValueError)
+def test_yaml_loader_top_level_integer_over_4300_digits() -> None:
+    from hullguard.inventory.yamlsafe import loads_all
+
+    _result_or_hullguard_error(lambda: loads_all(f"- {HUGE_INT}\n", "fuzz.yaml"))
 
 
 @_finding(
