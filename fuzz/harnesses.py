@@ -4,6 +4,7 @@ smoke test iterate."""
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import tarfile
@@ -113,7 +114,7 @@ def _plain_tar(path: Path, members: Iterable[tuple[str, bytes]]) -> None:
         for name, data in members:
             info = tarfile.TarInfo(name)
             info.size = len(data)
-            tar.addfile(info, __import__("io").BytesIO(data))
+            tar.addfile(info, io.BytesIO(data))
 
 
 @st.composite
@@ -162,9 +163,9 @@ def _layout_seed() -> tuple[dict[str, Any], dict[str, Any], dict[str, bytes]]:
                             "digest": seeds.digest(config), "size": len(config)},
                     layers=[{"mediaType": "application/vnd.oci.image.layer.v1.tar",
                              "digest": seeds.digest(layer), "size": len(layer)}])
-    index = dict(seeds.OCI_INDEX)
-    index["manifests"] = [dict(seeds.OCI_INDEX["manifests"][0], digest="MANIFEST",
-                               size=SIZE_MARK), *seeds.OCI_INDEX["manifests"][1:]]
+    index: dict[str, Any] = dict(seeds.OCI_INDEX)
+    entries: list[dict[str, Any]] = index["manifests"]
+    index["manifests"] = [dict(entries[0], digest="MANIFEST", size=SIZE_MARK), *entries[1:]]
     return index, manifest, blobs
 
 
