@@ -24,6 +24,14 @@ from hullguard.catalog.api import Extraction, Extractor, ScanInput
 from hullguard.errors import HullguardError
 from hullguard.images.api import FileInfo, FileKind, MemoryEntry
 
+_RPM = {
+    "error in catalog/extractors/rpmheader.py:parse_header":
+        "test_rpm_header_index_shorter_than_its_count",
+    "TypeError in catalog/extractors/_common.py:purl": "test_rpm_name_of_only_whitespace",
+    "ValueError in catalog/extractors/rpmheader.py:<listcomp>":
+        "test_rpm_dirindexes_of_string_type",
+    "ValueError in catalog/extractors/rpmheader.py:_build": "test_rpm_epoch_of_string_type",
+}
 # harness -> {signature (fuzz.core.signature) -> the regression test below}
 KNOWN_FINDINGS: dict[str, dict[str, str]] = {
     "docker-archive": {
@@ -31,12 +39,8 @@ KNOWN_FINDINGS: dict[str, dict[str, str]] = {
             "test_docker_archive_deeply_nested_manifest_json"},
     "apk-installed": {
         "TypeError in catalog/extractors/_common.py:purl": "test_apk_name_of_only_whitespace"},
-    "rpm-sqlite": {
-        "error in catalog/extractors/rpmheader.py:parse_header":
-            "test_rpm_header_index_shorter_than_its_count"},
-    "rpm-header": {
-        "error in catalog/extractors/rpmheader.py:parse_header":
-            "test_rpm_header_index_shorter_than_its_count"},
+    "rpm-sqlite": _RPM,
+    "rpm-header": _RPM,
     "npm-package-json": {
         "RecursionError in catalog/extractors/node.py:extract":
             "test_npm_deeply_nested_package_json",
@@ -151,6 +155,54 @@ def test_rpm_header_index_shorter_than_its_count() -> None:
     from hullguard.catalog.extractors.rpmheader import parse_header
 
     _result_or_hullguard_error(lambda: parse_header(struct.pack(">ii", 1, 0)))
+
+
+def _rpmdb(fields: dict[int, tuple[int, object]]) -> bytes:
+    """An rpmdb.sqlite holding one header blob of ``fields`` (see fuzz.seeds.rpm_header)."""
+    import sqlite3
+
+    from fuzz.seeds import rpm_header
+
+    connection = sqlite3.connect(":memory:")
+    connection.execute("CREATE TABLE Packages (hnum INTEGER PRIMARY KEY, blob BLOB NOT NULL)")
+    connection.execute("INSERT INTO Packages (blob) VALUES (?)", (rpm_header(fields),))
+    connection.commit()
+    data = bytes(connection.serialize())
+    connection.close()
+    return data
+
+
+def _rpm_extract(fields: dict[int, tuple[int, object]]) -> None:
+    from hullguard.catalog.extractors.rpm import RpmExtractor
+
+    data = _rpmdb(fields)
+    _result_or_hullguard_error(lambda: _extract(
+        RpmExtractor(), "/var/lib/rpm/rpmdb.sqlite", data))
+
+
+@_finding(
+    "catalog/extractors/rpm.py via _common.purl",
+    "a header whose NAME is only whitespace raises TypeError in packageurl",
+    TypeError)
+def test_rpm_name_of_only_whitespace() -> None:
+    _rpm_extract({1000: (6, " "), 1001: (6, "1.0")})
+
+
+@_finding(
+    "catalog/extractors/rpmheader.py _files",
+    "DIRINDEXES stored as a string array raises ValueError from int()",
+    ValueError)
+def test_rpm_dirindexes_of_string_type() -> None:
+    _rpm_extract({1000: (6, "x"), 1001: (6, "1.0"), 1116: (8, [""]), 1117: (8, ["a"]),
+                  1118: (8, ["/"])})
+
+
+@_finding(
+    "catalog/extractors/rpmheader.py _build",
+    "EPOCH stored as a string raises ValueError from int() (found reducing the one above)",
+    ValueError)
+def test_rpm_epoch_of_string_type() -> None:
+    _rpm_extract({1000: (6, "x"), 1001: (6, "1.0"), 1003: (8, ["a"])})
 
 
 @_finding(
