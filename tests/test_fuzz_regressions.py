@@ -76,7 +76,9 @@ KNOWN_FINDINGS: dict[str, dict[str, str]] = {
             "test_kubectl_json_integer_over_4300_digits"},
     "compose": {
         "ValueError in inventory/yamlsafe.py:construct_line_map":
-            "test_yaml_integer_over_4300_digits"},
+            "test_yaml_integer_over_4300_digits",
+        "ValueError in inventory/yamlsafe.py:loads_all":
+            "test_yaml_loader_top_level_integer_over_4300_digits"},
     "osv": {"TypeError in vuln/importers/osv.py:_range": "test_osv_range_type_is_a_list"},
     "sbom-cyclonedx": {
         "ValueError in sbom/readers/load.py:load_json_object":
