@@ -10,6 +10,7 @@ signature in ``KNOWN_FINDINGS`` (the only crashes tests/test_fuzz_harnesses.py t
 from __future__ import annotations
 
 import contextlib
+import csv
 import io
 import json
 import struct
@@ -80,6 +81,7 @@ KNOWN_FINDINGS: dict[str, dict[str, str]] = {
         "ValueError in inventory/yamlsafe.py:loads_all":
             "test_yaml_loader_top_level_integer_over_4300_digits"},
     "osv": {"TypeError in vuln/importers/osv.py:_range": "test_osv_range_type_is_a_list"},
+    "kev-epss": {"Error in vuln/importers/epss.py:parse": "test_epss_csv_with_a_carriage_return"},
     "sbom-cyclonedx": {
         "ValueError in sbom/readers/load.py:load_json_object":
             "test_sbom_integer_over_4300_digits"},
@@ -381,6 +383,18 @@ def test_osv_range_type_is_a_list(tmp_path: Path) -> None:
 
 
 @_finding(
+    "vuln/importers/epss.py parse",
+    "an EPSS CSV with a bare carriage return raises csv.Error",
+    csv.Error)
+def test_epss_csv_with_a_carriage_return(tmp_path: Path) -> None:
+    from hullguard.vuln.importers import iter_records
+
+    path = tmp_path / "epss.csv"
+    path.write_bytes(b"\rcve,epss,percentile\nCVE-2023-1234,0.00043,0.0812\n")
+    _result_or_hullguard_error(lambda: list(iter_records(path)))
+
+
+@_finding(
     "sbom/readers/load.py load_json_object",
     "a JSON integer over 4300 digits raises ValueError",
     ValueError)
@@ -414,6 +428,14 @@ def test_vex_cyclonedx_bom_ref_is_a_list(tmp_path: Path) -> None:
 def test_vex_cyclonedx_affects_is_a_number(tmp_path: Path) -> None:
     _vex(tmp_path, {"bomFormat": "CycloneDX", "vulnerabilities": [
         {"id": "CVE-1", "analysis": {"state": "not_affected"}, "affects": 1.5}]})
+
+
+@_finding(
+    "vuln/vex.py _cyclonedx", "an analysis state that is a list raises TypeError (unhashable)",
+    TypeError)
+def test_vex_cyclonedx_state_is_a_list(tmp_path: Path) -> None:
+    _vex(tmp_path, {"bomFormat": "CycloneDX", "vulnerabilities": [
+        {"id": "CVE-1", "analysis": {"state": ["not_affected"]}}]})
 
 
 @_finding(
