@@ -139,3 +139,122 @@ def test_manifest_only_jars_sections_and_specific_groups(catalog: Catalog) -> No
     assert {p.purl for p in sbom.packages} == {
         "pkg:maven/org.apache.axis/axis@1.4", "pkg:maven/org.apache.ivy/ivy@2.4.0",
         "pkg:maven/com.fasterxml.jackson.core/jackson-databind@2.15.2"}
+
+
+def _self_contained_deps(runtime: str) -> bytes:
+    """What ``dotnet publish --self-contained -r linux-x64`` writes (SDK 8)."""
+    target = ".NETCoreApp,Version=v8.0/linux-x64"
+    netcore = f"runtimepack.Microsoft.NETCore.App.Runtime.linux-x64/{runtime}"
+    aspnet = f"runtimepack.Microsoft.AspNetCore.App.Runtime.linux-x64/{runtime}"
+    return json.dumps({
+        "runtimeTarget": {"name": target, "signature": ""},
+        "targets": {target: {
+            "shop/1.0.0": {"dependencies": {"Serilog": "3.1.1"}, "runtime": {"shop.dll": {}}},
+            netcore: {"runtime": {"System.Private.CoreLib.dll": {
+                "assemblyVersion": "8.0.0.0", "fileVersion": "8.0.123.58001"}}},
+            aspnet: {"runtime": {"Microsoft.AspNetCore.dll": {}}},
+            "Serilog/3.1.1": {"runtime": {"lib/net7.0/Serilog.dll": {}}}}},
+        "libraries": {
+            "shop/1.0.0": {"type": "project", "serviceable": False, "sha512": ""},
+            netcore: {"type": "runtimepack", "serviceable": False, "sha512": ""},
+            aspnet: {"type": "runtimepack", "serviceable": False, "sha512": ""},
+            "Serilog/3.1.1": {"type": "package", "serviceable": True,
+                              "sha512": "sha512-x", "path": "serilog/3.1.1"}}}).encode()
+
+
+def test_dotnet_runtime_packs(catalog: Catalog) -> None:
+    framework = json.dumps({"libraries": {"Microsoft.NETCore.App.Runtime.linux-x64/8.0.0": {
+        "type": "runtimepack", "serviceable": False, "sha512": ""}}}).encode()
+    sbom = catalog(one_layer(
+        FileSpec("app/shop.deps.json", _self_contained_deps("8.0.1")),
+        FileSpec("usr/share/dotnet/shared/Microsoft.NETCore.App/8.0.0/"
+                 "Microsoft.NETCore.App.deps.json", framework)))
+    assert {p.purl for p in sbom.packages} == {
+        "pkg:nuget/Microsoft.NETCore.App.Runtime.linux-x64@8.0.1",
+        "pkg:nuget/Microsoft.AspNetCore.App.Runtime.linux-x64@8.0.1",
+        "pkg:nuget/Microsoft.NETCore.App.Runtime.linux-x64@8.0.0",
+        "pkg:nuget/Serilog@3.1.1"}
+    runtime = keyed(sbom)["Microsoft.NETCore.App.Runtime.linux-x64", "8.0.1"]
+    assert runtime.meta("type") == "runtimepack"
+
+
+def test_python_unzipped_eggs_and_not_the_interpreter(catalog: Catalog) -> None:
+    site = "usr/lib/python2.7/site-packages"
+    sbom = catalog(one_layer(
+        FileSpec(f"{site}/setuptools-0.9.8-py2.7.egg/EGG-INFO/PKG-INFO",
+                 b"Metadata-Version: 1.1\nName: setuptools\nVersion: 0.9.8\nLicense: PSF\n"),
+        FileSpec(f"{site}/setuptools-0.9.8-py2.7.egg/EGG-INFO/top_level.txt", b"setuptools\n"),
+        FileSpec(f"{site}/other/EGG-INFO/PKG-INFO", b"Name: loose\nVersion: 1\n"),
+        FileSpec("usr/lib/python2.7/lib-dynload/Python-2.7.egg-info",
+                 b"Metadata-Version: 1.0\nName: Python\nVersion: 2.7.13\nSummary: A high-"
+                 b"level object-oriented programming language\nLicense: PSF license\n"),
+        FileSpec("usr/local/lib/python3.11/Python-3.11.egg-info",
+                 b"Metadata-Version: 1.0\nName: Python\nVersion: 3.11.2\n")))
+    [egg] = sbom.packages
+    assert (egg.purl, egg.licenses) == ("pkg:pypi/setuptools@0.9.8", ("PSF",))
+    assert egg.meta("site") == f"/{site}"
+
+
+def test_npm_legacy_license_arrays(catalog: Catalog) -> None:
+    def manifest(name: str, **extra: object) -> FileSpec:
+        return FileSpec(f"app/node_modules/{name}/package.json",
+                        json.dumps({"name": name, "version": "1.0.0", **extra}).encode())
+
+    mit = {"type": "MIT", "url": "https://github.com/x/y/raw/master/LICENSE"}
+    sbom = catalog(one_layer(
+        manifest("singular", license=[mit]),
+        manifest("mixed", license=[mit, "Apache-2.0", 7, {"url": "only"}]),
+        manifest("plural-string", licenses="BSD-3-Clause"),
+        manifest("plural-object", licenses={"type": "ISC"}),
+        manifest("empty-first", license="", licenses=[{"type": "WTFPL"}])))
+    assert {p.name: p.licenses for p in sbom.packages} == {
+        "singular": ("MIT",), "mixed": ("MIT", "Apache-2.0"),
+        "plural-string": ("BSD-3-Clause",), "plural-object": ("ISC",),
+        "empty-first": ("WTFPL",)}
+
+
+DPKG_STATUS = b"""Package: libgcc-s1
+Status: install ok installed
+Architecture: amd64
+Source: gcc-12 (12.2.0-14)
+Version: 12.2.0-14
+
+Package: libtinfo6
+Status: install ok installed
+Architecture: amd64
+Source: ncurses
+Version: 6.4-4
+
+Package: bash
+Status: install ok installed
+Architecture: amd64
+Version: 5.2.15-2+b2
+Source: bash (5.2.15-2)
+
+Package: base-files
+Status: install ok installed
+Architecture: amd64
+Version: 12.4+deb12u5
+
+"""
+
+
+def test_dpkg_purl_upstream_qualifier(catalog: Catalog) -> None:
+    os_release = FileSpec("etc/os-release", b'ID=debian\nVERSION_ID="12"\n')
+    sbom = catalog(one_layer(os_release, FileSpec("var/lib/dpkg/status", DPKG_STATUS)))
+    assert {p.purl for p in sbom.packages} == {
+        "pkg:deb/debian/libgcc-s1@12.2.0-14?arch=amd64&distro=debian-12&upstream=gcc-12",
+        "pkg:deb/debian/libtinfo6@6.4-4?arch=amd64&distro=debian-12&upstream=ncurses",
+        "pkg:deb/debian/bash@5.2.15-2%2Bb2?arch=amd64&distro=debian-12"
+        "&upstream=bash%405.2.15-2",
+        "pkg:deb/debian/base-files@12.4%2Bdeb12u5?arch=amd64&distro=debian-12"}
+
+
+def test_apk_purl_upstream_qualifier(catalog: Catalog) -> None:
+    installed = (b"C:Q1abc=\nP:libcrypto3\nV:3.1.4-r0\nA:x86_64\no:openssl\n\n"
+                 b"C:Q1def=\nP:musl\nV:1.2.4-r2\nA:x86_64\no:musl\n\n")
+    sbom = catalog(one_layer(FileSpec("etc/os-release", b"ID=alpine\nVERSION_ID=3.18.9\n"),
+                             FileSpec("lib/apk/db/installed", installed)))
+    assert {p.purl for p in sbom.packages} == {
+        "pkg:apk/alpine/libcrypto3@3.1.4-r0?arch=x86_64&distro=alpine-3.18.9&upstream=openssl",
+        "pkg:apk/alpine/musl@1.2.4-r2?arch=x86_64&distro=alpine-3.18.9"}

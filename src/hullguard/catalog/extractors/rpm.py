@@ -21,6 +21,7 @@ from hullguard.catalog.extractors._common import (
     location,
     purl,
     sorted_meta,
+    upstream,
 )
 from hullguard.catalog.extractors.rpmheader import RpmHeader, parse_header
 from hullguard.errors import HullguardError, InputError, LimitExceeded
@@ -118,7 +119,9 @@ def _package(header: RpmHeader, where: tuple[Location, ...]) -> Package:
     source_name, source_version = split_source_rpm(header.source_rpm)
     return Package(
         name=header.name, version=header.evr, type=PackageType.RPM,
-        purl=purl("rpm", header.name, version, None, {"arch": header.arch, "epoch": epoch}),
+        purl=purl("rpm", header.name, version, None, {
+            "arch": header.arch, "epoch": epoch,
+            "upstream": upstream(header.name, version, source_name, source_version)}),
         cataloger="rpm", source_name=source_name, source_version=source_version,
         arch=header.arch, licenses=(header.license,) if header.license else (),
         locations=where,
