@@ -39,7 +39,7 @@ class GoBinaryExtractor:
         info = parse_buildinfo(blob)
         if info is None:
             return Extraction()
-        warnings = ()
+        warnings: tuple[str, ...] = ()
         if info.go_version and not go_toolchain(info.go_version).release:
             warnings = (f"{scan_input.path}: Go toolchain {info.go_version[:60]!r} is not a "
                         "release; its standard library is not reported",)
