@@ -36,6 +36,9 @@ def test_go_toolchain_shapes() -> None:
     assert go_toolchain("go1.21.5-bigcorp").release == "go1.21.5"
     assert go_toolchain("go1.21.5-bigcorp").suffix == "-bigcorp"
     assert go_toolchain("go1.21rc2").release == "go1.21rc2"
+    google = go_toolchain("go1.22-20231128-RC02 cl/586117301 +6111acc8e6 "
+                          "X:fieldtrack,boringcrypto")  # gcloud SDK's gke-gcloud-auth-plugin
+    assert (google.release, google.experiment) == ("go1.22rc2", "fieldtrack,boringcrypto")
     assert go_toolchain("devel go1.23-1a2b3c4d Tue Jan 2 10:00:00 2024 +0000").release == ""
     assert go_toolchain("").release == ""
 
@@ -139,6 +142,19 @@ def test_manifest_only_jars_sections_and_specific_groups(catalog: Catalog) -> No
     assert {p.purl for p in sbom.packages} == {
         "pkg:maven/org.apache.axis/axis@1.4", "pkg:maven/org.apache.ivy/ivy@2.4.0",
         "pkg:maven/com.fasterxml.jackson.core/jackson-databind@2.15.2"}
+
+
+GUICE_MANIFEST = (b"Manifest-Version: 1.0\r\nAutomatic-Module-Name: com.google.guice.extens"
+                  b"ions.assistedinject\r\nBundle-Name: guice-assistedinject\r\nBundle-Sym"
+                  b"bolicName: com.google.inject.assistedinject\r\nBundle-Version: 4.2.3\r\n"
+                  b"\r\n")  # Debian's libguice-java
+
+
+def test_disagreeing_group_fields_keep_the_earlier_one(catalog: Catalog) -> None:
+    sbom = catalog(one_layer(FileSpec("usr/share/java/guice-assistedinject.jar",
+                                      zip_bytes({"META-INF/MANIFEST.MF": GUICE_MANIFEST}))))
+    assert [p.purl for p in sbom.packages] == [
+        "pkg:maven/com.google.inject.assistedinject/guice-assistedinject@4.2.3"]
 
 
 def _self_contained_deps(runtime: str) -> bytes:

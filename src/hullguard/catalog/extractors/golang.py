@@ -236,7 +236,16 @@ def go_toolchain(version: str) -> Toolchain:
     match = _RELEASE_RE.match(first)
     if match is None:
         return Toolchain("", ",".join(experiments))
-    return Toolchain(match.group(1), ",".join(experiments), match.group(2) or "")
+    release, suffix = match.group(1), match.group(2) or ""
+    candidate = _GOOGLE_RC_RE.match(suffix)
+    if candidate and "rc" not in release and "beta" not in release:
+        release = f"{release}rc{int(candidate.group(1))}"  # a release candidate: ordered so
+    return Toolchain(release, ",".join(experiments), suffix)
+
+
+# Google's internal toolchains (gcloud SDK binaries): "go1.22-20231128-RC02 cl/586117301 ..."
+# is release candidate 2 of go1.22, not go1.22.0
+_GOOGLE_RC_RE = re.compile(r"^-\d{8}-RC(\d{1,2})$")
 
 
 def _package(module: Module, where: tuple[Location, ...], extra: dict[str, str]) -> Package:

@@ -229,16 +229,18 @@ _GROUP_FIELDS = ("Bundle-SymbolicName", "Automatic-Module-Name", "Implementation
 
 
 def _group_id(attrs: dict[str, str], artifact: str = "") -> str:
-    """A Maven group from the manifest: the most specific field that looks like a reverse
-    domain name. Ivy 2.4.0 says ``Implementation-Vendor-Id: org.apache`` but
-    ``Bundle-SymbolicName: org.apache.ivy`` (its real group); a symbolic name that ends in
-    the artifact itself (``com.fasterxml.jackson.core.jackson-databind``,
-    ``org.apache.commons.lang3`` for commons-lang3) loses that last part first."""
-    best, best_depth = "", 0
+    """A Maven group from the manifest: the most specific of the fields that look like a
+    reverse domain name and agree with each other. Ivy 2.4.0 says ``Implementation-Vendor-Id:
+    org.apache`` but ``Bundle-SymbolicName: org.apache.ivy`` (its real group): the longer one
+    extends the shorter and wins. Fields that disagree (guice's ``com.google.inject.*`` and
+    ``com.google.guice.extensions.*``) keep the earlier field, in syft's order. A value that
+    is the group plus the (dashed) artifact, ``com.fasterxml.jackson.core.jackson-databind``,
+    loses that last part first."""
+    best = ""
     for field_name in _GROUP_FIELDS:
         value = _group_candidate(attrs.get(field_name, "").split(";")[0].strip(), artifact)
-        if value and value.count(".") + 1 > best_depth:
-            best, best_depth = value, value.count(".") + 1
+        if value and (not best or value.startswith(best + ".")):
+            best = value
     return best
 
 
@@ -246,9 +248,8 @@ def _group_candidate(value: str, artifact: str) -> str:
     if not _GROUP_RE.match(value) or value != value.lower():
         return ""  # class names (org.example.Main) and prose are not groups
     head, _, last = value.rpartition(".")
-    if artifact and head.count(".") >= 1 and (
-            ("-" in last and last == artifact) or artifact.endswith(f"-{last}")):
-        return head
+    if "-" in last and last == artifact and head.count(".") >= 1:
+        return head  # group + "." + artifact, as Jackson's Bundle-SymbolicName
     return value
 
 
