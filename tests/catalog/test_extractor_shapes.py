@@ -274,3 +274,12 @@ def test_apk_purl_upstream_qualifier(catalog: Catalog) -> None:
     assert {p.purl for p in sbom.packages} == {
         "pkg:apk/alpine/libcrypto3@3.1.4-r0?arch=x86_64&distro=alpine-3.18.9&upstream=openssl",
         "pkg:apk/alpine/musl@1.2.4-r2?arch=x86_64&distro=alpine-3.18.9"}
+
+
+def test_composer_license_string_and_junk(catalog: Catalog) -> None:
+    installed = json.dumps([  # Composer 1: a bare list, license as written in composer.json
+        {"name": "monolog/monolog", "version": "1.25.1", "license": "MIT"},
+        {"name": "acme/mixed", "version": "1.0.0", "license": ["MIT", {"x": 1}, 3]}]).encode()
+    sbom = catalog(one_layer(FileSpec("srv/vendor/composer/installed.json", installed)))
+    assert {p.name: p.licenses for p in sbom.packages} == {
+        "monolog/monolog": ("MIT",), "acme/mixed": ("MIT",)}
