@@ -77,3 +77,16 @@ def test_alias_paths_are_bounded_and_chained() -> None:
                                                        "/lib/apk/db/installed"]
     many = {"/d": [f"/l{i}" for i in range(50)]}
     assert len(aliases("/d/f", many)) == 8
+
+
+def test_iter_kinds_matches_iter_visible() -> None:
+    from hullguard.images.api import FileInfo, FileKind
+    from hullguard.images.tree import FileTree
+
+    tree = FileTree()
+    tree.start_layer(0)
+    for info in (FileInfo("/usr", FileKind.DIR, 0o755), FileInfo("/usr/lib/x", FileKind.FILE),
+                 FileInfo("/lib", FileKind.SYMLINK, linkname="usr/lib")):
+        tree.apply(info, 0)
+    assert sorted(tree.iter_kinds()) == sorted(
+        (layer, info.kind, info.path) for layer, info in tree.iter_visible())

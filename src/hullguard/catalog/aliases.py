@@ -11,7 +11,6 @@ another path that resolves to them (the runtime view), and re-reads just those.
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -22,20 +21,39 @@ MAX_ALIASES = 8  # paths per file: real trees have one or two directory links on
 _ROUNDS = 3  # a link into a linked directory (lib -> usr/lib, usr/lib/apk -> /var/apk)
 
 
-def directory_links(tree: FileTree) -> dict[str, list[str]]:
-    """Canonical directory -> the symlink paths that lead to it."""
+def aliased_files(tree: FileTree) -> Iterator[tuple[int, FileInfo, list[str]]]:
+    """(layer, info, alias paths) of every visible regular file some directory symlink leads
+    to. Aliases are worked out once per directory: an image has far fewer of those."""
+    files: list[tuple[int, str]] = []
     links: dict[str, list[str]] = {}
-    for _layer, info in tree.iter_visible():
-        if info.kind is FileKind.SYMLINK:
-            target = tree.resolve(info.path)
-            found = tree.visible(target) if target else None
-            if target and found and found[1].kind is FileKind.DIR and target != info.path:
-                links.setdefault(target, []).append(info.path)
-    return links
+    for layer, kind, path in tree.iter_kinds():
+        if kind is FileKind.FILE:
+            files.append((layer, path))
+        elif kind is FileKind.SYMLINK:
+            _add_link(tree, path, links)
+    if not links:
+        return
+    by_directory: dict[str, list[str]] = {}
+    for layer, path in files:
+        directory, _, base = path.rpartition("/")
+        found = by_directory.get(directory)
+        if found is None:
+            found = by_directory[directory] = aliases(directory, links)
+        seen = tree.visible(path) if found else None
+        if seen is not None:
+            yield layer, seen[1], [f"{alias}/{base}" for alias in found]
+
+
+def _add_link(tree: FileTree, path: str, links: dict[str, list[str]]) -> None:
+    target = tree.resolve(path)
+    found = tree.visible(target) if target else None
+    if target and found and found[1].kind is FileKind.DIR and target != path:
+        links.setdefault(target, []).append(path)
 
 
 def aliases(path: str, links: dict[str, list[str]]) -> list[str]:
-    """Other paths that reach ``path`` through the directory symlinks in ``links``."""
+    """Other paths that reach ``path`` (a directory, or a file) through the directory symlinks
+    in ``links`` (canonical directory -> the links that lead to it)."""
     found: list[str] = []
     frontier = [path]
     for _ in range(_ROUNDS):
@@ -49,15 +67,12 @@ def aliases(path: str, links: dict[str, list[str]]) -> list[str]:
 
 
 def _one_hop(path: str, links: dict[str, list[str]]) -> Iterator[str]:
-    directory = posixpath.dirname(path)
-    while directory not in ("", "/"):
-        for link in links.get(directory, ()):
-            yield link + path[len(directory):]
-        directory = posixpath.dirname(directory)
-
-
-def visible_files(tree: FileTree) -> Iterator[tuple[int, FileInfo]]:
-    return ((layer, info) for layer, info in tree.iter_visible() if info.kind is FileKind.FILE)
+    """``path`` with one of its ancestors (itself included) replaced by a link to it."""
+    prefix = path
+    while prefix:
+        for link in links.get(prefix, ()):
+            yield link + path[len(prefix):]
+        prefix = prefix.rpartition("/")[0]
 
 
 class AliasEntry:

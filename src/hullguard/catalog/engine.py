@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 import hullguard
-from hullguard.catalog.aliases import AliasEntry, aliases, directory_links, visible_files
+from hullguard.catalog.aliases import AliasEntry, aliased_files
 from hullguard.catalog.api import Extraction, Extractor, FileOwnership, ScanInput
 from hullguard.catalog.extractors._common import evidence_paths
 from hullguard.catalog.extractors.osrelease import choose_distro
@@ -171,10 +171,9 @@ class _Walk:
         """Hand extractors the visible files they want under a path that reaches them
         through a directory symlink (``/lib/apk/db/installed`` stored at ``/usr/lib/...``):
         the runtime view. Only the layers holding such files are read again."""
-        links = directory_links(self.tree)
         pending: dict[int, dict[str, list[tuple[str, Extractor]]]] = {}
-        for index, info in visible_files(self.tree) if links else ():
-            for alias in aliases(info.path, links):
+        for index, info, paths in aliased_files(self.tree):
+            for alias in paths:
                 wanted = self._alias_wanted(info, alias, index)
                 if wanted:
                     pending.setdefault(index, {}).setdefault(info.path, []).extend(
@@ -183,9 +182,14 @@ class _Walk:
             self._reread(source, self.layers[index], pending[index])
 
     def _alias_wanted(self, info: FileInfo, alias: str, index: int) -> list[Extractor]:
-        there = replace(info, path=alias)
-        return [ex for ex in self.extractors if self._asks(ex, there)
-                and (ex.name, alias, index) not in self.offered and not self._asks(ex, info)]
+        there = FileInfo(alias, info.kind, info.mode, info.size, info.linkname, info.uid,
+                         info.gid, info.mtime)
+        try:  # the hot path again (tens of thousands of aliased files in merged-/usr trees)
+            wanted = [ex for ex in self.extractors if ex.file_required(there)]
+        except Exception:  # a broken plugin: ask one by one, recording the failure
+            wanted = [ex for ex in self.extractors if self._asks(ex, there)]
+        return [ex for ex in wanted
+                if (ex.name, alias, index) not in self.offered and not self._asks(ex, info)]
 
     def _reread(self, source: ImageSource, layer: Layer,
                 wanted: dict[str, list[tuple[str, Extractor]]]) -> None:
