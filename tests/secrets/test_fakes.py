@@ -104,6 +104,14 @@ def test_stateless_ghs_token_is_taken_whole() -> None:
     assert sorted(f.length for f in report.findings) == sorted(len(t) for t in tokens)
 
 
+def test_weak_real_passwords_are_not_stand_ins() -> None:
+    # sequences in a password make it weak, not fake: only token formats are judged
+    text = b"DATABASE_URL=postgres://app:MyApp123456@db.internal:5432/app\n"
+    assert [f.rule_id for f in scan_bytes(text, "/srv/app/.env").findings] == ["url-password"]
+    report = scan_bytes(b"DB_PASSWORD=Winter123456!\n", "/srv/app/.env", config=True)
+    assert [f.rule_id for f in report.findings] == ["generic-secret-assignment"]
+
+
 def test_github_checksum_must_hold() -> None:
     good = checksummed("ghp_", RNG)
     assert valid_checksum(good.encode())

@@ -67,8 +67,12 @@ def is_stand_in(rule: Rule, secret: bytes) -> bool:
     """A token-shaped value that cannot be a real credential: repeated or sequential
     characters (``ghp_xxxx...``, ``AKIAXXXX...``, ``...ABCDEFGH...``), stand-in words
     (EXAMPLE), too little entropy for its alphabet, or a checksum that does not hold.
-    Private keys are exempt: DER in base64 has long runs of ``A`` by nature."""
-    if rule.multiline:
+    Only token formats (``confidence: high``) are judged: a password such as
+    ``MyApp123456`` is weak, not a stand-in, and the password-style rules have their own
+    placeholder list. Private keys are exempt (DER in base64 has long runs of ``A``), also
+    inside JSON (GCP) and base64 (kubeconfig ``client-key-data``)."""
+    if rule.multiline or rule.confidence != "high" or b"-----BEGIN" in secret or \
+            secret.startswith(b"LS0tLS1"):
         return False
     body = _body(rule, secret)
     if _CHECKSUMMED.match(secret) and not valid_checksum(secret):
