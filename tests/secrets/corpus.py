@@ -2,14 +2,19 @@
 an overwritten file, ENV, history (ARG), a nested jar and a gzip member, plus decoys that
 must not fire. Shared by the image tests, the trivy comparison and bench/secrets_bench.py.
 
-Every planted value is fake (FAKE0123456789 fillers) but has its format. They avoid the word
-"example" because trivy drops any match containing it (its built-in "examples" allow rule),
-which would make the comparison meaningless.
+Every planted value is a real-looking fake: random characters of its format from a fixed
+seed, with a valid checksum where the format has one (GitHub and npm tokens), because the
+scanner suppresses stand-ins (repeated or sequential characters, EXAMPLE, bad checksums).
+They avoid the word "example" because trivy drops any match containing it (its built-in
+"examples" allow rule), which would make the comparison meaningless.
 """
 
 from __future__ import annotations
 
+import binascii
 import gzip
+import random
+import string
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,15 +28,35 @@ def fill(n: int, pattern: str = ALNUM) -> str:
     return (pattern * (n // len(pattern) + 1))[:n]
 
 
-GITHUB = "ghp_" + fill(36)
-AWS_ID = "AKIA" + fill(16, "FAKE234567")
+BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
+_RANDOM = random.Random(20261203)  # fixed: the corpus is the same in every run
+
+
+def rand(n: int, alphabet: str = BASE62, rng: random.Random = _RANDOM) -> str:
+    return "".join(rng.choice(alphabet) for _ in range(n))
+
+
+def checksummed(prefix: str, rng: random.Random = _RANDOM) -> str:
+    """A token in GitHub's 2021 format (also npm's): prefix, 30 random base62 characters and
+    the CRC32 of those 30, base62-encoded to 6 characters. Written here independently of
+    hullguard's own check so that the two can disagree."""
+    body = rand(30, rng=rng)
+    value, digits = binascii.crc32(body.encode()), ""
+    while value:
+        value, digit = divmod(value, 62)
+        digits = BASE62[digit] + digits
+    return prefix + body + digits.rjust(6, "0")
+
+
+GITHUB = checksummed("ghp_")
+AWS_ID = "AKIA" + rand(16, string.ascii_uppercase + "234567")
 AWS_SECRET = "FAKEr8Kq2xW5nZ7pL3vT9bY4cD6fH1jM0sQ2uAbC"
-SLACK = "xoxb-000000000000-000000000000-" + fill(24)
-STRIPE = "sk_live_" + fill(24)
-OPENAI = "sk-proj-" + fill(40) + "T3BlbkFJ" + fill(40)
-NPM = "npm_" + fill(36)
-GITLAB = "glpat-" + fill(20)
-HUGGINGFACE = "hf_" + fill(34, "FAKEfake")
+SLACK = f"xoxb-{rand(12, string.digits)}-{rand(13, string.digits)}-{rand(24)}"
+STRIPE = "sk_live_" + rand(24)
+OPENAI = "sk-proj-" + rand(40) + "T3BlbkFJ" + rand(40)
+NPM = checksummed("npm_")
+GITLAB = "glpat-" + rand(20)
+HUGGINGFACE = "hf_" + rand(34, string.ascii_letters)
 PEM = ("-----BEGIN RSA PRIVATE KEY-----\n" + "\n".join([fill(64, "FAKEr8Kq2xW5nZ7pL3v+/")] * 4)
        + "\n-----END RSA PRIVATE KEY-----\n")
 

@@ -13,7 +13,7 @@ from hullguard.model.secret import SecretReport
 from hullguard.secrets import Allowlist, Limits, load_allowlist, scan_path, scan_target
 from tests.secrets.corpus import GITHUB, NPM, STRIPE
 
-DB_PASSWORD = "EXAMPLE-db-p4ss-9Kq2zX7"
+DB_PASSWORD = "Zq8w-db-p4ss-9Kq2zX7"
 
 
 def _rules_at(report: SecretReport) -> set[tuple[str, str, int]]:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 import hullguard
+from hullguard.catalog.aliases import AliasEntry, aliased_files
 from hullguard.catalog.api import Extraction, Extractor, FileOwnership, ScanInput
 from hullguard.catalog.extractors._common import evidence_paths
 from hullguard.catalog.extractors.osrelease import choose_distro
@@ -43,6 +44,7 @@ def catalog_source(source: ImageSource, *, extractors: Sequence[Extractor] | Non
         if on_progress:
             digest = layer.diff_id.short if layer.diff_id else "rootfs"
             on_progress(f"layer {number}/{total} {digest}: {files} entries")
+    walk.offer_aliases(source)
     return walk.finish()
 
 
@@ -61,6 +63,7 @@ class _Walk:
         self.info, self.extractors, self.tree = info, extractors, FileTree()
         self.hits: dict[_HitKey, Extraction] = {}
         self.extracted: set[_HitKey] = set()  # every file extracted, even with no result
+        self.offered: set[_HitKey] = set()  # every file handed to an extractor
         self.tallies = {extractor.name: _Tally() for extractor in extractors}
         self.layers = {layer.index: layer for layer in info.layers}
         self.removed: set[tuple[str, int]] = set()  # (whiteout path, layer)
@@ -137,6 +140,7 @@ class _Walk:
             self._extract(extractor, ScanInput(entry, index, diff_id))
 
     def _extract(self, extractor: Extractor, scan_input: ScanInput) -> None:
+        self.offered.add((extractor.name, scan_input.path, scan_input.layer_index))
         tally = self.tallies[extractor.name]
         tally.files += 1
         try:
@@ -162,6 +166,56 @@ class _Walk:
         tally.failures += 1
         if len(tally.errors) < MAX_ERRORS_KEPT:
             tally.errors.append(f"{path}: {text}")
+
+    def offer_aliases(self, source: ImageSource) -> None:
+        """Hand extractors the visible files they want under a path that reaches them
+        through a directory symlink (``/lib/apk/db/installed`` stored at ``/usr/lib/...``):
+        the runtime view. Only the layers holding such files are read again."""
+        pending: dict[int, dict[str, list[tuple[str, Extractor]]]] = {}
+        for index, info, paths in aliased_files(self.tree):
+            for alias in paths:
+                wanted = self._alias_wanted(info, alias, index)
+                if wanted:
+                    pending.setdefault(index, {}).setdefault(info.path, []).extend(
+                        (alias, extractor) for extractor in wanted)
+        for index in sorted(pending):
+            self._reread(source, self.layers[index], pending[index])
+
+    def _alias_wanted(self, info: FileInfo, alias: str, index: int) -> list[Extractor]:
+        there = FileInfo(alias, info.kind, info.mode, info.size, info.linkname, info.uid,
+                         info.gid, info.mtime)
+        try:  # the hot path again (tens of thousands of aliased files in merged-/usr trees)
+            wanted = [ex for ex in self.extractors if ex.file_required(there)]
+        except Exception:  # a broken plugin: ask one by one, recording the failure
+            wanted = [ex for ex in self.extractors if self._asks(ex, there)]
+        return [ex for ex in wanted
+                if (ex.name, alias, index) not in self.offered and not self._asks(ex, info)]
+
+    def _reread(self, source: ImageSource, layer: Layer,
+                wanted: dict[str, list[tuple[str, Extractor]]]) -> None:
+        diff_id = str(layer.diff_id) if layer.diff_id else ""
+        walker = source.walk_layer(layer)
+        try:
+            for entry in walker:
+                targets = wanted.get(entry.info.path)
+                if targets and entry.info.kind is FileKind.FILE:
+                    self._extract_aliases(entry, targets, layer.index, diff_id)
+        finally:
+            walker.close()
+
+    def _extract_aliases(self, entry: LayerEntry, targets: list[tuple[str, Extractor]],
+                         index: int, diff_id: str) -> None:
+        if len(targets) > 1:  # a walk entry is readable once
+            try:
+                entry = MemoryEntry(entry.info, entry.read(MAX_SHARED_READ))
+            except IntegrityError:
+                raise
+            except HullguardError as error:
+                for alias, extractor in targets:
+                    self._failed(extractor.name, alias, error)
+                return
+        for alias, extractor in targets:
+            self._extract(extractor, ScanInput(AliasEntry(entry, alias), index, diff_id))
 
     def finish(self) -> Sbom:
         visible = {key: ex for key, ex in self.hits.items() if self._still_visible(key)}

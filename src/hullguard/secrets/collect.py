@@ -17,7 +17,7 @@ from hullguard.model.secret import (
 from hullguard.secrets.allowlist import Allowlist
 from hullguard.secrets.content import Budget, Limits, texts
 from hullguard.secrets.engine import MAX_MATCHES, Matcher
-from hullguard.secrets.rules import Rule, is_documentation_example
+from hullguard.secrets.rules import Rule, is_documentation_example, is_stand_in
 
 PREFIX_CHARS = 4
 FINGERPRINT_CHARS = 16
@@ -92,7 +92,8 @@ class Collector:
     def _add(self, rule: Rule, secret: bytes, location: SecretLocation) -> None:
         mark = fingerprint(secret)
         self.seen.add(secret)
-        if is_documentation_example(secret) or self.allowlist.allows(rule.id, mark, location.path):
+        if is_documentation_example(secret) or is_stand_in(rule, secret) or \
+                self.allowlist.allows(rule.id, mark, location.path):
             self.suppressed += 1
             return
         group = self.groups.get((rule.id, mark))

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from ahocorasick_rs import BytesAhoCorasick, MatchKind
 
-from hullguard.secrets.rules import Rule, builtin_rules
+from hullguard.secrets.rules import Rule, builtin_rules, is_documentation_path
 
 _OTHER_GROUPS = ("legacy",)  # alternative credential groups some rules name
 WINDOW_BEFORE = 1024  # bytes before a keyword hit a match may start (on long lines)
@@ -63,6 +63,8 @@ class Matcher:
 
     @staticmethod
     def _applies(rule: Rule, config: bool, path: str) -> bool:
+        if rule.confidence == "low" and is_documentation_path(path):
+            return False  # manual pages and package docs are full of example credentials
         return (config or rule.scope == "any") and (rule.path is None or
                                                      bool(rule.path.search(path)))
 

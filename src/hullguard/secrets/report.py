@@ -11,7 +11,7 @@ from typing import Any
 from hullguard import __version__
 from hullguard.model import Severity
 from hullguard.model.secret import SecretFinding, SecretLocation, SecretReport
-from hullguard.secrets.rules import Rule, builtin_rules
+from hullguard.secrets.rules import RULES_VERSION, Rule, builtin_rules
 from hullguard.textsafe import escape_controls as escape
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -136,7 +136,7 @@ def to_sarif(report: SecretReport) -> str:
     used = {f.rule_id for f in report.findings}
     rules = [_sarif_rule(r) for r in builtin_rules() if r.id in used]
     return sarif_log(rules, [_sarif_result(f) for f in report.findings],
-                     {"target": report.target})
+                     {"target": report.target, "rulesVersion": RULES_VERSION})
 
 
 def render(report: SecretReport, fmt: str) -> str:

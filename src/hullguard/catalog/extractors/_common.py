@@ -36,6 +36,17 @@ def purl(kind: str, name: str, version: str, namespace: str | None = None,
                           subpath).to_string())
 
 
+def upstream(name: str, version: str, source_name: str, source_version: str) -> str:
+    """The PURL ``upstream=`` qualifier syft and trivy write for OS packages built from a
+    source package of another name (``libgcc-s1`` from ``gcc-12``) or version (binNMUs):
+    ``SOURCE`` or ``SOURCE@SOURCE_VERSION`` when the source version differs; "" otherwise."""
+    if not source_name or (source_name == name and source_version in ("", version)):
+        return ""
+    if source_version and source_version != version:
+        return f"{source_name}@{source_version}"
+    return source_name
+
+
 def parent_name(path: str) -> str:
     return posixpath.basename(posixpath.dirname(path))
 

@@ -13,6 +13,7 @@ from hullguard.catalog.extractors._common import (
     purl,
     sorted_meta,
     text_of,
+    upstream,
 )
 from hullguard.images.api import FileInfo
 from hullguard.model import Location, Package, PackageType
@@ -80,7 +81,8 @@ def _package(record: _Record, where: tuple[Location, ...]) -> Package:
     name, version, arch = record["P"], record["V"], record.get("A", "")
     return Package(
         name=name, version=version, type=PackageType.APK,
-        purl=purl("apk", name, version, "alpine", {"arch": arch}),
+        purl=purl("apk", name, version, "alpine", {
+            "arch": arch, "upstream": upstream(name, version, record.get("o", ""), version)}),
         cataloger="apk", source_name=record.get("o", ""),
         source_version=version if record.get("o") else "", arch=arch,
         licenses=(record["L"],) if record.get("L") else (), locations=where,

@@ -2,14 +2,16 @@
 
 Only what rpmdb needs: header blobs are larger than a page, so they live on overflow pages
 referenced by ``H_OFFPAGE`` items of hash pages. Every page number and length is bounded;
-a loop in an overflow chain is an error, not a hang.
+a loop in an overflow chain is an error, not a hang, and so is an overflow page claimed by
+two values (each value owns its chain; a hostile file pointing every item at one long chain
+would otherwise multiply its own size). ``check`` is called once per page (a time budget).
 """
 
 from __future__ import annotations
 
 import mmap
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from hullguard.errors import InputError
 
@@ -21,14 +23,16 @@ H_OFFPAGE = 3
 PAGE_HEADER = 26
 
 
-def values(data: Data) -> Iterator[bytes]:
+def values(data: Data, check: Callable[[], None] = lambda: None) -> Iterator[bytes]:
     """Every off-page value of the hash database in ``data`` (page order)."""
     order, page_size = _meta(data)
     pages = len(data) // page_size
+    claimed: set[int] = set()  # overflow pages already part of a value
     for number in range(1, pages):
+        check()
         page = data[number * page_size:(number + 1) * page_size]
         if page[25] in (P_HASH, P_HASH_UNSORTED):
-            yield from _page_values(data, page, order, page_size)
+            yield from _page_values(data, page, order, page_size, claimed)
 
 
 def _meta(data: Data) -> tuple[str, int]:
@@ -43,7 +47,8 @@ def _meta(data: Data) -> tuple[str, int]:
     raise InputError("not a BerkeleyDB hash database (bad magic)")
 
 
-def _page_values(data: Data, page: bytes, order: str, page_size: int) -> Iterator[bytes]:
+def _page_values(data: Data, page: bytes, order: str, page_size: int,
+                 claimed: set[int]) -> Iterator[bytes]:
     (entries,) = struct.unpack_from(order + "H", page, 20)
     entries = min(entries, (page_size - PAGE_HEADER) // 2)
     offsets = struct.unpack_from(f"{order}{entries}H", page, PAGE_HEADER)
@@ -51,15 +56,17 @@ def _page_values(data: Data, page: bytes, order: str, page_size: int) -> Iterato
         offset = offsets[index]
         if offset + 12 <= page_size and page[offset] == H_OFFPAGE:
             start, length = struct.unpack_from(order + "II", page, offset + 4)
-            yield _overflow(data, start, length, order, page_size)
+            yield _overflow(data, start, length, order, page_size, claimed)
 
 
-def _overflow(data: Data, number: int, length: int, order: str, page_size: int) -> bytes:
-    chunks, total, seen = [], 0, set()
+def _overflow(data: Data, number: int, length: int, order: str, page_size: int,
+              claimed: set[int]) -> bytes:
+    chunks, total = [], 0
     while number and total < length:
-        if number in seen or (number + 1) * page_size > len(data):
-            raise InputError(f"BerkeleyDB overflow chain broken at page {number}")
-        seen.add(number)
+        if number in claimed or (number + 1) * page_size > len(data):
+            raise InputError(f"BerkeleyDB overflow chain broken at page {number} "
+                             "(a loop, a page shared by two values, or past the end)")
+        claimed.add(number)
         page = data[number * page_size:(number + 1) * page_size]
         if page[25] != P_OVERFLOW:
             raise InputError(f"BerkeleyDB page {number} is not an overflow page")

@@ -1,4 +1,13 @@
-""".NET dependencies: ``*.deps.json`` next to an application (libraries of type package)."""
+""".NET dependencies: ``*.deps.json`` next to an application.
+
+Libraries of type ``package`` are NuGet packages. Type ``runtimepack`` is the .NET runtime
+itself: a self-contained app carries it (``runtimepack.Microsoft.NETCore.App.Runtime.linux-x64``,
+``runtimepack.Microsoft.AspNetCore.App.Runtime.linux-x64``) and so does an installed shared
+framework (``shared/Microsoft.NETCore.App/8.0.1/Microsoft.NETCore.App.deps.json``). They are
+reported as the NuGet runtime packs they were restored from
+(``pkg:nuget/Microsoft.NETCore.App.Runtime.linux-x64@8.0.1``): GitHub's and OSV's .NET runtime
+advisories name exactly those NuGet packages, so the runtime matches them like any package.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +17,8 @@ from hullguard.catalog.api import Extraction, ScanInput
 from hullguard.catalog.extractors._common import location, purl, sorted_meta, text_of
 from hullguard.images.api import FileInfo
 from hullguard.model import Package, PackageType
+
+_REPORTED = ("package", "runtimepack")
 
 
 class DotnetDepsExtractor:
@@ -26,13 +37,18 @@ class DotnetDepsExtractor:
             return Extraction()
         packages = []
         for key, value in sorted(libraries.items()):
-            if not isinstance(value, dict) or value.get("type") != "package" or "/" not in key:
+            kind = value.get("type") if isinstance(value, dict) else None
+            if kind not in _REPORTED or "/" not in key:
                 continue
             name, _, version = key.partition("/")
+            name = name.removeprefix("runtimepack.")
+            if not name or not version:
+                continue
             packages.append(Package(
                 name=name, version=version, type=PackageType.NUGET,
                 purl=purl("nuget", name, version), cataloger=self.name,
                 locations=location(scan_input),
-                metadata=sorted_meta({"sha512": str(value.get("sha512", ""))}),
+                metadata=sorted_meta({"sha512": str(value.get("sha512", "")),
+                                      "type": str(kind)}),
             ))
         return Extraction(tuple(packages))

@@ -15,6 +15,7 @@ from hullguard.catalog.extractors._common import (
     purl,
     sorted_meta,
     text_of,
+    upstream,
 )
 from hullguard.images.api import FileInfo
 from hullguard.model import Location, Package, PackageType
@@ -79,7 +80,8 @@ def _package(fields: dict[str, str], where: tuple[Location, ...]) -> Package:
         source_version = match["version"] or version
     return Package(
         name=name, version=version, type=PackageType.DEB,
-        purl=purl("deb", name, version, "debian", {"arch": arch}),
+        purl=purl("deb", name, version, "debian", {
+            "arch": arch, "upstream": upstream(name, version, source_name, source_version)}),
         cataloger="dpkg", source_name=source_name, source_version=source_version, arch=arch,
         locations=where,
         metadata=sorted_meta({"maintainer": fields.get("Maintainer", ""),

@@ -8,6 +8,7 @@ externally linked Go binaries (Bazel, lld) can lack it and still carry build inf
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -38,7 +39,11 @@ class GoBinaryExtractor:
         info = parse_buildinfo(blob)
         if info is None:
             return Extraction()
-        return Extraction(tuple(_packages(info, location(scan_input))))
+        warnings: tuple[str, ...] = ()
+        if info.go_version and not go_toolchain(info.go_version).release:
+            warnings = (f"{scan_input.path}: Go toolchain {info.go_version[:60]!r} is not a "
+                        "release; its standard library is not reported",)
+        return Extraction(tuple(_packages(info, location(scan_input))), warnings=warnings)
 
 
 def find_buildinfo(chunks: Iterator[bytes]) -> bytes | None:
@@ -184,20 +189,63 @@ def _replaced(original: Module, fields: list[str]) -> Module:
 
 def _packages(info: BuildInfo, where: tuple[Location, ...]) -> Iterator[Package]:
     settings = dict(info.settings)
+    toolchain = go_toolchain(info.go_version)
     common = {"go_version": info.go_version, "goos": settings.get("GOOS", ""),
-              "goarch": settings.get("GOARCH", ""), "main_package": info.main_package}
+              "goarch": settings.get("GOARCH", ""), "main_package": info.main_package,
+              "go_experiment": toolchain.experiment}
     main = info.main
     if (main is None or not main.path) and info.main_package not in ("",
                                                                        "command-line-arguments"):
         # GOPATH-mode builds (e.g. Debian's) record only the main package path
         main = Module(info.main_package, "(devel)")
     if main and main.path:
-        vcs = {"vcs_revision": settings.get("vcs.revision", "")}
+        vcs = {"vcs_revision": settings.get("vcs.revision", ""),
+               "vcs_modified": settings.get("vcs.modified", "")}
         yield _package(main, where, {**common, **vcs, "main": "true"})
     for dep in info.deps:
         yield _package(dep, where, common)
-    if info.go_version.startswith("go"):
-        yield _package(Module("stdlib", info.go_version), where, common)
+    if toolchain.release:
+        yield _package(Module("stdlib", toolchain.release), where,
+                       {**common, "go_toolchain_suffix": toolchain.suffix})
+
+
+@dataclass(frozen=True)
+class Toolchain:
+    """The Go release a build info version string names, and what else the string said."""
+
+    release: str  # "go1.22.1"; "" for development toolchains (no release to match)
+    experiment: str = ""  # "loopvar" from "go1.22.1 X:loopvar"
+    suffix: str = ""  # a vendor suffix such as "-bigcorp" in "go1.21.5-bigcorp"
+
+
+# go1.21, go1.21.5, go1.21rc2, go1.9beta1; an optional vendor suffix ("-1", "-bigcorp")
+_RELEASE_RE = re.compile(r"^(go\d+(?:\.\d+){0,2}(?:(?:rc|beta)\d+)?)([-+][^\s]*)?$")
+
+
+def go_toolchain(version: str) -> Toolchain:
+    """Split the toolchain version Go records (``runtime.Version()``): ``go1.22.1 X:loopvar``
+    (GOEXPERIMENT builds up to Go 1.22), ``go1.26.8-X:loopvar`` (later ones),
+    ``go1.21.5-bigcorp`` (vendor builds) and ``devel go1.23-abc123 Tue ...`` (unreleased
+    toolchains, whose standard library no advisory range can honestly be matched against)."""
+    words = version.split()
+    experiments = [w[2:] for w in words[1:] if w.startswith("X:")]
+    first = words[0] if words else ""
+    if "-X:" in first:
+        first, _, experiment = first.partition("-X:")
+        experiments.insert(0, experiment)
+    match = _RELEASE_RE.match(first)
+    if match is None:
+        return Toolchain("", ",".join(experiments))
+    release, suffix = match.group(1), match.group(2) or ""
+    candidate = _GOOGLE_RC_RE.match(suffix)
+    if candidate and "rc" not in release and "beta" not in release:
+        release = f"{release}rc{int(candidate.group(1))}"  # a release candidate: ordered so
+    return Toolchain(release, ",".join(experiments), suffix)
+
+
+# Google's internal toolchains (gcloud SDK binaries): "go1.22-20231128-RC02 cl/586117301 ..."
+# is release candidate 2 of go1.22, not go1.22.0
+_GOOGLE_RC_RE = re.compile(r"^-\d{8}-RC(\d{1,2})$")
 
 
 def _package(module: Module, where: tuple[Location, ...], extra: dict[str, str]) -> Package:
@@ -205,6 +253,9 @@ def _package(module: Module, where: tuple[Location, ...], extra: dict[str, str])
     namespace, _, name = module.path.strip("/").rpartition("/")
     version = module.version
     purl_version = version.removeprefix("go") if module.path == "stdlib" else version
+    # Go 1.24 stamps "+dirty" on builds from a modified checkout: build metadata, not part of
+    # the module version advisories name ("+incompatible" is, and stays)
+    purl_version = purl_version.removesuffix("+dirty")
     return Package(
         name=module.path, version=version, type=PackageType.GO_MODULE,
         purl=purl("golang", name, purl_version if purl_version != "(devel)" else "",

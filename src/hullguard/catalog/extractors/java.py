@@ -149,10 +149,11 @@ def _own_packages(archive: zipfile.ZipFile, path: str, inner: str, budget: _Budg
     match = _FILENAME_RE.match(stem)
     file_name = match["name"] if match else stem
     poms = _pom_properties(archive, budget, where)
+    own = _own_pom(poms, file_name, parent)
     coordinates = []
-    for props in poms:
+    for index, props in enumerate(poms):
         found = (props.get("groupId", ""), props["artifactId"], props["version"])
-        if _is_own_pom(props["artifactId"], file_name) or _is_renamed_own_pom(poms, parent):
+        if index == own:
             parent = found  # the archive's own pom: authoritative coordinates
         else:
             coordinates.append(found)
@@ -161,12 +162,32 @@ def _own_packages(archive: zipfile.ZipFile, path: str, inner: str, budget: _Budg
     return [_package(*c, attrs, path, inner, diff_id) for c in dict.fromkeys(coordinates)]
 
 
+def _own_pom(poms: list[dict[str, str]], file_name: str,
+             parent: tuple[str, str, str] | None) -> int:
+    """Index of the one pom.properties that describes the archive itself, or -1.
+
+    An exact artifactId match on the file name wins over syft's looser prefix/suffix test:
+    ``hadoop-shaded-guava-1.1.0-SNAPSHOT.jar`` holds its own pom and guava's, and only
+    ``hadoop-shaded-guava`` is the archive (guava is a shaded package of its own). Among
+    several candidates the one whose version is the archive's own wins; the others stay."""
+    version = parent[2] if parent else ""
+    for test in (lambda a: a == file_name, lambda a: _is_own_pom(a, file_name)):
+        matches = [i for i, props in enumerate(poms) if test(props["artifactId"])]
+        if matches:
+            same = [i for i in matches if poms[i]["version"] == version]
+            return (same or matches)[0]
+    return 0 if _is_renamed_own_pom(poms, parent) else -1
+
+
 def _pom_properties(archive: zipfile.ZipFile, budget: _Budget, where: str) -> list[dict[str, str]]:
     found = []
     for member in archive.infolist():
         name = member.filename
         if name.startswith("META-INF/maven/") and name.endswith("/pom.properties"):
             props = parse_properties(_text(archive, member, budget, where))
+            group_dir = name.split("/")[2] if name.count("/") == 4 else ""
+            if not props.get("groupId") and group_dir:
+                props["groupId"] = group_dir  # META-INF/maven/<group>/<artifact>/: Maven's own
             if props.get("artifactId") and props.get("version"):
                 found.append(props)
     return found
@@ -200,16 +221,36 @@ def _from_manifest(attrs: dict[str, str], stem: str) -> tuple[str, str, str] | N
         or attrs.get("Specification-Version") or attrs.get("Bundle-Version", "")
     if not artifact or not version:
         return None  # nothing could ever match a package without a version
-    return _group_id(attrs) or artifact, artifact, version
+    return _group_id(attrs, artifact) or artifact, artifact, version
 
 
-def _group_id(attrs: dict[str, str]) -> str:
-    """A Maven group from the manifest when one field looks like a reverse domain name."""
-    for field_name in ("Implementation-Vendor-Id", "Bundle-SymbolicName", "Automatic-Module-Name"):
-        value = attrs.get(field_name, "").split(";")[0].strip()
-        if _GROUP_RE.match(value):
-            return value
-    return ""
+_GROUP_FIELDS = ("Bundle-SymbolicName", "Automatic-Module-Name", "Implementation-Title",
+                 "Implementation-Vendor-Id", "Extension-Name")
+
+
+def _group_id(attrs: dict[str, str], artifact: str = "") -> str:
+    """A Maven group from the manifest: the most specific of the fields that look like a
+    reverse domain name and agree with each other. Ivy 2.4.0 says ``Implementation-Vendor-Id:
+    org.apache`` but ``Bundle-SymbolicName: org.apache.ivy`` (its real group): the longer one
+    extends the shorter and wins. Fields that disagree (guice's ``com.google.inject.*`` and
+    ``com.google.guice.extensions.*``) keep the earlier field, in syft's order. A value that
+    is the group plus the (dashed) artifact, ``com.fasterxml.jackson.core.jackson-databind``,
+    loses that last part first."""
+    best = ""
+    for field_name in _GROUP_FIELDS:
+        value = _group_candidate(attrs.get(field_name, "").split(";")[0].strip(), artifact)
+        if value and (not best or value.startswith(best + ".")):
+            best = value
+    return best
+
+
+def _group_candidate(value: str, artifact: str) -> str:
+    if not _GROUP_RE.match(value) or value != value.lower():
+        return ""  # class names (org.example.Main) and prose are not groups
+    head, _, last = value.rpartition(".")
+    if "-" in last and last == artifact and head.count(".") >= 1:
+        return head  # group + "." + artifact, as Jackson's Bundle-SymbolicName
+    return value
 
 
 def _package(group: str, artifact: str, version: str, attrs: dict[str, str], path: str,
@@ -239,15 +280,41 @@ def parse_properties(text: str) -> dict[str, str]:
 
 
 def parse_manifest(text: str) -> dict[str, str]:
-    """The main section of MANIFEST.MF (continuation lines start with one space)."""
-    attrs: dict[str, str] = {}
+    """The main section of MANIFEST.MF, completed by the per-entry sections when the main one
+    lacks identity fields: Apache Axis 1.4 keeps its version only under ``Name:
+    org/apache/axis``. A section that names the archive's package wins; otherwise only a
+    lone versioned section is trusted (others describe bundled APIs such as javax/servlet)."""
+    main, *sections = _manifest_sections(text)
+    if not sections or any(main.get(k) for k in _VERSION_FIELDS):
+        return main
+    versioned = [s for s in sections if any(s.get(k) for k in _VERSION_FIELDS)]
+    title = main.get("Implementation-Title", "")
+    chosen = next((s for s in versioned if title and title in (
+        s.get("Implementation-Title"), s.get("Name", "").strip("/").replace("/", "."))), None)
+    if chosen is None and len(versioned) == 1:
+        chosen = versioned[0]
+    if chosen is None:
+        return main
+    return {**{k: v for k, v in chosen.items() if k != "Name"}, **main}
+
+
+_VERSION_FIELDS = ("Implementation-Version", "Specification-Version", "Bundle-Version")
+
+
+def _manifest_sections(text: str) -> list[dict[str, str]]:
+    """Every section of MANIFEST.MF, main first (continuation lines start with one space)."""
+    sections: list[dict[str, str]] = [{}]
     key = ""
-    for line in text.replace("\r\n", "\n").split("\n"):
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
         if not line:
-            break  # end of the main section
-        if line.startswith(" ") and key:
-            attrs[key] += line[1:]
+            if sections[-1]:
+                sections.append({})
+            key = ""
+        elif line.startswith(" ") and key:
+            sections[-1][key] += line[1:]
         elif ":" in line:
             key, _, value = line.partition(":")
-            attrs[key.strip()] = value.strip()
-    return attrs
+            sections[-1][key.strip()] = value.strip()
+        if len(sections) > 10_000:
+            break  # a real manifest has a few hundred sections at most
+    return [sections[0], *(s for s in sections[1:] if s)]

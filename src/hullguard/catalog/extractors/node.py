@@ -58,13 +58,19 @@ def _system_package(path: str) -> bool:
 
 
 def _licenses(doc: dict[str, Any]) -> tuple[str, ...]:
-    value = doc.get("license")
-    if isinstance(value, str) and value:
-        return (value,)
-    if isinstance(value, dict) and isinstance(value.get("type"), str):
-        return (value["type"],)
-    many = doc.get("licenses")
-    if isinstance(many, list):
-        found = [item.get("type") if isinstance(item, dict) else item for item in many]
-        return tuple(str(item) for item in found if isinstance(item, str) and item)
+    """``license`` (SPDX string, legacy ``{"type": ...}`` object) else legacy ``licenses``.
+    Old packages put the legacy array under either key, also mixed with plain strings:
+    ``"license": [{"type": "MIT", "url": ...}, "Apache-2.0"]``; all shapes are read alike."""
+    for key in ("license", "licenses"):
+        found = _license_items(doc.get(key))
+        if found:
+            return found
     return ()
+
+
+def _license_items(value: object) -> tuple[str, ...]:
+    items = value if isinstance(value, list) else [value]
+    found = [item.get("type") or item.get("name") if isinstance(item, dict) else item
+             for item in items[:50]]
+    names = (item.strip() for item in found if isinstance(item, str))
+    return tuple(dict.fromkeys(name for name in names if name and len(name) < 200))

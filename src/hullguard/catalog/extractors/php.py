@@ -35,10 +35,16 @@ def _package(entry: dict[str, Any], where: tuple[Location, ...]) -> Package | No
     if not isinstance(name, str) or not isinstance(version, str) or "/" not in name:
         return None
     vendor, _, project = name.partition("/")
-    licenses = entry.get("license")
     return Package(
         name=name, version=version, type=PackageType.COMPOSER,
         purl=purl("composer", project, version, vendor), cataloger="php",
-        licenses=tuple(str(x) for x in licenses) if isinstance(licenses, list) else (),
+        licenses=_licenses(entry.get("license")),
         locations=where,
     )
+
+
+def _licenses(value: object) -> tuple[str, ...]:
+    """``license``: a list of SPDX ids, or one string (composer.json allows both and Composer 1
+    copied it as written); anything else in the list is not a license name."""
+    items = value if isinstance(value, list) else [value]
+    return tuple(item for item in items[:50] if isinstance(item, str) and 0 < len(item) < 200)

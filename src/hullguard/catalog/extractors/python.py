@@ -1,4 +1,9 @@
-"""Installed Python distributions: ``*.dist-info/METADATA`` and ``*.egg-info`` (dir or file)."""
+"""Installed Python distributions: ``*.dist-info/METADATA``, ``*.egg-info`` (dir or file) and
+unzipped eggs (``NAME-VER-pyX.Y.egg/EGG-INFO/PKG-INFO``, easy_install's layout).
+
+The interpreter's own ``Python-2.7.egg-info`` (Debian's python2.7 puts it in lib-dynload)
+describes CPython, not a PyPI distribution: it is not reported as ``pkg:pypi/python``.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +29,9 @@ class PythonExtractor:
         if path.endswith("/METADATA"):
             return parent_name(path).endswith(".dist-info")
         if path.endswith("/PKG-INFO"):
-            return parent_name(path).endswith(".egg-info")
+            parent = parent_name(path)
+            return parent.endswith(".egg-info") or (
+                parent == "EGG-INFO" and parent_name(posixpath.dirname(path)).endswith(".egg"))
         return path.endswith(".egg-info")  # a single-file egg-info (distutils installs)
 
     def extract(self, scan_input: ScanInput) -> Extraction:
@@ -34,6 +41,8 @@ class PythonExtractor:
         name, version = (headers.get("Name") or "").strip(), (headers.get("Version") or "").strip()
         if not name or not version:
             return Extraction(warnings=(f"{scan_input.path}: no Name/Version, skipped",))
+        if _is_interpreter(scan_input.path, name):
+            return Extraction()
         package = Package(
             name=name, version=version, type=PackageType.PYTHON,
             purl=purl("pypi", name, version), cataloger=self.name,
@@ -41,9 +50,23 @@ class PythonExtractor:
                                headers.get_all("License") or [],
                                headers.get_all("Classifier") or []),
             locations=location(scan_input),
-            metadata=(("site", posixpath.dirname(posixpath.dirname(scan_input.path))),),
+            metadata=(("site", _site(scan_input.path)),),
         )
         return Extraction((package,))
+
+
+def _is_interpreter(path: str, name: str) -> bool:
+    """CPython's own metadata file (``lib-dynload/Python-2.7.egg-info``, Name: Python)."""
+    return name.lower() == "python" or "/lib-dynload/" in path
+
+
+def _site(path: str) -> str:
+    """The directory the distribution was installed into (site-packages or a --target)."""
+    levels = 3 if path.endswith("/EGG-INFO/PKG-INFO") else 1 if path.endswith(
+        ".egg-info") else 2
+    for _ in range(levels):
+        path = posixpath.dirname(path)
+    return path
 
 
 def _licenses(expressions: list[str], fields: list[str], classifiers: list[str]) -> tuple[str, ...]:
