@@ -94,9 +94,11 @@ def _pin_bases(doc: Dockerfile, edits: _Edits, digests: dict[str, str], patch: P
             patch.warnings.append(f"{doc.path}:{stage.line}: base {name} not pinned: its digest "
                                   "is not known (give --digest REF=sha256:... or allow the "
                                   "registry lookup)")
-        elif stage.base_raw not in done:
-            done.add(stage.base_raw)
-            _pin(doc, stage, digest, edits, patch)
+        else:  # FROM ${BASE} in several stages: one ARG line to pin; plain FROMs each
+            key = stage.base_raw if _ARG_ONLY.fullmatch(stage.base_raw) else str(stage.line)
+            if key not in done:
+                done.add(key)
+                _pin(doc, stage, digest, edits, patch)
 
 
 def _pin(doc: Dockerfile, stage: Stage, digest: str, edits: _Edits, patch: Patch) -> None:
