@@ -293,3 +293,20 @@ def test_cli_base_selection_and_refusals(demo_incident: Path, tmp_path: Path) ->
     assert "no priorities to select by" in done.stderr
     done = run(str(demo_incident), "--priority", "P9", "--out", str(tmp_path / "d"))
     assert done.returncode == 2 and "--priority" in done.stderr
+
+
+def test_image_volumes_get_an_emptydir(tmp_path: Path) -> None:
+    """The image's Dockerfile (folder named like the repository) declares VOLUME /data: the
+    read-only root gets a writable emptyDir there, for that container only."""
+    (tmp_path / "apps.yaml").write_text(_deployment("api", "{app: api}"))
+    (tmp_path / "api").mkdir()
+    (tmp_path / "api/Dockerfile").write_text(
+        'FROM alpine:3.19\nVOLUME ["/data", "/var/cache/api"]\nCMD ["api"]\n')
+    out = tmp_path / "out"
+    contain([tmp_path], ContainOptions(out, workloads=("shop/Deployment/api",)))
+    spec = _pod_spec(find(render(out / "kustomize/overlay"), "Deployment", "api"))
+    mounts = {m["mountPath"] for m in spec["containers"][0]["volumeMounts"]}
+    assert mounts == {"/tmp", "/data", "/var/cache/api"}
+    assert {v["name"] for v in spec["volumes"]} == {"hullguard-tmp", "hullguard-data",
+                                                    "hullguard-var-cache-api"}
+    assert "VOLUME in" in (out / "CONTAINMENT.md").read_text()

@@ -74,14 +74,26 @@ def contain_command(
     from hullguard.contain.select import parse_priorities
 
     options = ContainOptions(
-        out, parse_priorities(priority), tuple(workload or ()), base, monitoring_namespace,
-        _ports(metrics_port or [], "--metrics-port"), logging_namespace,
-        _ports(logging_port or ["24224"], "--logging-port"), dns_namespace,
+        out, parse_priorities(priority), tuple(workload or ()), base,
+        _namespace(monitoring_namespace, "--monitoring-namespace"),
+        _ports(metrics_port or [], "--metrics-port"),
+        _namespace(logging_namespace, "--logging-namespace"),
+        _ports(logging_port or ["24224"], "--logging-port"),
+        _namespace(dns_namespace, "--dns-namespace"),
         _dns_ip(cluster_dns_ip), run_as_user, tuple(writable or ["/tmp"]))
     changes = contain(inputs, options)
     show_warnings(changes.warnings + [f"{c.key}: {w}" for c in changes.changes
                                       for w in c.warnings])
     eprint(f"contained {len(changes.changes)} workload(s): {out / 'CONTAINMENT.md'}")
+
+
+def _namespace(text: str, flag: str) -> str:
+    from hullguard.contain.incident import NAME_RE
+    from hullguard.errors import InputError
+
+    if not NAME_RE.fullmatch(text) or len(text) > 63:
+        raise InputError(f"{text!r} is not a namespace name", where=flag)
+    return text
 
 
 def _dns_ip(text: str) -> str:

@@ -47,9 +47,10 @@ def _container_patch(container: dict[str, Any], paths: tuple[str, ...]) -> dict[
     return patch
 
 
-def pod_spec_patch(workload: KubeWorkload, options: ContainOptions,
-                   with_account: bool) -> dict[str, Any]:
-    """The pod-spec part of the strategic-merge patch (containers merge by name)."""
+def pod_spec_patch(workload: KubeWorkload, options: ContainOptions, with_account: bool,
+                   image_paths: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    """The pod-spec part of the strategic-merge patch (containers merge by name).
+    ``image_paths``: per container, more paths its image writes (its VOLUMEs)."""
     context = dict_at(workload.spec, "securityContext")
     pod_context: dict[str, Any] = {"runAsNonRoot": True,
                                    "seccompProfile": {"type": "RuntimeDefault"}}
@@ -59,22 +60,23 @@ def pod_spec_patch(workload: KubeWorkload, options: ContainOptions,
     if with_account:
         spec["serviceAccountName"] = service_account_name(workload)
         spec["automountServiceAccountToken"] = False
-    by_role: dict[str, list[dict[str, Any]]] = {}
+    all_paths = dict.fromkeys(options.writable_paths)
     for container in containers(workload.spec):
         if container.role != "ephemeral":
+            paths = (*options.writable_paths, *(image_paths or {}).get(container.name, ()))
+            all_paths.update(dict.fromkeys(paths))
             field = "containers" if container.role == "container" else "initContainers"
-            by_role.setdefault(field, []).append(
-                _container_patch(container.data, options.writable_paths))
-    spec.update(by_role)
-    spec["volumes"] = [{"name": _volume_name(p), "emptyDir": {}} for p in options.writable_paths]
+            spec.setdefault(field, []).append(_container_patch(container.data,
+                                                               tuple(dict.fromkeys(paths))))
+    spec["volumes"] = [{"name": _volume_name(p), "emptyDir": {}} for p in all_paths]
     return spec
 
 
-def workload_patch(workload: KubeWorkload, options: ContainOptions,
-                   with_account: bool) -> dict[str, Any]:
+def workload_patch(workload: KubeWorkload, options: ContainOptions, with_account: bool,
+                   image_paths: dict[str, list[str]] | None = None) -> dict[str, Any]:
     """A strategic-merge patch for the workload's kind (Pod, CronJob or a template kind)."""
     template = {"metadata": {"labels": {QUARANTINE_LABEL: "true"}},
-                "spec": pod_spec_patch(workload, options, with_account)}
+                "spec": pod_spec_patch(workload, options, with_account, image_paths)}
     obj = workload.obj
     metadata: dict[str, Any] = {"name": obj.name, "namespace": obj.namespace}
     head = {"apiVersion": obj.data.get("apiVersion"), "kind": obj.kind, "metadata": metadata}

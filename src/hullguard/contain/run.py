@@ -20,6 +20,7 @@ from hullguard.contain.incident import (
 from hullguard.contain.manifests import KubeWorkload, Manifests, metrics_ports
 from hullguard.contain.model import ChangeSet, ContainOptions, WorkloadChange, dump_yaml
 from hullguard.contain.select import by_base, by_key, by_priority
+from hullguard.contain.volumes import image_writes
 from hullguard.errors import InputError
 from hullguard.fsutil import write_text_atomic
 from hullguard.model.inventory import Inventory
@@ -74,7 +75,7 @@ def contain(incident_or_inputs: Sequence[str | Path], options: ContainOptions) -
     _refuse_overlaps(kube, manifests)
     for workload in kube:
         changes.changes.append(_contain_kube(workload, selected[workload.key], manifests,
-                                             options, changes))
+                                             inventory, options, changes))
     _contain_compose(compose, selected, options, changes)
     from hullguard.contain.render import finish
 
@@ -120,7 +121,8 @@ def _file_stem(workload: KubeWorkload) -> str:
 
 
 def _contain_kube(workload: KubeWorkload, reasons: list[str], manifests: Manifests,
-                  options: ContainOptions, changes: ChangeSet) -> WorkloadChange:
+                  inventory: Inventory, options: ContainOptions,
+                  changes: ChangeSet) -> WorkloadChange:
     stem, notes, warnings, files = _file_stem(workload), [], [], []
     if workload.labels:
         ports = sorted(set(metrics_ports(workload)) | set(options.metrics_ports))
@@ -146,7 +148,11 @@ def _contain_kube(workload: KubeWorkload, reasons: list[str], manifests: Manifes
                                  dump_yaml(hardening.service_account(workload))))
         notes.append(f"ServiceAccount {hardening.service_account_name(workload)} without a "
                      "token replaces " + workload.service_account)
-    patch = hardening.workload_patch(workload, options, with_account=not api)
+    writes = image_writes(workload, inventory)
+    notes += [f"container {name}: emptyDir at {', '.join(paths)} (VOLUME in {source})"
+              for name, (paths, source) in sorted(writes.items())]
+    patch = hardening.workload_patch(workload, options, not api,
+                                     {name: paths for name, (paths, _) in writes.items()})
     files.append(changes.add(f"{OVERLAY}/patches/{stem}.yaml", dump_yaml(patch)))
     changes.add(f"rollback/originals/{stem}.yaml", dump_yaml(_plain(workload.obj.data)))
     notes.append("pod template: quarantine label, runAsNonRoot (runAsUser "

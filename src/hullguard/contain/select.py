@@ -23,7 +23,7 @@ def parse_priorities(text: str) -> tuple[str, ...]:
 def by_priority(incident: IncidentFolder, priorities: tuple[str, ...]) -> dict[str, list[str]]:
     selected: dict[str, list[str]] = {}
     for item in incident.queue:
-        if item.priority in priorities:
+        if item.priority in priorities and item.workload:  # "" = an image no workload runs
             selected.setdefault(item.workload, []).append(
                 f"{item.priority}: {item.finding_id} in {item.image}")
     return selected

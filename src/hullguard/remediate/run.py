@@ -79,7 +79,7 @@ def _remedy(incident: IncidentFolder, inventory: Inventory, name: str,
     plan.packages = read_sbom_packages(incident.path / "sboms" / sbom_file_name(name))
     remedy = ImageRemedy(plan, workloads=_workloads(inventory, name),
                          written_as=_written_as(inventory, name))
-    remedy.dockerfile, remedy.matched_by = find_dockerfile(name, inventory, options)
+    remedy.dockerfile, remedy.matched_by = find_dockerfile(name, inventory, options.dockerfiles)
     if remedy.dockerfile:
         _patch(remedy, incident, options, changes)
     return remedy
@@ -102,12 +102,13 @@ def _written_as(inventory: Inventory, name: str) -> list[str]:
     return sorted(raw) or [name]
 
 
-def find_dockerfile(name: str, inventory: Inventory, options: RemediateOptions) -> tuple[str, str]:
-    """The Dockerfile that builds ``name``: given with --dockerfile, declared by a compose
-    service that builds it, or a Dockerfile whose folder is named like the repository's last
-    path component (said so in the report)."""
-    if name in options.dockerfiles:
-        return options.dockerfiles[name], "--dockerfile"
+def find_dockerfile(name: str, inventory: Inventory,
+                    explicit: dict[str, str] | None = None) -> tuple[str, str]:
+    """The Dockerfile that builds ``name``: given explicitly (--dockerfile), declared by a
+    compose service that builds it, or a Dockerfile whose folder is named like the
+    repository's last path component (said so in the report)."""
+    if explicit and name in explicit:
+        return explicit[name], "--dockerfile"
     for base in inventory.declared_bases:
         if base.target is not None and base.target.name == name:
             return base.dockerfile, "built by a compose service with this image"
