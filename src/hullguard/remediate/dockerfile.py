@@ -17,6 +17,7 @@ from hullguard.lint.dockerfile import shipped_stages
 from hullguard.remediate.plan import ImagePlan, upgrade_command
 
 MARK = "# hullguard remediate:"
+DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 NON_ROOT = "65532:65532"
 _ARG_ONLY = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
 REMOVABLE = {"apk": ("curl", "wget", "apk-tools"), "deb": ("curl", "wget")}
@@ -102,6 +103,10 @@ def _pin_bases(doc: Dockerfile, edits: _Edits, digests: dict[str, str], patch: P
 
 
 def _pin(doc: Dockerfile, stage: Stage, digest: str, edits: _Edits, patch: Patch) -> None:
+    if not DIGEST.fullmatch(digest):  # it goes into the FROM line: nothing but a digest
+        patch.warnings.append(f"{doc.path}:{stage.line}: {digest[:80]!r} is not a sha256 "
+                              "digest: not pinned")
+        return
     comment = f"{MARK} base pinned by digest ({stage.base}), closes lint HG-D003"
     variable = _ARG_ONLY.fullmatch(stage.base_raw)
     if variable:  # FROM ${BASE}: pin through the ARG's default

@@ -12,6 +12,9 @@ from urllib.parse import parse_qs
 
 OS_TYPES = ("apk", "deb", "rpm")
 SAFE_PACKAGE = re.compile(r"[a-z0-9][a-z0-9+._-]{0,127}")
+# Finding ids end up in Dockerfile comments and shell arguments: a newline would start a
+# new instruction, so anything but an advisory-id shape is refused.
+SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:+-]{0,99}")
 # End of support per release, from the distributions' release pages (Alpine: main repository
 # end of support; Debian: end of LTS; Ubuntu: end of standard support). A release not listed
 # is "unknown", never assumed supported.
@@ -82,10 +85,13 @@ def _add(plan: ImagePlan, finding: dict[str, Any]) -> None:
     fid, name = str(finding.get("id", "?")), str(package.get("name", ""))
     kind, purl = str(package.get("type", "")), str(package.get("purl", ""))
     plan.distro = plan.distro or _distro(purl)
-    if not finding.get("has_fix"):
+    fixed_versions = finding.get("fixed_versions")
+    if not SAFE_ID.fullmatch(fid):
+        plan.left.append(Left(repr(fid)[:60], name[:60], "not an advisory id: ignored"))
+    elif not finding.get("has_fix"):
         plan.left.append(Left(fid, name, "no fixed version published"))
     elif kind not in OS_TYPES:
-        fixed = ", ".join(map(str, finding.get("fixed_versions") or []))
+        fixed = ", ".join(map(str, fixed_versions if isinstance(fixed_versions, list) else []))
         plan.left.append(Left(fid, name, f"{kind} package: upgrade it to {fixed} in the "
                                          "application's dependencies"))
     elif kind == "rpm" or not SAFE_PACKAGE.fullmatch(name):
