@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -120,50 +121,74 @@ def _file_stem(workload: KubeWorkload) -> str:
     return f"{workload.obj.namespace}-{workload.obj.kind.lower()}-{workload.obj.name}"
 
 
+@dataclass
+class _Parts:
+    """What one workload's containment accumulates while it is built."""
+
+    stem: str
+    files: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
 def _contain_kube(workload: KubeWorkload, reasons: list[str], manifests: Manifests,
                   inventory: Inventory, options: ContainOptions,
                   changes: ChangeSet) -> WorkloadChange:
-    stem, notes, warnings, files = _file_stem(workload), [], [], []
-    if workload.labels:
-        ports = sorted(set(metrics_ports(workload)) | set(options.metrics_ports))
-        policy = policies.network_policy(workload.obj.name, workload.obj.namespace,
-                                         workload.labels, ports, options)
-        files.append(changes.add(f"{OVERLAY}/networkpolicies/{stem}.yaml", dump_yaml(policy)))
-        notes.append(f"NetworkPolicy selecting {_labels(workload.labels)}: ingress only from "
-                     f"namespace {options.monitoring_namespace} on "
-                     f"{', '.join(map(str, ports)) or 'no port (no metrics port declared)'}; "
-                     f"egress only to DNS and namespace {options.logging_namespace}")
-        warnings += [f"NetworkPolicy {name} already selects these pods: its allowances still "
-                     "apply (policies add up); use the AdminNetworkPolicy variant"
-                     for name in manifests.selecting_policies(workload)]
-    else:
-        warnings.append("the pod template has no labels: no NetworkPolicy can select exactly "
-                        "these pods; the quarantine label patch and a Deny variant still apply")
+    parts = _Parts(_file_stem(workload))
+    _network(workload, manifests, options, changes, parts)
     api = manifests.api_usage(workload)
     if api:
-        warnings.append("it looks like it talks to the Kubernetes API (" + "; ".join(api)
-                        + "): its ServiceAccount and token were left as they are")
+        parts.warnings.append("it looks like it talks to the Kubernetes API ("
+                              + "; ".join(api) + "): its ServiceAccount and token were left "
+                              "as they are")
     else:
-        files.append(changes.add(f"{OVERLAY}/serviceaccounts/{stem}.yaml",
-                                 dump_yaml(hardening.service_account(workload))))
-        notes.append(f"ServiceAccount {hardening.service_account_name(workload)} without a "
-                     "token replaces " + workload.service_account)
+        parts.files.append(changes.add(f"{OVERLAY}/serviceaccounts/{parts.stem}.yaml",
+                                       dump_yaml(hardening.service_account(workload))))
+        parts.notes.append(f"ServiceAccount {hardening.service_account_name(workload)} "
+                           f"without a token replaces {workload.service_account}")
+    _harden(workload, inventory, options, not api, changes, parts)
+    return WorkloadChange(workload.key, workload.obj.kind, tuple(reasons), tuple(parts.files),
+                          tuple(parts.notes), tuple(parts.warnings))
+
+
+def _network(workload: KubeWorkload, manifests: Manifests, options: ContainOptions,
+             changes: ChangeSet, parts: _Parts) -> None:
+    if not workload.labels:
+        parts.warnings.append("the pod template has no labels: no NetworkPolicy can select "
+                              "exactly these pods; the quarantine label patch and a Deny "
+                              "variant still apply")
+        return
+    ports = sorted(set(metrics_ports(workload)) | set(options.metrics_ports))
+    policy = policies.network_policy(workload.obj.name, workload.obj.namespace,
+                                     workload.labels, ports, options)
+    parts.files.append(changes.add(f"{OVERLAY}/networkpolicies/{parts.stem}.yaml",
+                                   dump_yaml(policy)))
+    parts.notes.append(
+        f"NetworkPolicy selecting {_labels(workload.labels)}: ingress only from namespace "
+        f"{options.monitoring_namespace} on "
+        f"{', '.join(map(str, ports)) or 'no port (no metrics port declared)'}; egress only "
+        f"to DNS and namespace {options.logging_namespace}")
+    parts.warnings += [f"NetworkPolicy {name} already selects these pods: its allowances "
+                       "still apply (policies add up); use the AdminNetworkPolicy variant"
+                       for name in manifests.selecting_policies(workload)]
+
+
+def _harden(workload: KubeWorkload, inventory: Inventory, options: ContainOptions,
+            with_account: bool, changes: ChangeSet, parts: _Parts) -> None:
     writes = image_writes(workload, inventory)
-    notes += [f"container {name}: emptyDir at {', '.join(paths)} (VOLUME in {source})"
-              for name, (paths, source) in sorted(writes.items())]
-    patch = hardening.workload_patch(workload, options, not api,
+    parts.notes += [f"container {name}: emptyDir at {', '.join(paths)} (VOLUME in {source})"
+                    for name, (paths, source) in sorted(writes.items())]
+    patch = hardening.workload_patch(workload, options, with_account,
                                      {name: paths for name, (paths, _) in writes.items()})
-    files.append(changes.add(f"{OVERLAY}/patches/{stem}.yaml", dump_yaml(patch)))
-    changes.add(f"rollback/originals/{stem}.yaml", dump_yaml(_plain(workload.obj.data)))
-    notes.append("pod template: quarantine label, runAsNonRoot (runAsUser "
-                 f"{options.run_as_user} unless set), read-only root filesystem with emptyDir at "
-                 f"{', '.join(options.writable_paths)}, no privilege escalation, all "
-                 "capabilities dropped, seccomp RuntimeDefault")
+    parts.files.append(changes.add(f"{OVERLAY}/patches/{parts.stem}.yaml", dump_yaml(patch)))
+    changes.add(f"rollback/originals/{parts.stem}.yaml", dump_yaml(_plain(workload.obj.data)))
+    parts.notes.append("pod template: quarantine label, runAsNonRoot (runAsUser "
+                       f"{options.run_as_user} unless set), read-only root filesystem with "
+                       f"emptyDir at {', '.join(options.writable_paths)}, no privilege "
+                       "escalation, all capabilities dropped, seccomp RuntimeDefault")
     if workload.obj.kind == "Pod":
-        warnings.append("a bare Pod's spec is immutable: apply.sh only labels it; recreate it "
-                        "from the rendered overlay for the rest")
-    return WorkloadChange(workload.key, workload.obj.kind, tuple(reasons), tuple(files),
-                          tuple(notes), tuple(warnings))
+        parts.warnings.append("a bare Pod's spec is immutable: apply.sh only labels it; "
+                              "recreate it from the rendered overlay for the rest")
 
 
 def _plain(data: Any) -> Any:
