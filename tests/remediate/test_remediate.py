@@ -249,3 +249,32 @@ def test_hostile_findings_cannot_inject_instructions() -> None:
                              {"docker.io/library/alpine:3.19": "sha256:0\nRUN evil"})
     assert "evil" not in patch.new_text and any("not a sha256 digest" in w
                                                 for w in patch.warnings)
+
+
+def test_cli(demo_repo: tuple[Path, Path], tmp_path: Path) -> None:
+    import sys
+
+    from tests.support.env import REPO
+
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "hullguard", "remediate", *args], env=env,
+                              capture_output=True, text=True, timeout=120, check=False)
+
+    incident, _ = demo_repo
+    done = run(str(incident), WEB, "--offline", "--out", str(tmp_path / "a"),
+               "--digest", f"alpine:3.10={ALPINE_DIGEST}", "--patched", f"{WEB}={PATCHED}")
+    assert done.returncode == 0, done.stderr
+    assert "1 Dockerfile patch(es)" in done.stderr
+    assert f'PATCHED_REGISTRY_SHOP_INTERNAL_SHOP_WEB_1_4_2:-{PATCHED}' in \
+        (tmp_path / "a/rollout.sh").read_text()
+    done = run(str(incident), "--digest", "alpine:3.10=latest", "--out", str(tmp_path / "b"))
+    assert done.returncode == 2 and done.stderr.count("error:") == 1
+    assert "not a sha256 digest" in done.stderr
+    done = run(str(incident), "--patched", f"{WEB}=registry.shop.internal/shop/web:2",
+               "--out", str(tmp_path / "c"))
+    assert done.returncode == 2 and "does not name an image by digest" in done.stderr
+    done = run(str(REPO / "src/hullguard/demo/data/fleet"), "--out", str(tmp_path / "d"))
+    assert done.returncode == 2 and "needs an incident folder" in done.stderr
+    assert not any((tmp_path / x).exists() for x in "bcd")
