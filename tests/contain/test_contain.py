@@ -250,7 +250,13 @@ spec: {podSelector: {}, ingress: [{}]}
     assert any("shop/allow-all" in w for c in changes.changes for w in c.warnings)
     objects = render(out / "kustomize/overlay")
     assert _pod_spec(find(objects, "Deployment", "ctl"))["serviceAccountName"] == "operator"
-    for obj in objects:
+    admin = find(render(out / "kustomize/variants/admin-deny"), "AdminNetworkPolicy",
+                 "hullguard-quarantine")
+    allow, deny = admin["spec"]["ingress"]
+    assert allow["action"] == "Allow" and deny["action"] == "Deny"
+    assert allow["ports"] == [{"portNumber": {"protocol": "TCP", "port": p}}
+                              for p in (9000, 9102)]
+    for obj in [*objects, admin]:
         validate(obj)
 
 

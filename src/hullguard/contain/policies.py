@@ -3,6 +3,7 @@ DNS and logging out), the quarantine default-deny, and the AdminNetworkPolicy De
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from hullguard.contain.model import (
@@ -65,9 +66,10 @@ def _anp_ports(numbers: tuple[int, ...] | list[int], *protocols: str) -> list[di
 
 
 def admin_deny(namespaces: list[str], options: ContainOptions,
-               priority: int = 10) -> dict[str, Any]:
+               metrics: Sequence[int] = (), priority: int = 10) -> dict[str, Any]:
     """Cluster-scoped: evaluated before every NetworkPolicy, so a namespace policy that
-    allows more cannot re-open a quarantined pod. Allows DNS and logging, denies the rest."""
+    allows more cannot re-open a quarantined pod. Allows DNS and logging out and monitoring
+    in on the metrics ports, denies the rest."""
     dns_pods = [{"pods": {"namespaceSelector": {"matchLabels": {_NS_LABEL: options.dns_namespace}},
                           "podSelector": {"matchLabels": {key: value}}}}
                 for key, value in DNS_POD_LABELS]
@@ -79,7 +81,10 @@ def admin_deny(namespaces: list[str], options: ContainOptions,
                "ports": _anp_ports(options.logging_ports, "TCP")},
               {"name": "deny-rest", "action": "Deny",
                "to": [{"networks": ["0.0.0.0/0", "::/0"]}, {"namespaces": {}}]}]
-    ingress = [{"name": "deny-all", "action": "Deny", "from": [{"namespaces": {}}]}]
+    monitoring = {"namespaces": {"matchLabels": {_NS_LABEL: options.monitoring_namespace}}}
+    ingress = ([{"name": "allow-monitoring", "action": "Allow", "from": [monitoring],
+                 "ports": _anp_ports(sorted(set(metrics)), "TCP")}] if metrics else [])
+    ingress.append({"name": "deny-all", "action": "Deny", "from": [{"namespaces": {}}]})
     subject = {"pods": {"namespaceSelector": {"matchExpressions": [
         {"key": _NS_LABEL, "operator": "In", "values": sorted(namespaces)}]},
         "podSelector": {"matchLabels": {QUARANTINE_LABEL: "true"}}}}

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hullguard.contain import policies
-from hullguard.contain.manifests import KubeWorkload, Manifests
+from hullguard.contain.manifests import KubeWorkload, Manifests, metrics_ports
 from hullguard.contain.model import ChangeSet, ContainOptions, dump_yaml
 from hullguard.contain.run import OVERLAY
 
@@ -63,8 +63,10 @@ def _kustomize(changes: ChangeSet, kube: list[KubeWorkload], options: ContainOpt
     changes.add(f"{VARIANTS['quarantine-deny']}/quarantine-deny.yaml", deny)
     changes.add(f"{VARIANTS['quarantine-deny']}/kustomization.yaml",
                 _kustomization(["../../overlay", "quarantine-deny.yaml"]))
+    metrics = sorted({port for w in kube for port in metrics_ports(w)}
+                     | set(options.metrics_ports))
     changes.add(f"{VARIANTS['admin-deny']}/admin-deny.yaml",
-                dump_yaml(policies.admin_deny(namespaces, options)))
+                dump_yaml(policies.admin_deny(namespaces, options, metrics)))
     changes.add(f"{VARIANTS['admin-deny']}/kustomization.yaml",
                 _kustomization(["../../overlay", "admin-deny.yaml"]))
 

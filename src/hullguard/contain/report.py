@@ -22,7 +22,8 @@ of them allows. So the overlay comes with two Deny variants:
   for quarantined pods. It is evaluated before every NetworkPolicy, so namespace policies cannot
   re-open the pods. Use it when other policies select these pods or you need a guarantee a
   namespace owner cannot undo. It needs a cluster admin, the AdminNetworkPolicy CRDs and a
-  network plugin that implements them (not every plugin does); it also cuts monitoring scrapes.
+  network plugin that implements them (not every plugin does). It admits monitoring on the
+  union of the contained workloads' metrics ports (one rule for all of them).
 
 `./apply.sh --variant=quarantine-deny` or `--variant=admin-deny` adds one of them;
 `kubectl kustomize kustomize/variants/<name>` renders it.
