@@ -4,6 +4,7 @@ published AdminNetworkPolicy CRD (from the sigs.k8s.io/network-policy-api Go mod
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -65,6 +66,7 @@ def validate(obj: dict[str, Any]) -> None:
         kubernetes_validate.validate(obj, version, strict=True)
 
 
+@functools.cache
 def anp_schema() -> dict[str, Any]:
     go = shutil.which("go")
     if not go:
