@@ -19,6 +19,8 @@ COMMAND_MODULES = (
     "hullguard.cli.respond_cmd",
     "hullguard.cli.secrets_cmd",
     "hullguard.cli.lint_cmd",
+    "hullguard.cli.contain_cmd",
+    "hullguard.cli.remediate_cmd",
 )
 
 app = typer.Typer(

@@ -1,0 +1,193 @@
+"""``remediate(incident_dir, options) -> ChangeSet``: the use case behind
+``hullguard remediate`` (and respond's remediation step). Everything is built in memory and
+written at the end, so a refused input leaves nothing half-written."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from hullguard.contain.incident import IncidentFolder
+from hullguard.contain.model import ChangeSet
+from hullguard.errors import HullguardError, InputError
+from hullguard.model.inventory import Inventory
+from hullguard.remediate.dockerfile import Patch, patch_dockerfile
+from hullguard.remediate.plan import ImagePlan, plan_image, read_sbom_packages
+
+
+@dataclass(frozen=True)
+class RemediateOptions:
+    out: Path
+    images: tuple[str, ...] = ()  # only these images ("" = every image with findings)
+    dockerfiles: dict[str, str] = field(default_factory=dict)  # image -> Dockerfile path
+    digests: dict[str, str] = field(default_factory=dict)  # base image -> manifest digest
+    patched: dict[str, str] = field(default_factory=dict)  # image -> patched REF@DIGEST
+    offline: bool = False  # never ask a registry for a base digest
+    today: date | None = None
+
+
+@dataclass
+class ImageRemedy:
+    plan: ImagePlan
+    dockerfile: str = ""
+    matched_by: str = ""
+    patch: Patch | None = None
+    diff_file: str = ""
+    diff_root: str = ""  # where to run `git apply`
+    workloads: list[tuple[str, list[str]]] = field(default_factory=list)  # key, containers
+    written_as: list[str] = field(default_factory=list)  # the references as the manifests say
+
+
+def remediate(incident_or_images: Sequence[str | Path], options: RemediateOptions) -> ChangeSet:
+    from hullguard.contain.run import load_inputs, write_change_set
+    from hullguard.remediate.report import render
+
+    incident, inventory = load_inputs(incident_or_images)
+    if incident is None:
+        raise InputError("remediate needs an incident folder (its findings say what to fix)",
+                         where=", ".join(map(str, incident_or_images)),
+                         hint="run `hullguard respond ... --out DIR` first, then "
+                              "`hullguard remediate DIR [--image REF]`")
+    names = _selected(incident, options)
+    changes = ChangeSet(options.out)
+    remedies = [_remedy(incident, inventory, name, options, changes) for name in names]
+    render(changes, remedies, incident, options.today or datetime.now(UTC).date(), options)
+    write_change_set(changes)
+    return changes
+
+
+def _selected(incident: IncidentFolder, options: RemediateOptions) -> list[str]:
+    from hullguard.images.reference import parse_reference
+
+    known = {str(i["name"]) for i in incident.images}
+    wanted = [str(parse_reference(name)) for name in options.images]
+    unknown = [name for name in wanted if name not in known]
+    if unknown:
+        raise InputError(f"image {unknown[0]} is not in the incident", where="--image",
+                         hint="the incident's images are listed in its findings.json")
+    return wanted or sorted(str(i["name"]) for i in incident.images if i.get("findings"))
+
+
+def _remedy(incident: IncidentFolder, inventory: Inventory, name: str,
+            options: RemediateOptions, changes: ChangeSet) -> ImageRemedy:
+    from hullguard.respond.writer import sbom_file_name
+
+    image = next(i for i in incident.images if i["name"] == name)
+    plan = plan_image(image)
+    plan.packages = read_sbom_packages(incident.path / "sboms" / sbom_file_name(name))
+    remedy = ImageRemedy(plan, workloads=_workloads(inventory, name),
+                         written_as=_written_as(inventory, name))
+    remedy.dockerfile, remedy.matched_by = find_dockerfile(name, inventory, options.dockerfiles)
+    if remedy.dockerfile:
+        _patch(remedy, incident, options, changes)
+    return remedy
+
+
+def _workloads(inventory: Inventory, name: str) -> list[tuple[str, list[str]]]:
+    image = inventory.image(name)
+    found: dict[str, list[str]] = {}
+    for occurrence in image.occurrences if image else ():
+        key = occurrence.location.workload_key
+        if key and occurrence.role in ("container", "init", "service"):
+            found.setdefault(key, []).append(occurrence.location.container)
+    return sorted(found.items())
+
+
+def _written_as(inventory: Inventory, name: str) -> list[str]:
+    """kustomize matches ``images:`` names as written (``alpine``, not docker.io/library/...)."""
+    image = inventory.image(name)
+    raw = {o.raw for o in image.occurrences if o.location.workload_key} if image else set()
+    return sorted(raw) or [name]
+
+
+def find_dockerfile(name: str, inventory: Inventory,
+                    explicit: dict[str, str] | None = None) -> tuple[str, str]:
+    """The Dockerfile that builds ``name``: given explicitly (--dockerfile), declared by a
+    compose service that builds it, or a Dockerfile whose folder is named like the
+    repository's last path component (said so in the report)."""
+    if explicit and name in explicit:
+        return explicit[name], "--dockerfile"
+    for base in inventory.declared_bases:
+        if base.target is not None and base.target.name == name:
+            return base.dockerfile, "built by a compose service with this image"
+    repo = name.split("@")[0].rsplit(":", 1)[0].rsplit("/", 1)[-1]
+    folders = sorted({b.dockerfile for b in inventory.declared_bases
+                      if Path(b.dockerfile).parent.name == repo})
+    if len(folders) == 1:
+        return folders[0], f"its folder is named {repo!r} like the repository (check this)"
+    return "", ""
+
+
+def _patch(remedy: ImageRemedy, incident: IncidentFolder, options: RemediateOptions,
+           changes: ChangeSet) -> None:
+    from hullguard.inventory.yamlsafe import read_text
+
+    path = Path(remedy.dockerfile)
+    root = _git_root(path) or path.parent
+    text = read_text(path)
+    digests = _digests(text, str(path), incident, options)
+    try:
+        remedy.patch = patch_dockerfile(text, str(path), str(path.resolve().relative_to(
+            root.resolve())), remedy.plan, digests)
+    except HullguardError as error:
+        changes.warnings.append(f"{remedy.plan.name}: Dockerfile not patched: {error}")
+        return
+    changes.warnings += remedy.patch.warnings
+    if remedy.patch.diff:
+        index = sum(1 for n in changes.files if n.startswith("dockerfiles/"))
+        safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in remedy.plan.name)
+        remedy.diff_file = changes.add(f"dockerfiles/{index:02d}-{safe[:120]}.diff",
+                                       remedy.patch.diff)
+        remedy.diff_root = str(root)
+
+
+def _git_root(path: Path) -> Path | None:
+    for parent in path.resolve().parents:
+        if (parent / ".git").exists():
+            return parent
+    return None
+
+
+def _digests(text: str, path: str, incident: IncidentFolder,
+             options: RemediateOptions) -> dict[str, str]:
+    """Base digests: --digest first, then an incident image pulled from its registry (a
+    local archive's digest is not the registry's), then the registry itself."""
+    from hullguard.images.reference import parse_reference
+    from hullguard.inventory.dockerfile import parse_dockerfile
+
+    found = {str(parse_reference(k)): v for k, v in options.digests.items()}
+    for stage in parse_dockerfile(text, path).stages:
+        if not stage.is_image or "@" in stage.base:
+            continue
+        try:
+            name = str(parse_reference(stage.base))
+        except InputError:
+            continue
+        if name not in found:
+            found[name] = _incident_digest(incident, name) or (
+                "" if options.offline else resolve_digest(name))
+    return {k: v for k, v in found.items() if v}
+
+
+def _incident_digest(incident: IncidentFolder, name: str) -> str:
+    image = next((i for i in incident.images if i["name"] == name), None)
+    if image and image.get("source") == name and str(image.get("digest", "")).startswith("sha"):
+        return str(image["digest"])
+    return ""
+
+
+def resolve_digest(name: str) -> str:
+    """The manifest (or index) digest the registry serves for ``name``; "" when it cannot be
+    asked (the report says the base was not pinned)."""
+    from hullguard.images.api import SourceOptions
+    from hullguard.images.reference import parse_reference
+    from hullguard.images.registry.source import client_for
+
+    reference = parse_reference(name)
+    try:
+        with client_for(reference, SourceOptions()) as client:
+            return str(client.get_manifest(reference)[2])
+    except HullguardError:
+        return ""
