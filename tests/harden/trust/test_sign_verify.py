@@ -7,7 +7,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 from hullguard.harden.trust import formats
@@ -209,3 +211,33 @@ def test_attest_with_hullguards_own_sbom(image: Pushed, hg_keys: tuple[Path, Pat
     assert ok.returncode == 0 and "1 of 1" in ok.stdout
     needs_file = hullguard("attest", image.by_digest, "--key", str(private), "--type", "vuln")
     assert needs_file.returncode == 2 and "needs --predicate" in needs_file.stderr
+
+
+def test_signature_repo(image: Pushed, hg_keys: tuple[Path, Path]) -> None:
+    elsewhere = f"{image.host}/trust/signatures"
+    done = hullguard("sign", image.by_digest, "--key", str(hg_keys[0]), "--signature-repo",
+                     elsewhere)
+    assert done.returncode == 0, done.stderr
+    assert f"{elsewhere}:sha256-{image.digest.hex}.sig" in done.stdout
+    assert hullguard("verify", image.by_digest, "--key", str(hg_keys[1]),
+                     "--signature-repo", elsewhere).returncode == 0
+    assert hullguard("verify", image.by_digest, "--key", str(hg_keys[1])).returncode == 1
+    other_registry = hullguard("verify", image.by_digest, "--key", str(hg_keys[1]),
+                               "--signature-repo", "quay.io/x/y")
+    assert other_registry.returncode == 2 and "--signature-repo" in other_registry.stderr
+
+
+def test_keygen_files_and_refusals(tmp_path: Path) -> None:
+    done = hullguard("keygen", "--out-prefix", str(tmp_path / "k"))
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "k.key").stat().st_mode & 0o777 == 0o600
+    assert b"ENCRYPTED SIGSTORE PRIVATE KEY" in (tmp_path / "k.key").read_bytes()
+    assert b"BEGIN PUBLIC KEY" in (tmp_path / "k.pub").read_bytes()
+    again = hullguard("keygen", "--out-prefix", str(tmp_path / "k"))
+    assert again.returncode == 2 and "--force" in again.stderr
+    env = {k: v for k, v in os.environ.items() if k != "COSIGN_PASSWORD"}
+    no_password = subprocess.run([sys.executable, "-m", "hullguard", "sign", "r.example/x@sha256:"
+                                  + "a" * 64, "--key", str(tmp_path / "k.key")],
+                                 capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL,
+                                 timeout=60, check=False)
+    assert no_password.returncode == 2 and "COSIGN_PASSWORD" in no_password.stderr
