@@ -27,6 +27,17 @@ pytestmark = pytest.mark.slow
 REGISTRY_FLAGS = ["--allow-insecure-registry", "--allow-http-registry"]
 OFFLINE_VERIFY = ["--insecure-ignore-tlog=true", *REGISTRY_FLAGS]
 OFFLINE_SIGN = ["--tlog-upload=false", "--yes", *REGISTRY_FLAGS]
+# cosign 2.6 reads bundles only with a trusted root; key-based verification without a
+# transparency log needs nothing in it.
+EMPTY_TRUSTED_ROOT = {"mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
+                      "tlogs": [], "certificateAuthorities": [], "ctlogs": [],
+                      "timestampAuthorities": []}
+
+
+def bundle_flags(tmp: Path) -> list[str]:
+    path = tmp / "trusted_root.json"
+    path.write_text(json.dumps(EMPTY_TRUSTED_ROOT))
+    return ["--new-bundle-format", "--trusted-root", str(path), *OFFLINE_VERIFY]
 
 
 def cosign(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
@@ -55,8 +66,8 @@ def cosign_keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def test_hullguard_signs_cosign_verifies(image: Pushed, hg_keys: tuple[Path, Path],
                                          tmp_path: Path) -> None:
     private, public = hg_keys
-    assert hullguard("sign", image.by_digest, "--key", str(private), "-a",
-                     "team=blue").returncode == 0
+    assert hullguard("sign", image.by_digest, "--key", str(private), "-a", "team=blue",
+                     "--format", "legacy").returncode == 0
     manifest = crane_manifest(f"{image.host}/{image.repository}:sha256-{image.digest.hex}.sig")
     (layer,) = manifest["layers"]  # type: ignore[misc]
     assert layer["mediaType"] == "application/vnd.dev.cosign.simplesigning.v1+json"
@@ -71,15 +82,40 @@ def test_hullguard_signs_cosign_verifies(image: Pushed, hg_keys: tuple[Path, Pat
                   image.by_digest, home=tmp_path).returncode != 0
 
 
+def test_hullguard_bundles_cosign_verifies(image: Pushed, hg_keys: tuple[Path, Path],
+                                           other_keys: tuple[Path, Path],
+                                           tmp_path: Path) -> None:
+    private, public = hg_keys
+    assert hullguard("sign", image.by_digest, "--key", str(private), "--format",
+                     "bundle").returncode == 0
+    index = crane_manifest(f"{image.host}/{image.repository}:sha256-{image.digest.hex}")
+    assert index["manifests"][0]["artifactType"] == \
+        "application/vnd.dev.sigstore.bundle.v0.3+json"  # type: ignore[index]
+    done = cosign("verify", "--key", str(public), *bundle_flags(tmp_path), image.by_digest,
+                  home=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)[0]["critical"]["image"]["docker-manifest-digest"] == \
+        str(image.digest)
+    assert cosign("verify", "--key", str(other_keys[1]), *bundle_flags(tmp_path),
+                  image.by_digest, home=tmp_path).returncode != 0
+    predicate = tmp_path / "p.json"
+    predicate.write_text('{"hello": "world"}')
+    assert hullguard("attest", image.by_digest, "--key", str(private), "--type", "custom",
+                     "--predicate", str(predicate), "--format", "bundle").returncode == 0
+    attested = cosign("verify-attestation", "--key", str(public), "--type", "custom",
+                      *bundle_flags(tmp_path), image.by_digest, home=tmp_path)
+    assert attested.returncode == 0, attested.stderr
+
+
 def test_hullguard_attests_cosign_verifies(image: Pushed, hg_keys: tuple[Path, Path],
                                            tmp_path: Path) -> None:
     private, public = hg_keys
     predicate = tmp_path / "p.json"
     predicate.write_text('{"hello": "world"}')
     assert hullguard("attest", image.by_digest, "--key", str(private), "--type", "custom",
-                     "--predicate", str(predicate)).returncode == 0
+                     "--predicate", str(predicate), "--format", "legacy").returncode == 0
     assert hullguard("attest", image.by_digest, "--key", str(private), "--type",
-                     "cyclonedx").returncode == 0
+                     "cyclonedx", "--format", "legacy").returncode == 0
     for kind in ("custom", "cyclonedx"):
         done = cosign("verify-attestation", "--key", str(public), "--type", kind,
                       *OFFLINE_VERIFY, image.by_digest, home=tmp_path)
