@@ -3,9 +3,11 @@ signatures and in-toto attestations (docs/trust.md). Crypto libraries load insid
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -24,12 +26,13 @@ from hullguard.errors import InputError
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
-    from hullguard.harden.trust.attach import Target
+    from hullguard.harden.trust.attach import Attachments, Target
     from hullguard.harden.trust.verify import Checked
     from hullguard.images.registry.client import RegistryClient
 
 PASSWORD_ENV = "COSIGN_PASSWORD"
 IMAGE_HELP = "Image in a registry: HOST/REPO:TAG or HOST/REPO@sha256:... (a digest is safer)."
+VERIFY_IMAGE_HELP = IMAGE_HELP + " Or oci:DIR, a layout written by cosign save (offline)."
 KEY_HELP = "Key file: cosign.key (encrypted, password from COSIGN_PASSWORD) or a PEM key."
 PUB_HELP = "Public key file (cosign.pub, PEM)."
 LAYOUT_HELP = ("Where to write: legacy (cosign's sha256-HEX.sig/.att tags), bundle (Sigstore "
@@ -286,7 +289,7 @@ def _own_sbom(target: Target, kind: str, insecure: bool, username: str | None) -
 
 @handle_errors
 def verify_command(
-    image: Annotated[str, typer.Argument(help=IMAGE_HELP)],
+    image: Annotated[str, typer.Argument(help=VERIFY_IMAGE_HELP)],
     key: Annotated[Path, typer.Option("--key", help=PUB_HELP, dir_okay=False)],
     signature_repo: SignatureRepo = None,
     insecure: Insecure = False, username: Username = None, password_stdin: PasswordStdin = False,
@@ -298,16 +301,15 @@ def verify_command(
     from hullguard.harden.trust.verify import verify_signatures
 
     public, key_name = _public_key(key)
-    client, target = _open(image, signature_repo, insecure, username, password_stdin)
-    with client:
-        _warn_tag(target)
-        found = verify_signatures(client, target, public)
+    with _attachments(image, signature_repo, insecure, username, password_stdin) as (
+            store, target):
+        found = verify_signatures(store, target, public)
     _report_checked(target, found, key_name, "signature")
 
 
 @handle_errors
 def verify_attestation_command(
-    image: Annotated[str, typer.Argument(help=IMAGE_HELP)],
+    image: Annotated[str, typer.Argument(help=VERIFY_IMAGE_HELP)],
     key: Annotated[Path, typer.Option("--key", help=PUB_HELP, dir_okay=False)],
     predicate_name: Annotated[str, typer.Option("--type", help=TYPE_HELP)] = "custom",
     signature_repo: SignatureRepo = None,
@@ -321,11 +323,28 @@ def verify_attestation_command(
 
     uri = predicate_type(predicate_name)
     public, key_name = _public_key(key)
+    with _attachments(image, signature_repo, insecure, username, password_stdin) as (
+            store, target):
+        found = verify_attestations(store, target, public, uri)
+    _report_checked(target, found, key_name, "attestation")
+
+
+@contextlib.contextmanager
+def _attachments(image: str, signature_repo: str | None, insecure: bool,
+                 username: str | None, password_stdin: bool
+                 ) -> Iterator[tuple[Attachments, Target]]:
+    """Where IMAGE's signatures are: a ``cosign save`` layout (``oci:DIR``, offline) or the
+    registry (the client is closed when the block ends)."""
+    from hullguard.harden.trust.attach import RegistryAttachments
+    from hullguard.harden.trust.layout import open_layout
+
+    if image.startswith(("oci:", "oci-dir:", "oci-layout:")):
+        yield open_layout(image.split(":", 1)[1])
+        return
     client, target = _open(image, signature_repo, insecure, username, password_stdin)
     with client:
         _warn_tag(target)
-        found = verify_attestations(client, target, public, uri)
-    _report_checked(target, found, key_name, "attestation")
+        yield RegistryAttachments(client, target), target
 
 
 def _public_key(path: Path) -> tuple[Any, str]:
@@ -336,7 +355,7 @@ def _public_key(path: Path) -> tuple[Any, str]:
 
 
 def _report_checked(target: Target, found: list[Checked], key_name: str, what: str) -> None:
-    typer.echo(printable(f"{target.reference.name}@{target.digest}"))
+    typer.echo(printable(f"{target.name}@{target.digest}"))
     for item in found:
         mark = "OK  " if item.verified else "FAIL"
         extra = f" [{item.predicate_type}]" if item.predicate_type else ""
@@ -344,5 +363,5 @@ def _report_checked(target: Target, found: list[Checked], key_name: str, what: s
     good = sum(item.verified for item in found)
     typer.echo(printable(f"{good} of {len(found)} {what}(s) verified with key {key_name}"))
     if not good:
-        eprint(f"error: no valid {what} for {target.reference.name}@{target.digest}")
+        eprint(f"error: no valid {what} for {target.name}@{target.digest}")
         raise typer.Exit(EXIT_FINDINGS)

@@ -188,3 +188,34 @@ def test_forgeries_are_refused_by_both(registry_server: RegistryServer, image: P
     _both_refuse(image.by_tag, public, tmp_path)  # the tag moved to an unsigned image
     tamper_legacy_payload(client, image, b'"env":"prod"', b'"env":"dev!"')
     _both_refuse(image.by_digest, public, tmp_path)  # tampered payload
+
+
+def test_offline_layout_from_cosign_save(image: Pushed, hg_keys: tuple[Path, Path],
+                                         other_keys: tuple[Path, Path],
+                                         tmp_path: Path) -> None:
+    private, public = hg_keys
+    predicate = tmp_path / "p.json"
+    predicate.write_text('{"hello": "world"}')
+    assert hullguard("sign", image.by_digest, "--key", str(private), "--format",
+                     "legacy").returncode == 0
+    assert hullguard("attest", image.by_digest, "--key", str(private), "--type", "custom",
+                     "--predicate", str(predicate), "--format", "legacy").returncode == 0
+    saved = tmp_path / "saved"
+    done = cosign("save", "--dir", str(saved), *REGISTRY_FLAGS, image.by_digest, home=tmp_path)
+    assert done.returncode == 0, done.stderr
+    ok = hullguard("verify", f"oci:{saved}", "--key", str(public))
+    assert ok.returncode == 0 and "1 of 1 signature(s) verified" in ok.stdout, ok.stdout
+    assert str(image.digest) in ok.stdout
+    att = hullguard("verify-attestation", f"oci:{saved}", "--key", str(public), "--type",
+                    "custom")
+    assert att.returncode == 0 and "1 of 1" in att.stdout, att.stdout
+    assert hullguard("verify", f"oci:{saved}", "--key", str(other_keys[1])).returncode == 1
+    # tamper with the signed payload on disk: its digest no longer matches the descriptor
+    payloads = [p for p in (saved / "blobs" / "sha256").iterdir()
+                if b"cosign container image signature" in p.read_bytes()]
+    assert len(payloads) == 1
+    payloads[0].write_bytes(payloads[0].read_bytes().replace(b"critical", b"CRITICAL"))
+    tampered = hullguard("verify", f"oci:{saved}", "--key", str(public))
+    assert tampered.returncode == 1 and "FAIL legacy" in tampered.stdout
+    not_a_layout = hullguard("verify", f"oci:{tmp_path}", "--key", str(public))
+    assert not_a_layout.returncode == 2 and "index.json" in not_a_layout.stderr

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from hullguard.errors import InputError, LimitExceeded, NotFoundError
 from hullguard.images.manifest import (
@@ -47,6 +47,12 @@ class Target:
     media_type: str
     size: int
     signature_repository: str
+    label: str = ""  # how reports name an image not in a registry (oci:DIR)
+    offline: bool = False  # no repository to compare a signed identity with
+
+    @property
+    def name(self) -> str:
+        return self.label or self.reference.name
 
     def descriptor(self) -> dict[str, Any]:
         return {"mediaType": self.media_type, "digest": str(self.digest), "size": self.size}
@@ -86,7 +92,7 @@ def _ref(target: Target, tag: str = "", digest: Digest | None = None) -> ImageRe
     return ImageReference(target.reference.registry, target.signature_repository, tag, digest)
 
 
-def _entries(doc: dict[str, Any], key: str, where: str) -> list[Attached]:
+def entries_of(doc: dict[str, Any], key: str, where: str) -> list[Attached]:
     items = doc.get(key)
     if items is None:
         return []
@@ -107,7 +113,7 @@ def read_layers(client: RegistryClient, target: Target, tag: str) -> list[Attach
         data, _, _ = client.get_manifest(reference, accept=(OCI_MANIFEST, DOCKER_MANIFEST))
     except NotFoundError:
         return []
-    return _entries(load_json(data, where), "layers", where)
+    return entries_of(load_json(data, where), "layers", where)
 
 
 def read_referrers(client: RegistryClient, target: Target) -> list[Attached]:
@@ -117,7 +123,7 @@ def read_referrers(client: RegistryClient, target: Target) -> list[Attached]:
     body = get_referrers(client, repository, target.digest)
     if body is None:
         return _fallback_index(client, target)
-    return _entries(load_json(body, where), "manifests", where)
+    return entries_of(load_json(body, where), "manifests", where)
 
 
 def _fallback_index(client: RegistryClient, target: Target) -> list[Attached]:
@@ -126,7 +132,7 @@ def _fallback_index(client: RegistryClient, target: Target) -> list[Attached]:
         data, _, _ = client.get_manifest(reference, accept=(OCI_INDEX,))
     except NotFoundError:
         return []
-    return _entries(load_json(data, str(reference)), "manifests", str(reference))
+    return entries_of(load_json(data, str(reference)), "manifests", str(reference))
 
 
 def fetch_manifest(client: RegistryClient, target: Target, digest: Digest) -> dict[str, Any]:
@@ -140,6 +146,44 @@ def fetch_blob(client: RegistryClient, target: Target, descriptor: Descriptor,
                limit: int) -> bytes:
     """A blob of the signature repository, refused before download when over ``limit``."""
     return client.fetch_blob_bytes(target.signature_repository, descriptor, limit)
+
+
+class Attachments(Protocol):
+    """Where a verifier finds an image's signatures: a registry, or a layout on disk."""
+
+    def layers(self, suffix: str) -> list[Attached]:
+        """The layers of the ``.sig`` (``suffix="sig"``) or ``.att`` manifests."""
+        ...
+
+    def location(self, suffix: str) -> str: ...
+
+    def referrers(self) -> list[Attached]: ...
+
+    def manifest(self, digest: Digest) -> dict[str, Any]: ...
+
+    def blob(self, descriptor: Descriptor, limit: int) -> bytes: ...
+
+
+class RegistryAttachments:
+    """:class:`Attachments` in the signature repository of a registry."""
+
+    def __init__(self, client: RegistryClient, target: Target) -> None:
+        self.client, self.target = client, target
+
+    def location(self, suffix: str) -> str:
+        return attached_tag(self.target.digest, suffix)
+
+    def layers(self, suffix: str) -> list[Attached]:
+        return read_layers(self.client, self.target, self.location(suffix))
+
+    def referrers(self) -> list[Attached]:
+        return read_referrers(self.client, self.target)
+
+    def manifest(self, digest: Digest) -> dict[str, Any]:
+        return fetch_manifest(self.client, self.target, digest)
+
+    def blob(self, descriptor: Descriptor, limit: int) -> bytes:
+        return fetch_blob(self.client, self.target, descriptor, limit)
 
 
 # -- writing ---------------------------------------------------------------------------------

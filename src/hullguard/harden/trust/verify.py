@@ -14,22 +14,13 @@ from typing import TYPE_CHECKING
 
 from hullguard.errors import HullguardError, InputError, IntegrityError, LimitExceeded
 from hullguard.harden.trust import formats, keys
-from hullguard.harden.trust.attach import (
-    Attached,
-    Target,
-    attached_tag,
-    fetch_blob,
-    fetch_manifest,
-    read_layers,
-    read_referrers,
-)
+from hullguard.harden.trust.attach import Attached, Attachments, Target
 from hullguard.images.manifest import parse_descriptor
 from hullguard.images.reference import parse_reference
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
-    from hullguard.images.registry.client import RegistryClient
 
 MAX_PAYLOAD = 1 << 20  # a simple-signing payload is a few hundred bytes
 MAX_ATTESTATION = 32 << 20  # an SBOM predicate can be large, but not unbounded
@@ -46,25 +37,25 @@ class Checked:
     predicate_type: str = ""
 
 
-def verify_signatures(client: RegistryClient, target: Target,
+def verify_signatures(store: Attachments, target: Target,
                       key: PublicKeyTypes) -> list[Checked]:
     """Every signature of the image (``.sig`` layers and signature bundles), checked."""
-    tag = attached_tag(target.digest, "sig")
-    found = [_guard("legacy", f"{tag} layer {i}",
-                    partial(_legacy_signature, client, target, key, item))
-             for i, item in enumerate(read_layers(client, target, tag))]
-    return found + _bundles(client, target, key, formats.SIGN_PREDICATE)
+    where = store.location("sig")
+    found = [_guard("legacy", f"{where} layer {i}",
+                    partial(_legacy_signature, store, target, key, item))
+             for i, item in enumerate(store.layers("sig"))]
+    return found + _bundles(store, target, key, formats.SIGN_PREDICATE)
 
 
-def verify_attestations(client: RegistryClient, target: Target, key: PublicKeyTypes,
+def verify_attestations(store: Attachments, target: Target, key: PublicKeyTypes,
                         predicate_uri: str) -> list[Checked]:
     """Every attestation of the image (``.att`` layers and bundles), checked against the
     predicate type asked for."""
-    tag = attached_tag(target.digest, "att")
-    found = [_guard("legacy", f"{tag} layer {i}",
-                    partial(_legacy_attestation, client, target, key, item, predicate_uri))
-             for i, item in enumerate(read_layers(client, target, tag))]
-    return found + _bundles(client, target, key, predicate_uri)
+    where = store.location("att")
+    found = [_guard("legacy", f"{where} layer {i}",
+                    partial(_legacy_attestation, store, target, key, item, predicate_uri))
+             for i, item in enumerate(store.layers("att"))]
+    return found + _bundles(store, target, key, predicate_uri)
 
 
 def _guard(layout: str, location: str, check: Callable[[], tuple[str, str]]) -> Checked:
@@ -76,7 +67,7 @@ def _guard(layout: str, location: str, check: Callable[[], tuple[str, str]]) -> 
     return Checked(layout, location, not reason, reason or "verified", predicate)
 
 
-def _legacy_signature(client: RegistryClient, target: Target, key: PublicKeyTypes,
+def _legacy_signature(store: Attachments, target: Target, key: PublicKeyTypes,
                       item: Attached) -> tuple[str, str]:
     if item.descriptor.media_type != formats.SIMPLE_SIGNING:
         return f"layer media type {item.descriptor.media_type!r} is not simple signing", ""
@@ -84,7 +75,7 @@ def _legacy_signature(client: RegistryClient, target: Target, key: PublicKeyType
     if not encoded:
         return "no signature annotation", ""
     signature = formats.unb64(encoded, "signature annotation", str(item.descriptor.digest))
-    payload = fetch_blob(client, target, item.descriptor, MAX_PAYLOAD)
+    payload = store.blob(item.descriptor, MAX_PAYLOAD)
     if not keys.verify(key, signature, payload):
         return "signature does not verify with the key", ""
     claims = formats.parse_simple_signing(payload, str(item.descriptor.digest))
@@ -95,6 +86,8 @@ def _claims_reason(target: Target, digest: str, identity: str) -> str:
     """Why signed claims do not fit the image ('' when they do)."""
     if digest != str(target.digest):
         return f"payload names image {digest[:90]}, not {target.digest}"
+    if target.offline:
+        return ""  # a layout on disk has no repository to compare with (cosign's default)
     try:
         named = parse_reference(identity).name
     except HullguardError:
@@ -104,11 +97,11 @@ def _claims_reason(target: Target, digest: str, identity: str) -> str:
     return ""
 
 
-def _legacy_attestation(client: RegistryClient, target: Target, key: PublicKeyTypes,
+def _legacy_attestation(store: Attachments, target: Target, key: PublicKeyTypes,
                         item: Attached, predicate_uri: str) -> tuple[str, str]:
     if item.descriptor.media_type != formats.DSSE_MEDIA:
         return f"layer media type {item.descriptor.media_type!r} is not a DSSE envelope", ""
-    data = fetch_blob(client, target, item.descriptor, MAX_ATTESTATION)
+    data = store.blob(item.descriptor, MAX_ATTESTATION)
     where = str(item.descriptor.digest)
     envelope = formats.parse_envelope(formats.load_object(data, "DSSE envelope", where), where)
     return _envelope_reason(target, key, envelope, predicate_uri, where)
@@ -131,16 +124,16 @@ def _envelope_reason(target: Target, key: PublicKeyTypes, envelope: formats.Enve
     return "", shown
 
 
-def _bundles(client: RegistryClient, target: Target, key: PublicKeyTypes,
+def _bundles(store: Attachments, target: Target, key: PublicKeyTypes,
              predicate_uri: str) -> list[Checked]:
     found = []
-    for item in read_referrers(client, target):
+    for item in store.referrers():
         if item.artifact_type != formats.BUNDLE_MEDIA:
             continue
         if _other_kind(item, predicate_uri):
             continue
         found.append(_guard("bundle", f"referrer {item.descriptor.digest}",
-                            partial(_bundle, client, target, key, item, predicate_uri)))
+                            partial(_bundle, store, target, key, item, predicate_uri)))
     return found
 
 
@@ -154,10 +147,10 @@ def _other_kind(item: Attached, predicate_uri: str) -> bool:
     return asked_signature != (declared == formats.SIGN_PREDICATE)
 
 
-def _bundle(client: RegistryClient, target: Target, key: PublicKeyTypes, item: Attached,
+def _bundle(store: Attachments, target: Target, key: PublicKeyTypes, item: Attached,
             predicate_uri: str) -> tuple[str, str]:
     where = f"referrer {item.descriptor.digest}"
-    manifest = fetch_manifest(client, target, item.descriptor.digest)
+    manifest = store.manifest(item.descriptor.digest)
     subject = parse_descriptor(manifest.get("subject"), f"{where} subject")
     if subject.digest != target.digest:
         return f"referrer's subject is {subject.digest}, not {target.digest}", ""
@@ -167,7 +160,7 @@ def _bundle(client: RegistryClient, target: Target, key: PublicKeyTypes, item: A
     layer = parse_descriptor(layers[0], f"{where} layer")
     if layer.media_type != formats.BUNDLE_MEDIA:
         return f"layer media type {layer.media_type!r} is not a Sigstore bundle", ""
-    envelope = formats.parse_bundle(fetch_blob(client, target, layer, MAX_ATTESTATION), where)
+    envelope = formats.parse_bundle(store.blob(layer, MAX_ATTESTATION), where)
     return _envelope_reason(target, key, envelope, predicate_uri, where)
 
 
