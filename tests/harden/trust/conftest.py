@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from hullguard.harden.trust import Target, resolve
 from hullguard.images.builder import FileSpec, ImageSpec, LayerSpec, write_oci_layout
 from hullguard.images.reference import parse_reference
 from hullguard.images.registry import RegistryClient, push_layout
@@ -91,7 +92,5 @@ def other_keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return root / "other.key", root / "other.pub"
 
 
-def target_of(client: RegistryClient, ref: str) -> object:
-    from hullguard.harden.trust import resolve
-
+def target_of(client: RegistryClient, ref: str) -> Target:
     return resolve(client, parse_reference(ref))

@@ -15,7 +15,9 @@ from pathlib import Path
 from hullguard.harden.trust import formats
 from hullguard.harden.trust.attach import read_layers, read_referrers
 from hullguard.images.manifest import Descriptor
+from hullguard.images.reference import ImageReference, parse_reference
 from hullguard.images.registry import RegistryClient
+from hullguard.model import Digest
 from tests.harden.trust.conftest import Pushed, hullguard, push_image, target_of
 from tests.support.env import tool
 from tests.support.registry import RegistryServer
@@ -33,11 +35,11 @@ def openssl_verify(public: Path, payload: bytes, signature_b64: str, tmp: Path) 
 def legacy_signatures(client: RegistryClient, ref: str) -> list[tuple[bytes, str]]:
     """(payload, base64 signature) of every ``.sig`` layer of ``ref``'s image."""
     target = target_of(client, ref)
-    tag = f"sha256-{target.digest.hex}.sig"  # type: ignore[attr-defined]
+    tag = f"sha256-{target.digest.hex}.sig"
     found = []
-    for item in read_layers(client, target, tag):  # type: ignore[arg-type]
-        payload = client.fetch_blob_bytes(target.signature_repository,  # type: ignore[attr-defined]
-                                          item.descriptor, 1 << 20)
+    for item in read_layers(client, target, tag):
+        payload = client.fetch_blob_bytes(target.signature_repository, item.descriptor,
+                                          1 << 20)
         found.append((payload, item.descriptor.annotation(formats.SIGNATURE_ANNOTATION) or ""))
     return found
 
@@ -59,7 +61,7 @@ def test_sign_writes_both_layouts_appends_and_verifies(
         assert claims["identity"]["docker-reference"] == f"{image.host}/{image.repository}"
         assert openssl_verify(public, payload, signature, tmp_path)
     assert {json.loads(p)["optional"]["team"] for p, _ in signatures} == {"blue", "red"}
-    referrers = read_referrers(client, target_of(client, image.by_digest))  # type: ignore[arg-type]
+    referrers = read_referrers(client, target_of(client, image.by_digest))
     assert [r.artifact_type for r in referrers] == [formats.BUNDLE_MEDIA] * 2
     verified = hullguard("verify", image.by_digest, "--key", str(public))
     assert verified.returncode == 0, verified.stderr
@@ -73,7 +75,7 @@ def test_format_choice_and_referrers_tag_schema(image: Pushed, hg_keys: tuple[Pa
     assert hullguard("sign", image.by_digest, "--key", str(private), "--format",
                      "bundle").returncode == 0
     target = target_of(client, image.by_digest)
-    assert read_layers(client, target, f"sha256-{image.digest.hex}.sig") == []  # type: ignore[arg-type]
+    assert read_layers(client, target, f"sha256-{image.digest.hex}.sig") == []
     index, media_type, _ = client.get_manifest(_tag_ref(image, f"sha256-{image.digest.hex}"))
     doc = json.loads(index)
     assert media_type == "application/vnd.oci.image.index.v1+json"
@@ -86,15 +88,11 @@ def test_format_choice_and_referrers_tag_schema(image: Pushed, hg_keys: tuple[Pa
     assert bad.returncode == 2 and "unknown format" in bad.stderr
 
 
-def _tag_ref(image: Pushed, tag: str) -> object:
-    from hullguard.images.reference import parse_reference
-
+def _tag_ref(image: Pushed, tag: str) -> ImageReference:
     return parse_reference(f"{image.host}/{image.repository}:{tag}")
 
 
-def _digest_ref(image: Pushed, digest: str) -> object:
-    from hullguard.images.reference import parse_reference
-
+def _digest_ref(image: Pushed, digest: str) -> ImageReference:
     return parse_reference(f"{image.host}/{image.repository}@{digest}")
 
 
@@ -129,7 +127,7 @@ def test_moved_tag_is_not_covered(registry_server: RegistryServer, image: Pushed
 
 def copy_manifest(client: RegistryClient, image: Pushed, source_tag: str,
                   dest_tag: str) -> None:
-    data, media_type, _ = client.get_manifest(_tag_ref(image, source_tag))  # type: ignore[arg-type]
+    data, media_type, _ = client.get_manifest(_tag_ref(image, source_tag))
     client.push_manifest(image.repository, dest_tag, data, media_type)
 
 
@@ -160,7 +158,7 @@ def tamper_legacy_payload(client: RegistryClient, image: Pushed, old: bytes,
                           new: bytes) -> None:
     """Rewrite the .sig layer's payload (same length), keeping its signature annotation."""
     tag = f"sha256-{image.digest.hex}.sig"
-    data, media_type, _ = client.get_manifest(_tag_ref(image, tag))  # type: ignore[arg-type]
+    data, media_type, _ = client.get_manifest(_tag_ref(image, tag))
     doc = json.loads(data)
     layer = doc["layers"][0]
     descriptor = Descriptor(layer["mediaType"], _digest(layer["digest"]), layer["size"])
@@ -172,9 +170,7 @@ def tamper_legacy_payload(client: RegistryClient, image: Pushed, old: bytes,
     client.push_manifest(image.repository, tag, json.dumps(doc).encode(), media_type)
 
 
-def _digest(text: str) -> object:
-    from hullguard.model import Digest
-
+def _digest(text: str) -> Digest:
     return Digest.parse(text)
 
 
@@ -186,7 +182,7 @@ def test_attest_and_verify_attestation(image: Pushed, hg_keys: tuple[Path, Path]
     done = hullguard("attest", image.by_digest, "--key", str(private), "--type", "vuln",
                      "--predicate", str(predicate))
     assert done.returncode == 0, done.stderr
-    data, _, _ = client.get_manifest(_tag_ref(image, f"sha256-{image.digest.hex}.att"))  # type: ignore[arg-type]
+    data, _, _ = client.get_manifest(_tag_ref(image, f"sha256-{image.digest.hex}.att"))
     (layer,) = json.loads(data)["layers"]
     assert layer["mediaType"] == "application/vnd.dsse.envelope.v1+json"
     assert layer["annotations"]["predicateType"] == formats.PREDICATE_TYPES["vuln"]
