@@ -13,6 +13,8 @@ import typer
 
 from hullguard.cli.common import (
     check_format,
+    check_output_file,
+    check_store,
     eprint,
     handle_errors,
     option_quiet,
@@ -44,6 +46,8 @@ def _run(store: str | None, fmt: str, output: Path | None, query: Any) -> None:
     from hullguard.store.graph import StoreGraph
 
     check_format(fmt, FORMATS)
+    check_output_file(output, "--output")
+    check_store(store)
     with StoreGraph(make_engine(store)) as source:
         for problem in source.problems:
             eprint(f"warning: {problem}")
@@ -112,6 +116,7 @@ def index_command(
     from hullguard.store.base import make_engine
     from hullguard.store.graph import index_images
 
+    check_store(store)
     engine = make_engine(store)
     with progress("indexing", quiet) as update:
         for text in images:

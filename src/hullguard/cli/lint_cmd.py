@@ -16,6 +16,7 @@ from hullguard.cli.common import (
     OUTPUT_OPTION,
     PLATFORM_OPTION,
     check_format,
+    check_output_file,
     handle_errors,
     option_quiet,
     parse_fail_on,
@@ -52,6 +53,7 @@ def lint_command(
     from hullguard.model import Platform
 
     check_format(fmt, FORMATS)
+    check_output_file(output, "--output")
     threshold = parse_fail_on(fail_on)
     options = SourceOptions(platform=Platform.parse(platform))
     with progress(f"linting {target}", quiet):

@@ -10,6 +10,9 @@ import typer
 
 from hullguard.cli.common import (
     check_format,
+    check_input_file,
+    check_output_dir,
+    check_store,
     eprint,
     handle_errors,
     printable,
@@ -168,6 +171,10 @@ def register(app: typer.Typer) -> None:
 
         if not demo and not paths and not cluster:
             raise InputError("give manifests/compose files/Dockerfiles, --cluster, or --demo")
+        check_output_dir(out, "--out")
+        if not demo:
+            check_store(_store_url(store, no_store))
+            check_input_file(Path(criticality) if criticality else None, "--criticality-config")
         options = _demo_options(out, workers, not no_secrets) if demo else _options(
             list(paths or []), out, db, image or [], offline, workers, not no_secrets,
             cluster, kubeconfig, context, criticality, _store_url(store, no_store))
@@ -201,6 +208,8 @@ def register(app: typer.Typer) -> None:
         from hullguard.respond.run import collect_inventory
 
         check_format(fmt, FLEET_FORMATS)
+        check_output_dir(state, "--state")
+        check_store(_store_url(store, no_store))
         options = _options(list(paths or []), state, db, image or [], offline, workers,
                            not no_secrets, cluster, kubeconfig, context, None,
                            _store_url(store, no_store))

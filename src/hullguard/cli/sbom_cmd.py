@@ -16,6 +16,7 @@ from hullguard.cli.common import (
     OUTPUT_OPTION,
     PLATFORM_OPTION,
     check_format,
+    check_output_file,
     handle_errors,
     option_quiet,
     progress,
@@ -60,6 +61,7 @@ def sbom_command(
     from hullguard.sbom import FORMATS, render
 
     check_format(fmt, FORMATS)
+    check_output_file(output, "--output")
     options = _source_options(platform, insecure, username, password_stdin)
     sbom = _catalog(image, options, quiet)
     # Warnings go to stderr (never into the SBOM stream); a hostile image can make many.

@@ -19,6 +19,9 @@ from hullguard.cli.common import (
     OUTPUT_OPTION,
     PLATFORM_OPTION,
     check_format,
+    check_input_file,
+    check_output_file,
+    check_store,
     eprint,
     handle_errors,
     option_quiet,
@@ -115,6 +118,12 @@ def scan_command(
     check_format(fmt, FORMAT_NAMES)
     levels = frozenset(parse_severity(s, "--severity") for s in severity.split(",") if s.strip())
     gate = parse_fail_on(fail_on)
+    check_output_file(output, "--output")
+    if not no_store:
+        check_store(store)
+    for path in vex or []:
+        check_input_file(path, "--vex")
+    check_input_file(ignore_file, "--ignore-file")
     statements, rules, vex_warnings = load_suppressions(vex or [], ignore_file)
     with open_db(db, max_age_days, quiet) as vdb:
         sbom = catalog(image, platform, insecure, quiet)
@@ -182,6 +191,8 @@ def rescan_command(
     from hullguard.store.rescan import render_changes, rescan_all
 
     check_format(fmt, ("table", "json"))
+    check_output_file(output, "--output")
+    check_store(store)
     with open_db(db, max_age_days, quiet) as vdb, open_store(store) as session_factory:
         changes = rescan_all(session_factory, vdb)
     text = render_changes(changes, fmt)

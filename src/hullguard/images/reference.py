@@ -3,8 +3,9 @@
 ``parse_source`` splits ``KIND:REST`` into a :class:`SourceRef`; a text without a known kind
 prefix is a registry reference. ``parse_reference`` parses and normalizes a Docker reference the
 way ``github.com/distribution/reference`` (``ParseNormalizedNamed``) does: ``alpine`` becomes
-``docker.io/library/alpine:latest``, ``localhost:5000/x`` keeps its registry, a digest is kept,
-a tag and a digest may both be given.
+``docker.io/library/alpine:latest`` (as do ``index.docker.io/alpine`` and
+``registry-1.docker.io/library/alpine``: the one normalizer), ``localhost:5000/x`` keeps its
+registry, a digest is kept, a tag and a digest may both be given.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from hullguard.model import Digest
 
 DOCKER_HUB = "docker.io"
 DOCKER_HUB_API = "registry-1.docker.io"
+# Every spelling of Docker Hub: references are normalized to DOCKER_HUB (so inventory, --image,
+# store and graph agree); only the registry client connects to DOCKER_HUB_API.
+DOCKER_HUB_ALIASES = frozenset({DOCKER_HUB, "index.docker.io", DOCKER_HUB_API})
 DEFAULT_TAG = "latest"
 LOCAL_KINDS = ("docker-archive", "oci-archive", "oci", "dir", "sbom")
 KINDS = (*LOCAL_KINDS, "registry")
@@ -146,7 +150,7 @@ def _split_domain(name: str, text: str) -> tuple[str, str]:
         registry, repository = first, name[slash + 1:]
         if not _DOMAIN_RE.fullmatch(registry):
             raise InputError(f"invalid registry host {registry!r}", where=text)
-    if registry == "index.docker.io":
+    if registry.lower() in DOCKER_HUB_ALIASES:
         registry = DOCKER_HUB
     if registry == DOCKER_HUB and "/" not in repository:
         repository = f"library/{repository}"

@@ -264,16 +264,10 @@ def _malformed(error: yaml.MarkedYAMLError, where: str) -> InputError:
 
 def read_text(path: Path, limits: Limits = DEFAULT_LIMITS) -> str:
     """A file's text with the size bound checked before reading; undecodable bytes replaced."""
-    try:
-        if not path.is_file():  # devices and FIFOs would never end; directories are no text
-            raise InputError("not a regular file", where=str(path))
-        size = path.stat().st_size
-        if size > limits.max_bytes:
-            raise LimitExceeded(f"file is {size} bytes, over the {limits.max_bytes} limit",
-                                where=str(path))
-        return path.read_bytes().decode("utf-8", errors="replace")
-    except OSError as error:
-        raise InputError(f"cannot read: {error.strerror}", where=str(path)) from None
+    from hullguard.fsutil import read_bounded
+
+    # devices and FIFOs would never end; directories are no text: read_bounded refuses them
+    return read_bounded(path, limits.max_bytes).decode("utf-8", errors="replace")
 
 
 def load_file(path: Path, limits: Limits = DEFAULT_LIMITS) -> YamlResult:

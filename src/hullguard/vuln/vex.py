@@ -66,12 +66,13 @@ def _names_image(product: str, image: ImageInfo) -> bool:
 
 def load_vex(path: Path) -> tuple[list[VexStatement], list[str]]:
     """The suppressing statements of one VEX file, and warnings for ignored ones."""
+    from hullguard.fsutil import read_bounded
+
+    raw = read_bounded(path, MAX_VEX_BYTES)
     try:
-        if path.stat().st_size > MAX_VEX_BYTES:
-            raise InputError("VEX document too large", where=str(path))
-        doc = json.loads(path.read_bytes())
-    except OSError as error:
-        raise InputError(f"cannot read VEX file: {error.strerror}", where=str(path)) from None
+        doc = json.loads(raw)
+    except RecursionError:
+        raise InputError("JSON nested too deeply", where=str(path)) from None
     except ValueError as error:
         raise InputError(f"invalid JSON: {error}", where=str(path)) from None
     if isinstance(doc, dict) and isinstance(doc.get("statements"), list):
