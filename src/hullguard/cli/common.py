@@ -203,6 +203,19 @@ def show_warnings(warnings: Iterable[str], limit: int = MAX_WARNINGS_SHOWN, *,
         eprint(f"warning: ... and {hidden} more{more}")
 
 
+def resolve_image(text: str) -> str:
+    """An IMAGE argument as the sources understand it. A bare existing path is sniffed
+    (docker-archive, OCI archive or layout, SBOM, directory, rootfs tarball) and the kind
+    found is said on stderr, so ``deb.tar`` is never looked up on Docker Hub."""
+    from hullguard.images.reference import has_kind, parse_source
+
+    if has_kind(text) or not os.path.lexists(text):
+        return text
+    source = parse_source(text)
+    eprint(f"{text}: detected {source.kind} (reading it as {source})")
+    return str(source)
+
+
 def check_format(fmt: str, names: Collection[str]) -> None:
     if fmt not in names:
         raise InputError(f"unknown format {fmt!r}; choose one of {', '.join(names)}",

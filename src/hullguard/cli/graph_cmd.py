@@ -19,6 +19,7 @@ from hullguard.cli.common import (
     handle_errors,
     option_quiet,
     progress,
+    resolve_image,
     write_output,
 )
 
@@ -121,7 +122,7 @@ def index_command(
     with progress("indexing", quiet) as update:
         for text in images:
             update(f"indexing {text}")
-            with open_image(text) as source:
+            with open_image(resolve_image(text)) as source:
                 sbom = None if no_packages else catalog_source(source)
                 index_images(engine, [(source.info, sbom)])
             eprint(f"indexed {text}: {len(source.info.layers)} layers"

@@ -20,6 +20,7 @@ from hullguard.cli.common import (
     handle_errors,
     option_quiet,
     progress,
+    resolve_image,
     show_warnings,
     write_output,
 )
@@ -63,7 +64,7 @@ def sbom_command(
     check_format(fmt, FORMATS)
     check_output_file(output, "--output")
     options = _source_options(platform, insecure, username, password_stdin)
-    sbom = _catalog(image, options, quiet)
+    sbom = _catalog(resolve_image(image), options, quiet)
     # Warnings go to stderr (never into the SBOM stream); a hostile image can make many.
     show_warnings(sbom.warnings, more=" (all are listed in -f json)")
     write_output(render(sbom, fmt), output)

@@ -29,6 +29,7 @@ from hullguard.cli.common import (
     parse_severity,
     printable,
     progress,
+    resolve_image,
     show_warnings,
     write_output,
 )
@@ -126,7 +127,7 @@ def scan_command(
     check_input_file(ignore_file, "--ignore-file")
     statements, rules, vex_warnings = load_suppressions(vex or [], ignore_file)
     with open_db(db, max_age_days, quiet) as vdb:
-        sbom = catalog(image, platform, insecure, quiet)
+        sbom = catalog(resolve_image(image), platform, insecure, quiet)
         options = ScanOptions(levels, ignore_unfixed, statements, rules)
         report = scan_sbom(sbom, vdb, options)
         if not no_store:
@@ -168,7 +169,7 @@ def explain_command(
 
     check_format(fmt, ("text", "json"))
     with open_db(db, max_age_days, quiet) as vdb:
-        sbom = catalog(image, platform, insecure, quiet)
+        sbom = catalog(resolve_image(image), platform, insecure, quiet)
         result = explain(vuln_id, sbom, vdb)
     text = render_json(result) if fmt == "json" else printable(render_text(result))
     write_output(text, None)

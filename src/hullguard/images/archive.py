@@ -17,6 +17,7 @@ manifest digest is known and every blob is checked against its descriptor too.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +82,8 @@ class DockerArchive:
 
 def open_docker_archive(path: str, options: SourceOptions,
                         selector: str = "") -> DockerArchive | OciImage:
-    reference = f"docker-archive:{path}"
+    # The absolute path: the same archive has one name whatever directory it was scanned from
+    reference = f"docker-archive:{os.path.abspath(path)}"
     if not Path(path).is_file():
         raise InputError("no such file", where=reference,
                          hint="docker-archive:PATH expects the tar written by docker save")
