@@ -45,7 +45,9 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    write_bytes_atomic(path, text.encode("utf-8"))
+    from hullguard.textsafe import escape_surrogates
+
+    write_bytes_atomic(path, escape_surrogates(text).encode("utf-8"))
 
 
 def read_bounded(path: Path, limit: int) -> bytes:

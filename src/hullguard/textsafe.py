@@ -4,6 +4,8 @@ terminal. One module for every output that prints such text."""
 
 from __future__ import annotations
 
+import re
+
 _CONTROLS = [*range(0x20), *range(0x7F, 0xA0)]
 _ONE_LINE = {code: f"\\x{code:02x}" for code in _CONTROLS}
 _MULTI_LINE = {code: text for code, text in _ONE_LINE.items() if chr(code) not in "\n\t"}
@@ -12,6 +14,19 @@ _MULTI_LINE = {code: text for code, text in _ONE_LINE.items() if chr(code) not i
 def escape_controls(text: str) -> str:
     """Every control character escaped, line breaks too: a value stays on one line."""
     return text.translate(_ONE_LINE)
+
+
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def escape_surrogates(text: str) -> str:
+    """Lone surrogates (a non-UTF-8 file name decoded with surrogateescape, a ``"\\udc80"``
+    in hostile JSON) as the six characters ``\\udc80``: UTF-8 can encode the result, and
+    inside a JSON string that is the JSON escape, so a JSON document stays valid and reads
+    back to the same string (lossless). Text without surrogates is returned as is."""
+    if text.isascii() or not _SURROGATE_RE.search(text):
+        return text
+    return _SURROGATE_RE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def printable(text: str) -> str:

@@ -12,10 +12,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-import click
 import typer
 
 from hullguard.errors import HullguardError, InputError
+from hullguard.textsafe import escape_surrogates
 from hullguard.textsafe import printable as printable  # re-exported for the commands
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ SETTINGS = _Settings()
 
 def eprint(message: str) -> None:
     """A line to stderr with terminal control characters made visible (hostile text)."""
-    sys.stderr.write(printable(message) + "\n")
+    sys.stderr.write(escape_surrogates(printable(message)) + "\n")
 
 
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
@@ -55,13 +55,19 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
         except KeyboardInterrupt:
             eprint("interrupted")
             raise typer.Exit(130) from None
-        except (typer.Exit, typer.Abort, click.exceptions.ClickException,
-                click.exceptions.Exit, click.exceptions.Abort):
-            raise  # exit codes and usage errors the command chose
-        except Exception as error:
+        except Exception as error:  # the one place that catches everything
+            if _is_cli_control(error):
+                raise  # exit codes and usage errors the command chose
             raise report_unexpected(error) from None
 
     return wrapper
+
+
+def _is_cli_control(error: Exception) -> bool:
+    """typer.Exit/Abort and click's usage errors (click may be vendored inside typer)."""
+    return isinstance(error, typer.Exit | typer.Abort) or any(
+        "click" in cls.__module__ and cls.__name__ in ("ClickException", "Exit", "Abort")
+        for cls in type(error).__mro__)
 
 
 def report_unexpected(error: BaseException) -> typer.Exit:
@@ -83,6 +89,7 @@ def report_unexpected(error: BaseException) -> typer.Exit:
 def write_output(text: str, output: Path | None) -> None:
     """Write to ``output`` atomically (never half-written), or to stdout. An unwritable
     ``output`` is an InputError naming it."""
+    text = escape_surrogates(text)  # a hostile name must not crash the UTF-8 encoder
     if output is None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
         return

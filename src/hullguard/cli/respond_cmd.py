@@ -45,6 +45,7 @@ def _options(paths: list[str], out: Path, db: str | None, images: list[str], off
     from hullguard.vuln.db import default_db_path
 
     db_path = Path(db) if db else default_db_path()
+    check_input_file(db_path if db else None, "--db")
     if db and not db_path.exists():
         from hullguard.errors import DatabaseError
 
@@ -128,6 +129,16 @@ SlaOption = Annotated[str | None, typer.Option(
 NoStore = Annotated[bool, typer.Option("--no-store", help="Do not read or write the store.")]
 
 
+def _require_some_input(inventory: Inventory, live: bool) -> None:
+    """Not one given path could be read: a mistake (exit 2), not an empty incident."""
+    if not live and not inventory.sources and inventory.issues:
+        from hullguard.errors import InputError
+
+        first = inventory.issues[0]
+        raise InputError(f"no input could be read ({len(inventory.issues)} problems; first: "
+                         f"{first})")
+
+
 def _store_url(store: str | None, no_store: bool) -> str:
     from hullguard.store.base import default_store_url
 
@@ -185,6 +196,7 @@ def register(app: typer.Typer) -> None:
 
             options = replace(options, sla=parse_sla(sla))
         inventory = collect_inventory(options)
+        _require_some_input(inventory, demo or cluster)
         results = _scan_with_progress(inventory, options, quiet)
         incident = build_incident(inventory, results, options)
         persist(incident, options)
@@ -214,6 +226,7 @@ def register(app: typer.Typer) -> None:
                            not no_secrets, cluster, kubeconfig, context, None,
                            _store_url(store, no_store))
         inventory = collect_inventory(options)
+        _require_some_input(inventory, cluster)
         results = _scan_with_progress(inventory, options, quiet)
         if options.store_url:
             from hullguard.respond.persist import record_fleet

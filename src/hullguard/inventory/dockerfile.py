@@ -319,7 +319,7 @@ def _arguments(rest: str) -> tuple[bool, tuple[str, ...]]:
     if rest.lstrip().startswith("["):
         try:
             items = json.loads(rest)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON (or absurdly nested): shell form
             items = None
         if isinstance(items, list) and all(isinstance(i, str) for i in items):
             return True, tuple(items)

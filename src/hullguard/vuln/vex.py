@@ -5,11 +5,11 @@ suppressed with the statement. CycloneDX ``false_positive`` and ``resolved`` sup
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hullguard import jsonsafe
 from hullguard.errors import InputError
 from hullguard.model import Finding, ImageInfo
 from hullguard.vuln.purl import purl_matches
@@ -70,9 +70,7 @@ def load_vex(path: Path) -> tuple[list[VexStatement], list[str]]:
 
     raw = read_bounded(path, MAX_VEX_BYTES)
     try:
-        doc = json.loads(raw)
-    except RecursionError:
-        raise InputError("JSON nested too deeply", where=str(path)) from None
+        doc = jsonsafe.loads(raw, str(path))
     except ValueError as error:
         raise InputError(f"invalid JSON: {error}", where=str(path)) from None
     if isinstance(doc, dict) and isinstance(doc.get("statements"), list):

@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from hullguard.errors import InputError, LimitExceeded
+from hullguard import jsonsafe
+from hullguard.errors import InputError
 from hullguard.fsutil import read_bounded
 
 MAX_SBOM_BYTES = 512 << 20
@@ -16,11 +17,9 @@ def load_json_object(path: Path, limit: int = MAX_SBOM_BYTES) -> dict[str, Any]:
     """The top-level JSON object of ``path``; size and nesting bounded, errors name the file."""
     raw = read_bounded(path, limit)
     try:
-        data = json.loads(raw)
-    except RecursionError:
         # The C decoder stops at the interpreter's recursion limit (~1000 levels): a bound on
         # nesting that costs nothing; real SBOMs nest a few dozen levels at most.
-        raise LimitExceeded("JSON nested too deeply", where=str(path)) from None
+        data = jsonsafe.loads(raw, str(path))
     except UnicodeDecodeError as error:
         raise InputError(f"not UTF-8 text: {error.reason}", where=str(path)) from None
     except json.JSONDecodeError as error:
