@@ -19,12 +19,17 @@ def escape_controls(text: str) -> str:
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 
 
+def has_surrogates(text: str) -> bool:
+    """True when ``text`` cannot be encoded as UTF-8 (lone surrogates from hostile input)."""
+    return not text.isascii() and _SURROGATE_RE.search(text) is not None
+
+
 def escape_surrogates(text: str) -> str:
     """Lone surrogates (a non-UTF-8 file name decoded with surrogateescape, a ``"\\udc80"``
     in hostile JSON) as the six characters ``\\udc80``: UTF-8 can encode the result, and
     inside a JSON string that is the JSON escape, so a JSON document stays valid and reads
     back to the same string (lossless). Text without surrogates is returned as is."""
-    if text.isascii() or not _SURROGATE_RE.search(text):
+    if not has_surrogates(text):
         return text
     return _SURROGATE_RE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 

@@ -17,4 +17,4 @@ def run_capped(*args: str, limit: int = ONE_GIB, cwd: Path | None = None,
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
     return subprocess.run([sys.executable, "-m", "hullguard", *args], capture_output=True,
-                          text=True, timeout=timeout, cwd=cwd, preexec_fn=cap)  # noqa: PLW1509
+                          text=True, timeout=timeout, cwd=cwd, preexec_fn=cap)
