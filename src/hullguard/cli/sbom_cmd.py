@@ -34,8 +34,9 @@ FORMAT_NAMES = ("table", "json", "cyclonedx-json", "spdx-json")  # = hullguard.s
 
 IMAGE_HELP = (
     "Image reference: docker-archive:PATH, oci-archive:PATH, oci:DIR[:TAG], dir:PATH, "
-    "sbom:PATH (CycloneDX/SPDX JSON), registry:REF or a bare REF (alpine:3.18 means "
-    "docker.io/library/alpine:3.18)."
+    "rootfs:FILE (a root filesystem tarball), sbom:PATH (CycloneDX/SPDX JSON), registry:REF, "
+    "a bare REF (alpine:3.18 means docker.io/library/alpine:3.18) or an existing path (its "
+    "kind is detected and said on stderr)."
 )
 
 

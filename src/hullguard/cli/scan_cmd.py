@@ -41,7 +41,8 @@ if TYPE_CHECKING:
 
 FORMAT_NAMES = ("table", "json", "sarif", "cyclonedx-json")
 IMAGE_HELP = ("Image: docker-archive:PATH, oci-archive:PATH, oci:DIR[:TAG], dir:PATH, "
-              "sbom:PATH (CycloneDX/SPDX/native JSON), registry:REF or a bare REF.")
+              "rootfs:FILE (a root filesystem tarball), sbom:PATH (CycloneDX/SPDX/native "
+              "JSON), registry:REF, a bare REF, or an existing path (its kind is detected).")
 
 
 def register(app: typer.Typer) -> None:
