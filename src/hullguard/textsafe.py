@@ -5,6 +5,7 @@ terminal. One module for every output that prints such text."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 _CONTROLS = [*range(0x20), *range(0x7F, 0xA0)]
 _ONE_LINE = {code: f"\\x{code:02x}" for code in _CONTROLS}
@@ -32,6 +33,30 @@ def escape_surrogates(text: str) -> str:
     if not has_surrogates(text):
         return text
     return _SURROGATE_RE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def escape_parameters(parameters: Any) -> Any:
+    """SQL parameters (a sequence, a mapping, or a list of either for executemany) with every
+    string that holds lone surrogates escaped: SQLite and PostgreSQL take only UTF-8, and a
+    hostile file or package name must be stored, not crash the insert."""
+    if isinstance(parameters, str):
+        return escape_surrogates(parameters)
+    if isinstance(parameters, dict):
+        return {key: escape_parameters(value) for key, value in parameters.items()}
+    if isinstance(parameters, list | tuple):
+        return type(parameters)(escape_parameters(value) for value in parameters)
+    return parameters
+
+
+def install_sql_escaping(engine: Any) -> None:
+    """Escape surrogates in every statement's parameters on ``engine`` (a SQLAlchemy Engine)."""
+    from sqlalchemy import event
+
+    def escape(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any,
+               _executemany: bool) -> tuple[str, Any]:
+        return statement, escape_parameters(parameters)
+
+    event.listen(engine, "before_cursor_execute", escape, retval=True)
 
 
 def printable(text: str) -> str:

@@ -161,3 +161,16 @@ def test_non_utf8_file_names_inside_layers(tmp_path: Path) -> None:
     for fmt in SBOM_FORMATS:
         code, out, err = invoke("sbom", f"docker-archive:{archive}", "-f", fmt)
         assert code == 0, err
+
+
+def test_lone_surrogates_are_stored_escaped(scan_env: Path) -> None:
+    """SQLite (and PostgreSQL) take only UTF-8: the store keeps the escaped name."""
+    import sqlite3
+
+    store = scan_env / "store.sqlite"
+    code, _, err = invoke("scan", f"sbom:{_surrogate_sbom(scan_env)}", "--store", str(store),
+                          "-f", "json")
+    assert code == 0 and "not recorded" not in err, err
+    with sqlite3.connect(store) as connection:
+        references = [row[0] for row in connection.execute("SELECT reference FROM images")]
+    assert references == ["evil\\udc80image"]

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import DeclarativeBase
 
 from hullguard.errors import DatabaseError
+from hullguard.textsafe import install_sql_escaping
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -59,6 +60,7 @@ def make_engine(url: str | None = None) -> Engine:
         raise DatabaseError(f"cannot use store URL: {error}", where="--store") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    install_sql_escaping(engine)  # hostile names (lone surrogates) are stored escaped
     return engine
 
 
