@@ -207,7 +207,9 @@ def test_every_parameter_is_classified() -> None:
 
 
 def test_every_command_turns_every_mistake_into_one_error(
-        runner: CliRunner, fixtures: Fixtures) -> None:
+        runner: CliRunner, fixtures: Fixtures, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # default outputs (respond's ./incident) land here, if at all
     every = cases(fixtures)
     assert len({c.command for c in every}) == len(all_commands()) >= 15
     failures = []
@@ -224,4 +226,5 @@ def test_every_command_turns_every_mistake_into_one_error(
                 failures.append(f"{case}: expected one 'error:' line, got {result.stderr!r}")
     assert not failures, f"{len(failures)} of {len(every)} cases:\n" + "\n".join(failures)
     assert not Path(UNWRITABLE).parent.exists()
+    assert not list(tmp_path.iterdir()), "a mistake wrote output"
     print(f"{len(every)} mistake cases over {len(all_commands())} commands")
