@@ -36,4 +36,5 @@ def loads(data: str | bytes, where: str) -> Any:
     try:
         return json.loads(data, parse_int=lambda text: bounded_int(text, where))
     except RecursionError:
-        raise LimitExceeded("JSON nested too deeply", where=where) from None
+        raise LimitExceeded("JSON nested too deeply (nesting deeper than the parser's limit, "
+                            "about 1,000 levels)", where=where) from None

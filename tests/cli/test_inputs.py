@@ -38,7 +38,7 @@ def test_read_bounded(tmp_path: Path) -> None:
     path = tmp_path / "f"
     path.write_bytes(b"x" * 10)
     assert read_bounded(path, 10) == b"x" * 10
-    with pytest.raises(LimitExceeded, match="over the 9-byte limit"):
+    with pytest.raises(LimitExceeded, match="over the 9 limit"):
         read_bounded(path, 9)
     with pytest.raises(InputError, match="not a regular file"):
         read_bounded(tmp_path, 10)

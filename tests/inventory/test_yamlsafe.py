@@ -86,7 +86,7 @@ def test_unknown_application_tags_are_plain_data() -> None:
 def test_size_cap(tmp_path: Path) -> None:
     big = tmp_path / "big.yaml"
     big.write_text("a: " + "x" * 2000 + "\n")
-    with pytest.raises(LimitExceeded, match="over the 1000-byte limit"):
+    with pytest.raises(LimitExceeded, match="over the 1000 limit"):
         load_file(big, Limits(max_bytes=1000))
 
 

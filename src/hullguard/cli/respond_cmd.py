@@ -17,6 +17,7 @@ from hullguard.cli.common import (
     handle_errors,
     printable,
     progress_enabled,
+    resolve_image,
 )
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ def _image_map(pairs: list[str]) -> dict[str, str]:
         ref, sep, source = pair.partition("=")
         if not sep or not source:
             raise InputError(f"{pair!r} is not REF=SOURCE", where="--image")
-        mapping[str(parse_reference(ref))] = source
+        mapping[str(parse_reference(ref))] = resolve_image(source)  # a bare path: sniffed
     return mapping
 
 
