@@ -46,7 +46,8 @@ def _options(paths: list[str], out: Path, db: str | None, images: list[str], off
     from hullguard.vuln.db import default_db_path
 
     db_path = Path(db) if db else default_db_path()
-    check_input_file(db_path if db else None, "--db")
+    if db and db_path.exists():
+        check_input_file(db_path, "--db")  # a directory; a missing one gets the hint below
     if db and not db_path.exists():
         from hullguard.errors import DatabaseError
 
