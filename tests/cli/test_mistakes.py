@@ -46,6 +46,10 @@ ROLES: dict[str, str] = {
     "max_file_size": "other", "demo": "other", "image_map": "other", "offline": "other",
     "cluster": "other", "context": "other", "workers": "other", "no_secrets": "other",
     "sla": "other", "no_packages": "other", "source": "other", "url": "other",
+    # parameters other branches add (classified ahead of the merge)
+    "env_file": "in-file", "env": "other", "wait": "other", "deadline": "other",
+    "allow_private_registries": "other", "registry_deadline": "other",
+    "fail_on_uncovered": "other",
 }
 WRITING_DB = {("db", "import"), ("db", "update")}
 
