@@ -21,3 +21,19 @@ def alpine_archives(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]
         images[version] = write_docker_archive(out / f"alpine-{version}.tar", spec,
                                                f"alpine:{version}")
     return images
+
+
+@pytest.fixture(scope="session")
+def pypa_only_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database imported from the corpus PyPA OSV data only (no distro feed)."""
+    from tests.vuln.feeds import pypa_db
+
+    return pypa_db(tmp_path_factory.mktemp("pypa") / "vuln.sqlite")
+
+
+@pytest.fixture(scope="session")
+def secdb_310_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database with the corpus Alpine secdb branch v3.10 only."""
+    from tests.vuln.feeds import secdb_db
+
+    return secdb_db(tmp_path_factory.mktemp("secdb") / "vuln.sqlite", "v3.10")

@@ -180,3 +180,89 @@ def test_scan_stores_and_rescan_reports_changes(env: Path, tmp_path: Path) -> No
     assert image["fixed"] == [] and image["withdrawn"] == []
     table = CliRunner().invoke(app, ["rescan"])
     assert "unchanged (6 findings)" in table.stdout
+
+
+
+
+def test_uncovered_image_is_not_reported_clean(alpine_archives: dict[str, Path],
+                                               pypa_only_db: Path, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Alpine 3.20 against a PyPA-only database: every face says its packages were not
+    checked, stderr warns once per source, --fail-on-uncovered exits 1."""
+    monkeypatch.setenv("HULLGUARD_STORE", f"sqlite:///{tmp_path / 'store.sqlite'}")
+    image = f"docker-archive:{alpine_archives['3.20.3']}"
+    code, out, err = _scan(image, "--db", str(pypa_only_db), "--no-store")
+    assert code == 0, err
+    assert "Not covered:" in out and "alpine 3.20" in out
+    assert "no vulnerabilities found in the checked packages" in out
+    assert err.count("NOT checked") == 1 and "alpine 3.20" in err and "db update" in err
+    doc = json.loads(_scan(image, "--db", str(pypa_only_db), "--no-store", "-f", "json")[1])
+    [entry] = doc["coverage"]
+    assert entry["source"] == "alpine 3.20" and entry["covered"] is False
+    assert entry["packages"] == len(doc_packages(image)) > 10 and entry["reason"]
+    sarif = json.loads(_scan(image, "--db", str(pypa_only_db), "--no-store", "-f", "sarif")[1])
+    [run] = sarif["runs"]
+    assert run["properties"]["coverage"][0]["covered"] is False
+    notes = run["invocations"][0]["toolExecutionNotifications"]
+    assert any("alpine 3.20" in n["message"]["text"] for n in notes)
+    assert _scan(image, "--db", str(pypa_only_db), "--no-store", "--fail-on-uncovered")[0] == 1
+
+
+def doc_packages(image: str) -> list[str]:
+    from hullguard.catalog import catalog_image
+
+    return [p.name for p in catalog_image(image).packages]
+
+
+def test_secdb_branch_covers_only_its_release(alpine_archives: dict[str, Path],
+                                              secdb_310_db: Path) -> None:
+    old = f"docker-archive:{alpine_archives['3.10.3']}"
+    new = f"docker-archive:{alpine_archives['3.20.3']}"
+    code, out, err = _scan(old, "--db", str(secdb_310_db), "--no-store", "-f", "json",
+                           "--fail-on-uncovered")
+    assert code == 0, err
+    [entry] = json.loads(out)["coverage"]
+    assert (entry["source"], entry["covered"]) == ("alpine 3.10", True)
+    assert entry["feed"] and entry["last_updated"] and "NOT checked" not in err
+    code, out, err = _scan(new, "--db", str(secdb_310_db), "--no-store", "-f", "json",
+                           "--fail-on-uncovered")
+    assert code == 1
+    assert json.loads(out)["coverage"][0]["covered"] is False and "alpine 3.20" in err
+
+
+def truncated_apk_image(tmp_path: Path) -> Path:
+    """Alpine 3.10 with a second layer whose apk database is cut off mid-record (as a broken
+    or hostile build leaves it): the catalog skips that record and must say so."""
+    import tarfile
+
+    from hullguard.images.builder import (
+        FileSpec,
+        ImageSpec,
+        LayerSpec,
+        rootfs_layer,
+        write_docker_archive,
+    )
+    from tests.support.env import corpus_path
+
+    tarball = corpus_path("images", "alpine", "alpine-minirootfs-3.10.3-x86_64.tar.gz")
+    with tarfile.open(tarball) as archive:
+        member = archive.extractfile("./lib/apk/db/installed")
+        assert member is not None
+        text = member.read().decode()
+    cut = text.index("\nP:", len(text) // 2) + 1  # keep "P:name", lose "V:" and the rest
+    broken = text[:text.index("\n", cut) + 1]
+    layer = LayerSpec((FileSpec("lib/apk/db/installed", broken.encode()),), created_by="RUN x")
+    spec = ImageSpec([rootfs_layer(tarball), layer], config={"Cmd": ["/bin/sh"]})
+    return write_docker_archive(tmp_path / "truncated.tar", spec, "truncated:1")
+
+
+def test_skipped_content_is_reported_not_clean(secdb_310_db: Path, tmp_path: Path) -> None:
+    image = f"docker-archive:{truncated_apk_image(tmp_path)}"
+    code, out, err = _scan(image, "--db", str(secdb_310_db), "--no-store", "-f", "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["coverage"][0]["covered"] is True
+    assert len(doc["skipped"]) == 1 and "has no P:/V:" in doc["skipped"][0]
+    code, out, err = _scan(image, "--db", str(secdb_310_db), "--no-store")
+    assert "Skipped content: 1" in out
+    assert _scan(image, "--db", str(secdb_310_db), "--no-store", "--fail-on-uncovered")[0] == 1

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -79,3 +80,15 @@ def incident() -> Incident:
     blast = BlastRadius(BASE, ((BASE, WEB),), ((WEB, web.key, str(web.exposure)),))
     return Incident("HG-20261122-0900", now, ("k8s/web.yaml",), inventory, images,
                     tuple(queue), blast, "bundled demo advisories (17 records)")
+
+
+@pytest.fixture
+def empty_db(tmp_path: Path) -> Path:
+    """A real advisory database without a single advisory."""
+    from hullguard.vuln.dbwrite import ImportInput, import_inputs
+
+    empty = tmp_path / "no-advisories"
+    empty.mkdir()
+    db = tmp_path / "empty-advisories.sqlite"
+    import_inputs(db, [ImportInput(empty, name="none")])
+    return db

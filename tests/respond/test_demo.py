@@ -11,7 +11,7 @@ import pytest
 
 from hullguard.demo import prepare_demo
 from hullguard.images.builder import FileSpec, ImageSpec, LayerSpec, write_docker_archive
-from hullguard.respond.run import RespondOptions, build_incident, collect_inventory, respond
+from hullguard.respond.run import RespondOptions, respond
 from tests.support.browser import Browser
 
 
@@ -106,23 +106,6 @@ def test_a_broken_image_is_not_scanned_and_the_rest_continue(tmp_path: Path) -> 
     assert "not scanned" in (tmp_path / "out" / "declaration.md").read_text()
 
 
-def test_an_interrupted_run_resumes_from_its_journal(tmp_path: Path) -> None:
-    demo = prepare_demo(tmp_path / "demo")
-    options = RespondOptions([str(p) for p in demo.paths], tmp_path / "out", str(demo.db_path),
-                             image_sources=demo.image_sources, offline=True, workers=1)
-    first = respond(options)
-    assert not any(i.reused for i in first.images)
-    # Remove one image's archive: a resumed run must reuse the journal, not re-read it.
-    Path(demo.image_sources["registry.shop.internal/shop/web:1.4.2"].split(":", 1)[1]).unlink()
-    inventory = collect_inventory(options)
-    from hullguard.respond.run import scan_inventory
-
-    second = scan_inventory(inventory, options)
-    web = next(r for r in second if r.name == "registry.shop.internal/shop/web:1.4.2")
-    assert web.reused and web.scanned
-    assert build_incident(inventory, second, options).triage
-
-
 def test_cli_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
     run = subprocess.run(["hullguard", "respond", "--out", str(tmp_path)], capture_output=True,
                          text=True, timeout=60, check=False)
@@ -147,3 +130,23 @@ def test_scan_fleet_lists_not_scanned_images(tmp_path: Path) -> None:
     rows = {r["image"]: r for r in json.loads(run.stdout)["images"]}
     assert rows["example.internal/app:1"]["scanned"]
     assert not rows["example.internal/missing:2"]["scanned"]
+
+
+def test_declaration_lists_each_patch_once_per_image(demo_out: tuple[Path, str]) -> None:
+    out, _ = demo_out
+    patches = [line for line in (out / "declaration.md").read_text().splitlines()
+               if line.startswith("- [ ] Patch")]
+    targets = [line.split(" by ")[0] for line in patches]
+    assert len(targets) == len(set(targets)) > 0
+    web = next(line for line in patches if "shop/web:1.4.2" in line)
+    assert "shop-prod/Deployment/web" in web and "compose/compose-service/web" in web
+
+
+def test_demo_summary_names_images_and_lists_every_priority(demo_out: tuple[Path, str]
+                                                            ) -> None:
+    _, stdout = demo_out
+    queue = [line.strip() for line in stdout.splitlines() if line.startswith("  P")]
+    assert {line.split()[0] for line in queue} == {"P0", "P1", "P2", "P3"}
+    assert "P3 dev/Pod/debug (docker.io/library/alpine:3.10):" in stdout
+    assert "P0 shop-prod/Deployment/web (registry.shop.internal/shop/web:1.4.2):" in stdout
+    assert "0 not fully checked" in stdout

@@ -90,3 +90,38 @@ def test_without_a_store_nothing_is_written(tmp_path: Path) -> None:
     respond(options)
     assert not list(tmp_path.rglob("store.sqlite"))
     shutil.rmtree(tmp_path / "out")
+
+
+def test_persist_leaves_the_sql_to_the_store() -> None:
+    """respond/persist.py only calls the store's functions: no SQLAlchemy, no tables."""
+    import ast
+
+    import hullguard.respond.persist as persist
+
+    tree = ast.parse(Path(persist.__file__).read_text())
+    modules = {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    modules |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for alias in node.names}
+    assert not {m for m in modules if m.startswith("sqlalchemy")}
+    assert not modules & {"hullguard.store.base", "hullguard.store.models"}
+
+
+def test_a_run_is_stored_whole_or_not_at_all(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scans, inventory and lineage index in one transaction: a failure while indexing
+    leaves no scan behind (they were committed separately before)."""
+    from sqlalchemy import func, select
+
+    import hullguard.store.graph
+    from hullguard.store import open_store
+    from hullguard.store.models import ScanRecord
+
+    def broken(*args: object) -> int:
+        raise RuntimeError("indexing failed")
+
+    monkeypatch.setattr(hullguard.store.graph, "_index_one", broken)
+    store = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    with pytest.raises(RuntimeError, match="indexing failed"):
+        respond(_options(tmp_path, store, {}, "out"))
+    with open_store(store, create=False) as factory, factory() as session:
+        assert session.scalar(select(func.count()).select_from(ScanRecord)) == 0

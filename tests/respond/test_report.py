@@ -25,8 +25,11 @@ def test_report_is_self_contained_and_escapes_hostile_text(incident: Incident) -
     html = render_report(incident)
     assert "<script>alert" not in html
     assert "&lt;script&gt;alert" in html
-    # No external assets: every src/href is inline or an in-page anchor.
-    assert not re.search(r'(src|href)="(?!#|data:)', html)
+    # No external assets: every src is inline; links leave only to advisory pages.
+    assert not re.search(r'src="(?!data:)', html)
+    targets = re.findall(r'href="([^"]*)"', html)
+    assert targets and all(re.match(r"#|data:|https://(nvd\.nist\.gov|github\.com/advisories"
+                                    r"|osv\.dev)/", t) for t in targets)
     assert "Blast radius of docker.io/library/alpine:3.10" in html
 
 

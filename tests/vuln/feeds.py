@@ -112,3 +112,26 @@ def scan_packages() -> list[Any]:
     return [pypi("requests", "2.19.1"), pypi("Jinja2", "2.10"), pypi("urllib3", "1.24.1"),
             apk("musl", "1.2.4-r2"), apk("libcrypto3", "3.1.4-r0", origin="openssl"),
             apk("zlib", "1.3-r0")]
+
+
+def corpus_db(path: Path, *feeds: Path) -> Path:
+    """A database imported from these real corpus feeds only (coverage tests)."""
+    from hullguard.vuln.dbwrite import ImportInput, import_inputs
+
+    import_inputs(path, [ImportInput(feed) for feed in feeds])
+    return path
+
+
+def pypa_db(path: Path) -> Path:
+    """The PyPA OSV data only: no distro feed at all."""
+    from tests.support.env import corpus_path
+
+    return corpus_db(path, corpus_path("advisories", "osv-PyPI-all.zip"))
+
+
+def secdb_db(path: Path, branch: str) -> Path:
+    """One Alpine secdb branch only (main and community)."""
+    from tests.support.env import corpus_path
+
+    folder = corpus_path("advisories", "alpine-secdb", branch)
+    return corpus_db(path, *sorted(folder.glob("*.json")))

@@ -137,7 +137,7 @@ def test_schema_version_checks(tmp_path: Path) -> None:
         _import(db_path, tmp_path / "one.json")
 
 
-def test_older_schema_is_migrated_atomically(tmp_path: Path) -> None:
+def test_older_schema_is_read_as_is_and_migrated_on_demand(tmp_path: Path) -> None:
     from hullguard.vuln.schema import MIGRATIONS
 
     db_path = tmp_path / "old.sqlite"
@@ -147,9 +147,12 @@ def test_older_schema_is_migrated_atomically(tmp_path: Path) -> None:
         conn.execute("INSERT INTO meta VALUES ('schema_version', '1')")
         conn.execute("INSERT INTO sources VALUES ('s', 'osv', 'u', '', '', '', "
                      "'2024-01-01T00:00:00+00:00', 1, 0, '[]')")
-    with VulnDB.open(db_path) as db:
+    before = db_path.read_bytes()
+    with VulnDB.open(db_path) as db:  # read compatibly, not migrated
         (source,) = db.sources()
-        assert source.checked_at == "" and source.records == 1
+        assert source.checked_at == "" and source.records == 1 and db.schema_version == 1
+    assert db_path.read_bytes() == before
+    dbwrite.migrate_database(db_path)
     with sqlite3.connect(db_path) as conn:
         assert conn.execute("SELECT value FROM meta").fetchone()[0] == str(SCHEMA_VERSION)
 
@@ -194,6 +197,6 @@ def test_concurrent_import_is_refused(tmp_path: Path) -> None:
     db_path = tmp_path / "db.sqlite"
     with (tmp_path / "db.sqlite.lock").open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        with pytest.raises(DatabaseError, match="another import"):
-            _import(db_path, tmp_path / "one.json")
+        with pytest.raises(DatabaseError, match=r"another import .*waited 0.3 s"):
+            import_inputs(db_path, [ImportInput(tmp_path / "one.json")], lock_wait=0.3)
     assert _import(db_path, tmp_path / "one.json")[0].stats.total == 1

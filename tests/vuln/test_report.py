@@ -112,3 +112,38 @@ def test_table_is_readable_and_lists_counts(report: ScanReport) -> None:
     assert any(line.split()[:4] == ["requests", "2.19.1", "pypi", "CVE-2018-18074"]
                for line in lines)
     assert "Suppressed: 1" in text and "Total: 4 (1 critical, 1 medium, 2 unknown)" in text
+
+
+def test_unchecked_packages_are_said_in_every_format(tmp_path: Path) -> None:
+    """Alpine 3.20 packages against a database with v3.18 data only, and a skipped record:
+    every format says so, and SARIF/CycloneDX stay schema-valid."""
+    import dataclasses
+
+    import jsonschema  # type: ignore[import-untyped,unused-ignore]
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    from hullguard.model import Distro
+
+    sbom = dataclasses.replace(make_sbom(scan_packages()), distro=Distro("alpine", "3.20.3"),
+                               warnings=("/lib/apk/db/installed: record 3 has no P:/V:",))
+    with VulnDB.open(scan_db(tmp_path)) as db:
+        report = scan_sbom(sbom, db)
+    assert [(c.source, c.packages, c.covered) for c in report.coverage] == [
+        ("PyPI", 3, True), ("alpine 3.20", 3, False)]
+    table = render(report, "table")
+    assert "Not covered: 3 packages NOT checked:\n  alpine 3.20 (3 packages)" in table
+    assert "fix: hullguard db update --source alpine-v3.20-main" in table
+    assert "Skipped content: 1" in table
+    native = json.loads(render(report, "json"))
+    assert [c["covered"] for c in native["coverage"]] == [True, False]
+    assert native["skipped"] == ["/lib/apk/db/installed: record 3 has no P:/V:"]
+    sarif = json.loads(render(report, "sarif"))
+    jsonschema.validate(sarif, _sarif_schema())
+    notes = sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    assert [n["descriptor"]["id"] for n in notes] == ["hullguard/not-covered",
+                                                      "hullguard/skipped-content"]
+    cdx = render(report, "cyclonedx-json")
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(cdx) is None
+    props = {p["name"]: p["value"] for p in json.loads(cdx)["metadata"]["properties"]}
+    assert "alpine 3.20" in props["hullguard:not_covered"] and props["hullguard:skipped"]

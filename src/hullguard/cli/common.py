@@ -38,7 +38,16 @@ SETTINGS = _Settings()
 
 def eprint(message: str) -> None:
     """A line to stderr with terminal control characters made visible (hostile text)."""
-    sys.stderr.write(escape_surrogates(printable(message)) + "\n")
+    sys.stderr.write(escape_surrogates(printable(_redacted(message))) + "\n")
+
+
+def _redacted(text: str) -> str:
+    """Without values taken from the environment for compose files (``--env NAME``)."""
+    if "hullguard.inventory.compose" not in sys.modules:
+        return text  # nothing read from the environment: keep start-up light
+    from hullguard.inventory.compose import redact
+
+    return redact(text)
 
 
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
@@ -89,7 +98,7 @@ def report_unexpected(error: BaseException) -> typer.Exit:
 def write_output(text: str, output: Path | None) -> None:
     """Write to ``output`` atomically (never half-written), or to stdout. An unwritable
     ``output`` is an InputError naming it."""
-    text = escape_surrogates(text)  # a hostile name must not crash the UTF-8 encoder
+    text = escape_surrogates(_redacted(text))  # hostile names must not crash UTF-8
     if output is None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
         return
@@ -248,6 +257,11 @@ def parse_fail_on(text: str | None) -> Severity | None:
 FAIL_ON_OPTION: Any = typer.Option(
     None, "--fail-on", help="Exit 1 when a finding of this severity or higher remains "
     "(low, medium, high, critical): a CI gate.")
+FAIL_ON_UNCOVERED_HELP = ("Exit 1 when any package went unchecked: its distro release or "
+                          "ecosystem has no advisory data in the database, or the catalog "
+                          "skipped content.")
+FAIL_ON_UNCOVERED_OPTION: Any = typer.Option(False, "--fail-on-uncovered",
+                                             help=FAIL_ON_UNCOVERED_HELP)
 DB_OPTION: Any = typer.Option(
     None, "--db", envvar="HULLGUARD_DB", dir_okay=False,
     help="Vulnerability database (default: vulndb.sqlite in the user data dir).")
@@ -261,3 +275,63 @@ OUTPUT_OPTION: Any = typer.Option(None, "--output", "-o", dir_okay=False,
 
 def option_quiet() -> Any:
     return typer.Option(False, "--quiet", "-q", help="No progress output on stderr.")
+
+
+# -- registry and compose-variable options ------------------------------------------------
+# They record the choice in this process's environment (HULLGUARD_REGISTRY_DEADLINE,
+# HULLGUARD_ALLOW_PRIVATE, HULLGUARD_COMPOSE_ENV[_FILE]): fleet scans run in worker processes,
+# which inherit it, and the clients read it where they are built.
+
+def _deadline_chosen(value: float | None) -> float | None:
+    if value is not None:
+        import os
+
+        from hullguard.images.registry.stall import DEADLINE_ENV
+
+        if not 0 < value < float("inf"):
+            raise typer.BadParameter("give a number of seconds above 0")
+        os.environ[DEADLINE_ENV] = repr(value)
+    return value
+
+
+def _private_allowed(value: bool) -> bool:
+    if value:
+        from hullguard.images.registry.netpolicy import allow_private_everywhere
+
+        allow_private_everywhere()
+    return value
+
+
+def _env_names_passed(value: list[str] | None) -> list[str] | None:
+    from hullguard.inventory.compose import pass_variables
+
+    try:
+        pass_variables(names=value)
+    except InputError as error:  # callbacks run before handle_errors: click's own error
+        raise typer.BadParameter(error.message) from None
+    return value
+
+
+def _env_files_passed(value: list[Path] | None) -> list[Path] | None:
+    from hullguard.inventory.compose import pass_variables
+
+    pass_variables(files=value)
+    return value
+
+
+REGISTRY_DEADLINE_OPTION: Any = typer.Option(
+    None, "--registry-deadline", metavar="SECONDS", callback=_deadline_chosen,
+    help="Overall time limit of one registry request, body included (default 1800; also "
+         "HULLGUARD_REGISTRY_DEADLINE).")
+ALLOW_PRIVATE_OPTION: Any = typer.Option(
+    False, "--allow-private-registries", callback=_private_allowed,
+    help="Allow registries on private addresses (10/8, 172.16/12, 192.168/16, fc00::/7, "
+         "100.64/10); or list hosts and CIDRs in HULLGUARD_ALLOW_PRIVATE.")
+COMPOSE_ENV_OPTION: Any = typer.Option(
+    None, "--env", metavar="NAME", callback=_env_names_passed,
+    help="Let compose files use the environment variable NAME (repeatable; its value is "
+         "shown as *** in outputs). Nothing else is read from the environment.")
+COMPOSE_ENV_FILE_OPTION: Any = typer.Option(
+    None, "--env-file", exists=True, dir_okay=False, callback=_env_files_passed,
+    help="KEY=VALUE file of compose variables (repeatable; wins over a .env next to the "
+         "compose file).")

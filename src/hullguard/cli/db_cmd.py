@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 
 MAX_WARNINGS_SHOWN = 10
 
-db_app = typer.Typer(help="Manage the local vulnerability database (import, update, status).",
+db_app = typer.Typer(help="Manage the local vulnerability database (import, update, status, "
+                     "migrate).",
                      no_args_is_help=True)
 
 
@@ -110,17 +111,23 @@ def update_command(
     url: Annotated[list[str] | None, typer.Option(
         "--url", help="NAME=URL: fetch feed NAME from URL (repeatable; also "
         "HULLGUARD_FEED_<NAME>_URL).")] = None,
+    deadline: Annotated[float | None, typer.Option(
+        "--deadline", min=1, help="Seconds the whole update may take (default 1800, or "
+        "deadline_seconds in the config).")] = None,
     config: Path | None = CONFIG_OPTION,
     db: Path | None = DB_OPTION,
     quiet: bool = option_quiet(),
 ) -> None:
-    """Fetch the feeds from their upstream URLs (conditional, resumable) and import them."""
+    """Fetch the feeds from their upstream URLs (bounded, conditional, resumable) and import
+    them. Offline? `db feeds` lists the URLs; fetch them elsewhere and use `db import`."""
     from hullguard.vuln.config import load_config
-    from hullguard.vuln.update import update_feeds
+    from hullguard.vuln.update import Bounds, update_feeds
 
     settings = load_config(config, url_overrides=url or [])
     check_output_file(resolve_db(db), "--db")
-    result = update_feeds(resolve_db(db), settings.select(source or []), quiet=quiet)
+    bounds = Bounds.starting_now(deadline or settings.deadline)
+    result = update_feeds(resolve_db(db), settings.select(source or []), quiet=quiet,
+                          bounds=bounds)
     for name, note in result.notes:
         typer.echo(printable(f"{name}: {note}"))
     print_reports(result.reports, quiet)
@@ -130,15 +137,35 @@ def update_command(
         raise typer.Exit(2)
 
 
+@db_app.command("migrate")
+@handle_errors
+def migrate_command(
+    db: Path | None = DB_OPTION,
+    wait: Annotated[float, typer.Option(
+        "--wait", min=0, help="Seconds to wait for a running import to finish.")] = 60.0,
+) -> None:
+    """Upgrade the database to this hullguard's schema (atomic; readers never migrate)."""
+    from hullguard.vuln.db import VulnDB
+    from hullguard.vuln.dbwrite import migrate_database
+
+    target = resolve_db(db)
+    with VulnDB.open(target) as vdb:  # checks the file before anything is written
+        before = vdb.schema_version
+    migrate_database(target, wait)
+    with VulnDB.open(target) as vdb:
+        typer.echo(f"database: {target}: schema {before} -> {vdb.schema_version}")
+
+
 @db_app.command("feeds")
 @handle_errors
 def feeds_command(
     config: Path | None = CONFIG_OPTION,
 ) -> None:
     """List the known feeds, their URLs and whether `db update` fetches them by default."""
-    from hullguard.vuln.config import load_config
+    from hullguard.vuln.config import default_max_bytes, load_config
 
     settings = load_config(config)
     for feed in settings.feeds:
         mark = "*" if feed.name in settings.enabled else " "
-        typer.echo(printable(f"{mark} {feed.name:28} {feed.url}"))
+        cap = (feed.max_bytes or default_max_bytes(feed.name)) >> 20
+        typer.echo(printable(f"{mark} {feed.name:28} {cap:>6} MiB  {feed.url}"))

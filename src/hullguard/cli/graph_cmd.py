@@ -49,7 +49,7 @@ def _run(store: str | None, fmt: str, output: Path | None, query: Any) -> None:
     check_format(fmt, FORMATS)
     check_output_file(output, "--output")
     check_store(store)
-    with StoreGraph(make_engine(store)) as source:
+    with StoreGraph(make_engine(store, must_exist=True)) as source:
         for problem in source.problems:
             eprint(f"warning: {problem}")
         write_output(render(query(source), fmt), output)

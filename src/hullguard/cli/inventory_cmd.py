@@ -9,6 +9,8 @@ from typing import Annotated
 import typer
 
 from hullguard.cli.common import (
+    COMPOSE_ENV_FILE_OPTION,
+    COMPOSE_ENV_OPTION,
     EXIT_ERROR,
     check_format,
     check_input_file,
@@ -49,6 +51,8 @@ def inventory_command(
     store: Annotated[str | None, typer.Option(
         "--store", help="Also save the inventory to this store (SQLite path or "
         "postgresql:// DSN) for `hullguard graph`.")] = None,
+    env: list[str] | None = COMPOSE_ENV_OPTION,
+    env_file: list[Path] | None = COMPOSE_ENV_FILE_OPTION,
 ) -> None:
     """Find every image reference and where it is used, with exposure, environment and
     criticality per workload. Per-file problems are reported; the rest is still processed."""

@@ -11,10 +11,12 @@ from pathlib import Path
 import typer
 
 from hullguard.cli.common import (
+    ALLOW_PRIVATE_OPTION,
     EXIT_FINDINGS,
     FAIL_ON_OPTION,
     OUTPUT_OPTION,
     PLATFORM_OPTION,
+    REGISTRY_DEADLINE_OPTION,
     check_format,
     check_output_file,
     handle_errors,
@@ -43,6 +45,8 @@ def lint_command(
     output: Path | None = OUTPUT_OPTION,
     fail_on: str | None = FAIL_ON_OPTION,
     platform: str = PLATFORM_OPTION,
+    registry_deadline: float | None = REGISTRY_DEADLINE_OPTION,
+    allow_private_registries: bool = ALLOW_PRIVATE_OPTION,
     quiet: bool = option_quiet(),
 ) -> None:
     """Check images, Dockerfiles, compose files and Kubernetes workloads for risky settings."""

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from hullguard.cli.common import (
+    ALLOW_PRIVATE_OPTION,
+    COMPOSE_ENV_FILE_OPTION,
+    COMPOSE_ENV_OPTION,
+    EXIT_FINDINGS,
+    FAIL_ON_UNCOVERED_HELP,
+    REGISTRY_DEADLINE_OPTION,
     check_format,
     check_input_file,
     check_output_dir,
@@ -87,14 +93,37 @@ def _progress_printer(total: int, quiet: bool) -> tuple[Any, Callable[[ImageResu
     return bar, done
 
 
+PER_PRIORITY_SHOWN = 5
+
+
+def _queue_lines(incident: Incident) -> list[str]:
+    """Up to PER_PRIORITY_SHOWN items of every priority (P3 included), each naming the image
+    and the workload."""
+    lines = []
+    for priority in sorted(incident.priority_counts(), key=lambda p: p.rank):
+        items = [i for i in incident.triage if i.priority is priority]
+        for item in items[:PER_PRIORITY_SHOWN]:
+            where = f"{item.workload} ({item.image})" if item.workload else item.image
+            lines.append(f"  {item.priority} {where}: {item.reason}")
+        if len(items) > PER_PRIORITY_SHOWN:
+            lines.append(f"  {priority}: ... and {len(items) - PER_PRIORITY_SHOWN} more "
+                         "(see the report)")
+    return lines
+
+
 def _summary(incident: Incident, out: Path, store_url: str) -> str:
     counts = incident.priority_counts()
     not_scanned = sum(1 for i in incident.images if not i.scanned)
+    partly = incident.partly_checked()
     queue = ", ".join(f"{p} {counts[p]}" for p in sorted(counts, key=lambda p: p.rank))
     lines = [f"incident {incident.id} ({incident.severity}): {len(incident.images)} images, "
-             f"{not_scanned} not scanned; priority queue: {queue or 'empty'}"]
-    lines += [f"  {item.priority} {item.workload or item.image}: {item.reason}"
-              for item in incident.triage[:5]]
+             f"{not_scanned} not scanned, {len(partly)} not fully checked; "
+             f"priority queue: {queue or 'empty'}"]
+    lines += _queue_lines(incident)
+    if partly:
+        lines.append(f"not covered: {len(partly)} images in "
+                     f"{len(incident.unchecked_workloads())} workloads were not fully checked "
+                     "(see Not covered in the declaration)")
     lines.append(f"report: {out / 'report.html'}")
     lines.append(f"declaration: {out / 'declaration.md'}")
     if store_url and incident.blast:
@@ -129,6 +158,31 @@ SlaOption = Annotated[str | None, typer.Option(
     "--sla", help="Deadlines per priority, e.g. P0=4h,P1=1d,P2=2w,P3=none (default "
                   "P0=6h,P1=24h,P2=7d,P3=none: next cycle).")]
 NoStore = Annotated[bool, typer.Option("--no-store", help="Do not read or write the store.")]
+FailOnUncovered = Annotated[bool, typer.Option("--fail-on-uncovered",
+                                               help=FAIL_ON_UNCOVERED_HELP)]
+
+
+def warn_uncovered(results: list[ImageResult]) -> bool:
+    """One warning per package source the database could not check, across the fleet (not
+    per package or image); then one per image whose catalog skipped content. True when
+    anything went unchecked."""
+    from hullguard.vuln.coverage import SourceCoverage
+
+    by_source: dict[str, list[tuple[str, SourceCoverage]]] = {}
+    for result in results:
+        for item in result.uncovered:
+            by_source.setdefault(item.source, []).append((result.name, item))
+    for source, images in sorted(by_source.items()):
+        names = ", ".join(name for name, _ in images[:5]) + (" ..." if len(images) > 5 else "")
+        first = images[0][1]
+        eprint(f"warning: {source}: {first.reason}; {sum(c.packages for _, c in images)} "
+               f"packages in {len(images)} images were NOT checked for vulnerabilities "
+               f"({names}); fix: {first.fix}")
+    for result in results:
+        if result.scanned and result.skipped:
+            eprint(f"warning: {result.name}: the catalog skipped content "
+                   f"({len(result.skipped)} warnings); the image was only partly checked")
+    return bool(by_source) or any(r.scanned and r.skipped for r in results)
 
 
 def _require_some_input(inventory: Inventory, live: bool) -> None:
@@ -169,18 +223,24 @@ def register(app: typer.Typer) -> None:
             "incident"),
         demo: Annotated[bool, typer.Option("--demo", help="Run on the bundled demo fleet "
                                            "(offline, own store); only --out, --workers, "
-                                           "--no-secrets, --sla and --quiet apply.")] = False,
+                                           "--no-secrets, --sla, --fail-on-uncovered and "
+                                           "--quiet apply.")] = False,
         db: Db = None, image: Images = None, offline: Offline = False,
         cluster: Cluster = False, kubeconfig: Kubeconfig = None, context: Context = None,
         criticality: CriticalityConfig = None, workers: Workers = 0,
         no_secrets: NoSecrets = False, store: Store = None, no_store: NoStore = False,
-        sla: SlaOption = None, quiet: Quiet = False,
+        sla: SlaOption = None, fail_on_uncovered: FailOnUncovered = False,
+        quiet: Quiet = False,
+        registry_deadline: float | None = REGISTRY_DEADLINE_OPTION,
+        allow_private_registries: bool = ALLOW_PRIVATE_OPTION,
+        env: list[str] | None = COMPOSE_ENV_OPTION,
+        env_file: list[Path] | None = COMPOSE_ENV_FILE_OPTION,
     ) -> None:
         """Breach response: inventory, fleet scan, secrets, lineage and triage, written as an
         incident folder (declaration.md, report.html, findings.json, findings.sarif, sboms/)."""
         from hullguard.errors import InputError
         from hullguard.respond.run import build_incident, collect_inventory, persist
-        from hullguard.respond.writer import write_incident
+        from hullguard.respond.writer import check_out, write_incident
 
         if not demo and not paths and not cluster:
             raise InputError("give manifests/compose files/Dockerfiles, --cluster, or --demo")
@@ -188,6 +248,7 @@ def register(app: typer.Typer) -> None:
         if not demo:
             check_store(_store_url(store, no_store))
             check_input_file(Path(criticality) if criticality else None, "--criticality-config")
+        check_out(out)
         options = _demo_options(out, workers, not no_secrets) if demo else _options(
             list(paths or []), out, db, image or [], offline, workers, not no_secrets,
             cluster, kubeconfig, context, criticality, _store_url(store, no_store))
@@ -201,9 +262,13 @@ def register(app: typer.Typer) -> None:
         _require_some_input(inventory, demo or cluster)
         results = _scan_with_progress(inventory, options, quiet)
         incident = build_incident(inventory, results, options)
-        persist(incident, options)
-        write_incident(incident, out)
+        _warn(incident.warnings)
+        write_incident(incident, out)  # the folder first: a store failure never costs it
+        _warn([persist(incident, options)])
+        unchecked = warn_uncovered(list(incident.images))
         typer.echo(_summary(incident, out, options.store_url))
+        if fail_on_uncovered and unchecked:
+            raise typer.Exit(EXIT_FINDINGS)
 
     @app.command("scan-fleet")
     @handle_errors
@@ -215,10 +280,17 @@ def register(app: typer.Typer) -> None:
             ".hullguard-fleet"),
         fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
         workers: Workers = 0, no_secrets: NoSecrets = False, store: Store = None,
-        no_store: NoStore = False, quiet: Quiet = False,
+        no_store: NoStore = False, fail_on_uncovered: FailOnUncovered = False,
+        quiet: Quiet = False,
+        registry_deadline: float | None = REGISTRY_DEADLINE_OPTION,
+        allow_private_registries: bool = ALLOW_PRIVATE_OPTION,
+        env: list[str] | None = COMPOSE_ENV_OPTION,
+        env_file: list[Path] | None = COMPOSE_ENV_FILE_OPTION,
     ) -> None:
         """Scan every distinct image of the inventory in parallel (resumable; one bad image
-        is reported as not scanned and the rest continue). Exit 0, or 2 on errors."""
+        is reported as not scanned and the rest continue). Exit 0; 1 with
+        --fail-on-uncovered when packages went unchecked; 2 on errors."""
+        from hullguard.respond.coverage import attach_coverage
         from hullguard.respond.run import collect_inventory
 
         check_format(fmt, FLEET_FORMATS)
@@ -229,21 +301,47 @@ def register(app: typer.Typer) -> None:
                            _store_url(store, no_store))
         inventory = collect_inventory(options)
         _require_some_input(inventory, cluster)
-        results = _scan_with_progress(inventory, options, quiet)
+        results = attach_coverage(_scan_with_progress(inventory, options, quiet),
+                                  options.db_path)
+        _warn([w for r in results for w in r.warnings])
         if options.store_url:
-            from hullguard.respond.persist import record_fleet
+            from hullguard.respond.run import record
 
-            record_fleet(options.store_url, inventory, results, options.db_path or "none")
+            _warn([record(options.store_url, inventory, results, options.db_path or "none")])
+        unchecked = warn_uncovered(results)
         typer.echo(_fleet_table(results) if fmt == "table" else _fleet_json(results))
+        if fail_on_uncovered and unchecked:
+            raise typer.Exit(EXIT_FINDINGS)
 
 
 FLEET_FORMATS = ("table", "json")
 
 
+def _fleet_status(row: dict[str, Any]) -> str:
+    if not row["scanned"]:
+        return f"NOT SCANNED: {row['error']}"
+    status = "scanned" + (" (reused)" if row["reused"] else "")
+    if row["not_checked"]:
+        status += f"; NOT COVERED: {row['not_checked']} packages not checked"
+    if row["skipped"]:
+        status += f"; content skipped ({len(row['skipped'])} warnings)"
+    return status
+
+
+def _warn(warnings: Sequence[str]) -> None:
+    for warning in warnings:
+        if warning:
+            eprint(printable(f"warning: {warning}"))
+
+
 def _fleet_rows(results: list[ImageResult]) -> list[dict[str, object]]:
+    from hullguard.vuln.coverage import coverage_dict
+
     return [{"image": r.name, "scanned": r.scanned, "digest": r.digest,
              "packages": len(r.sbom.packages) if r.sbom else 0, "findings": len(r.findings),
-             "secrets": len(r.secrets), "error": r.error, "reused": r.reused}
+             "secrets": len(r.secrets), "error": r.error, "reused": r.reused,
+             "coverage": [coverage_dict(c) for c in r.coverage], "skipped": r.skipped,
+             "not_checked": sum(c.packages for c in r.uncovered)}
             for r in results]
 
 
@@ -256,8 +354,7 @@ def _fleet_json(results: list[ImageResult]) -> str:
 def _fleet_table(results: list[ImageResult]) -> str:
     lines = [f"{'IMAGE':60} {'PACKAGES':>8} {'VULNS':>6} {'SECRETS':>7}  STATUS"]
     for row in _fleet_rows(results):
-        status = "scanned" + (" (reused)" if row["reused"] else "") if row["scanned"] \
-            else f"NOT SCANNED: {row['error']}"
+        status = _fleet_status(row)
         lines.append(f"{str(row['image'])[:60]:60} {row['packages']:>8} {row['findings']:>6} "
                      f"{row['secrets']:>7}  {status}")
     return printable("\n".join(lines))

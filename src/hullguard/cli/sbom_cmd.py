@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from hullguard.cli.common import (
+    ALLOW_PRIVATE_OPTION,
     OUTPUT_OPTION,
     PLATFORM_OPTION,
+    REGISTRY_DEADLINE_OPTION,
     check_format,
     check_output_file,
     handle_errors,
@@ -57,6 +59,8 @@ def sbom_command(
         "--username", "-u", help="Registry user name (with --password-stdin).")] = None,
     password_stdin: Annotated[bool, typer.Option(
         "--password-stdin", help="Read the registry password from stdin.")] = False,
+    registry_deadline: float | None = REGISTRY_DEADLINE_OPTION,
+    allow_private_registries: bool = ALLOW_PRIVATE_OPTION,
     quiet: bool = option_quiet(),
 ) -> None:
     """Catalog the packages inside IMAGE and write an SBOM (default: a readable table)."""

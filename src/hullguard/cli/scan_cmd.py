@@ -13,11 +13,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from hullguard.cli.common import (
+    ALLOW_PRIVATE_OPTION,
     DB_OPTION,
     EXIT_FINDINGS,
     FAIL_ON_OPTION,
+    FAIL_ON_UNCOVERED_OPTION,
     OUTPUT_OPTION,
     PLATFORM_OPTION,
+    REGISTRY_DEADLINE_OPTION,
     check_format,
     check_input_file,
     check_output_file,
@@ -101,6 +104,7 @@ def scan_command(
     ignore_unfixed: bool = typer.Option(False, "--ignore-unfixed",
                                         help="Hide findings that have no fixed version."),
     fail_on: str | None = FAIL_ON_OPTION,
+    fail_on_uncovered: bool = FAIL_ON_UNCOVERED_OPTION,
     vex: Annotated[list[Path] | None, typer.Option(
         "--vex", dir_okay=False, help="OpenVEX or CycloneDX VEX file (repeatable).")] = None,
     ignore_file: Path | None = IGNORE_OPTION,
@@ -111,6 +115,8 @@ def scan_command(
     no_store: bool = typer.Option(False, "--no-store",
                                   help="Do not record the SBOM and findings in the store."),
     max_age_days: float | None = MAX_AGE_OPTION,
+    registry_deadline: float | None = REGISTRY_DEADLINE_OPTION,
+    allow_private_registries: bool = ALLOW_PRIVATE_OPTION,
     quiet: bool = option_quiet(),
 ) -> None:
     """Scan IMAGE for known vulnerabilities (catalog, match, enrich, suppress, filter)."""
@@ -134,10 +140,22 @@ def scan_command(
         if not no_store:
             _store_scan(store, report, vdb)
     show_warnings([*vex_warnings, *sbom.warnings, *report.warnings], more=" (see -f json)")
+    warn_uncovered(report)
     write_output(render(report, fmt) if fmt != "table" else printable(render(report, fmt)),
                  output)
     if gate is not None and report.at_or_above(gate):
         raise typer.Exit(EXIT_FINDINGS)
+    if fail_on_uncovered and (report.uncovered or report.skipped):
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+def warn_uncovered(report: ScanReport) -> None:
+    """One warning per package source the database could not check (never capped: each is
+    a part of the image that was not checked at all)."""
+    from hullguard.vuln.coverage import uncovered_warnings
+
+    for note in uncovered_warnings(report.sbom.image.name, report.coverage):
+        eprint(f"warning: {note}")
 
 
 def _store_scan(store: str | None, report: ScanReport, vdb: VulnDB) -> None:
@@ -162,6 +180,8 @@ def explain_command(
     platform: str = PLATFORM_OPTION,
     insecure: bool = typer.Option(False, "--insecure"),
     max_age_days: float | None = MAX_AGE_OPTION,
+    registry_deadline: float | None = REGISTRY_DEADLINE_OPTION,
+    allow_private_registries: bool = ALLOW_PRIVATE_OPTION,
     quiet: bool = option_quiet(),
 ) -> None:
     """Explain why ID matches (or not) in IMAGE: record, range, version comparison, severity.

@@ -11,10 +11,12 @@ from pathlib import Path
 import typer
 
 from hullguard.cli.common import (
+    ALLOW_PRIVATE_OPTION,
     EXIT_FINDINGS,
     FAIL_ON_OPTION,
     OUTPUT_OPTION,
     PLATFORM_OPTION,
+    REGISTRY_DEADLINE_OPTION,
     check_format,
     check_input_file,
     check_output_file,
@@ -48,6 +50,8 @@ def secrets_command(
                                       help="Skip (and report) files larger than N bytes."),
     fail_on: str | None = FAIL_ON_OPTION,
     platform: str = PLATFORM_OPTION,
+    registry_deadline: float | None = REGISTRY_DEADLINE_OPTION,
+    allow_private_registries: bool = ALLOW_PRIVATE_OPTION,
     quiet: bool = option_quiet(),
 ) -> None:
     """Find leaked credentials (prefix, length and fingerprint shown, never the secret)."""

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from hullguard.errors import HullguardError
 from hullguard.graph.lineage import LineageIndex
-from hullguard.graph.model import DeclaredEdge, ImageNode, PackageHit, Usage
+from hullguard.graph.model import DeclaredEdge, ImageNode, NameSighting, PackageHit, Usage
 from hullguard.graph.packages import name_key
 from hullguard.model.image import ImageInfo
 from hullguard.model.inventory import ImageOccurrence, Inventory, Workload
@@ -94,6 +94,9 @@ class MemoryGraph:
 
     def resolve(self, text: str) -> list[str]:
         return self.index.resolve(text)
+
+    def name_history(self, names: list[str]) -> list[NameSighting]:
+        return []  # the in-memory graph of one run keeps no times
 
     def descendants(self, image_id: str) -> set[str]:
         return self.index.descendants(image_id)

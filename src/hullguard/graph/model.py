@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from hullguard.model.inventory import ImageOccurrence, Workload
@@ -61,6 +62,17 @@ class PackageHit:
     purl: str = ""
 
 
+@dataclass(frozen=True)
+class NameSighting:
+    """``name`` pointed at the image ``digest`` (its graph id) from ``first_seen`` to
+    ``last_seen``: a rebuilt tag has one sighting per build."""
+
+    name: str
+    digest: str
+    first_seen: datetime
+    last_seen: datetime
+
+
 @dataclass
 class BlastRadius:
     query: str
@@ -93,13 +105,26 @@ class Lineage:
     descendant_count: int = 0
     declared_bases: list[DeclaredEdge] = field(default_factory=list)
     equivalents: list[ImageNode] = field(default_factory=list)
+    # every digest the queried name pointed at, newest (the image shown) first
+    history: list[NameSighting] = field(default_factory=list)
+
+    @property
+    def older_builds(self) -> list[NameSighting]:
+        return [s for s in self.history if s.digest != self.image.id]
 
 
 class GraphSource(Protocol):
     """What the queries need; :class:`~hullguard.graph.memory.MemoryGraph` and
     :class:`~hullguard.store.graph.StoreGraph` implement it."""
 
-    def resolve(self, text: str) -> list[str]: ...
+    def resolve(self, text: str) -> list[str]:
+        """Image ids known by ``text`` (a name or digest), the newest build first."""
+        ...
+
+    def name_history(self, names: list[str]) -> list[NameSighting]:
+        """Every digest the names pointed at and when, newest first (empty when the
+        source keeps no times)."""
+        ...
 
     def descendants(self, image_id: str) -> set[str]: ...
 

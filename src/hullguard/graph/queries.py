@@ -33,11 +33,16 @@ def query_names(text: str) -> list[str]:
 
 
 def _resolve(source: GraphSource, text: str) -> list[str]:
+    return _resolve_name(source, text)[1]
+
+
+def _resolve_name(source: GraphSource, text: str) -> tuple[str, list[str]]:
+    """(the form of the query that matched, its image ids newest build first)."""
     for name in query_names(text):
         found = source.resolve(name)
         if found:
-            return found
-    return []
+            return name, found
+    return text, []
 
 
 def _expand(source: GraphSource, ids: set[str]) -> set[str]:
@@ -130,7 +135,7 @@ def who_has(source: GraphSource, text: str) -> WhoHas:
 
 def lineage(source: GraphSource, query: str) -> Lineage:
     """Bases (nearest first), direct children, declared bases of one image."""
-    ids = _resolve(source, query)
+    name, ids = _resolve_name(source, query)
     if not ids:
         raise NotFoundError(f"no indexed image is known as {query!r}", where="graph lineage",
                             hint="index images first (sbom/scan with --store), or give a digest")
@@ -147,4 +152,6 @@ def lineage(source: GraphSource, query: str) -> Lineage:
                       key=lambda n: n.label)
     equivalents = list(source.nodes(source.equivalents(image.id)).values())
     declared: list[DeclaredEdge] = source.declared_to(set(image.names))
-    return Lineage(query, image, ancestors, children, len(below), declared, equivalents)
+    history = [] if name.startswith(("sha256:", "sha512:")) else source.name_history([name])
+    return Lineage(query, image, ancestors, children, len(below), declared, equivalents,
+                   history)

@@ -11,9 +11,10 @@ import itertools
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Any
 
-from hullguard.graph.model import BlastRadius, ImageNode, Lineage, Usage, WhoHas
+from hullguard.graph.model import BlastRadius, ImageNode, Lineage, NameSighting, Usage, WhoHas
 from hullguard.model.inventory import ImageOccurrence
 
 FORMATS = ("tree", "json", "dot", "mermaid")
@@ -43,6 +44,12 @@ def _visible(text: str) -> str:
 
 def short(digest: str) -> str:
     return digest[:19] if digest.startswith("sha") else digest
+
+
+def seen_label(sighting: NameSighting) -> str:
+    when = "%Y-%m-%d %H:%M UTC"
+    return (f"seen {sighting.first_seen.astimezone(UTC):{when}} to "
+            f"{sighting.last_seen.astimezone(UTC):{when}}")
 
 
 def image_label(node: ImageNode) -> str:
@@ -147,6 +154,10 @@ def lineage_drawing(result: Lineage) -> Drawing:
     for node in result.equivalents:
         drawing.edge(result.image.id, node.id, "same layers")
     drawing.roots = [chain[0].id]
+    for old in result.older_builds:  # the name pointed here before the image shown
+        key = drawing.node(f"old:{old.digest}", f"{short(old.digest)} ({seen_label(old)})",
+                           "reference")
+        drawing.edge(result.image.id, key, f"replaced build of {old.name}")
     for edge in result.declared_bases:
         base_key = drawing.node(f"ref:{edge.base}", edge.base, "reference")
         drawing.edge(base_key, result.image.id, f"FROM ({edge.via})")
@@ -291,7 +302,11 @@ def lineage_json(result: Lineage) -> dict[str, Any]:
             "children": [_node_json(n) for n in result.children],
             "descendants": result.descendant_count,
             "equivalents": [_node_json(n) for n in result.equivalents],
-            "declared_bases": [vars(e) for e in result.declared_bases]}
+            "declared_bases": [vars(e) for e in result.declared_bases],
+            "older_builds": [{"name": s.name, "digest": s.digest,
+                              "first_seen": s.first_seen.isoformat(),
+                              "last_seen": s.last_seen.isoformat()}
+                             for s in result.older_builds]}
 
 
 def render(result: BlastRadius | WhoHas | Lineage, fmt: str) -> str:

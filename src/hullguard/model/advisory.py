@@ -128,6 +128,7 @@ class Finding:
     summary: str = ""
     explanations: tuple[MatchExplanation, ...] = ()
     suppressed_by: str = ""  # VEX statement / ignore rule that removed it, when reported
+    severity_source: str = ""  # which record/feed gave the severity (vuln.severity.Rated)
 
     @property
     def has_fix(self) -> bool:

@@ -48,7 +48,12 @@ class SecretFinding:
 
     @property
     def redacted(self) -> str:
-        return f"{self.prefix}{'*' * 4} (len {self.length}, sha256:{self.fingerprint})"
+        return redacted_form(self.prefix, self.length, self.fingerprint)
+
+
+def redacted_form(prefix: str, length: int, fingerprint: str) -> str:
+    """How a secret is shown anywhere hullguard writes: never the secret itself."""
+    return f"{prefix}{'*' * 4} (len {length}, sha256:{fingerprint})"
 
 
 @dataclass(frozen=True)

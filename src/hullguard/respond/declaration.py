@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from hullguard.model import Severity
 from hullguard.model.inventory import Origin
-from hullguard.model.triage import Priority
-from hullguard.respond.model import Incident
+from hullguard.model.triage import Priority, TriageItem
+from hullguard.respond.model import ImageResult, Incident
 
 
 def _md(text: str) -> str:
-    """Neutralize Markdown/HTML control in attacker-influenced text (names, references)."""
-    cleaned = "".join(ch if ch.isprintable() else "?" for ch in text)
+    """Neutralize Markdown/HTML control in attacker-influenced text (names, references).
+    Whitespace runs (line breaks in error messages) become one space so each item stays one
+    line; other control characters become ``?``."""
+    one_line = " ".join(text.split())
+    cleaned = "".join(ch if ch.isprintable() else "?" for ch in one_line)
     for char in "\\`*_[]<>|":
         cleaned = cleaned.replace(char, "\\" + char)
     return cleaned
@@ -18,7 +21,8 @@ def _md(text: str) -> str:
 
 def render_declaration(incident: Incident) -> str:
     sections = [_header(incident), _summary(incident), _scope(incident),
-                _affected(incident), _actions(incident), _next_steps(incident)]
+                _affected(incident), _not_covered(incident), _actions(incident),
+                _next_steps(incident)]
     return "\n\n".join(sections) + "\n"
 
 
@@ -35,7 +39,8 @@ def _summary(incident: Incident) -> str:
     scanned = sum(1 for i in incident.images if i.scanned)
     return ("## Summary\n\n"
             f"{len(incident.images)} images in use were inventoried from "
-            f"{len(incident.inputs)} sources; {scanned} were scanned. "
+            f"{len(incident.inputs)} sources; {scanned} were scanned, "
+            f"{len(incident.partly_checked())} of them not fully checked. "
             f"{severities[Severity.CRITICAL]} critical and {severities[Severity.HIGH]} high "
             f"vulnerabilities, {len(incident.secrets())} leaked secrets. Priority queue: "
             + ", ".join(f"{p} {counts[p]}" for p in Priority) + ".")
@@ -52,7 +57,9 @@ def _scope(incident: Incident) -> str:
             ("Workloads", len(incident.inventory.workloads)),
             ("Production deployments", incident.production_workloads()),
             ("Internet-facing workloads", internet),
-            ("Images not scanned", len(not_scanned))]
+            ("Images not scanned", len(not_scanned)),
+            ("Images not fully checked (see Not covered)", len(incident.partly_checked())),
+            ("Workloads running them", len(incident.unchecked_workloads()))]
     table = "\n".join(f"| {name} | {value} |" for name, value in rows)
     return f"## Scope\n\n| | count |\n|---|---|\n{table}"
 
@@ -66,9 +73,58 @@ def _affected(incident: Incident) -> str:
     for image in incident.images:
         if not image.scanned:
             lines.append(f"- **not scanned** `{_md(image.name)}`: {_md(image.error)}")
+        elif image.partly_checked:
+            lines.append(f"- **partly checked** `{_md(image.name)}`: "
+                         f"{_md(_unchecked_text(image))} (see Not covered)")
     if len(lines) == 2:
         lines.append("- none found")
     return "\n".join(lines)
+
+
+def _unchecked_text(image: ImageResult) -> str:
+    parts = [item.describe() for item in image.uncovered]
+    if image.skipped:
+        parts.append(f"{len(image.skipped)} catalog warnings (content skipped): "
+                     + "; ".join(image.skipped[:3]) + (" ..." if len(image.skipped) > 3 else ""))
+    return "; ".join(parts)
+
+
+def _not_covered(incident: Incident) -> str:
+    """What was NOT checked: images whose distro/ecosystem has no advisory data, or whose
+    content the catalog skipped. These are not clean, and the fix is named."""
+    from hullguard.respond.coverage import not_covered_summary
+
+    summary = not_covered_summary(incident)
+    if not summary["images"]:
+        return "## Not covered\n\nEvery package of every scanned image was checked."
+    lines = ["## Not covered", "",
+             f"{len(summary['images'])} images ({summary['packages']} packages) running in "
+             f"{len(summary['workloads'])} workloads were NOT fully checked; they are not "
+             "known to be clean.", ""]
+    for image in incident.partly_checked():
+        lines.append(f"- `{_md(image.name)}`: {_md(_unchecked_text(image))}")
+    lines += [f"- workload `{_md(key)}`" for key in summary["workloads"]]
+    if summary["fix"]:
+        lines += ["", "Fix (then run `hullguard respond` again):", ""]
+        lines += [f"- `{_md(command)}`" for command in summary["fix"]]
+    return "\n".join(lines)
+
+
+def _patch_items(incident: Incident) -> list[str]:
+    """One patch item per (image, package, finding), naming every workload it runs in."""
+    grouped: dict[tuple[str, str, str], list[TriageItem]] = {}
+    for item in incident.triage:
+        if item.priority in (Priority.P0, Priority.P1):
+            grouped.setdefault((item.image, item.package, item.finding_id), []).append(item)
+    lines = []
+    for (image, package, finding_id), items in grouped.items():
+        deadline = min(i.deadline for i in items)
+        workloads = [i.workload for i in items if i.workload]
+        where = f" (workloads: {', '.join(f'`{_md(w)}`' for w in workloads)})" if workloads \
+            else ""
+        lines.append(f"- [ ] Patch `{_md(package)}` ({_md(finding_id)}) in `{_md(image)}` by "
+                     f"{deadline}{where}")
+    return lines
 
 
 def _actions(incident: Incident) -> str:
@@ -81,10 +137,7 @@ def _actions(incident: Incident) -> str:
     if incident.blast:
         lines.append(f"- [x] Blast radius of base image `{_md(incident.blast.root)}` mapped "
                      f"({len(incident.blast.images)} images built on it)")
-    for item in incident.triage:
-        if item.priority in (Priority.P0, Priority.P1):
-            lines.append(f"- [ ] Patch `{_md(item.package)}` ({item.finding_id}) in "
-                         f"`{_md(item.image)}` by {item.deadline}")
+    lines += _patch_items(incident)
     for image, secret in incident.secrets():
         lines.append(f"- [ ] Rotate the {_md(secret.title)} leaked in `{_md(image)}` "
                      f"({secret.redacted})")
@@ -97,4 +150,7 @@ def _next_steps(incident: Incident) -> str:
              "Re-run `hullguard respond` after fixes to confirm closure."]
     if any(not i.scanned for i in incident.images):
         steps.insert(0, "Obtain and scan the images listed as not scanned; they are not clean.")
+    if incident.partly_checked():
+        steps.insert(0, "Add advisory data for the sources listed under Not covered "
+                        "(`hullguard db update`) and run `hullguard respond` again.")
     return "## Next steps\n\n" + "\n".join(f"{n}. {s}" for n, s in enumerate(steps, 1))

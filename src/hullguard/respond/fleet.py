@@ -3,20 +3,18 @@ never stops the rest (it is reported as not scanned, with the reason)."""
 
 from __future__ import annotations
 
-import hashlib
 import os
-import pickle
+import signal
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 from hullguard.errors import HullguardError
-from hullguard.fsutil import write_bytes_atomic
 from hullguard.images.api import ImageSource, SourceOptions
 from hullguard.model import Finding, Sbom
 from hullguard.model.inventory import Origin
 from hullguard.model.secret import SecretFinding
+from hullguard.respond.journal import Journal, JournalEntry, journal_key
 from hullguard.respond.model import ImageResult
 
 
@@ -29,44 +27,84 @@ class ScanJob:
     secrets: bool = True
     options: SourceOptions = field(default_factory=SourceOptions)
     store_url: str = ""  # reuse an SBOM stored for the same manifest digest
+    journal: str = ""  # the journal folder to reuse earlier results from ("" = none)
+
+
+@dataclass(frozen=True)
+class ScanOutcome:
+    """What a worker hands back to the one writer (the parent): the result and, for a fresh
+    scan, the journal entry to save under ``key``."""
+
+    result: ImageResult
+    key: str = ""
+    entry: JournalEntry | None = None
 
 
 def scan_image(job: ScanJob) -> ImageResult:
     """Catalog, match and secret-scan one image. Never raises: failures become ``error``."""
+    return scan_job(job).result
+
+
+def scan_job(job: ScanJob) -> ScanOutcome:
+    """:func:`scan_image` with the journal: reuse an entry for the verified digest, or scan."""
     try:
         return _scan(job)
     except HullguardError as error:
-        return ImageResult(job.name, job.source, job.origin, error=error.diagnostics())
+        return ScanOutcome(ImageResult(job.name, job.source, job.origin,
+                                       error=error.diagnostics()))
     except Exception as error:  # a bug or an unforeseen input must not stop the fleet
-        return ImageResult(job.name, job.source, job.origin,
-                           error=f"internal error: {type(error).__name__}: {error}")
+        return ScanOutcome(ImageResult(job.name, job.source, job.origin,
+                                       error=f"internal error: {type(error).__name__}: {error}"))
 
 
-def _scan(job: ScanJob) -> ImageResult:
+def _scan(job: ScanJob) -> ScanOutcome:
     """One walk of the image feeds both the catalog engine and the secret scanner."""
     from hullguard.images import open_image, parse_source
+    from hullguard.respond.redact import redact_sbom
 
-    if parse_source(job.source).kind == "sbom":  # an SBOM file: nothing to walk
+    if parse_source(job.source).kind == "sbom":  # an SBOM file: nothing to walk, no journal
         from hullguard.catalog import catalog_image
 
-        sbom = catalog_image(job.source, job.options)
-        return ImageResult(job.name, job.source, job.origin, sbom, _match(sbom, job.db_path))
+        sbom = redact_sbom(catalog_image(job.source, job.options))
+        return ScanOutcome(ImageResult(job.name, job.source, job.origin, sbom,
+                                       _match(sbom, job.db_path)))
     with open_image(job.source, job.options) as source:
+        key = journal_key(source.info, job.source, job.secrets)
+        reused, warning = Journal(job.journal).load(key) if job.journal and key else (None, "")
+        if reused is not None and reused.sbom.image.config_digest != source.info.config_digest:
+            reused, warning = None, "journal entry for another image ignored; scanned again"
+        if reused is not None:
+            return ScanOutcome(_result(job, reused.sbom, reused.secrets, reused=True))
         sbom, secrets = _walk(job, source)
+    entry = JournalEntry(sbom, secrets)
+    return ScanOutcome(_result(job, sbom, secrets, warnings=(warning,) if warning else ()),
+                       key, entry)
+
+
+def _result(job: ScanJob, sbom: Sbom, secrets: tuple[SecretFinding, ...], reused: bool = False,
+            warnings: tuple[str, ...] = ()) -> ImageResult:
+    """Findings are always matched now, against the database of this run."""
     return ImageResult(job.name, job.source, job.origin, sbom, _match(sbom, job.db_path),
-                       secrets)
+                       secrets, reused=reused, warnings=warnings)
 
 
 def _walk(job: ScanJob, source: ImageSource) -> tuple[Sbom, tuple[SecretFinding, ...]]:
+    """The SBOM and the secrets, redacted before they leave the worker (nothing downstream,
+    journal, store or folder, ever sees a secret in clear)."""
     from hullguard.catalog import catalog_source
+    from hullguard.respond.redact import Redactor, config_secrets
     from hullguard.secrets import secret_tee, tee_report
 
     stored = _stored_sbom(job, source)
     if not job.secrets:
-        return stored or catalog_source(source), ()
+        sbom = stored or catalog_source(source)
+        return Redactor(config_secrets(source.info)).sbom(sbom), ()
     tee = secret_tee(source)
     sbom = stored or catalog_source(tee)
-    return sbom, tee_report(tee).findings
+    findings = tee_report(tee).findings
+    seen = {s.decode("utf-8", errors="replace") for s in tee.collector.seen if s}
+    redactor = Redactor(seen | config_secrets(source.info))
+    return redactor.sbom(sbom), tuple(map(redactor.finding, findings))
 
 
 def _stored_sbom(job: ScanJob, source: ImageSource) -> Sbom | None:
@@ -74,9 +112,17 @@ def _stored_sbom(job: ScanJob, source: ImageSource) -> Sbom | None:
     digest = source.info.digest
     if not job.store_url or digest is None:
         return None
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from hullguard import __version__
     from hullguard.respond.persist import load_sbom_by_digest
 
-    return load_sbom_by_digest(job.store_url, str(digest))
+    try:
+        stored = load_sbom_by_digest(job.store_url, str(digest))
+    except (HullguardError, SQLAlchemyError, OSError):
+        return None  # an unusable store costs the reuse, never the scan
+    # another release catalogs differently: its SBOM is not this analysis's result
+    return stored if stored is not None and stored.tool_version == __version__ else None
 
 
 def _match(sbom: Sbom, db_path: str) -> tuple[Finding, ...]:
@@ -89,63 +135,50 @@ def _match(sbom: Sbom, db_path: str) -> tuple[Finding, ...]:
         return scan_sbom(sbom, db).findings
 
 
-class Journal:
-    """Finished results of an interrupted run, one file per image under ``STATE_DIR``.
-
-    Files are written atomically, so a run killed mid-write leaves no partial entry; the key
-    covers the reference, the source and the database, so a changed input is scanned again.
-    The directory is the user's own output folder (pickle is safe only for that reason)."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        root.mkdir(parents=True, exist_ok=True)
-
-    def _path(self, job: ScanJob) -> Path:
-        key = hashlib.sha256(f"{job.name}\0{job.source}\0{job.db_path}".encode()).hexdigest()
-        return self.root / f"{key[:32]}.pickle"
-
-    def load(self, job: ScanJob) -> ImageResult | None:
-        path = self._path(job)
-        if not path.exists():
-            return None
-        try:
-            result = pickle.loads(path.read_bytes())
-        except Exception:
-            return None
-        return replace(result, reused=True) if isinstance(result, ImageResult) else None
-
-    def save(self, job: ScanJob, result: ImageResult) -> None:
-        write_bytes_atomic(self._path(job), pickle.dumps(result))
-
-
 def scan_fleet(jobs: Sequence[ScanJob], *, workers: int = 0, journal: Journal | None = None,
                on_done: Callable[[ImageResult], None] | None = None) -> list[ImageResult]:
-    """Scan all jobs (``workers`` processes; 0 = one per CPU), reusing journaled results."""
+    """Scan all jobs (``workers`` processes; 0 = one per CPU). Workers read the journal; this
+    process alone writes it, as each image finishes, so an interrupted run keeps them."""
     results: dict[str, ImageResult] = {}
-    pending = []
-    for job in jobs:
-        earlier = journal.load(job) if journal else None
-        if earlier is not None:
-            results[job.name] = earlier
-            if on_done:
-                on_done(earlier)
-        else:
-            pending.append(job)
-    for job, result in _run(pending, workers or os.cpu_count() or 1):
-        if journal and not result.error:
-            journal.save(job, result)
-        results[job.name] = result
+    if journal is not None:
+        jobs = [replace(job, journal=str(journal.root)) for job in jobs]
+    for job, outcome in _run(jobs, workers or os.cpu_count() or 1):
+        if journal is not None and outcome.entry is not None and outcome.key:
+            journal.save(outcome.key, outcome.entry)
+        results[job.name] = outcome.result
         if on_done:
-            on_done(result)
+            on_done(outcome.result)
     return [results[job.name] for job in jobs]
 
 
-def _run(jobs: Sequence[ScanJob], workers: int) -> Iterator[tuple[ScanJob, ImageResult]]:
+def _quiet_worker() -> None:
+    """Ctrl-C goes to the whole process group: the parent alone handles it (one line, exit
+    130) and stops the workers; a worker must not print its own traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _run(jobs: Sequence[ScanJob], workers: int) -> Iterator[tuple[ScanJob, ScanOutcome]]:
     if workers <= 1 or len(jobs) <= 1:
-        yield from ((job, scan_image(job)) for job in jobs)
+        yield from ((job, scan_job(job)) for job in jobs)
         return
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
-        futures: dict[Future[ImageResult], ScanJob] = {
-            pool.submit(scan_image, job): job for job in jobs}
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(jobs)), initializer=_quiet_worker)
+    try:
+        futures: dict[Future[ScanOutcome], ScanJob] = {
+            pool.submit(scan_job, job): job for job in jobs}
         for future in as_completed(futures):
             yield futures[future], future.result()
+    except BaseException:
+        _stop(pool)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Interrupted (Ctrl-C, an error in this process): queued jobs are dropped and running
+    workers are terminated now rather than finishing their images; none is left behind."""
+    processes = list((pool._processes or {}).values())  # no public API to stop a running job
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(timeout=10)

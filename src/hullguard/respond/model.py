@@ -10,6 +10,7 @@ from hullguard.model import Finding, Sbom, Severity
 from hullguard.model.inventory import Environment, Inventory, Origin
 from hullguard.model.secret import SecretFinding
 from hullguard.model.triage import Priority, TriageItem
+from hullguard.vuln.coverage import SourceCoverage, skipped_content, uncovered
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,22 @@ class ImageResult:
     secrets: tuple[SecretFinding, ...] = ()
     error: str = ""  # why it could not be scanned (never reported as clean)
     base: str = ""  # the detected base image (longest indexed layer-chain prefix)
-    reused: bool = False  # taken from an earlier, interrupted run
+    reused: bool = False  # taken from an earlier run's journal (same verified image)
+    warnings: tuple[str, ...] = ()  # e.g. an unusable journal entry that was ignored
+    coverage: tuple[SourceCoverage, ...] = ()  # per package source: could the DB check it?
+
+    @property
+    def uncovered(self) -> list[SourceCoverage]:
+        return uncovered(self.coverage)
+
+    @property
+    def skipped(self) -> list[str]:
+        """Content the catalog could not read: only partly checked, never "clean"."""
+        return skipped_content(self.sbom) if self.sbom else []
+
+    @property
+    def partly_checked(self) -> bool:
+        return self.scanned and bool(self.uncovered or self.skipped)
 
     @property
     def scanned(self) -> bool:
@@ -88,6 +104,17 @@ class Incident:
     def production_workloads(self) -> int:
         return sum(1 for w in self.inventory.workloads
                    if w.environment is Environment.PRODUCTION)
+
+    def partly_checked(self) -> list[ImageResult]:
+        """Scanned images with packages that went unchecked (no advisory data, skipped
+        content): they must not read as clean."""
+        return [image for image in self.images if image.partly_checked]
+
+    def unchecked_workloads(self) -> list[str]:
+        """Workload keys running a partly checked image."""
+        names = {image.name for image in self.partly_checked()}
+        return sorted({key for image in self.inventory.images if image.ref.name in names
+                       for key in image.workload_keys})
 
     def secrets(self) -> list[tuple[str, SecretFinding]]:
         return [(image.name, secret) for image in self.images for secret in image.secrets]

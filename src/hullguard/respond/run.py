@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from hullguard.errors import HullguardError, InputError
 from hullguard.images.api import SourceOptions
 from hullguard.model.inventory import Inventory, InventoryImage, Workload
-from hullguard.respond.fleet import Journal, ScanJob, scan_fleet
+from hullguard.respond.coverage import attach_coverage
+from hullguard.respond.fleet import ScanJob, scan_fleet
+from hullguard.respond.journal import Journal
 from hullguard.respond.lineage import attach_bases, worst_blast_radius
 from hullguard.respond.model import ImageResult, Incident
+from hullguard.respond.writer import STATE_DIR
 from hullguard.triage import DEFAULT_SLA, Sla, triage
 
-STATE_DIR = ".hullguard-state"
+__all__ = ["STATE_DIR", "RespondOptions", "respond"]
 
 
 @dataclass(frozen=True)
@@ -43,8 +47,23 @@ def collect_inventory(options: RespondOptions) -> Inventory:
 
     rules = load_criticality_rules(Path(options.criticality_config)) \
         if options.criticality_config else None
-    return collect([Path(p) for p in options.paths], kubeconfig=options.kubeconfig,
-                   context=options.context, cluster=options.cluster, criticality_rules=rules)
+    inventory = collect([Path(p) for p in options.paths], kubeconfig=options.kubeconfig,
+                        context=options.context, cluster=options.cluster,
+                        criticality_rules=rules)
+    require_images(inventory, options)
+    return inventory
+
+
+def require_images(inventory: Inventory, options: RespondOptions) -> None:
+    """An inventory without a single image is an error, not an all-clear incident."""
+    if inventory.images:
+        return
+    inputs = [*map(str, options.paths), *(["the cluster"] if options.cluster else [])]
+    reasons = "; ".join(str(issue) for issue in inventory.issues[:3])
+    raise InputError(f"no image found in {', '.join(inputs) or 'the inputs'}"
+                     + (f" ({reasons})" if reasons else ""),
+                     hint="give Kubernetes manifests, kubectl JSON, compose files, "
+                          "Dockerfiles or image lists")
 
 
 def _job(image: InventoryImage, options: RespondOptions) -> ScanJob:
@@ -63,6 +82,9 @@ def scan_inventory(inventory: Inventory, options: RespondOptions,
                    on_done: Callable[[ImageResult], None] | None = None) -> list[ImageResult]:
     jobs = [_job(image, options) for image in inventory.images]
     runnable = [job for job in jobs if job.source]
+    from hullguard.respond.writer import recover_state
+
+    recover_state(options.out)
     journal = Journal(options.out / STATE_DIR / "scans")
     done = {r.name: r for r in scan_fleet(runnable, workers=options.workers, journal=journal,
                                           on_done=on_done)}
@@ -78,33 +100,52 @@ def workloads_by_image(inventory: Inventory) -> dict[str, list[Workload]]:
 def build_incident(inventory: Inventory, results: Sequence[ImageResult],
                    options: RespondOptions) -> Incident:
     now = options.now or datetime.now(UTC)
-    results = attach_bases(results)
+    results = attach_coverage(attach_bases(results), options.db_path)
     running = workloads_by_image(inventory)
     findings = {r.name: r.findings for r in results if r.findings}
     queue = triage(findings, running, now, options.sla)
     blast = worst_blast_radius(results, running, queue)
     label = options.database_label or (options.db_path or "no advisory database (not matched)")
-    warnings = () if options.db_path else (
+    warnings: tuple[str, ...] = () if options.db_path else (
         "no advisory database: vulnerabilities were not matched (run `hullguard db update`)",)
+    warnings += tuple(f"{r.name}: {w}" for r in results for w in r.warnings)
     return Incident(f"HG-{now:%Y%m%d-%H%M}", now, tuple(map(str, options.paths)), inventory,
                     tuple(results), tuple(queue), blast, label, warnings)
 
 
 def respond(options: RespondOptions,
             on_done: Callable[[ImageResult], None] | None = None) -> Incident:
-    """Run the whole flow and write the incident folder; returns the incident."""
-    from hullguard.respond.writer import write_incident
+    """Run the whole flow, write the incident folder, then record it in the store. A store
+    failure never costs the folder: it is one more warning of the returned incident."""
+    from hullguard.respond.writer import check_out, write_incident
 
+    check_out(options.out)
     inventory = collect_inventory(options)
     results = scan_inventory(inventory, options, on_done)
     incident = build_incident(inventory, results, options)
-    persist(incident, options)
     write_incident(incident, options.out)
-    return incident
+    failure = persist(incident, options)
+    return replace(incident, warnings=(*incident.warnings, failure)) if failure else incident
 
 
-def persist(incident: Incident, options: RespondOptions) -> None:
-    if options.store_url:
-        from hullguard.respond.persist import record_fleet
+def persist(incident: Incident, options: RespondOptions) -> str:
+    """Record the incident's scans in the store (this process only: the one writer); "" or
+    why it failed (the caller has written the folder already)."""
+    if not options.store_url:
+        return ""
+    return record(options.store_url, incident.inventory, incident.images, incident.database)
 
-        record_fleet(options.store_url, incident.inventory, incident.images, incident.database)
+
+def record(store_url: str, inventory: Inventory, results: Sequence[ImageResult],
+           database: str) -> str:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from hullguard.respond.persist import record_fleet
+
+    try:
+        record_fleet(store_url, inventory, results, database)
+    except (HullguardError, SQLAlchemyError, OSError) as error:
+        reason = error.diagnostics() if isinstance(error, HullguardError) else \
+            f"{type(error).__name__}: {str(error).splitlines()[0][:300] if str(error) else ''}"
+        return f"the store was not updated ({reason}); the incident folder is complete"
+    return ""

@@ -8,7 +8,8 @@ is a name-keyed index of every stored SBOM's packages, so ``who-has`` never re-r
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -32,13 +33,15 @@ from sqlalchemy.engine import Connection
 from hullguard.graph.lineage import prefix_hashes
 from hullguard.graph.memory import image_id as image_id_of
 from hullguard.graph.memory import image_names
-from hullguard.graph.model import DeclaredEdge, ImageNode, PackageHit, Usage
+from hullguard.graph.model import DeclaredEdge, ImageNode, NameSighting, PackageHit, Usage
 from hullguard.graph.packages import name_key
 from hullguard.model.image import ImageInfo
 from hullguard.model.inventory import Workload
 from hullguard.model.package import Sbom
 from hullguard.store import inventory as inv
-from hullguard.store.inventory import METADATA, chunks, create_tables
+from hullguard.store.base import ensure_schema, has_tables, require_store, upsert, write
+from hullguard.store.inventory import METADATA, chunks
+from hullguard.store.names import history, names_table, newest_first, record_names
 
 images = Table(
     "graph_images", METADATA,
@@ -95,23 +98,30 @@ synced = Table(
 # ---------------------------------------------------------------------------- writing
 
 
-def index_images(engine: Engine, entries: Iterable[tuple[ImageInfo, Sbom | None]]) -> int:
-    """Index images (and their SBOM packages) in one transaction; re-indexing an image
-    replaces its rows. Returns how many were indexed."""
-    create_tables(engine)
-    count = 0
-    with engine.begin() as conn:
-        for info, sbom in entries:
-            _index_one(conn, info, sbom)
-            count += 1
-    return count
+def index_images(engine: Engine, entries: Iterable[tuple[ImageInfo, Sbom | None]],
+                 seen: Mapping[str, datetime] | None = None) -> int:
+    """Index images (and their SBOM packages) in one write transaction; re-indexing an image
+    replaces its rows, and its names are recorded as seen now (or at ``seen[image id]``, the
+    time a stored scan saw it). Returns how many were indexed."""
+    entries = list(entries)
+    now = datetime.now(UTC)
+    return write(engine, lambda conn: index_in(conn, entries, now, seen))
 
 
-def _index_one(conn: Connection, info: ImageInfo, sbom: Sbom | None) -> None:
+def index_in(conn: Connection, entries: Sequence[tuple[ImageInfo, Sbom | None]],
+             now: datetime, seen: Mapping[str, datetime] | None = None) -> int:
+    """:func:`index_images` inside the caller's write transaction."""
+    for info, sbom in entries:
+        _index_one(conn, info, sbom, (seen or {}).get(image_id_of(info), now))
+    return len(entries)
+
+
+def _index_one(conn: Connection, info: ImageInfo, sbom: Sbom | None, seen: datetime) -> None:
     key = image_id_of(info)
     chain = info.chain
     hashes = prefix_hashes(chain)
     found_names, found_digests = image_names(info)
+    record_names(conn, found_names, key, seen)
     old = conn.execute(select(images.c.names, images.c.digests).where(images.c.id == key)).first()
     if old is not None:  # merge names learned earlier (another tag of the same image)
         found_names = list(dict.fromkeys([*_split(old.names), *found_names]))
@@ -134,22 +144,32 @@ def _index_one(conn: Connection, info: ImageInfo, sbom: Sbom | None) -> None:
 
 def sync_from_store(engine: Engine) -> tuple[int, list[str]]:
     """Index every SBOM the scans stored (``images``/``sboms`` tables) that the graph has not
-    seen yet; (how many were indexed, problems). Cheap when there is nothing new: one query."""
+    seen yet; (how many were indexed, problems). Cheap when there is nothing new: one query
+    and no write. This keeps the lineage index (a cache of the stored SBOMs) current: the one
+    write a graph query may make, in write transactions like any other."""
     from hullguard.store.models import ImageRecord, SbomRecord
 
-    create_tables(engine)
+    if not has_tables(engine, ["images", "sboms"]):
+        return 0, []
+    indexed = has_tables(engine, [synced.name, packages.name])
     with engine.connect() as conn:
         query = (select(SbomRecord.digest, ImageRecord.digest.label("image"),
-                        SbomRecord.packages)
-                 .join(ImageRecord, ImageRecord.sbom_digest == SbomRecord.digest)
-                 .where(SbomRecord.digest.not_in(select(synced.c.sbom_digest))))
+                        SbomRecord.packages, ImageRecord.last_seen)
+                 .join(ImageRecord, ImageRecord.sbom_digest == SbomRecord.digest))
+        if indexed:
+            query = query.where(SbomRecord.digest.not_in(select(synced.c.sbom_digest)))
         pending = conn.execute(query).all()
-        known = _already_indexed(conn, [(r.image, r.packages) for r in pending if r.image])
+        known = _already_indexed(conn, [(r.image, r.packages) for r in pending if r.image]) \
+            if indexed and pending else set()
+    if not pending:
+        return 0, []
+    ensure_schema(engine)  # a store written by scans only: the graph tables come now
+    seen = {r.image: r.last_seen for r in pending if r.image}
     count, problems = 0, []
     for batch in chunks(r.digest for r in pending if r.image not in known):
         entries, bad = _decode(engine, batch)
         problems.extend(bad)
-        count += index_images(engine, entries)
+        count += index_images(engine, entries, seen)
         _mark_synced(engine, batch)
     _mark_synced(engine, [r.digest for r in pending if r.image in known])
     return count, problems
@@ -169,9 +189,10 @@ def _already_indexed(conn: Connection, images_and_counts: list[tuple[str, int]])
 
 
 def _mark_synced(engine: Engine, digests: list[str]) -> None:
+    """Two queries syncing at once mark the same SBOMs: an upsert, not a duplicate key."""
     if digests:
-        with engine.begin() as conn:
-            conn.execute(insert(synced), [{"sbom_digest": d} for d in digests])
+        write(engine, lambda conn: upsert(conn, synced, [{"sbom_digest": d} for d in digests],
+                                          ["sbom_digest"]))
 
 
 def _decode(engine: Engine, digests: list[str]) -> tuple[list[tuple[ImageInfo, Sbom | None]],
@@ -280,16 +301,18 @@ class StoreGraph:
     """A :class:`~hullguard.graph.model.GraphSource` reading the store (one connection)."""
 
     def __init__(self, engine: Engine, sync: bool = True) -> None:
-        """``sync``: first index SBOMs that scans stored since the last query."""
+        """``sync``: first index SBOMs that scans stored since the last query (a write only
+        when there are some); the store must have the graph tables."""
         self.problems = sync_from_store(engine)[1] if sync else []
-        if not sync:
-            create_tables(engine)
+        require_store(engine, images.name)
         self.conn = engine.connect()
         self.conn.exec_driver_sql(_SCRATCH_DDL)
         self.conn.execute(delete(scratch))  # a pooled connection may keep an old table
         self._slots = 0
         self._loaded: dict[int, int] = {}
         self._all_declared: list[DeclaredEdge] | None = None
+        # a store written before names were kept over time, opened without sync
+        self._has_history = has_tables(engine, [names_table.name])
 
     def close(self) -> None:
         self.conn.rollback()  # the scratch rows are never committed
@@ -321,11 +344,18 @@ class StoreGraph:
             column.in_(self._scratch(unique))
 
     def resolve(self, text: str) -> list[str]:
+        """Image ids known by ``text``; for a name rebuilt over time, the newest first."""
         rows = self.conn.execute(select(names.c.image_id).where(names.c.name == text)).all()
         if not rows and text.startswith(("sha256:", "sha512:")) and len(text) >= 19:
             rows = self.conn.execute(select(names.c.image_id)
                                      .where(names.c.name.startswith(text, autoescape=True))).all()
-        return sorted({r.image_id for r in rows})
+        found = {r.image_id for r in rows}
+        if len(found) < 2 or not self._has_history:
+            return sorted(found)
+        return newest_first(self.conn, text, found)
+
+    def name_history(self, names: list[str]) -> list[NameSighting]:
+        return history(self.conn, names) if self._has_history else []
 
     def _chain(self, key: str) -> str:
         row = self.conn.execute(select(images.c.chain_hash).where(images.c.id == key)).first()

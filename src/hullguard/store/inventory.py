@@ -24,8 +24,8 @@ from sqlalchemy import (
     insert,
     select,
 )
+from sqlalchemy.engine import Connection
 
-from hullguard.errors import DatabaseError
 from hullguard.inventory.references import origin
 from hullguard.model.inventory import (
     Criticality,
@@ -119,16 +119,9 @@ def chunks(values: Iterable[str]) -> Iterator[list[str]]:
 
 def create_tables(engine: Engine) -> None:
     """Create the store's tables (ours and the core ones) when missing."""
-    from sqlalchemy.exc import SQLAlchemyError
+    from hullguard.store.base import ensure_schema
 
-    import hullguard.store.graph
-    import hullguard.store.models  # noqa: F401 - the core tables share the metadata
-
-    try:
-        METADATA.create_all(engine)
-    except SQLAlchemyError as error:
-        raise DatabaseError(f"cannot create the store tables: {str(error).splitlines()[0]}",
-                            where=engine.url.render_as_string(hide_password=True)) from None
+    ensure_schema(engine)
 
 
 def _occurrence_row(occ: ImageOccurrence) -> dict[str, Any]:
@@ -154,30 +147,35 @@ def _workload_row(w: Workload) -> dict[str, Any]:
 
 
 def save_inventory(engine: Engine, inventory: Inventory) -> None:
-    """Replace the stored inventory with ``inventory`` in one transaction."""
-    create_tables(engine)
-    occ_rows = [_occurrence_row(o) for i in inventory.images for o in i.occurrences]
-    with engine.begin() as conn:
-        for table in (occurrences, workloads, declared, issues, sources):
-            conn.execute(delete(table))
-        if occ_rows:
-            conn.execute(insert(occurrences), occ_rows)
-        if inventory.workloads:
-            conn.execute(insert(workloads), [_workload_row(w) for w in inventory.workloads])
-        if inventory.declared_bases:
-            conn.execute(insert(declared), [
-                {"dockerfile": d.dockerfile, "base": d.base.name, "line": d.line,
-                 "stage": d.stage, "target": d.target.name if d.target else "",
-                 "consumer": d.consumer} for d in inventory.declared_bases])
-        if inventory.issues:
-            conn.execute(insert(issues), [
-                {"path": i.path, "line": i.line, "severity": i.severity, "message": i.message}
-                for i in inventory.issues])
-        if inventory.sources:
-            conn.execute(insert(sources), [{"source": s} for s in inventory.sources])
-        from hullguard.store.graph import rebuild_links
+    """Replace the stored inventory with ``inventory`` in one write transaction."""
+    from hullguard.store.base import write
 
-        rebuild_links(conn)
+    write(engine, lambda conn: replace_inventory(conn, inventory))
+
+
+def replace_inventory(conn: Connection, inventory: Inventory) -> None:
+    """:func:`save_inventory` inside the caller's write transaction."""
+    occ_rows = [_occurrence_row(o) for i in inventory.images for o in i.occurrences]
+    for table in (occurrences, workloads, declared, issues, sources):
+        conn.execute(delete(table))
+    if occ_rows:
+        conn.execute(insert(occurrences), occ_rows)
+    if inventory.workloads:
+        conn.execute(insert(workloads), [_workload_row(w) for w in inventory.workloads])
+    if inventory.declared_bases:
+        conn.execute(insert(declared), [
+            {"dockerfile": d.dockerfile, "base": d.base.name, "line": d.line,
+             "stage": d.stage, "target": d.target.name if d.target else "",
+             "consumer": d.consumer} for d in inventory.declared_bases])
+    if inventory.issues:
+        conn.execute(insert(issues), [
+            {"path": i.path, "line": i.line, "severity": i.severity, "message": i.message}
+            for i in inventory.issues])
+    if inventory.sources:
+        conn.execute(insert(sources), [{"source": s} for s in inventory.sources])
+    from hullguard.store.graph import rebuild_links
+
+    rebuild_links(conn)
 
 
 # Column orders for the fast row converters (graph queries build thousands of these).
@@ -243,8 +241,11 @@ def _declared_from_row(row: Any) -> DeclaredBase:
 
 
 def load_inventory(engine: Engine) -> Inventory:
-    """The stored inventory (empty when none was saved)."""
-    create_tables(engine)
+    """The stored inventory (empty when none was saved); reading creates nothing."""
+    from hullguard.store.base import has_tables
+
+    if not has_tables(engine, [occurrences.name]):
+        return Inventory()
     grouped: dict[str, list[ImageOccurrence]] = defaultdict(list)
     with engine.connect() as conn:
         for row in conn.execute(select(occurrences).order_by(occurrences.c.id)):

@@ -62,3 +62,16 @@ class FindingRecord(Base):
     severity: Mapped[int] = mapped_column(Integer)
     fixed_versions: Mapped[str] = mapped_column(Text)  # JSON list
     suppressed_by: Mapped[str] = mapped_column(Text, default="")
+
+
+class NameRecord(Base):
+    """Every name an image was seen under, and when: a tag rebuilt and pushed again points
+    at a new digest, so a name lookup takes the newest and can list the older ones."""
+
+    __tablename__ = "image_names"
+
+    name: Mapped[str] = mapped_column(String(700), primary_key=True)
+    # The image's id in the lineage index: manifest digest, else config digest, else reference.
+    digest: Mapped[str] = mapped_column(String(1024), primary_key=True, index=True)
+    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from hullguard.model import Finding
+from hullguard.model import Finding, Sbom
+from hullguard.store.base import write_session
 from hullguard.store.scans import (
     FindingKey,
     add_scan,
@@ -62,21 +63,27 @@ def _diff(changes: ImageChanges, before: dict[FindingKey, dict[str, Any]],
 def rescan_all(factory: sessionmaker[Session], db: VulnDB) -> list[ImageChanges]:
     """Re-match each stored image's latest SBOM; an image whose findings changed gets a new
     ``rescan`` entry (an unchanged one keeps its latest scan, so the history holds changes,
-    not copies)."""
+    not copies). Matching runs outside any write lock; the entries are written in one write
+    transaction at the end, so a concurrent scan never waits for the whole rescan."""
     out, cache = [], MatchCache()
-    with factory.begin() as session:
+    pending: list[tuple[Sbom, list[Finding], tuple[str, bytes]]] = []
+    with factory() as session:
         latest = latest_scans(session)
         previous = findings_of(session, sorted(latest.values()))
-        for image, data in list(stored_sboms(session)):
-            changes = ImageChanges(image.reference, image.key)
-            out.append(changes)
-            sbom = decode_sbom(data, f"store:{image.key}")
-            findings, _unparseable = match(sbom, db, cache)
-            before = previous.get(latest.get(image.id, -1), {})
-            _diff(changes, before, findings, db)
-            if changes.changed or image.id not in latest:
-                add_scan(session, sbom, sort_findings(findings), str(db.path), "rescan",
-                         (str(image.sbom_digest), data))
+        stored = list(stored_sboms(session))  # closing the session ends the read
+    for image, data in stored:
+        changes = ImageChanges(image.reference, image.key)
+        out.append(changes)
+        sbom = decode_sbom(data, f"store:{image.key}")
+        findings, _unparseable = match(sbom, db, cache)
+        before = previous.get(latest.get(image.id, -1), {})
+        _diff(changes, before, findings, db)
+        if changes.changed or image.id not in latest:
+            pending.append((sbom, sort_findings(findings), (str(image.sbom_digest), data)))
+    if pending:
+        write_session(factory.kw["bind"], lambda session: [
+            add_scan(session, sbom, findings, str(db.path), "rescan", encoded)
+            for sbom, findings, encoded in pending])
     return out
 
 

@@ -7,21 +7,37 @@ import json
 import zlib
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from hullguard.graph.memory import image_id as graph_id
+from hullguard.graph.memory import image_names
 from hullguard.model import Finding, Sbom, Severity
+from hullguard.store.base import (
+    StoreMissingError,
+    dialect_insert,
+    has_tables,
+    make_engine,
+    store_error,
+    upsert,
+    write_session,
+)
 from hullguard.store.models import FindingRecord, ImageRecord, SbomRecord, ScanRecord
+from hullguard.store.names import record_names
 from hullguard.vuln.scan import ScanReport
 
 FindingKey = tuple[str, str]  # (vulnerability id, package key)
 
 
 def image_key(sbom: Sbom) -> str:
+    """Images are stored by digest: the manifest digest, else (a local archive) the config
+    digest, so a rebuild under the same name is a new image, not an overwrite of the old
+    one; only a source with neither (a directory, an SBOM file) is keyed by its reference."""
     image = sbom.image
-    return str(image.digest) if image.digest else f"{image.source_kind}:{image.reference}"
+    digest = image.digest or image.config_digest
+    return str(digest) if digest else f"{image.source_kind}:{image.reference}"
 
 
 def encode_sbom(sbom: Sbom) -> tuple[str, bytes]:
@@ -38,27 +54,28 @@ def decode_sbom(data: bytes, where: str) -> Sbom:
     return from_dict(json.loads(zlib.decompress(data)), where)
 
 
-def _upsert_image(session: Session, sbom: Sbom, sbom_digest: str, now: datetime) -> ImageRecord:
-    key = image_key(sbom)
-    image = session.scalars(select(ImageRecord).where(ImageRecord.key == key)).first()
-    if image is None:
-        image = ImageRecord(key=key, digest=str(sbom.image.digest) if sbom.image.digest else None,
-                            first_seen=now)
-        session.add(image)
-    image.reference = sbom.image.reference
-    image.chain = json.dumps(list(sbom.image.chain))
-    image.sbom_digest = sbom_digest
-    image.last_seen = now
-    session.flush()
-    return image
+def _upsert_image(session: Session, sbom: Sbom, sbom_digest: str, now: datetime) -> int:
+    """The image's row id; an upsert on its key, so two processes storing the same image at
+    once both succeed (the later one's reference, chain and SBOM win)."""
+    table = cast(Table, ImageRecord.__table__)
+    row = {"key": image_key(sbom), "digest": str(sbom.image.digest) if sbom.image.digest
+           else None, "reference": sbom.image.reference,
+           "chain": json.dumps(list(sbom.image.chain)), "sbom_digest": sbom_digest,
+           "first_seen": now, "last_seen": now}
+    statement = dialect_insert(session, table).values(row)
+    statement = statement.on_conflict_do_update(
+        index_elements=["key"],
+        set_={c: statement.excluded[c] for c in ("reference", "chain", "sbom_digest",
+                                                 "last_seen")})
+    return int(session.execute(statement.returning(table.c.id)).scalar_one())
 
 
-def _store_sbom(session: Session, sbom: Sbom, image: ImageRecord, digest: str, data: bytes,
+def _store_sbom(session: Session, sbom: Sbom, image_id: int, digest: str, data: bytes,
                 now: datetime) -> None:
-    if session.get(SbomRecord, digest) is None:
-        session.add(SbomRecord(digest=digest, image_id=image.id, created_at=now,
-                               packages=len(sbom.packages), data=data))
-        session.flush()
+    """SBOMs are stored once per content digest (``DO NOTHING`` when already there)."""
+    upsert(session, cast(Table, SbomRecord.__table__),
+           [{"digest": digest, "image_id": image_id, "created_at": now,
+             "packages": len(sbom.packages), "data": data}], ["digest"])
 
 
 def counts(findings: Iterable[Finding]) -> dict[str, int]:
@@ -71,11 +88,12 @@ def counts(findings: Iterable[Finding]) -> dict[str, int]:
 
 def record_scan(factory: sessionmaker[Session], report: ScanReport, db_label: str,
                 kind: str = "scan") -> int:
-    """Store the image, its SBOM and the scan's findings; the scan id."""
-    digest, data = encode_sbom(report.sbom)
-    with factory.begin() as session:
-        return add_scan(session, report.sbom, report.kept_and_suppressed, db_label, kind,
-                        (digest, data))
+    """Store the image, its SBOM and the scan's findings in one write transaction (retried
+    on a transient lock error); the scan id."""
+    encoded = encode_sbom(report.sbom)
+    engine = factory.kw["bind"]
+    return write_session(engine, lambda session: add_scan(
+        session, report.sbom, report.kept_and_suppressed, db_label, kind, encoded))
 
 
 def add_scan(session: Session, sbom: Sbom, findings: Iterable[Finding], db_label: str,
@@ -83,9 +101,10 @@ def add_scan(session: Session, sbom: Sbom, findings: Iterable[Finding], db_label
     now = datetime.now(UTC)
     findings = list(findings)
     digest, data = encoded or encode_sbom(sbom)
-    image = _upsert_image(session, sbom, digest, now)
-    _store_sbom(session, sbom, image, digest, data, now)
-    scan = ScanRecord(image_id=image.id, sbom_digest=digest, kind=kind, created_at=now,
+    image_id = _upsert_image(session, sbom, digest, now)
+    record_names(session, image_names(sbom.image)[0], graph_id(sbom.image), now)
+    _store_sbom(session, sbom, image_id, digest, data, now)
+    scan = ScanRecord(image_id=image_id, sbom_digest=digest, kind=kind, created_at=now,
                       database=db_label, counts=json.dumps(counts(findings)))
     session.add(scan)
     session.flush()
@@ -134,3 +153,27 @@ def stored_sboms(session: Session) -> Iterator[tuple[ImageRecord, bytes]]:
                            .join(SbomRecord, SbomRecord.digest == ImageRecord.sbom_digest)
                            .order_by(ImageRecord.id))
     yield from rows
+
+
+def load_sbom(url: str, digest: str) -> Sbom | None:
+    """The latest stored SBOM of the image with this manifest digest; None when the store,
+    its tables or the image are not there. Only reads: nothing is created."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        engine = make_engine(url, must_exist=True)
+    except StoreMissingError:
+        return None
+    try:
+        if not has_tables(engine, ["images", "sboms"]):
+            return None
+        with engine.connect() as conn:
+            query = (select(SbomRecord.data)
+                     .join(ImageRecord, SbomRecord.digest == ImageRecord.sbom_digest)
+                     .where(ImageRecord.digest == digest))
+            data = conn.scalars(query).first()
+    except SQLAlchemyError as error:
+        raise store_error(engine, error) from None
+    finally:
+        engine.dispose()
+    return decode_sbom(data, f"store: {digest}") if data is not None else None

@@ -9,8 +9,13 @@ Config file (``--config``, ``$HULLGUARD_CONFIG`` or ``config.toml`` in the user 
     osv_ecosystems = ["PyPI", "Go", "npm"]                 # which osv-* feeds exist
     alpine_branches = ["v3.19", "v3.20"]                   # which alpine-* feeds exist
 
+    deadline_seconds = 1800                                # the whole `db update` run
+
     [vulndb.urls]                                          # a mirror, or a new feed name
     "osv-PyPI" = "https://mirror.example/osv/PyPI/all.zip"
+
+    [vulndb.max_mib]                                       # download size caps, MiB
+    "osv-npm" = 2048
 
 Environment: ``HULLGUARD_FEED_<NAME>_URL`` (name upper-cased, other characters as ``_``,
 e.g. ``HULLGUARD_FEED_OSV_PYPI_URL``).
@@ -41,6 +46,23 @@ FIXED_FEEDS = {
 }
 DEFAULT_MAX_AGE_DAYS = 7.0
 MAX_CONFIG_BYTES = 1 << 20  # a config file is a few lines
+DEFAULT_DEADLINE = 1800.0  # seconds for a whole `db update` run
+MiB = 1 << 20
+# Download caps per feed (name prefix -> bytes): several times today's size, far below what
+# an endless body would fill. The first matching prefix wins; other feeds get the last one.
+DEFAULT_MAX_BYTES: tuple[tuple[str, int], ...] = (
+    ("osv-", 1024 * MiB),  # all.zip: PyPI ~30 MiB, npm/Maven a few hundred MiB
+    ("alpine-", 32 * MiB),  # secdb JSON: under 1 MiB
+    ("debian", 512 * MiB),  # tracker JSON: ~100 MiB uncompressed
+    ("nvd-", 256 * MiB),  # modified/recent .json.gz: a few MiB
+    ("epss", 64 * MiB),  # csv.gz: ~2 MiB
+    ("kev", 32 * MiB),  # JSON: ~1 MiB
+    ("", 512 * MiB),  # feeds defined in the config or with --url
+)
+
+
+def default_max_bytes(name: str) -> int:
+    return next(cap for prefix, cap in DEFAULT_MAX_BYTES if name.startswith(prefix))
 
 
 @dataclass(frozen=True)
@@ -48,6 +70,7 @@ class Feed:
     name: str
     url: str
     checksum_url: str = ""  # a file publishing the sha256 (NVD ``.meta``)
+    max_bytes: int = 0  # download cap; 0: default_max_bytes(name)
 
 
 @dataclass(frozen=True)
@@ -56,6 +79,7 @@ class Settings:
     enabled: tuple[str, ...]
     max_age_days: float = DEFAULT_MAX_AGE_DAYS
     sources: dict[str, str] = field(default_factory=dict)  # feed -> where its URL came from
+    deadline: float = DEFAULT_DEADLINE
 
     def feed(self, name: str) -> Feed:
         for feed in self.feeds:
@@ -141,10 +165,26 @@ def load_config(path: Path | None = None, url_overrides: list[str] | None = None
         origin[name] = where
     enabled = _strings(section, "enabled", tuple(f.name for f in feeds if f.name in origin
                                                  and not f.name.startswith("nvd-")))
-    age = section.get("max_age_days", DEFAULT_MAX_AGE_DAYS)
-    if not isinstance(age, int | float) or age <= 0:
-        raise InputError("[vulndb] max_age_days must be a positive number", where="config")
-    return Settings(tuple(feeds), enabled, float(age), origin)
+    feeds = _with_caps(feeds, section.get("max_mib", {}))
+    return Settings(tuple(feeds), enabled, _positive(section, "max_age_days",
+                                                     DEFAULT_MAX_AGE_DAYS), origin,
+                    _positive(section, "deadline_seconds", DEFAULT_DEADLINE))
+
+
+def _positive(section: dict[str, Any], key: str, default: float) -> float:
+    value = section.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise InputError(f"[vulndb] {key} must be a positive number", where="config")
+    return float(value)
+
+
+def _with_caps(feeds: list[Feed], caps: Any) -> list[Feed]:
+    """``[vulndb.max_mib]``: per-feed download caps in MiB."""
+    if not isinstance(caps, dict) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in caps.values()):
+        raise InputError("[vulndb.max_mib] must map feed names to positive integers (MiB)",
+                         where="config")
+    return [replace(f, max_bytes=caps[f.name] * MiB) if f.name in caps else f for f in feeds]
 
 
 def _split(item: str) -> tuple[str, str]:

@@ -2,7 +2,10 @@
 
 Records are compact JSON (see :mod:`hullguard.vuln.codec`) indexed by (ecosystem, name); the
 file is only ever replaced whole by an import (see :mod:`hullguard.vuln.dbwrite`), so readers
-never see a half-written state.
+never see a half-written state. Reading never writes: the file is opened with sqlite's
+``mode=ro``, an older schema is read compatibly (never migrated here, so any number of readers
+can open it at once), and every query runs under a time limit after the file's objects were
+checked (see :mod:`hullguard.vuln.schema`).
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from hullguard.errors import DatabaseError
 from hullguard.model import Advisory, CvssScore, Epss, Kev
 from hullguard.vuln.codec import advisory_from_json, cvss_from
 from hullguard.vuln.importers.osv import normalize_name
-from hullguard.vuln.schema import SCHEMA_VERSION, schema_version
+from hullguard.vuln.schema import SCHEMA_VERSION, check_objects, schema_version, time_limit
+from hullguard.vuln.severity import Rated, ratings_of
 
 ENV_DB = "HULLGUARD_DB"
 DB_FILE = "vulndb.sqlite"
@@ -37,11 +41,13 @@ def default_db_path() -> Path:
 
 @dataclass(frozen=True)
 class Enrichment:
-    """Priority data for one vulnerability id (CVSS from NVD, EPSS, KEV)."""
+    """Priority data for one vulnerability id (CVSS from NVD, EPSS, KEV, and the severity
+    statements of every record carrying the id)."""
 
     cvss: tuple[CvssScore, ...] = ()
     epss: Epss | None = None
     kev: Kev | None = None
+    ratings: tuple[Rated, ...] = ()  # of records with this id or alias (vuln.severity)
 
 
 @dataclass(frozen=True)
@@ -68,11 +74,14 @@ class VulnDB:
     """A read-only view of one database file. Lookups are cached for the object's lifetime
     (a rescan of many SBOMs asks for the same packages again and again)."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: Path,
+                 version: int = SCHEMA_VERSION) -> None:
         self._conn = conn
         self.path = path
+        self.schema_version = version
         self._by_package: dict[tuple[str, str], list[Advisory]] = {}
         self._by_rid: dict[int, Advisory] = {}
+        self._feeds: dict[str, list[str]] = {}
 
     @classmethod
     def open(cls, path: Path | str | None = None) -> VulnDB:
@@ -80,29 +89,14 @@ class VulnDB:
         if not path.is_file():
             raise DatabaseError("vulnerability database not found", where=str(path),
                                 hint="run `hullguard db update` or `hullguard db import PATH`")
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
+                               check_same_thread=False)
         try:
-            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
-                                   check_same_thread=False)
-            version = schema_version(conn)
-        except sqlite3.DatabaseError as error:
-            raise DatabaseError(f"not a readable database: {error}", where=str(path)) from None
-        if version != SCHEMA_VERSION:
+            version = _checked_version(conn, path)
+        except BaseException:
             conn.close()
-            if 0 < version < SCHEMA_VERSION:
-                return cls._migrated(path)
-            raise DatabaseError(f"database schema {version}, expected {SCHEMA_VERSION}",
-                                where=str(path), hint="rebuild it with `hullguard db import`")
-        return cls(conn, path)
-
-    @classmethod
-    def _migrated(cls, path: Path) -> VulnDB:
-        """Apply pending migrations the same way an import writes: on a copy, swapped in
-        atomically, so a reader never sees a half-migrated file."""
-        from hullguard.vuln.dbwrite import building
-
-        with building(path):
-            pass  # building() migrates the copy before handing it out
-        return cls.open(path)
+            raise
+        return cls(conn, path, version)
 
     def close(self) -> None:
         self._conn.close()
@@ -159,12 +153,52 @@ class VulnDB:
                     f"SELECT cve, date_added, due_date, ransomware FROM kev WHERE cve IN ({marks})",
                     chunk):
                 kev[cve] = Kev(added, due, bool(ransom))
-        return {i: Enrichment(cvss.get(i, ()), epss.get(i), kev.get(i))
-                for i in wanted if i in cvss or i in epss or i in kev}
+        ratings = self._ratings(wanted)
+        return {i: Enrichment(cvss.get(i, ()), epss.get(i), kev.get(i), tuple(ratings.get(i, ())))
+                for i in wanted if i in cvss or i in epss or i in kev or i in ratings}
+
+    def _ratings(self, wanted: list[str]) -> dict[str, list[Rated]]:
+        """id -> severity statements of the records whose id or alias it is."""
+        out: dict[str, list[Rated]] = {}
+        ids = set(wanted)
+        for record in self._records_with(wanted):
+            found = ratings_of(record)
+            for i in {record.id, *record.aliases} & ids if found else ():
+                out.setdefault(i, []).extend(found)
+        return out
+
+    def _records_with(self, wanted: list[str]) -> list[Advisory]:
+        """Records whose id or alias is in ``wanted``; a scan has decoded most of them
+        already, so only the row ids are read first and the rest decoded."""
+        rids: set[int] = set()
+        for chunk in _chunks(wanted, 400):
+            marks = ",".join("?" * len(chunk))
+            rids.update(rid for (rid,) in self._query(
+                f"SELECT rid FROM advisories WHERE id IN ({marks}) UNION "
+                f"SELECT rid FROM aliases WHERE alias IN ({marks})", [*chunk, *chunk]))
+        missing = sorted(rid for rid in rids if rid not in self._by_rid)
+        for chunk_ids in _chunks(missing, 500):
+            marks = ",".join("?" * len(chunk_ids))
+            self._decode(self._query(f"SELECT rid, data FROM advisories WHERE rid IN ({marks})",
+                                     chunk_ids))
+        return [self._by_rid[rid] for rid in sorted(rids) if rid in self._by_rid]
+
+    def feeds_for(self, ecosystem: str) -> list[str]:
+        """The sources (feeds) holding records for ``ecosystem`` (e.g. ``Alpine:v3.20``); empty
+        when the database has no data for it (what coverage reports)."""
+        if ecosystem not in self._feeds:
+            rows = self._query(
+                "SELECT DISTINCT a.origin FROM advisories a WHERE a.rid IN "
+                "(SELECT f.rid FROM affected f WHERE f.ecosystem = ?) ORDER BY a.origin",
+                (ecosystem,))
+            self._feeds[ecosystem] = [str(row[0]) for row in rows]
+        return self._feeds[ecosystem]
 
     def sources(self) -> list[SourceInfo]:
+        checked = "checked_at" if self.schema_version >= 2 else "''"  # added in schema 2
         rows = self._query("SELECT name, kind, url, etag, last_modified, sha256, imported_at, "
-                           "records, skipped, warnings, checked_at FROM sources ORDER BY name", ())
+                           f"records, skipped, warnings, {checked} FROM sources ORDER BY name",
+                           ())
         return [_source_info(row) for row in rows]
 
     def source(self, name: str) -> SourceInfo | None:
@@ -181,9 +215,26 @@ class VulnDB:
 
     def _query(self, sql: str, params: Iterable[object]) -> list[Any]:
         try:
-            return self._conn.execute(sql, tuple(params)).fetchall()
+            with time_limit(self._conn, str(self.path)):
+                return self._conn.execute(sql, tuple(params)).fetchall()
         except sqlite3.DatabaseError as error:
             raise DatabaseError(f"database query failed: {error}", where=str(self.path)) from None
+
+
+def _checked_version(conn: sqlite3.Connection, path: Path) -> int:
+    """The file's schema version, after checking it is one of ours that we can read."""
+    try:
+        check_objects(conn, str(path))
+        with time_limit(conn, str(path)):
+            version = schema_version(conn)
+    except sqlite3.DatabaseError as error:
+        raise DatabaseError(f"not a readable database: {error}", where=str(path)) from None
+    if version > SCHEMA_VERSION or version < 1:
+        raise DatabaseError(f"database schema {version}, this hullguard reads 1 to "
+                            f"{SCHEMA_VERSION}", where=str(path),
+                            hint="upgrade hullguard, or rebuild it with `hullguard db update` "
+                                 "or `hullguard db import`")
+    return version
 
 
 def _source_info(row: Any) -> SourceInfo:
@@ -193,6 +244,6 @@ def _source_info(row: Any) -> SourceInfo:
                       tuple(json.loads(warnings)), checked)
 
 
-def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]

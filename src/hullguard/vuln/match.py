@@ -43,7 +43,7 @@ from hullguard.model import (
 from hullguard.textsafe import has_surrogates
 from hullguard.vuln.importers.debian import release_ecosystem
 from hullguard.vuln.importers.osv import normalize_name  # the key the importers store
-from hullguard.vuln.severity import finding_severity
+from hullguard.vuln.severity import Rated, nvd_ratings, rate, ratings_of
 from hullguard.vuln.versions import SCHEMES, InvalidVersion, Version, VersionScheme, scheme_for
 from hullguard.vuln.versions import golang as go_versions
 from hullguard.vuln.versions import semver as semver_versions
@@ -144,6 +144,9 @@ def _scheme(range_type: str, ecosystem: str) -> VersionScheme:
 
 class _Bad(Exception):
     """A bound of a record cannot be parsed: the range is reported, not guessed."""
+
+
+BadBound = _Bad  # public name for callers that evaluate entries themselves (explain)
 
 
 def _bound(scheme: VersionScheme, text: str) -> Version:
@@ -423,15 +426,29 @@ def _findings(package: Package, hits: Sequence[_Hit],
         main = preferred_id(ids)
         records = [h.advisory for h in group]
         enrichments = [extra[i] for i in sorted(ids) if i in extra]
-        severity, cvss = finding_severity(records, (s for e in enrichments for s in e.cvss))
+        winner = rate(_ratings(records, ids, extra))
         fixed = sorted({f for h in group for f in h.fixed})
         out.append(Finding(
-            id=main, aliases=tuple(sorted(ids - {main})), package=package, severity=severity,
-            fixed_versions=tuple(fixed), cvss=cvss,
+            id=main, aliases=tuple(sorted(ids - {main})), package=package,
+            severity=winner.severity, severity_source=winner.source,
+            fixed_versions=tuple(fixed), cvss=winner.cvss,
             epss=_epss(extra.get(main), enrichments), kev=_kev(enrichments),
             summary=next((r.summary for r in records if r.summary), ""),
             explanations=tuple(e for h in group for e in h.explanations)))
     return sorted(out, key=lambda f: f.id)
+
+
+def _ratings(records: Sequence[Advisory], ids: set[str],
+             extra: Mapping[str, EnrichmentData]) -> list[Rated]:
+    """Severity statements of the matched records, NVD's CVSS for the ids, and those of every
+    other record in the database with one of the ids (``Enrichment.ratings``: a GHSA record
+    of another package, Debian's urgency for a CVE); see :mod:`hullguard.vuln.severity`."""
+    out = [r for record in records for r in ratings_of(record)]
+    for i in sorted(ids):
+        if i in extra:
+            out += nvd_ratings(i, extra[i].cvss)
+            out += getattr(extra[i], "ratings", ())  # optional: test doubles may lack it
+    return out
 
 
 def _epss(preferred: EnrichmentData | None, found: Sequence[EnrichmentData]) -> Epss | None:

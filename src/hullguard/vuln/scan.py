@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from hullguard.model import Finding, Package, Sbom, Severity
+from hullguard.vuln.coverage import SourceCoverage, image_coverage, skipped_content, uncovered
 from hullguard.vuln.db import VulnDB
 from hullguard.vuln.ignore import IgnoreRule, load_ignore_file, today
 from hullguard.vuln.vex import VexStatement, load_vex
@@ -38,6 +39,16 @@ class ScanReport:
     filtered: int = 0  # dropped by --severity / --ignore-unfixed
     db: dict[str, Any] = field(default_factory=dict)
     matched: tuple[Finding, ...] = ()  # everything matched, before suppressions and filters
+    coverage: tuple[SourceCoverage, ...] = ()  # per package source: could the DB check it?
+
+    @property
+    def uncovered(self) -> list[SourceCoverage]:
+        return uncovered(self.coverage)
+
+    @property
+    def skipped(self) -> list[str]:
+        """Content the catalog could not read: the image was only partly checked."""
+        return skipped_content(self.sbom)
 
     @property
     def kept_and_suppressed(self) -> tuple[Finding, ...]:
@@ -116,7 +127,8 @@ def scan_sbom(sbom: Sbom, db: VulnDB, options: ScanOptions | None = None) -> Sca
     shown = [f for f in kept if _passes(f, options)]
     return ScanReport(sbom, tuple(sort_findings(shown)), tuple(sort_findings(suppressed)),
                       tuple(unparseable), tuple(warnings), len(kept) - len(shown),
-                      db=database_info(db), matched=tuple(sort_findings([*kept, *suppressed])))
+                      db=database_info(db), matched=tuple(sort_findings([*kept, *suppressed])),
+                      coverage=image_coverage(sbom, db))
 
 
 def database_info(db: VulnDB) -> dict[str, Any]:

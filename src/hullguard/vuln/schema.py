@@ -1,12 +1,22 @@
 """The advisory database schema and its versioned migrations (one SQLite file).
 
-``MIGRATIONS[n]`` turns schema version n into n+1; opening a database applies what is missing
-and refuses a file written by a newer hullguard.
+``MIGRATIONS[n]`` turns schema version n into n+1. Only writers migrate (an import, ``db
+update``, ``db migrate``, under the write lock); readers read older schemas compatibly and
+refuse a file written by a newer hullguard.
+
+A database file is input like any other: before we query one, :func:`check_objects` makes sure
+it holds only our tables and indexes (a planted view or trigger would run inside our queries,
+e.g. an endless recursive view named ``meta``), and :func:`time_limit` interrupts any query
+that runs longer than ``QUERY_SECONDS``.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from hullguard.errors import DatabaseError
 
@@ -44,12 +54,56 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
+QUERY_SECONDS = 10.0  # one query on a sane database takes milliseconds
+_PROGRESS_STEPS = 10_000  # sqlite VM instructions between time checks
+_OBJECT_RE = re.compile(r"CREATE (TABLE|INDEX) (\w+)")
+EXPECTED_OBJECTS = frozenset(
+    (kind.lower(), name) for statements in MIGRATIONS for statement in statements
+    for kind, name in _OBJECT_RE.findall(statement))
+
+
+def check_objects(conn: sqlite3.Connection, where: str) -> None:
+    """Refuse a file holding anything but our own tables and indexes (views, triggers, ...)."""
+    with time_limit(conn, where):
+        rows = conn.execute("SELECT type, name FROM sqlite_master").fetchall()
+    for kind, name in rows:
+        if (kind, name) not in EXPECTED_OBJECTS and not (
+                kind == "index" and str(name).startswith("sqlite_autoindex_")):
+            raise DatabaseError(f"not a hullguard advisory database: unexpected {kind} "
+                                f"{str(name)[:60]!r}", where=where,
+                                hint="move it away and rebuild it with `hullguard db update` "
+                                     "or `hullguard db import`")
+
+
+@contextmanager
+def time_limit(conn: sqlite3.Connection, where: str,
+               seconds: float | None = None) -> Iterator[None]:
+    """Interrupt the block's queries after ``seconds`` (default QUERY_SECONDS)."""
+    deadline = time.monotonic() + (QUERY_SECONDS if seconds is None else seconds)
+    conn.set_progress_handler(lambda: int(time.monotonic() > deadline), _PROGRESS_STEPS)
+    try:
+        yield
+    except sqlite3.OperationalError as error:
+        if "interrupt" not in str(error):
+            raise
+        raise DatabaseError(f"database query took longer than {QUERY_SECONDS:g} s and was "
+                            "stopped (corrupt or hostile file?)", where=where) from None
+    finally:
+        conn.set_progress_handler(None, 0)
+
+
 def schema_version(conn: sqlite3.Connection) -> int:
     try:
         row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    except sqlite3.OperationalError:
+    except sqlite3.OperationalError as error:
+        if "interrupt" in str(error):
+            raise
         return 0  # a fresh file: no meta table yet
-    return int(row[0]) if row else 0
+    try:
+        return int(row[0]) if row else 0
+    except (TypeError, ValueError):
+        raise DatabaseError(f"schema_version {str(row[0])[:40]!r} is not a number",
+                            where="meta") from None
 
 
 def migrate(conn: sqlite3.Connection, where: str) -> None:

@@ -6,12 +6,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hullguard.vuln.db import VulnDB
+from hullguard.vuln.schema import SCHEMA_VERSION
 
 
 def status_dict(db: VulnDB, now: datetime | None = None) -> dict[str, Any]:
     now = now or datetime.now(UTC)
     return {
         "path": str(db.path),
+        "schema": db.schema_version,
         "counts": db.counts(),
         "oldest_age_days": db.oldest_age_days(now),
         "sources": [
@@ -24,11 +26,16 @@ def status_dict(db: VulnDB, now: datetime | None = None) -> dict[str, Any]:
 
 
 def status_table(data: dict[str, Any]) -> str:
-    lines = [f"database: {data['path']}"]
+    lines = [f"database: {data['path']}", f"  schema: {data['schema']}" + (
+        "" if data["schema"] == SCHEMA_VERSION else
+        f" (older than {SCHEMA_VERSION}; read compatibly, `hullguard db migrate` upgrades it)")]
     lines += [f"  {name}: {count}" for name, count in data["counts"].items()]
-    lines.append(f"{'SOURCE':40} {'KIND':14} {'RECORDS':>8} {'SKIPPED':>8} {'AGE':>8}")
+    # Source names are often paths (`db import FILE`): shown whole, never cut, so the
+    # column is as wide as the longest name.
+    width = max([len("SOURCE"), *(len(s["name"]) for s in data["sources"])])
+    lines.append(f"{'SOURCE':{width}} {'KIND':14} {'RECORDS':>8} {'SKIPPED':>8} {'AGE':>8}")
     for source in data["sources"]:
-        lines.append(f"{source['name'][-40:]:40} {source['kind'][:14]:14} "
+        lines.append(f"{source['name']:{width}} {source['kind'][:14]:14} "
                      f"{source['records']:>8} {source['skipped']:>8} "
                      f"{source['age_days']:>7.1f}d")
     return "\n".join(lines)

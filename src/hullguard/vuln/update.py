@@ -6,6 +6,14 @@ continuing the ``.part`` file (``If-Range`` makes the server send the whole file
 changed meanwhile). The download's sha256 is recorded and checked against the upstream's
 published one where there is one (NVD ``.meta``). All fetched feeds are then imported in one
 atomic step; a failed feed is reported and leaves its previous data in place.
+
+Feed servers are untrusted (a mirror, a proxy, or an attacker on the path), so every download
+is bounded: a size cap per feed (:func:`hullguard.vuln.config.default_max_bytes`), the
+registry client's minimum transfer rate (:class:`~hullguard.images.registry.stall.StallGuard`
+with :data:`hullguard.images.api.MIN_TRANSFER_RATE`), and one deadline for the whole run.
+Redirects are followed by hand, each target checked by the registry client's address policy
+(:class:`~hullguard.images.registry.netpolicy.NetPolicy`): never to link-local/metadata
+addresses, never more internal than the feed host itself, never from https down to http.
 """
 
 from __future__ import annotations
@@ -14,25 +22,61 @@ import contextlib
 import hashlib
 import json
 import re
+import time
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urljoin, urlsplit
 
 from hullguard import __version__
-from hullguard.errors import HullguardError, IntegrityError, LimitExceeded
-from hullguard.vuln.config import Feed
+from hullguard.errors import HullguardError, IntegrityError, LimitExceeded, RegistryError
+from hullguard.images.api import MIN_TRANSFER_RATE
+from hullguard.images.registry.netpolicy import NetPolicy, Resolver, system_resolver
+from hullguard.images.registry.stall import StallGuard
+from hullguard.vuln.config import DEFAULT_DEADLINE, Feed, default_max_bytes
 from hullguard.vuln.dbwrite import ImportInput, SourceReport, import_inputs
 
 if TYPE_CHECKING:
     import httpx
 
-MAX_DOWNLOAD_BYTES = 4 << 30
-TIMEOUT = 60.0
+TIMEOUT = 60.0  # per read, and the window of the minimum transfer rate
+MAX_REDIRECTS = 5
+OFFLINE_HINT = ("without network access: `hullguard db feeds` lists the feed URLs; download "
+                "them on another machine and load the files with `hullguard db import FILE...`")
 
 
 class FeedError(HullguardError):
     """A feed could not be fetched (HTTP status, network, interrupted download)."""
+
+
+class FeedUnreachable(FeedError):
+    """The feed's server could not be reached at all (no network, DNS, refused connection)."""
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """What one ``db update`` run may spend: a deadline (monotonic clock) for everything, and
+    per transfer the minimum average rate over each ``window`` seconds."""
+
+    deadline: float
+    min_rate: float = MIN_TRANSFER_RATE
+    window: float = TIMEOUT
+    resolver: Resolver = system_resolver
+
+    @classmethod
+    def starting_now(cls, seconds: float = DEFAULT_DEADLINE, **kwargs: object) -> Bounds:
+        return cls(time.monotonic() + seconds, **kwargs)  # type: ignore[arg-type]
+
+    def remaining(self, where: str) -> float:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise FeedError("the overall deadline of `db update` passed", where=where,
+                            hint="raise it with --deadline SECONDS (or deadline_seconds in "
+                                 "the config file)")
+        return left
 
 
 @dataclass(frozen=True)
@@ -74,19 +118,29 @@ def _previous(db_path: Path) -> dict[str, tuple[str, str]]:
 
 
 def update_feeds(db_path: Path, feeds: list[Feed], quiet: bool = True,
-                 client: httpx.Client | None = None) -> UpdateResult:
+                 client: httpx.Client | None = None, bounds: Bounds | None = None
+                 ) -> UpdateResult:
+    """Fetch every feed, then import what arrived in one atomic step. Raises FeedUnreachable
+    when no feed server could be reached at all (offline: one error instead of one per feed)."""
     import httpx
 
+    bounds = bounds or Bounds.starting_now()
     result = UpdateResult()
     inputs: list[ImportInput] = []
     unchanged: list[str] = []
+    unreachable: list[tuple[str, FeedUnreachable]] = []
     previous = _previous(db_path)
-    own = client or httpx.Client(timeout=TIMEOUT, follow_redirects=True,
+    own = client or httpx.Client(timeout=TIMEOUT, follow_redirects=False, trust_env=True,
                                  headers={"User-Agent": f"hullguard/{__version__}"})
     try:
         for feed in feeds:
             try:
-                download = fetch(own, feed, cache_dir(db_path), previous.get(feed.name))
+                download = fetch(own, feed, cache_dir(db_path), previous.get(feed.name),
+                                 bounds)
+            except FeedUnreachable as error:
+                unreachable.append((feed.name, error))
+                result.failures.append((feed.name, error.diagnostics()))
+                continue
             except HullguardError as error:
                 result.failures.append((feed.name, error.diagnostics()))
                 continue
@@ -94,9 +148,19 @@ def update_feeds(db_path: Path, feeds: list[Feed], quiet: bool = True,
     finally:
         if client is None:
             own.close()
+    if feeds and len(unreachable) == len(feeds):
+        raise _offline(unreachable)
     if inputs or unchanged:
         result.reports = import_inputs(db_path, inputs, checked=unchanged)
     return result
+
+
+def _offline(errors: list[tuple[str, FeedUnreachable]]) -> FeedUnreachable:
+    names = ", ".join(name for name, _ in errors[:3]) + (", ..." if len(errors) > 3 else "")
+    first = errors[0][1]
+    return FeedUnreachable(f"no feed server could be reached ({len(errors)} feeds: {names}); "
+                           f"first error: {first.message}", where=first.where,
+                           hint=OFFLINE_HINT)
 
 
 def _note(result: UpdateResult, feed: Feed, download: Download, inputs: list[ImportInput],
@@ -112,18 +176,19 @@ def _note(result: UpdateResult, feed: Feed, download: Download, inputs: list[Imp
 
 
 def fetch(client: httpx.Client, feed: Feed, cache: Path,
-          previous: tuple[str, str] | None) -> Download:
+          previous: tuple[str, str] | None, bounds: Bounds | None = None) -> Download:
     """Download ``feed`` into ``cache`` (or learn it is unchanged)."""
+    bounds = bounds or Bounds.starting_now()
     cache.mkdir(parents=True, exist_ok=True)
     part = cache / f"{_safe(feed.name)}.part"
     meta = cache / f"{_safe(feed.name)}.part.json"
     headers, offset = _request_headers(feed, part, meta, previous)
-    download = _stream(client, feed, part, meta, headers, offset)
+    download = _stream(client, feed, (part, meta), headers, offset, bounds)
     if download.path is None:
         return download
     sha256 = _sha256(part)
     if feed.checksum_url:
-        _verify(client, feed, part, sha256)
+        _verify(client, feed, part, sha256, bounds)
     final = cache / f"{_safe(feed.name)}.data"
     part.replace(final)
     meta.unlink(missing_ok=True)
@@ -159,26 +224,90 @@ def _partial_validator(feed: Feed, part: Path, meta: Path) -> str:
     return etag if etag and not etag.startswith("W/") else str(info.get("last_modified", ""))
 
 
-def _stream(client: httpx.Client, feed: Feed, part: Path, meta: Path,
-            headers: dict[str, str], offset: int) -> Download:
+def _stream(client: httpx.Client, feed: Feed, files: tuple[Path, Path],
+            headers: dict[str, str], offset: int, bounds: Bounds) -> Download:
+    part, meta = files
+    with _get(client, feed.url, {**headers, "Accept-Encoding": "identity"}, bounds,
+              feed.url) as response:
+        if response.status_code == 304:
+            return Download(None)
+        append = _check_status(response, feed, offset)
+        etag = response.headers.get("etag", "")
+        modified = response.headers.get("last-modified", "")
+        _check_declared_size(response, feed, offset if append else 0)
+        meta.write_text(json.dumps({"url": feed.url, "etag": etag,
+                                    "last_modified": modified}))
+        _write_body(response, part, append, feed, bounds)
+        return Download(part, etag, modified)
+
+
+@contextmanager
+def _get(client: httpx.Client, url: str, headers: dict[str, str], bounds: Bounds,
+         where: str) -> Iterator[httpx.Response]:
+    """A streamed GET of ``url``, redirects followed by hand and checked (see module doc);
+    transport failures become FeedError (FeedUnreachable when nothing answered)."""
     import httpx
 
+    policy = NetPolicy(urlsplit(url).hostname or "", insecure=True, resolver=bounds.resolver)
     try:
-        with client.stream("GET", feed.url,
-                           headers={**headers, "Accept-Encoding": "identity"}) as response:
-            if response.status_code == 304:
-                return Download(None)
-            append = _check_status(response, feed, offset)
-            etag = response.headers.get("etag", "")
-            modified = response.headers.get("last-modified", "")
-            meta.write_text(json.dumps({"url": feed.url, "etag": etag,
-                                        "last_modified": modified}))
-            _write_body(response, part, append, feed)
-            return Download(part, etag, modified)
+        response = _follow(client, url, headers, bounds, (policy, where))
+    except (httpx.ConnectError, httpx.ConnectTimeout) as error:
+        raise FeedUnreachable(f"cannot connect: {error}", where=where,
+                              hint=OFFLINE_HINT) from None
     except httpx.HTTPError as error:
-        raise FeedError(f"download failed: {error}", where=feed.url,
-                        hint="run `hullguard db update` again; it resumes where it stopped"
-                        ) from None
+        raise _transfer_error(error, where) from None
+    try:
+        yield response
+    except httpx.HTTPError as error:
+        raise _transfer_error(error, where) from None
+    except RegistryError as error:  # the stall guard (shared with the registry client)
+        raise FeedError(error.message, where=where,
+                        hint="the feed server or the network is too slow; `db update` "
+                             "resumes the download on the next run") from None
+    finally:
+        response.close()
+
+
+def _transfer_error(error: Exception, where: str) -> FeedError:
+    return FeedError(f"download failed: {type(error).__name__}: {error}", where=where,
+                     hint="run `hullguard db update` again; it resumes where it stopped")
+
+
+def _follow(client: httpx.Client, url: str, headers: dict[str, str], bounds: Bounds,
+            check: tuple[NetPolicy, str]) -> httpx.Response:
+    policy, where = check
+    for _ in range(MAX_REDIRECTS + 1):
+        timeout = min(TIMEOUT, bounds.remaining(where))
+        request = client.build_request("GET", url, headers=headers, timeout=timeout)
+        response = client.send(request, stream=True, follow_redirects=False)
+        location = response.headers.get("location")
+        if response.status_code not in (301, 302, 303, 307, 308) or not location:
+            return response
+        response.close()
+        url = _checked_redirect(policy, url, urljoin(url, location), where)
+    raise FeedError(f"more than {MAX_REDIRECTS} redirects", where=where)
+
+
+def _checked_redirect(policy: NetPolicy, current: str, target: str, where: str) -> str:
+    if urlsplit(current).scheme == "https" and urlsplit(target).scheme != "https":
+        raise FeedError("refusing a redirect from https to plain http", where=where)
+    try:
+        policy.check_url(target, "redirect", where)
+    except RegistryError as error:
+        raise FeedError(error.message, where=where) from None
+    return target
+
+
+def _check_declared_size(response: httpx.Response, feed: Feed, offset: int) -> None:
+    declared = response.headers.get("content-length", "")
+    cap = feed.max_bytes or default_max_bytes(feed.name)
+    if declared.isdigit() and offset + int(declared) > cap:
+        raise LimitExceeded(f"feed of {offset + int(declared)} bytes exceeds its "
+                            f"{cap}-byte limit", where=feed.url, hint=_cap_hint(feed))
+
+
+def _cap_hint(feed: Feed) -> str:
+    return f"raise it with [vulndb.max_mib] \"{feed.name}\" = N in the config file"
 
 
 def _check_status(response: httpx.Response, feed: Feed, offset: int) -> bool:
@@ -193,17 +322,24 @@ def _check_status(response: httpx.Response, feed: Feed, offset: int) -> bool:
     raise FeedError(f"HTTP {response.status_code}", where=feed.url)
 
 
-def _write_body(response: httpx.Response, part: Path, append: bool, feed: Feed) -> None:
+def _write_body(response: httpx.Response, part: Path, append: bool, feed: Feed,
+                bounds: Bounds) -> None:
     size = part.stat().st_size if append else 0
+    cap = feed.max_bytes or default_max_bytes(feed.name)
+    guard = StallGuard(bounds.min_rate, bounds.window, feed.url)
     with part.open("ab" if append else "wb") as handle:
         # Raw bytes as they arrive (with identity encoding requested): a cut connection leaves
         # exactly what was received in the .part file, ready for a Range request.
-        for chunk in response.iter_raw():
+        for chunk in guard.watch(response.iter_raw()):
             size += len(chunk)
-            if size > MAX_DOWNLOAD_BYTES:
-                raise LimitExceeded(f"download exceeds {MAX_DOWNLOAD_BYTES} bytes",
-                                    where=feed.url)
+            if size > cap:
+                break
             handle.write(chunk)
+            bounds.remaining(feed.url)
+    if size > cap:  # an endless or oversized body: nothing of it is worth resuming
+        part.unlink(missing_ok=True)
+        raise LimitExceeded(f"feed exceeds its {cap}-byte limit", where=feed.url,
+                            hint=_cap_hint(feed))
 
 
 def _sha256(path: Path, gunzip: bool = False) -> str:
@@ -215,22 +351,23 @@ def _sha256(path: Path, gunzip: bool = False) -> str:
     return digest.hexdigest()
 
 
-def _published_sha256(client: httpx.Client, feed: Feed) -> str:
-    import httpx
-
-    try:
-        response = client.get(feed.checksum_url)
-    except httpx.HTTPError as error:
-        raise FeedError(f"checksum file unavailable: {error}", where=feed.checksum_url) from None
-    found = re.search(r"(?i)\b(?:sha256:)?([0-9a-f]{64})\b", response.text[:4096])
+def _published_sha256(client: httpx.Client, feed: Feed, bounds: Bounds) -> str:
+    with _get(client, feed.checksum_url, {}, bounds, feed.checksum_url) as response:
+        head = b""
+        for chunk in StallGuard(bounds.min_rate, bounds.window,
+                                feed.checksum_url).watch(response.iter_bytes()):
+            head += chunk
+            if len(head) >= 4096:
+                break
+    found = re.search(r"(?i)\b(?:sha256:)?([0-9a-f]{64})\b", head[:4096].decode("latin-1"))
     if response.status_code != 200 or not found:
         raise FeedError("no sha256 in the checksum file", where=feed.checksum_url)
     return found.group(1).lower()
 
 
-def _verify(client: httpx.Client, feed: Feed, part: Path, sha256: str) -> None:
+def _verify(client: httpx.Client, feed: Feed, part: Path, sha256: str, bounds: Bounds) -> None:
     """Compare with the published sha256 (NVD's is of the uncompressed JSON)."""
-    published = _published_sha256(client, feed)
+    published = _published_sha256(client, feed, bounds)
     candidates = {sha256}
     with part.open("rb") as handle:
         gzipped = handle.read(2) == b"\x1f\x8b"

@@ -219,3 +219,67 @@ def test_identity_token_is_exchanged_as_refresh_token(tmp_path: Path) -> None:
         assert all("authorization" not in r.headers for r in fake.requests if r.path == "/token")
     finally:
         fake.close()
+
+
+FLOOD_THEN_HANG = """
+chunk = b"x" * (1 << 20)
+for _ in range(64):  # 64 MiB, then hang: the old reader kept all of it until its timeout
+    sys.{stream}.buffer.write(chunk)
+sys.{stream}.flush()
+time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("stream", ["stdout", "stderr"])
+def test_cred_helper_output_is_capped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                      stream: str) -> None:
+    import time
+    import tracemalloc
+
+    install_helper(tmp_path, monkeypatch, "hgflood", FLOOD_THEN_HANG.format(stream=stream))
+    monkeypatch.setattr(credmod, "HELPER_TIMEOUT", 8.0)
+    config = write_config(tmp_path, {"credHelpers": {"r.io": "hgflood"}})
+    tracemalloc.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(AuthError) as caught:
+            find_credentials("r.io", docker_config=config)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "wrote more than" in caught.value.message
+    assert time.monotonic() - started < 4
+    assert peak < 8 << 20, f"peak {peak} bytes while reading the helper"
+
+
+ENDLESS = """
+import os
+os.execvp("cat", ["cat", "/dev/zero"])  # endless stdout, as fast as the pipe takes it
+"""
+
+RUN_UNDER_RLIMIT = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))  # 1 GiB of address space
+from hullguard.errors import AuthError
+from hullguard.images.registry.credentials import find_credentials
+try:
+    find_credentials("r.io", docker_config=sys.argv[1])
+except AuthError as error:
+    print("refused:", error.message)
+"""
+
+
+def test_endless_cred_helper_under_a_memory_limit(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A helper writing forever, read by a process limited to 1 GiB: one clear error, no
+    MemoryError (the old reader kept everything for HELPER_TIMEOUT, 20 s: gigabytes)."""
+    import subprocess
+
+    install_helper(tmp_path, monkeypatch, "hgendless", ENDLESS)
+    config = write_config(tmp_path, {"credHelpers": {"r.io": "hgendless"}})
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run([sys.executable, "-c", RUN_UNDER_RLIMIT, config], env=env,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "refused: credential helper docker-credential-hgendless wrote more than" in \
+        done.stdout

@@ -10,6 +10,7 @@ import pytest
 from hullguard.errors import AuthError
 from hullguard.images.registry.netpolicy import (
     AddressClass,
+    AddressPolicy,
     NetPolicy,
     classify_address,
     classify_host,
@@ -87,7 +88,8 @@ def test_insecure_allows_http_but_not_internal_addresses() -> None:
 
 
 def test_private_registry_may_use_private_realm_but_not_loopback() -> None:
-    policy = NetPolicy("corp-registry", insecure=False, resolver=resolver)
+    policy = NetPolicy("corp-registry", insecure=False, resolver=resolver,
+                       addresses=AddressPolicy(all_private=True))
     policy.check_url("https://internal.example.com/token", "token realm", "w")
     with pytest.raises(AuthError, match="loopback"):
         policy.check_url("https://127.0.0.1/token", "token realm", "w")

@@ -20,6 +20,7 @@ from hullguard.errors import RegistryError
 from hullguard.images.reference import parse_reference
 from hullguard.images.registry import RegistryClient
 from hullguard.images.registry.client import proxy_secrets
+from hullguard.images.registry.netpolicy import AddressPolicy
 from tests.support.env import missing, tool
 from tests.support.registry import FakeRegistry
 
@@ -82,7 +83,10 @@ def remote() -> Iterator[FakeRegistry]:
 
 
 def _fetch(registry: FakeRegistry, **kw: object) -> bytes:
-    with RegistryClient(registry.host, retry_delay=0.01, **kw) as client:  # type: ignore[arg-type]
+    # the test registry is on this machine's outward address, usually a private one
+    allowed = AddressPolicy.parse([registry.host.rsplit(":", 1)[0]])
+    with RegistryClient(registry.host, retry_delay=0.01, addresses=allowed,
+                        **kw) as client:  # type: ignore[arg-type]
         body, _, _ = client.get_manifest(parse_reference(f"{registry.host}/r:v1"))
     return body
 

@@ -44,6 +44,7 @@ from hullguard.images.manifest import (
 from hullguard.images.registry.auth import Authenticator, Redactor
 from hullguard.images.registry.credentials import Credentials
 from hullguard.images.registry.netpolicy import (
+    AddressPolicy,
     NetPolicy,
     Resolver,
     is_loopback_host,
@@ -51,7 +52,8 @@ from hullguard.images.registry.netpolicy import (
     split_host_port,
     system_resolver,
 )
-from hullguard.images.registry.stall import StallGuard
+from hullguard.images.registry.stall import StallGuard, deadline_from_env
+from hullguard.images.registry.transport import Budgets, guard
 from hullguard.model import Digest
 
 log = logging.getLogger("hullguard.registry")
@@ -112,14 +114,18 @@ class RegistryClient:
                  insecure: bool = False, timeout: float = 60.0, ca_file: str | None = None,
                  retry_delay: float = 0.5, resolver: Resolver = system_resolver,
                  progress: Progress | None = None,
-                 min_rate: float = MIN_TRANSFER_RATE) -> None:
+                 min_rate: float = MIN_TRANSFER_RATE, deadline: float | None = None,
+                 addresses: AddressPolicy | None = None) -> None:
         self.host = host
         self.timeout, self.min_rate = timeout, min_rate
+        # one request's overall bound (connect, headers, body): stall.DEFAULT_DEADLINE
+        self.deadline = deadline if deadline is not None else deadline_from_env()
         self.progress = progress
         self.insecure = insecure
         self.retry_delay = retry_delay
         self.where = host
-        self.policy = NetPolicy(split_host_port(host)[0], insecure=insecure, resolver=resolver)
+        self.policy = NetPolicy(split_host_port(host)[0], insecure=insecure, resolver=resolver,
+                                addresses=addresses)
         self._loopback = is_loopback_host(split_host_port(host)[0])
         self.redact = Redactor()
         self.redact.add(*proxy_secrets(os.environ))
@@ -134,6 +140,8 @@ class RegistryClient:
                                           # no transfer compression: bytes are verified as
                                           # stored, and no server can make us inflate a bomb
                                           "Accept-Encoding": "identity"})
+        self.budgets = Budgets()
+        guard(self.http, self.budgets, policy=self.policy.addresses, resolver=resolver)
         self.auth = Authenticator(self.http, self.policy, credentials, self.redact, host,
                                   self.stall_guard)
         self._base: str | None = None
@@ -261,17 +269,27 @@ class RegistryClient:
     def _request(self, method: str, path: str, scope: str, where: str, *,
                  headers: dict[str, str] | None = None, content: bytes | Path | None = None,
                  allow: tuple[int, ...] = ()) -> Iterator[httpx.Response]:
-        """An authenticated request whose (streamed) response is checked and then closed."""
-        try:
-            response = self._authenticated(method, path, scope, where, headers or {}, content)
-        except HullguardError as error:
-            raise self.redact.error(error) from None
-        try:
-            if response.status_code not in allow and not 200 <= response.status_code < 300:
-                raise self.redact.error(self._status_error(response, where))
-            yield response
-        finally:
-            response.close()
+        """An authenticated request whose (streamed) response is checked and then closed,
+        all of it (auth, redirects, retries, the body read by the caller) under one
+        :class:`~.stall.RequestBudget`."""
+        with self._budget(where):
+            try:
+                response = self._authenticated(method, path, scope, where, headers or {},
+                                               content)
+            except HullguardError as error:
+                raise self.redact.error(error) from None
+            try:
+                if response.status_code not in allow and not 200 <= response.status_code < 300:
+                    raise self.redact.error(self._status_error(response, where))
+                yield response
+            except HullguardError as error:
+                raise self.redact.error(error) from None
+            finally:
+                response.close()
+
+    def _budget(self, where: str) -> contextlib.AbstractContextManager[Any]:
+        return self.budgets.active(where, deadline=self.deadline, min_rate=self.min_rate,
+                                   window=self.timeout)
 
     def _authenticated(self, method: str, path: str, scope: str, where: str,
                        headers: dict[str, str], content: bytes | Path | None) -> httpx.Response:
@@ -347,12 +365,14 @@ class RegistryClient:
         schemes = ("https", "http") if self.policy.plain_http_allowed else ("https",)
         errors: list[httpx.TransportError] = []
         answered: list[str] = []
+        self.policy.check_registry(self.host)  # also checked at connect time (DNS rebinding)
         for scheme in schemes:
             base = f"{scheme}://{self.host}"
             try:  # streamed and closed unread: a hostile /v2/ body could be huge
-                response = self.http.send(self.http.build_request("GET", base + "/v2/"),
-                                          stream=True)
-                response.close()
+                with self._budget(self.host):
+                    response = self.http.send(self.http.build_request("GET", base + "/v2/"),
+                                              stream=True)
+                    response.close()
             except httpx.TransportError as error:
                 errors.append(error)
                 continue

@@ -18,7 +18,9 @@ import binascii
 import json
 import os
 import re
+import selectors
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,8 @@ from hullguard.errors import AuthError, InputError
 DOCKER_HUB_KEY = "https://index.docker.io/v1/"
 DOCKER_HUB_HOSTS = ("docker.io", "index.docker.io", "registry-1.docker.io", "registry.docker.io")
 HELPER_TIMEOUT = 20.0
+MAX_HELPER_OUTPUT = 1 << 20  # a helper's JSON answer is a few hundred bytes
+MAX_HELPER_STDERR = 64 << 10
 MAX_CONFIG_BYTES = 4 << 20
 _HELPER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -152,18 +156,73 @@ def run_helper(name: str, registry: str, *, where: str,
     if not _HELPER_NAME.match(name):
         raise InputError(f"credential helper name {name!r} is not valid", where=where)
     try:
-        done = subprocess.run([f"docker-credential-{name}", "get"],
-                              input=helper_server_url(registry).encode(), capture_output=True,
-                              timeout=HELPER_TIMEOUT, check=False)
+        done = _run_bounded([f"docker-credential-{name}", "get"],
+                            helper_server_url(registry).encode(), where)
     except FileNotFoundError:
         if not required:
             return None
         raise AuthError(f"credential helper docker-credential-{name} is not on PATH",
                         where=where) from None
-    except subprocess.TimeoutExpired:
-        raise AuthError(f"credential helper docker-credential-{name} did not answer within "
-                        f"{HELPER_TIMEOUT:.0f} s", where=where) from None
     return _helper_answer(name, done, where, required)
+
+
+def _run_bounded(argv: list[str], data: bytes,
+                 where: str) -> subprocess.CompletedProcess[bytes]:
+    """Run a helper with ``data`` on stdin; its output is read up to MAX_HELPER_OUTPUT
+    (stdout) and MAX_HELPER_STDERR (stderr) within HELPER_TIMEOUT, else it is killed and
+    AuthError raised. (``subprocess.run(capture_output=True)`` keeps everything a helper
+    writes: one writing endlessly took the process to gigabytes.)"""
+    process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    try:
+        assert process.stdin is not None
+        try:
+            process.stdin.write(data)
+            process.stdin.close()
+        except BrokenPipeError:
+            pass  # it does not read its input; its answer will say so
+        ends = time.monotonic() + HELPER_TIMEOUT
+        out, err = _drain(process, ends, argv[0], where)
+        code = process.wait(timeout=max(ends - time.monotonic(), 0.01))
+    except subprocess.TimeoutExpired:
+        raise _helper_timeout(argv[0], where) from None
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+    return subprocess.CompletedProcess(argv, code, out, err)
+
+
+def _drain(process: subprocess.Popen[bytes], ends: float, helper: str,
+           where: str) -> tuple[bytes, bytes]:
+    """Both output pipes until they close, each bounded, before ``ends``."""
+    limits = {process.stdout: MAX_HELPER_OUTPUT, process.stderr: MAX_HELPER_STDERR}
+    buffers: dict[object, bytearray] = {stream: bytearray() for stream in limits}
+    with selectors.DefaultSelector() as selector:
+        for stream in limits:
+            selector.register(stream, selectors.EVENT_READ)  # type: ignore[arg-type]
+        while selector.get_map():
+            left = ends - time.monotonic()
+            if left <= 0:
+                raise _helper_timeout(helper, where)
+            for key, _ in selector.select(left):
+                chunk = os.read(key.fd, 65536)
+                if not chunk:
+                    selector.unregister(key.fileobj)
+                    continue
+                buffers[key.fileobj].extend(chunk)
+                if len(buffers[key.fileobj]) > limits[key.fileobj]:  # type: ignore[index]
+                    raise AuthError(f"credential helper {helper} wrote more than "
+                                    f"{limits[key.fileobj]} bytes", where=where)  # type: ignore[index]
+    return bytes(buffers[process.stdout]), bytes(buffers[process.stderr])
+
+
+def _helper_timeout(helper: str, where: str) -> AuthError:
+    return AuthError(f"credential helper {helper} did not answer within "
+                     f"{HELPER_TIMEOUT:.0f} s", where=where)
 
 
 def _helper_answer(name: str, done: subprocess.CompletedProcess[bytes], where: str,
@@ -176,7 +235,7 @@ def _helper_answer(name: str, done: subprocess.CompletedProcess[bytes], where: s
         raise AuthError(f"credential helper docker-credential-{name} failed "
                         f"(exit {done.returncode})", where=where)
     try:
-        doc = json.loads(done.stdout[:1 << 20])
+        doc = json.loads(done.stdout)
         username, secret = str(doc.get("Username", "")), str(doc.get("Secret", ""))
     except (ValueError, AttributeError):
         raise AuthError(f"credential helper docker-credential-{name} answered something "

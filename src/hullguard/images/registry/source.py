@@ -79,7 +79,7 @@ class RegistrySource:
         def place(digest: Digest) -> str:
             return f"{name}@{digest}"
 
-        document = parse_document(data, place(digest), _known(media_type))
+        document = parse_document(data, place(digest), served_as=_known(media_type))
         self.manifest, digest = follow_indexes(document, digest, self.options.platform,
                                                self._fetch_entry, place)
         config = self.client.fetch_blob_bytes(self.reference.repository,

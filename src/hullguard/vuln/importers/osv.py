@@ -47,7 +47,9 @@ def parse(doc: Any, where: str, stats: ImportStats) -> Iterator[Advisory]:
     for record in doc if isinstance(doc, list) else [doc]:
         try:
             yield parse_record(record, stats.limits)
-        except BadRecord as error:
+        # A field of a type the checks did not foresee ({"type": []} is unhashable, ...) is a
+        # bad record like any other: skipped and counted, the rest of the file still loads.
+        except (BadRecord, TypeError, ValueError, AttributeError) as error:
             rid = record.get("id") if isinstance(record, dict) else None
             stats.skip(f"{where} ({rid})" if isinstance(rid, str) else where, str(error)[:300])
 

@@ -26,7 +26,20 @@ def render(report: ScanReport) -> str:
         grouped[(finding.id, finding.suppressed_by)].append(finding)
     for findings in grouped.values():
         bom.vulnerabilities.add(_vulnerability(findings))
+    _note_unchecked(bom, report)
     return JsonV1Dot6(bom).output_as_string(indent=2) + "\n"
+
+
+def _note_unchecked(bom: Any, report: ScanReport) -> None:
+    """What was NOT checked, as BOM metadata properties: an empty vulnerabilities list must
+    not read as clean when a package source had no advisory data or content was skipped."""
+    from cyclonedx.model import Property
+
+    for item in report.uncovered:
+        bom.metadata.properties.add(Property(name="hullguard:not_covered",
+                                             value=item.describe()))
+    for text in report.skipped:
+        bom.metadata.properties.add(Property(name="hullguard:skipped", value=text))
 
 
 def _severity(level: Severity) -> Any:

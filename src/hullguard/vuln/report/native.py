@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from hullguard.model import Finding, MatchExplanation, Package, Sbom, Severity
+from hullguard.vuln.coverage import coverage_dict
 from hullguard.vuln.scan import ScanReport
 
 SCHEMA = "hullguard.scan/1"
@@ -32,6 +33,10 @@ def to_dict(report: ScanReport) -> dict[str, Any]:
         "unparseable": [_unparseable(item) for item in report.unparseable],
         "filtered": report.filtered,
         "warnings": list(report.warnings),
+        # Per package source: could the database check it? (covered false: NOT checked)
+        "coverage": [coverage_dict(item) for item in report.coverage],
+        # Content the catalog skipped (unreadable, truncated, over a cap): partly checked.
+        "skipped": report.skipped,
         "database": report.db,
     }
 
@@ -72,7 +77,8 @@ def finding_dict(finding: Finding, sbom: Sbom) -> dict[str, Any]:
         "id": finding.id, "aliases": list(finding.aliases),
         "package": package_dict(finding.package),
         "fixed_versions": list(finding.fixed_versions), "has_fix": finding.has_fix,
-        "severity": str(finding.severity), "summary": finding.summary,
+        "severity": str(finding.severity), "severity_source": finding.severity_source,
+        "summary": finding.summary,
         "cvss": ({"score": finding.cvss.score, "vector": finding.cvss.vector,
                   "version": finding.cvss.version} if finding.cvss else None),
         "epss": ({"score": finding.epss.score, "percentile": finding.epss.percentile,

@@ -10,6 +10,7 @@ from typing import Any
 
 from hullguard import __version__
 from hullguard.model import Finding, Severity
+from hullguard.vuln.coverage import coverage_dict
 from hullguard.vuln.scan import ScanReport
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -36,7 +37,10 @@ def to_dict(report: ScanReport) -> dict[str, Any]:
                                 "informationUri": "https://github.com/hullguard/hullguard",
                                 "rules": list(rules.values())}},
             "results": [_result(f, index[f.id], report) for f in report.findings],
-            "properties": {"image": report.sbom.image.name},
+            "invocations": [_invocation(report)],
+            "properties": {"image": report.sbom.image.name,
+                           "coverage": [coverage_dict(c) for c in report.coverage],
+                           "skipped": report.skipped},
         }],
     }
 
@@ -81,3 +85,14 @@ def _result(finding: Finding, rule_index: int, report: ScanReport) -> dict[str, 
         "locations": [_location(finding, report)],
         "partialFingerprints": {"hullguardFinding/v1": fingerprint},
     }
+
+
+def _invocation(report: ScanReport) -> dict[str, Any]:
+    """Result-level notes: what was NOT checked, so no results never reads as clean."""
+    notes = [{"level": "warning", "descriptor": {"id": "hullguard/not-covered"},
+              "message": {"text": f"Not covered: {item.describe()}; its packages were not "
+                                  f"checked. Fix: {item.fix}."}}
+             for item in report.uncovered]
+    notes += [{"level": "warning", "descriptor": {"id": "hullguard/skipped-content"},
+               "message": {"text": f"Skipped content: {text}"}} for text in report.skipped]
+    return {"executionSuccessful": True, "toolExecutionNotifications": notes}

@@ -25,7 +25,9 @@ def _format(rows: list[tuple[str, ...]]) -> list[str]:
 def render(report: ScanReport) -> str:
     name = report.sbom.image.name
     if not report.findings:
-        lines = [f"{name}: no vulnerabilities found"]
+        clean = "no vulnerabilities found" + (" in the checked packages" if report.uncovered
+                                               or report.skipped else "")
+        lines = [f"{name}: {clean}"]
     else:
         lines = [f"{name}", *_format([_COLUMNS, *(_row(f) for f in report.findings)])]
     counts: dict[str, int] = {}
@@ -37,7 +39,22 @@ def render(report: ScanReport) -> str:
         lines.append(f"Suppressed: {len(report.suppressed)} (listed in -f json)")
     if report.filtered:
         lines.append(f"Filtered out by --severity/--ignore-unfixed: {report.filtered}")
+    lines += not_covered_lines(report)
     if report.unparseable:
         lines.append(f"Versions that could not be compared: {len(report.unparseable)} "
                      "(listed in -f json)")
     return "\n".join(lines) + "\n"
+
+
+def not_covered_lines(report: ScanReport) -> list[str]:
+    """Say what was not checked: package sources without advisory data, skipped content."""
+    lines = []
+    missing = report.uncovered
+    if missing:
+        total = sum(item.packages for item in missing)
+        lines.append(f"Not covered: {total} packages NOT checked:")
+        lines += [f"  {item.describe()}; fix: {item.fix}" for item in missing]
+    if report.skipped:
+        lines.append(f"Skipped content: {len(report.skipped)} catalog warnings, the image was "
+                     "only partly read (listed in -f json)")
+    return lines
