@@ -7,10 +7,10 @@ Tag rule (written here rather than taken from ``packaging``: registry tags are n
 ``3.10.3-slim`` would be refused or misread): ``[v]N(.N){0,3}[-SUFFIX]``, numbers without
 leading zeros and of at most 9 digits. A candidate has the same prefix, the same suffix (the
 variant: ``-slim``, ``-alpine``), the same number of version numbers (a floating ``3.18`` is
-not swapped for a pinned ``3.18.9``) and the same major; it is newer than the current tag. Order: the newest of the current branch first
-(``3.10.3`` -> ``3.10.9``), then the following branches in ascending order, each newest
-first (``3.11.x``, then ``3.12.x``); a two-number tag is a branch of its own (``3.18`` ->
-``3.19``, then ``3.20``)."""
+not swapped for a pinned ``3.18.9``) and the same major; it is newer than the current tag.
+Order: the newest of the current branch first (``3.10.3`` -> ``3.10.9``), then the
+following branches in ascending order, each newest first (``3.11.x``, then ``3.12.x``); a
+two-number tag is a branch of its own (``3.18`` -> ``3.19``, then ``3.20``)."""
 
 from __future__ import annotations
 
