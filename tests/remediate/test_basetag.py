@@ -110,6 +110,8 @@ def test_proposes_the_nearest_better_tag_never_a_worse_one(tagged: str, secdb: s
     # are not reached); the -slim variant, latest and edge are never candidates
     assert rec.notes[0].startswith("8 tags listed, 4 candidates, at most 5 scanned")
     assert rec.notes[1].startswith("3.10.4: ") and rec.notes[1].endswith("not better")
+    worse = re.search(r"all (\d+)", rec.notes[1])
+    assert worse and int(worse.group(1)) > rec.before.total
     assert len(rec.notes) == 2
 
 
@@ -222,3 +224,31 @@ def test_tag_ordering_rule() -> None:
     started = time.monotonic()
     assert candidate_tags("3.18.2", many)[0] == "3.18.19999"
     assert time.monotonic() - started < 5
+
+
+def test_cli_flags(tagged: str, secdb: str, demo_repo: tuple[Path, Path], tmp_path: Path) -> None:
+    incident, _ = demo_repo
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(f"FROM {tagged}:3.10.1\n")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "hullguard", "remediate", str(incident), WEB,
+                               "--dockerfile", f"{WEB}={dockerfile}", *args],
+                              env={"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin",
+                                   "HULLGUARD_DB": str(tmp_path / "none.sqlite")},
+                              capture_output=True, text=True, timeout=300, check=False)
+
+    done = run("--db", secdb, "--base-candidates", "1", "--out", str(tmp_path / "a"))
+    assert done.returncode == 0, done.stderr
+    report = (tmp_path / "a/REMEDIATION.md").read_text()
+    assert f"- newer base tag for `{tagged}:3.10.1`: none proposed" in report
+    assert "4 candidates, at most 1 scanned" in report
+    done = run("--db", str(tmp_path / "missing.sqlite"), "--out", str(tmp_path / "b"))
+    assert done.returncode == 2 and done.stderr.count("error:") == 1
+    assert "no advisory database here" in done.stderr
+    done = run("--base-candidates", "51", "--out", str(tmp_path / "c"))
+    assert done.returncode == 2
+    done = run("--out", str(tmp_path / "d"))  # $HULLGUARD_DB absent: said, not an error
+    assert done.returncode == 0, done.stderr
+    assert "skipped: no advisory database" in (tmp_path / "d/REMEDIATION.md").read_text()
+    assert not (tmp_path / "b").exists() and not (tmp_path / "c").exists()

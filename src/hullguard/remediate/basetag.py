@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 MAX_CANDIDATES = 5  # images pulled and scanned per base, at most (--base-candidates)
 MAX_TAGS = 10_000  # tags read from the registry's list, at most (a hostile list is cut)
 TAG_PAGE = 1000  # tags asked per page (?n=)
+MAX_LAYER_BYTES = 4 << 30  # uncompressed bytes per layer of a candidate (base images are small)
 _NUMBER = r"(?:0|[1-9][0-9]{0,8})"  # no leading zeros: 03.18 is not 3.18
 _TAG = re.compile(rf"(v?)({_NUMBER}(?:\.{_NUMBER}){{0,3}})(-[A-Za-z0-9][A-Za-z0-9._-]{{0,99}})?")
 
@@ -123,7 +124,7 @@ def scan_counts(reference: str, db_path: str) -> Counts:
     from hullguard.vuln.db import VulnDB
 
     result = scan_image(ScanJob(reference, reference, db_path=db_path, secrets=False,
-                                options=SourceOptions()))
+                                options=SourceOptions(max_layer_bytes=MAX_LAYER_BYTES)))
     if result.error or result.sbom is None:
         raise _Skip(f"not scanned: {result.error.splitlines()[0] if result.error else '?'}")
     with VulnDB.open(db_path) as db:
@@ -187,8 +188,12 @@ def _try(rec: Recommendation, tag: str, name: str, db_path: str, eol: dict[str, 
     from hullguard.remediate.run import resolve_digest
 
     assert rec.before is not None
+    digest = resolve_digest(name)  # first, and the scan is by digest: what is pinned is
+    if not digest:                 # what was scanned, even if the tag moves meanwhile
+        rec.notes.append(f"{tag}: its digest could not be resolved")
+        return False
     try:
-        counts = scan_counts(name, db_path)
+        counts = scan_counts(f"{name}@{digest}", db_path)
     except _Skip as why:
         rec.notes.append(f"{tag}: {why}")
         return False
@@ -197,10 +202,6 @@ def _try(rec: Recommendation, tag: str, name: str, db_path: str, eol: dict[str, 
         return False
     if not counts.better_than(rec.before):
         rec.notes.append(f"{tag}: {counts.describe()}; not better")
-        return False
-    digest = resolve_digest(name)
-    if not digest:
-        rec.notes.append(f"{tag}: better, but its digest could not be resolved")
         return False
     rec.tag, rec.reference, rec.digest, rec.after = tag, name, digest, counts
     return True
