@@ -252,3 +252,21 @@ def test_cli_flags(tagged: str, secdb: str, demo_repo: tuple[Path, Path], tmp_pa
     assert done.returncode == 0, done.stderr
     assert "skipped: no advisory database" in (tmp_path / "d/REMEDIATION.md").read_text()
     assert not (tmp_path / "b").exists() and not (tmp_path / "c").exists()
+
+
+def test_retag_through_the_arg_default_keeps_stages() -> None:
+    from hullguard.remediate.dockerfile import Retag, patch_dockerfile
+    from hullguard.remediate.plan import ImagePlan
+
+    digest = "sha256:" + "ab" * 32
+    text = ("ARG BASE=example.org:5000/library/alpine:3.10.1\nFROM ${BASE} AS build\n"
+            "RUN make\nFROM ${BASE}\nCOPY --from=build /out /out\n")
+    name = "example.org:5000/library/alpine:3.10.1"
+    patch = patch_dockerfile(text, "Dockerfile", "Dockerfile", ImagePlan("x"), {name: digest},
+                             {name: Retag("3.10.3", "base moved to tag 3.10.3; fixes CVE-1")})
+    lines = patch.new_text.splitlines()
+    assert lines[:2] == ["# hullguard remediate: base moved to tag 3.10.3; fixes CVE-1; pinned "
+                         "by digest, closes lint HG-D003",
+                         f"ARG BASE=example.org:5000/library/alpine:3.10.3@{digest}"]
+    assert patch.new_text.count("3.10.3@") == 1  # one ARG line serves both stages
+    assert any("moved to tag 3.10.3" in c for c in patch.changes)

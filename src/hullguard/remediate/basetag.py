@@ -126,7 +126,7 @@ def scan_counts(reference: str, db_path: str) -> Counts:
     result = scan_image(ScanJob(reference, reference, db_path=db_path, secrets=False,
                                 options=SourceOptions(max_layer_bytes=MAX_LAYER_BYTES)))
     if result.error or result.sbom is None:
-        raise _Skip(f"not scanned: {result.error.splitlines()[0] if result.error else '?'}")
+        raise _Skip(f"not scanned: {_one_line(result.error) or '?'}")
     with VulnDB.open(db_path) as db:
         missing = uncovered(image_coverage(result.sbom, db))
     if missing:
@@ -216,6 +216,11 @@ def _list_tags(reference: ImageReference, rec: Recommendation) -> tuple[list[str
             tags = client.list_tags(reference.repository, page_size=TAG_PAGE,
                                     max_tags=MAX_TAGS)
     except HullguardError as error:
-        rec.notes.append(f"tag list not read: {error}")
+        rec.notes.append(f"tag list not read: {_one_line(str(error))}")
         return [], False
     return tags, len(tags) >= MAX_TAGS
+
+
+def _one_line(text: str) -> str:
+    """A registry's words for the report: first line, bounded."""
+    return (text.splitlines() or [""])[0][:200]
