@@ -89,7 +89,7 @@ def test_report_lists_fixed_and_left_findings(demo_out: Path) -> None:
     assert "no Dockerfile" in worker and "apk upgrade --no-cache" in worker
     assert "end of life: yes (since 2021-05-01)" in worker and "copa patch" not in worker
     assert "busybox's wget" in text  # what could not be removed is said
-    assert "not made yet" in text  # base-tag recommendation: said, not pretended
+    assert "- newer base tag: skipped: --offline" in web  # said, not pretended
 
 
 def test_kustomize_images_entry_renders_by_digest(demo_repo: tuple[Path, Path], demo_out: Path,

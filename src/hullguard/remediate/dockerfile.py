@@ -53,9 +53,18 @@ class _Edits:
         return "\n".join(out)
 
 
+@dataclass(frozen=True)
+class Retag:
+    """Move a base to another tag of the same repository (a better-scanning one)."""
+
+    tag: str
+    comment: str  # what it changes and fixes (one line, safe ids only)
+
+
 def patch_dockerfile(text: str, path: str, diff_name: str, plan: ImagePlan,
-                     digests: dict[str, str]) -> Patch:
-    """Patch ``text``; ``digests`` maps normalized base references to manifest digests."""
+                     digests: dict[str, str], retags: dict[str, Retag] | None = None) -> Patch:
+    """Patch ``text``; ``digests`` maps normalized base references to manifest digests (for a
+    retagged base: the digest of the new tag); ``retags`` maps them to a newer tag."""
     doc = parse_dockerfile(text, path)
     final = doc.final_stage
     if final is None:
@@ -63,12 +72,12 @@ def patch_dockerfile(text: str, path: str, diff_name: str, plan: ImagePlan,
     patch = Patch(path, warnings=[f"{path}:{line}: {msg}" for line, msg in doc.warnings])
     _warn_syntax(doc, patch)
     edits = _Edits(text.split("\n"))
-    _pin_bases(doc, edits, digests, patch)
+    _pin_bases(doc, edits, digests, patch, retags or {})
     user = _effective_user(doc)
     _upgrade(final, edits, plan, _inherited_user(doc), patch)
     _harden_end(doc, final, edits, plan, user, patch)
     patch.new_text = edits.text()
-    _check_reparse(doc, patch)
+    _check_reparse(doc, patch, retags or {})
     patch.diff = unified_diff(text, patch.new_text, diff_name) if patch.changes else ""
     return patch
 
@@ -82,7 +91,8 @@ def _warn_syntax(doc: Dockerfile, patch: Patch) -> None:
                               "instructions are single lines, so it does not matter to them")
 
 
-def _pin_bases(doc: Dockerfile, edits: _Edits, digests: dict[str, str], patch: Patch) -> None:
+def _pin_bases(doc: Dockerfile, edits: _Edits, digests: dict[str, str], patch: Patch,
+               retags: dict[str, Retag]) -> None:
     done: set[str] = set()
     for stage in (s for s in doc.stages if s.is_image and "@" not in s.base):
         try:
@@ -99,15 +109,25 @@ def _pin_bases(doc: Dockerfile, edits: _Edits, digests: dict[str, str], patch: P
             key = stage.base_raw if _ARG_ONLY.fullmatch(stage.base_raw) else str(stage.line)
             if key not in done:
                 done.add(key)
-                _pin(doc, stage, digest, edits, patch)
+                _pin(doc, stage, digest, edits, patch, retags.get(name))
 
 
-def _pin(doc: Dockerfile, stage: Stage, digest: str, edits: _Edits, patch: Patch) -> None:
+def with_tag(reference: str, tag: str) -> str:
+    """``alpine:3.10.1`` with ``tag`` in place of its tag (the name as written stays)."""
+    repository, _, last = reference.rpartition("/")
+    name = last.split(":")[0]
+    return f"{repository}/{name}:{tag}" if repository else f"{name}:{tag}"
+
+
+def _pin(doc: Dockerfile, stage: Stage, digest: str, edits: _Edits, patch: Patch,
+         retag: Retag | None) -> None:
     if not DIGEST.fullmatch(digest):  # it goes into the FROM line: nothing but a digest
         patch.warnings.append(f"{doc.path}:{stage.line}: {digest[:80]!r} is not a sha256 "
                               "digest: not pinned")
         return
     comment = f"{MARK} base pinned by digest ({stage.base}), closes lint HG-D003"
+    if retag is not None:
+        comment = f"{MARK} {retag.comment}; pinned by digest, closes lint HG-D003"
     variable = _ARG_ONLY.fullmatch(stage.base_raw)
     if variable:  # FROM ${BASE}: pin through the ARG's default
         arg = next((i for i in doc.instructions if i.keyword == "ARG" and i.stage == -1
@@ -127,9 +147,11 @@ def _pin(doc: Dockerfile, stage: Stage, digest: str, edits: _Edits, patch: Patch
     if old not in current:
         patch.warnings.append(f"{doc.path}:{line}: {old} not found on the line: not pinned")
         return
-    edits.lines[line - 1] = current.replace(old, f"{old}@{digest}", 1)
+    new = with_tag(old, retag.tag) if retag else old
+    edits.lines[line - 1] = current.replace(old, f"{new}@{digest}", 1)
     edits.insert_after(line - 1, comment)
-    patch.changes.append(f"line {line}: {stage.base} pinned to {digest}")
+    patch.changes.append(f"line {line}: {stage.base} moved to tag {retag.tag}, pinned to "
+                         f"{digest}" if retag else f"line {line}: {stage.base} pinned to {digest}")
 
 
 def _effective_user(doc: Dockerfile) -> str:
@@ -207,15 +229,25 @@ def _remove_command(kind: str, packages: list[str]) -> str:
     return f"apt-get purge -y --auto-remove {names}"
 
 
-def _check_reparse(doc: Dockerfile, patch: Patch) -> None:
-    """The patched text must parse into the same stages with the same bases (pins aside):
-    an insertion that merged into a continuation would show up here."""
+def _check_reparse(doc: Dockerfile, patch: Patch, retags: dict[str, Retag]) -> None:
+    """The patched text must parse into the same stages with the same bases (pins and new
+    tags aside): an insertion that merged into a continuation would show up here."""
     again = parse_dockerfile(patch.new_text, doc.path)
-    before = [(s.name, s.base.split("@")[0]) for s in doc.stages]
+    before = [(s.name, _retagged(s.base, retags).split("@")[0]) for s in doc.stages]
     after = [(s.name, s.base.split("@")[0]) for s in again.stages]
     if before != after:
         raise InputError("the patched Dockerfile no longer parses into the same stages",
                          where=doc.path, hint="patch this Dockerfile by hand")
+
+
+def _retagged(base: str, retags: dict[str, Retag]) -> str:
+    if not retags or "@" in base:
+        return base
+    try:
+        retag = retags.get(str(parse_reference(base)))
+    except InputError:
+        return base
+    return with_tag(base, retag.tag) if retag else base
 
 
 def unified_diff(old: str, new: str, name: str) -> str:

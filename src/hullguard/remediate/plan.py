@@ -115,8 +115,8 @@ def read_sbom_packages(path: Any) -> set[str]:
     import json
     from pathlib import Path
 
-    file = Path(path)
-    if not file.is_file() or file.stat().st_size > 64 * 1024 * 1024:
+    file = Path(path) if path is not None else None
+    if file is None or not file.is_file() or file.stat().st_size > 64 * 1024 * 1024:
         return set()
     try:
         doc = json.loads(file.read_text(encoding="utf-8"))

@@ -45,7 +45,7 @@ def remediation_md(remedies: list[ImageRemedy], incident: IncidentFolder, today:
     lines = [f"# Remediation for incident {incident.id}", "",
              "Per image: what each change fixes and what is left. Build and push the patched "
              "images, then `./rollout.sh` (a server-side dry run) and `./rollout.sh --apply`.",
-             "Base-image tag recommendations (scanning candidate tags) are not made yet.", ""]
+             ""]
     for remedy in remedies:
         lines += _image_section(remedy, today)
     if changes.warnings:
@@ -65,10 +65,28 @@ def _image_section(remedy: ImageRemedy, today: date) -> list[str]:
         lines += [f"  - {change}" for change in remedy.patch.changes]
     else:
         lines += _without_dockerfile(remedy, eol)
+    lines += _base_lines(remedy)
     if plan.left:
         lines += ["- findings left:"] + [f"  - {left.finding_id} in {left.package}: {left.why}"
                                          for left in plan.left]
     return [*lines, ""]
+
+
+def _base_lines(remedy: ImageRemedy) -> list[str]:
+    """The newer base tag: before/after counts, or why none is proposed."""
+    if remedy.base_note:
+        return [f"- newer base tag: {remedy.base_note}"]
+    lines = []
+    for rec in remedy.bases:
+        if rec.tag and rec.before and rec.after:
+            lines.append(f"- newer base tag for `{rec.base}`: `{rec.reference}@{rec.digest}`")
+            lines.append(f"  - before: {rec.before.describe()}")
+            lines.append(f"  - after: {rec.after.describe()}")
+            lines.append(f"  - fixes: {', '.join(rec.fixed_ids) or 'no listed id'}")
+        else:
+            lines.append(f"- newer base tag for `{rec.base}`: none proposed")
+        lines += [f"  - {note}" for note in rec.notes]
+    return lines
 
 
 def _without_dockerfile(remedy: ImageRemedy, eol: str) -> list[str]:

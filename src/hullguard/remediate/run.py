@@ -12,9 +12,11 @@ from pathlib import Path
 from hullguard.contain.incident import IncidentFolder
 from hullguard.contain.model import ChangeSet
 from hullguard.errors import HullguardError, InputError
+from hullguard.inventory.dockerfile import Stage
 from hullguard.model.inventory import Inventory
-from hullguard.remediate.dockerfile import Patch, patch_dockerfile
-from hullguard.remediate.plan import ImagePlan, plan_image, read_sbom_packages
+from hullguard.remediate.basetag import MAX_CANDIDATES, Recommendation
+from hullguard.remediate.dockerfile import Patch, Retag, patch_dockerfile
+from hullguard.remediate.plan import EOL, ImagePlan, end_of_life, plan_image, read_sbom_packages
 
 
 @dataclass(frozen=True)
@@ -24,8 +26,10 @@ class RemediateOptions:
     dockerfiles: dict[str, str] = field(default_factory=dict)  # image -> Dockerfile path
     digests: dict[str, str] = field(default_factory=dict)  # base image -> manifest digest
     patched: dict[str, str] = field(default_factory=dict)  # image -> patched REF@DIGEST
-    offline: bool = False  # never ask a registry for a base digest
+    offline: bool = False  # never ask a registry (no base digests, no newer base tags)
     today: date | None = None
+    db_path: str = ""  # advisory database for scanning candidate base tags ("" = none)
+    base_candidates: int = MAX_CANDIDATES  # candidate base tags scanned per base, at most
 
 
 @dataclass
@@ -38,6 +42,8 @@ class ImageRemedy:
     diff_root: str = ""  # where to run `git apply`
     workloads: list[tuple[str, list[str]]] = field(default_factory=list)  # key, containers
     written_as: list[str] = field(default_factory=list)  # the references as the manifests say
+    bases: list[Recommendation] = field(default_factory=list)  # newer base tag, per base
+    base_note: str = ""  # why no newer base tag was looked for
 
 
 def remediate(incident_or_images: Sequence[str | Path], options: RemediateOptions) -> ChangeSet:
@@ -74,8 +80,7 @@ def _remedy(incident: IncidentFolder, inventory: Inventory, name: str,
             options: RemediateOptions, changes: ChangeSet) -> ImageRemedy:
     image = next(i for i in incident.images if i["name"] == name)
     plan = plan_image(image)
-    sbom = _sbom_path(incident, image.get("sbom"))
-    plan.packages = read_sbom_packages(sbom) if sbom else set()
+    plan.packages = read_sbom_packages(_sbom_path(incident, image.get("sbom")))
     remedy = ImageRemedy(plan, workloads=_workloads(inventory, name),
                          written_as=_written_as(inventory, name))
     remedy.dockerfile, remedy.matched_by = find_dockerfile(name, inventory, options.dockerfiles)
@@ -84,14 +89,16 @@ def _remedy(incident: IncidentFolder, inventory: Inventory, name: str,
     return remedy
 
 
-def _sbom_path(incident: IncidentFolder, relative: object) -> Path | None:
-    """The image's SBOM as findings.json indexes it, only inside the folder's ``sboms/`` (the
-    folder may be hostile: no absolute paths, no ``..``, no links out)."""
-    if not isinstance(relative, str) or not relative.startswith("sboms/"):
+def _sbom_path(incident: IncidentFolder, listed: object) -> Path | None:
+    """The image's SBOM as findings.json lists it, only a plain ``sboms/NAME`` that resolves
+    inside the folder's ``sboms/`` (the folder may come from elsewhere: no path or link out)."""
+    import re
+
+    if not isinstance(listed, str) or not re.fullmatch(r"sboms/[A-Za-z0-9_][A-Za-z0-9._-]*",
+                                                        listed):
         return None
-    folder = (incident.path / "sboms").resolve()
-    path = (incident.path / relative).resolve()
-    return path if path.parent == folder else None
+    path = (incident.path / listed).resolve()
+    return path if path.parent == (incident.path / "sboms").resolve() else None
 
 
 def _workloads(inventory: Inventory, name: str) -> list[tuple[str, list[str]]]:
@@ -137,9 +144,10 @@ def _patch(remedy: ImageRemedy, incident: IncidentFolder, options: RemediateOpti
     root = _git_root(path) or path.parent
     text = read_text(path)
     digests = _digests(text, str(path), incident, options)
+    retags = _newer_bases(remedy, text, str(path), options, digests)
     try:
         remedy.patch = patch_dockerfile(text, str(path), str(path.resolve().relative_to(
-            root.resolve())), remedy.plan, digests)
+            root.resolve())), remedy.plan, digests, retags)
     except HullguardError as error:
         changes.warnings.append(f"{remedy.plan.name}: Dockerfile not patched: {error}")
         return
@@ -150,6 +158,53 @@ def _patch(remedy: ImageRemedy, incident: IncidentFolder, options: RemediateOpti
         remedy.diff_file = changes.add(f"dockerfiles/{index:02d}-{safe[:120]}.diff",
                                        remedy.patch.diff)
         remedy.diff_root = str(root)
+
+
+def _newer_bases(remedy: ImageRemedy, text: str, path: str, options: RemediateOptions,
+                 digests: dict[str, str]) -> dict[str, Retag]:
+    """Per image base of the shipped stages: a newer tag that scans better, if any (its
+    digest replaces the current one in ``digests``)."""
+    from hullguard.inventory.dockerfile import parse_dockerfile
+    from hullguard.lint.dockerfile import shipped_stages
+    from hullguard.remediate.basetag import recommend
+
+    if options.offline or not options.db_path or options.base_candidates < 1:
+        remedy.base_note = ("skipped: --offline" if options.offline else "skipped: no "
+                            "advisory database (--db)" if not options.db_path else
+                            "skipped: --base-candidates 0")
+        return {}
+    today = options.today or datetime.now(UTC).date()
+    eol = {f"{d} {v}": end_of_life(f"{d} {v}", today).startswith("yes")
+           for d, versions in EOL.items() for v in versions}
+    retags = {}
+    for name in _base_names(shipped_stages(parse_dockerfile(text, path))):
+        rec = recommend(name, options.db_path, options.base_candidates, eol)
+        remedy.bases.append(rec)
+        if rec.tag and rec.before and rec.after:
+            digests[name] = rec.digest
+            retags[name] = Retag(rec.tag, _retag_comment(rec))
+    return retags
+
+
+def _base_names(stages: Sequence[Stage]) -> list[str]:
+    from hullguard.images.reference import parse_reference
+
+    names = []
+    for stage in stages:
+        if stage.is_image and "@" not in stage.base and "$" not in stage.base:
+            try:
+                names.append(str(parse_reference(stage.base)))
+            except InputError:
+                continue
+    return sorted(set(names))
+
+
+def _retag_comment(rec: Recommendation) -> str:
+    assert rec.before and rec.after
+    ids = rec.fixed_ids
+    shown = ", ".join(ids[:20]) + (f" and {len(ids) - 20} more" if len(ids) > 20 else "")
+    return (f"base moved to tag {rec.tag} ({rec.before.describe()} -> {rec.after.describe()})"
+            f"; fixes {shown or 'no listed id'}")
 
 
 def _git_root(path: Path) -> Path | None:

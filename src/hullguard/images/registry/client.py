@@ -246,14 +246,15 @@ class RegistryClient:
             pass
         return digest
 
-    def list_tags(self, repository: str) -> list[str]:
-        """Every tag of ``repository`` (following ``Link`` pagination, bounded)."""
+    def list_tags(self, repository: str, *, page_size: int = 0, max_tags: int = 0) -> list[str]:
+        """Every tag of ``repository`` (following ``Link`` pagination, bounded); ``page_size``
+        asks for pages of that many (``?n=``); ``max_tags`` stops reading after that many."""
         where = f"{self.host}/{repository}"
         tags: list[str] = []
-        path: str | None = f"/v2/{repository}/tags/list"
+        path: str | None = f"/v2/{repository}/tags/list" + (f"?n={page_size}" if page_size else "")
         for _ in range(MAX_TAG_PAGES):
-            if path is None:
-                return tags
+            if path is None or 0 < max_tags <= len(tags):
+                return tags[:max_tags] if max_tags else tags
             with self._request("GET", path, _pull(repository), where) as response:
                 doc = _json_object(self._read_bounded(response, 16 << 20, where), where)
                 path = _next_link(response.headers.get("link", ""))
