@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "hullguard.cli.lint_cmd",
     "hullguard.cli.contain_cmd",
     "hullguard.cli.remediate_cmd",
+    "hullguard.cli.posture_cmd",
 )
 
 app = typer.Typer(
