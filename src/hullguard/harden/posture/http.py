@@ -149,7 +149,8 @@ class ApiClient:
         for _ in range(MAX_PAGES):
             if target is None:
                 return
-            doc, headers = self.get(target, query)
+            # httpx replaces a URL's query with ``params``: none for a next link
+            doc, headers = self.get(target, query or None)
             items = doc.get(key) if isinstance(doc, dict) else doc
             if not isinstance(items, list):
                 raise RegistryError(f"expected a list under {key!r}", where=path)
