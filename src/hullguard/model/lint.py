@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from hullguard.model.advisory import Severity
 
-LEVELS = ("L1", "L2", "L3")
-STATUSES = ("fail", "manual", "pass")  # hardening guide: baseline, hardened, maximum (L1 within L2 within L3)
+LEVELS = ("L1", "L2", "L3")  # hardening guide: baseline, hardened, maximum (L1 within L2 within L3)
+STATUSES = ("fail", "manual", "pass")  # a finding's status (lint reports only failures)
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,7 @@ def test_busiest_hour_is_sliding() -> None:
     base = dt.datetime(2026, 1, 1, 10, 35, tzinfo=dt.UTC)
     times = [base + dt.timedelta(minutes=5 * i) for i in range(11)]
     assert dockerhub.busiest_hour(times)[0] == 11  # 10:35..11:25, split 5/6 by clock hours
-    assert dockerhub.busiest_hour(times + [base + dt.timedelta(hours=1)])[0] == 11
+    assert dockerhub.busiest_hour([*times, base + dt.timedelta(hours=1)])[0] == 11
 
 
 def test_level_l1_enforces_fewer_checks(hub: DockerHubStandIn) -> None:
@@ -98,7 +98,7 @@ def test_rate_limit_is_waited_out(hub: DockerHubStandIn) -> None:
 def test_long_retry_after_is_not_waited(hub: DockerHubStandIn) -> None:
     hub.throttle[f"/v2/orgs/{ORG}/members"] = (1, "3600")
     started = time.monotonic()
-    with pytest.raises(RegistryError, match="rate limited .429. for 3600 s"):
+    with pytest.raises(RegistryError, match=r"rate limited \(429\) for 3600 s"):
         assess(hub)
     assert time.monotonic() - started < 10
 
