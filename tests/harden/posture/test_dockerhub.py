@@ -173,3 +173,13 @@ def test_credentials_from_docker_config(tmp_path: pytest.TempPathFactory) -> Non
     (folder / "config.json").write_text(json.dumps({"credsStore": "desktop", "auths": {}}))
     with pytest.raises(AuthError, match="credential helper"):
         dockerhub.credentials(ORG, {"DOCKER_CONFIG": str(folder)})
+
+
+def test_audit_log_is_read_page_by_page(hub: DockerHubStandIn,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dockerhub, "AUDIT_PAGE", 4)  # 15 events: pages of 4, 4, 4, 3
+    report = assess(hub)
+    assert statuses(report, "HG-PD011") == [("pass", "15 audit event(s) in 30 days")]
+    assert statuses(report, "HG-PD012")[0][1].startswith("bob pushed 12 times")
+    pages = [r.path for r in hub.requests if r.path.startswith(f"/v2/auditlogs/{ORG}")]
+    assert len(pages) == 4 and all("page_size=4" in p for p in pages)
