@@ -95,3 +95,19 @@ def test_no_help_text_is_eaten_as_markup() -> None:
             if shown != text:
                 changed.append(f"{path}: {text[:50]!r} shows as {shown[:50]!r}")
     assert not changed, changed
+
+
+def test_fresh_machine_commands_install_into_a_venv() -> None:
+    """PEP 668: Debian's and Ubuntu's python3 refuse ``pip install`` outside a venv
+    ("externally-managed-environment"), so the first command and scripts/test install into
+    .venv (never --break-system-packages, which would write over apt's Python packages)."""
+    first = README.split("```")[1].splitlines()[1]  # after the "sh" of the fence
+    steps = first.split(" && ")
+    assert steps[0] == "python3 -m venv .venv"
+    assert all("pip install" not in s or s.startswith(".venv/bin/pip ") for s in steps)
+    assert steps[-1].startswith(".venv/bin/hullguard respond --demo")
+    script = (ROOT / "scripts" / "test").read_text()
+    code = [line for line in script.splitlines() if not line.lstrip().startswith("#")]
+    assert not any("python3 -m pip" in line or "break-system-packages" in line
+                   for line in code)
+    assert "use_venv\ninstall_python" in script and '"$PY" -m pip install' in script

@@ -45,4 +45,40 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    write_bytes_atomic(path, text.encode("utf-8"))
+    from hullguard.textsafe import escape_surrogates
+
+    write_bytes_atomic(path, escape_surrogates(text).encode("utf-8"))
+
+
+_OVER = "over the {0} limit (the byte limit for this kind of input)"
+
+
+def read_bounded(path: Path, limit: int) -> bytes:
+    """The bytes of a user-given input file: a regular file (``/dev/zero``, FIFOs and
+    directories never end or are no input) of at most ``limit`` bytes. Every user-named
+    input file (VEX, ignore rules, configs, SBOMs, YAML) is read through here, so a hostile
+    path costs at most ``limit`` bytes of memory. InputError / LimitExceeded name the path."""
+    from hullguard.errors import InputError, LimitExceeded
+
+    where = str(path)
+    try:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then judges the file
+        # that was opened (no race between a check and the open)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise InputError("not a regular file", where=where)
+            if info.st_size > limit:
+                raise LimitExceeded(f"file is {info.st_size} bytes, {_OVER.format(limit)}",
+                                    where=where)
+            raw = handle.read(limit + 1)  # the file may grow after the stat
+    except FileNotFoundError:
+        raise InputError("file not found", where=where) from None
+    except IsADirectoryError:
+        raise InputError("not a regular file: a directory", where=where) from None
+    except OSError as error:
+        raise InputError(f"cannot read: {error.strerror or error}", where=where) from None
+    if len(raw) > limit:
+        raise LimitExceeded(f"file is {_OVER.format(limit)}", where=where)
+    return raw

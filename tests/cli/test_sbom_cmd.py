@@ -68,7 +68,7 @@ def test_unwritable_output_exits_2(runner: CliRunner, native_file: Path,
     blocker.write_text("x")
     result = runner.invoke(app, ["sbom", f"sbom:{native_file}", "-o", str(blocker / "out.json")])
     assert result.exit_code == 2
-    assert f"error: {blocker / 'out.json'}: cannot write" in result.stderr
+    assert f"error: --output {blocker / 'out.json'}: cannot write" in result.stderr
     assert blocker.read_text() == "x"
 
 

@@ -72,7 +72,7 @@ def test_vex_and_ignore_file(env: Path, tmp_path: Path) -> None:
     (["-f", "xml"], "unknown format"),
     (["--fail-on", "urgent"], "unknown severity"),
     (["--severity", "high,bogus"], "unknown severity"),
-    (["--vex", "/nonexistent/vex.json"], "cannot read VEX"),
+    (["--vex", "/nonexistent/vex.json"], "--vex /nonexistent/vex.json: no such file"),
     (["--db", "/nonexistent/db.sqlite"], "database not found"),
 ])
 def test_errors_exit_2(env: Path, args: list[str], message: str) -> None:

@@ -14,9 +14,8 @@ from typing import Any
 
 import yaml
 
-from tests.support.env import REPO, missing
+from tests.support.env import REPO, go_tool, missing
 
-KUSTOMIZE = Path.home() / ".cache/hullguard/go/bin/kustomize"
 KUBE_VERSIONS = ("1.30.0", "1.35.0")  # the oldest and a recent release we check against
 ANP_MODULE = "sigs.k8s.io/network-policy-api@v0.1.7"
 ANP_CRD = "config/crd/standard/policy.networking.k8s.io_adminnetworkpolicies.yaml"
@@ -34,10 +33,7 @@ def run_demo(out: Path) -> Path:
 
 
 def kustomize() -> str:
-    found = str(KUSTOMIZE) if KUSTOMIZE.is_file() else shutil.which("kustomize")
-    if not found:
-        missing(f"kustomize not built at {KUSTOMIZE} (scripts/test builds it with go install)")
-    return str(found)
+    return go_tool("kustomize")
 
 
 def render(folder: Path) -> list[dict[str, Any]]:

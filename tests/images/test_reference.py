@@ -82,3 +82,25 @@ def test_registry_prefix_and_unsupported_kinds(tmp_path: Path) -> None:
     with pytest.raises(InputError) as caught:
         parse_source(str(local))
     assert "docker-archive:" in caught.value.hint  # a bare path gets a helpful hint
+
+
+@pytest.mark.parametrize("spelling", [
+    "nginx:1.25", "library/nginx:1.25", "docker.io/nginx:1.25", "docker.io/library/nginx:1.25",
+    "index.docker.io/library/nginx:1.25", "registry-1.docker.io/library/nginx:1.25",
+    "registry-1.docker.io/nginx:1.25", "Registry-1.Docker.IO/nginx:1.25",
+])
+def test_one_normalizer_for_every_docker_hub_spelling(spelling: str) -> None:
+    """images (and --image), inventory, store and graph share parse_reference: an --image
+    mapping written as registry-1.docker.io/... matches the inventory's nginx:1.25."""
+    from hullguard.cli.respond_cmd import _image_map
+    from hullguard.inventory.references import normalize, origin
+    from hullguard.model.inventory import Origin
+
+    ref = parse_reference(spelling)
+    assert str(ref) == "docker.io/library/nginx:1.25"
+    assert ref.api_registry == "registry-1.docker.io"  # where the client connects
+    inventory_ref = normalize(spelling)
+    assert (inventory_ref.registry, inventory_ref.repository) == ("docker.io", "library/nginx")
+    assert origin(inventory_ref) is Origin.DOCKER_HUB
+    assert list(_image_map([f"{spelling}=docker-archive:web.tar"])) == [
+        str(parse_reference("nginx:1.25"))]

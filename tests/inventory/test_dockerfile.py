@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hullguard.inventory.dockerfile import looks_like_dockerfile, parse_dockerfile, substitute
+import pytest
+
+from hullguard.inventory.dockerfile import (
+    MAX_EXPANSION,
+    looks_like_dockerfile,
+    parse_dockerfile,
+    substitute,
+)
+from tests.support.limits import run_capped
 
 FIXTURES = Path(__file__).parent / "fixtures" / "dockerfiles"
 
@@ -132,3 +140,27 @@ def test_huge_run_line_is_parsed_in_linear_time() -> None:
     run = next(i for i in parsed.instructions if i.keyword == "RUN")
     assert run.arguments[-1] == '"unterminated'
     assert elapsed < 5, f"4 MB RUN line took {elapsed:.1f} s of CPU"  # shlex: minutes
+
+
+def _doubling_args(levels: int) -> str:
+    lines = ["ARG A0=xy"] + [f"ARG A{i}=$A{i - 1}$A{i - 1}" for i in range(1, levels + 1)]
+    return "\n".join([*lines, f"FROM alpine:$A{levels}", f"RUN echo ${{A{levels}}}", ""])
+
+
+def test_doubling_arg_expansion_is_capped_with_a_warning() -> None:
+    """ARG B=$A$A, C=$B$B, ... 40 levels is 2 TB of text; the value past the cap is dropped
+    and the line that crossed it is named."""
+    parsed = parse_dockerfile(_doubling_args(40))
+    too_long = [(line, text) for line, text in parsed.warnings if "expands to over" in text]
+    assert too_long and too_long[0][0] == 16  # A15: 2 * 2**15 characters > 64 KiB
+    assert all(len(value or "") <= MAX_EXPANSION for _name, value in parsed.global_args)
+
+
+@pytest.mark.parametrize("command", ["inventory", "lint"])
+def test_doubling_arg_expansion_within_a_memory_cap(tmp_path: Path, command: str) -> None:
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(_doubling_args(40))
+    result = run_capped(command, str(dockerfile))
+    assert "MemoryError" not in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode in (0, 1), result.stderr[-2000:]  # lint: findings are exit 1
+    assert "ARG A15 expands to over 65536 characters" in result.stderr

@@ -56,12 +56,14 @@ def test_sbom_files_of_alike_names_do_not_collide(tmp_path: Path, empty_db: Path
 
 
 def test_a_store_failure_never_costs_the_folder(tmp_path: Path, empty_db: Path) -> None:
-    not_a_dir = tmp_path / "a-file"
-    not_a_dir.write_text("")
+    # A store location that cannot be created is refused before any work (exit 2, see
+    # tests/cli/test_mistakes.py); a store that fails once opened is a warning.
+    not_a_db = tmp_path / "store.sqlite"
+    not_a_db.write_bytes(b"not an SQLite database\n" * 64)
     args = [a for a in _fleet(tmp_path, ["registry.example/web:1"]) if a != "--no-store"]
     out = tmp_path / "out"
     run = _hullguard("respond", *args, "--db", str(empty_db), "--out", str(out), "--store",
-                     f"sqlite:///{not_a_dir}/store.sqlite")
+                     f"sqlite:///{not_a_db}")
     assert run.returncode == 0, run.stderr
     assert "warning: the store was not updated" in run.stderr
     assert "Traceback" not in run.stderr

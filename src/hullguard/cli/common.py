@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
+import tempfile
+import traceback
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 import typer
 
 from hullguard.errors import HullguardError, InputError
+from hullguard.textsafe import escape_surrogates
 from hullguard.textsafe import printable as printable  # re-exported for the commands
 
 if TYPE_CHECKING:
@@ -20,12 +24,21 @@ if TYPE_CHECKING:
 P = ParamSpec("P")
 R = TypeVar("R")
 
-EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR, EXIT_BUG = 0, 1, 2, 3
+
+
+class _Settings:
+    """Global options (set by the main callback before any command runs)."""
+
+    debug = False
+
+
+SETTINGS = _Settings()
 
 
 def eprint(message: str) -> None:
     """A line to stderr with terminal control characters made visible (hostile text)."""
-    sys.stderr.write(printable(_redacted(message)) + "\n")
+    sys.stderr.write(escape_surrogates(printable(_redacted(message))) + "\n")
 
 
 def _redacted(text: str) -> str:
@@ -38,7 +51,8 @@ def _redacted(text: str) -> str:
 
 
 def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn HullguardError into one clear message on stderr and exit code 2."""
+    """Turn HullguardError into one clear message on stderr and exit code 2, and any other
+    exception (a bug) into one line and exit code 3 (``--debug`` shows the traceback)."""
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -50,14 +64,41 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
         except KeyboardInterrupt:
             eprint("interrupted")
             raise typer.Exit(130) from None
+        except Exception as error:  # the one place that catches everything
+            if _is_cli_control(error):
+                raise  # exit codes and usage errors the command chose
+            raise report_unexpected(error) from None
 
     return wrapper
+
+
+def _is_cli_control(error: Exception) -> bool:
+    """typer.Exit/Abort and click's usage errors (click may be vendored inside typer)."""
+    return isinstance(error, typer.Exit | typer.Abort) or any(
+        "click" in cls.__module__ and cls.__name__ in ("ClickException", "Exit", "Abort")
+        for cls in type(error).__mro__)
+
+
+def report_unexpected(error: BaseException) -> typer.Exit:
+    """An exception no module turned into a HullguardError: a path the OS refused is still
+    the user's mistake (exit 2); anything else is a bug (one line and exit 3, or the
+    traceback with ``--debug``)."""
+    if isinstance(error, OSError) and error.filename is not None:
+        eprint(f"error: {error.filename}: {error.strerror or error}")
+        return typer.Exit(EXIT_ERROR)
+    if SETTINGS.debug:
+        traceback.print_exception(error)
+    text = str(error).splitlines()[0][:200] if str(error) else ""
+    eprint(f"error: unexpected {type(error).__name__}{': ' + text if text else ''}"
+           + ("" if SETTINGS.debug else " (a bug: rerun with --debug for the traceback "
+              "and report it)"))
+    return typer.Exit(EXIT_BUG)
 
 
 def write_output(text: str, output: Path | None) -> None:
     """Write to ``output`` atomically (never half-written), or to stdout. An unwritable
     ``output`` is an InputError naming it."""
-    text = _redacted(text)
+    text = escape_surrogates(_redacted(text))  # hostile names must not crash UTF-8
     if output is None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
         return
@@ -67,6 +108,83 @@ def write_output(text: str, output: Path | None) -> None:
         write_text_atomic(output, text)
     except OSError as error:  # unwritable directory, a file where a directory should be, ...
         raise InputError(f"cannot write: {error.strerror or error}", where=str(output)) from None
+
+
+_PSEUDO_FILESYSTEMS = ("/proc", "/sys")
+
+
+def _nearest_existing(path: Path) -> Path:
+    for candidate in (path, *path.parents):
+        if os.path.lexists(candidate):
+            return candidate
+    return Path("/")
+
+
+def _probe_directory(directory: Path, shown: Path, where: str) -> None:
+    """Create and remove a temp file in ``directory``: the one test that also holds for
+    root, read-only mounts and /proc (os.access says yes to all three)."""
+    if not directory.is_dir():
+        raise InputError(f"cannot write: {directory} is not a directory",
+                         where=f"{where} {shown}")
+    try:
+        fd, name = tempfile.mkstemp(dir=directory, prefix=".hullguard-probe-")
+    except OSError as error:
+        raise InputError(f"cannot write in {directory}: {error.strerror or error}",
+                         where=f"{where} {shown}") from None
+    os.close(fd)
+    os.unlink(name)
+
+
+def _refuse_pseudo(path: Path, where: str) -> None:
+    absolute = Path(os.path.abspath(path))
+    if any(absolute == Path(p) or Path(p) in absolute.parents for p in _PSEUDO_FILESYSTEMS):
+        raise InputError(f"cannot write under /{absolute.parts[1]} (a kernel "
+                         "pseudo-filesystem)", where=f"{where} {path}")
+
+
+def check_output_file(path: Path | None, where: str) -> None:
+    """Before any work: ``path`` can be written as a file (stdout when None). A device or
+    pipe (``-o /dev/null``) is fine; a directory, or a parent that cannot be created or
+    written, is an InputError naming the flag and path, so nothing is half-written later."""
+    if path is None:
+        return
+    if os.path.lexists(path):
+        if path.is_dir():
+            raise InputError("is a directory, not a file", where=f"{where} {path}")
+        if not path.is_file() and path.exists():
+            return  # /dev/null, /dev/stdout, a FIFO: written in place
+    _refuse_pseudo(path, where)
+    parent = _nearest_existing(Path(os.path.abspath(path)).parent)
+    _probe_directory(parent, path, where)
+
+
+def check_output_dir(path: Path, where: str) -> None:
+    """Before any work: ``path`` is (or can be created as) a writable directory."""
+    if os.path.lexists(path) and not path.is_dir():
+        raise InputError("exists and is not a directory", where=f"{where} {path}")
+    _refuse_pseudo(path, where)
+    _probe_directory(_nearest_existing(Path(os.path.abspath(path))), path, where)
+
+
+def check_store(url: str | None, where: str = "--store") -> None:
+    """A SQLite store (a path or ``sqlite:///PATH``) must be a writable file location;
+    other URLs (PostgreSQL) are checked when connecting."""
+    if not url or url == "sqlite://" or url == "sqlite:///:memory:":
+        return
+    if url.startswith("sqlite:///"):
+        check_output_file(Path(url.removeprefix("sqlite:///")), where)
+    elif "://" not in url:
+        check_output_file(Path(url).expanduser(), where)
+
+
+def check_input_file(path: Path | None, where: str) -> None:
+    """A file the user named must exist and be a file (a clear error before any work)."""
+    if path is None:
+        return
+    if not path.exists():
+        raise InputError("no such file", where=f"{where} {path}")
+    if path.is_dir():
+        raise InputError("is a directory, not a file", where=f"{where} {path}")
 
 
 def progress_enabled(quiet: bool) -> bool:
@@ -99,6 +217,19 @@ def show_warnings(warnings: Iterable[str], limit: int = MAX_WARNINGS_SHOWN, *,
     hidden = (len(items) if total is None else total) - min(limit, len(items))
     if hidden > 0:
         eprint(f"warning: ... and {hidden} more{more}")
+
+
+def resolve_image(text: str) -> str:
+    """An IMAGE argument as the sources understand it. A bare existing path is sniffed
+    (docker-archive, OCI archive or layout, SBOM, directory, rootfs tarball) and the kind
+    found is said on stderr, so ``deb.tar`` is never looked up on Docker Hub."""
+    from hullguard.images.reference import has_kind, parse_source
+
+    if has_kind(text) or not os.path.lexists(text):
+        return text
+    source = parse_source(text)
+    eprint(f"{text}: detected {source.kind} (reading it as {source})")
+    return str(source)
 
 
 def check_format(fmt: str, names: Collection[str]) -> None:

@@ -14,6 +14,7 @@ from hullguard.cli.common import (
     DB_OPTION,
     OUTPUT_OPTION,
     check_format,
+    check_output_file,
     eprint,
     handle_errors,
     option_quiet,
@@ -60,6 +61,7 @@ def import_command(
     from hullguard.vuln.dbwrite import ImportInput, import_inputs
 
     target = resolve_db(db)
+    check_output_file(target, "--db")
     reports = import_inputs(target, [ImportInput(path) for path in paths])
     print_reports(reports, quiet)
     typer.echo(f"database: {target}")
@@ -93,6 +95,7 @@ def status_command(
     from hullguard.vuln.status import status_dict, status_table
 
     check_format(fmt, ("table", "json"))
+    check_output_file(output, "--output")
     with VulnDB.open(resolve_db(db)) as vdb:
         data = status_dict(vdb)
     write_output(json.dumps(data, indent=2) if fmt == "json" else printable(status_table(data)),
@@ -121,6 +124,7 @@ def update_command(
     from hullguard.vuln.update import Bounds, update_feeds
 
     settings = load_config(config, url_overrides=url or [])
+    check_output_file(resolve_db(db), "--db")
     bounds = Bounds.starting_now(deadline or settings.deadline)
     result = update_feeds(resolve_db(db), settings.select(source or []), quiet=quiet,
                           bounds=bounds)

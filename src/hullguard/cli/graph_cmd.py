@@ -13,10 +13,13 @@ import typer
 
 from hullguard.cli.common import (
     check_format,
+    check_output_file,
+    check_store,
     eprint,
     handle_errors,
     option_quiet,
     progress,
+    resolve_image,
     write_output,
 )
 
@@ -44,6 +47,8 @@ def _run(store: str | None, fmt: str, output: Path | None, query: Any) -> None:
     from hullguard.store.graph import StoreGraph
 
     check_format(fmt, FORMATS)
+    check_output_file(output, "--output")
+    check_store(store)
     with StoreGraph(make_engine(store, must_exist=True)) as source:
         for problem in source.problems:
             eprint(f"warning: {problem}")
@@ -112,11 +117,12 @@ def index_command(
     from hullguard.store.base import make_engine
     from hullguard.store.graph import index_images
 
+    check_store(store)
     engine = make_engine(store)
     with progress("indexing", quiet) as update:
         for text in images:
             update(f"indexing {text}")
-            with open_image(text) as source:
+            with open_image(resolve_image(text)) as source:
                 sbom = None if no_packages else catalog_source(source)
                 index_images(engine, [(source.info, sbom)])
             eprint(f"indexed {text}: {len(source.info.layers)} layers"

@@ -13,6 +13,9 @@ from hullguard.cli.common import (
     COMPOSE_ENV_OPTION,
     EXIT_ERROR,
     check_format,
+    check_input_file,
+    check_output_file,
+    check_store,
     eprint,
     handle_errors,
     write_output,
@@ -58,6 +61,9 @@ def inventory_command(
     from hullguard.inventory.render import FORMATS, render
 
     check_format(fmt, FORMATS)
+    check_output_file(output, "--output")
+    check_store(store)
+    check_input_file(criticality_config, "--criticality-config")
     if not paths and not (cluster or kubeconfig or context):
         raise InputError("give at least one PATH, or --cluster", where="inventory")
     rules = load_criticality_rules(criticality_config) if criticality_config \

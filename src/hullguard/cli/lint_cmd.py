@@ -18,6 +18,7 @@ from hullguard.cli.common import (
     PLATFORM_OPTION,
     REGISTRY_DEADLINE_OPTION,
     check_format,
+    check_output_file,
     handle_errors,
     option_quiet,
     parse_fail_on,
@@ -56,6 +57,7 @@ def lint_command(
     from hullguard.model import Platform
 
     check_format(fmt, FORMATS)
+    check_output_file(output, "--output")
     threshold = parse_fail_on(fail_on)
     options = SourceOptions(platform=Platform.parse(platform))
     with progress(f"linting {target}", quiet):

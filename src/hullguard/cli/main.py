@@ -4,10 +4,12 @@ modules import heavy libraries inside their commands so start-up stays light."""
 from __future__ import annotations
 
 import importlib
+import sys
 
 import typer
 
 from hullguard import __version__
+from hullguard.cli.common import SETTINGS, eprint, report_unexpected
 
 # One line per command module; each defines register(app: typer.Typer) -> None.
 COMMAND_MODULES = (
@@ -21,6 +23,7 @@ COMMAND_MODULES = (
     "hullguard.cli.lint_cmd",
     "hullguard.cli.contain_cmd",
     "hullguard.cli.remediate_cmd",
+    "hullguard.cli.trust_cmd",
     "hullguard.cli.posture_cmd",
 )
 
@@ -43,18 +46,21 @@ def _version(value: bool) -> None:
 def main(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="Show the version and exit."),
+    debug: bool = typer.Option(False, "--debug", envvar="HULLGUARD_DEBUG",
+                               help="Show the full traceback of an unexpected error."),
 ) -> None:
     """Container supply-chain security and breach response."""
+    SETTINGS.debug = debug
 
 
 def _register_all() -> None:
+    """Every listed module must import: a missing one is a packaging bug, not an option."""
     for name in COMMAND_MODULES:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as error:
-            if error.name != name:
-                raise
-            continue  # a command group not built yet
+            raise ImportError(f"hullguard command module {name} is missing ({error}): a broken "
+                              "install; reinstall hullguard") from error
         module.register(app)
 
 
@@ -62,4 +68,14 @@ _register_all()
 
 
 def run() -> None:
-    app()
+    """The console entry point: anything a command's handle_errors did not catch (option
+    callbacks, start-up) still ends as one line and exit code 3, never a bare traceback."""
+    try:
+        app()
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        eprint("interrupted")
+        sys.exit(130)
+    except Exception as error:
+        sys.exit(report_unexpected(error).exit_code)

@@ -16,10 +16,14 @@ from hullguard.cli.common import (
     FAIL_ON_UNCOVERED_HELP,
     REGISTRY_DEADLINE_OPTION,
     check_format,
+    check_input_file,
+    check_output_dir,
+    check_store,
     eprint,
     handle_errors,
     printable,
     progress_enabled,
+    resolve_image,
 )
 
 if TYPE_CHECKING:
@@ -37,7 +41,7 @@ def _image_map(pairs: list[str]) -> dict[str, str]:
         ref, sep, source = pair.partition("=")
         if not sep or not source:
             raise InputError(f"{pair!r} is not REF=SOURCE", where="--image")
-        mapping[str(parse_reference(ref))] = source
+        mapping[str(parse_reference(ref))] = resolve_image(source)  # a bare path: sniffed
     return mapping
 
 
@@ -48,6 +52,8 @@ def _options(paths: list[str], out: Path, db: str | None, images: list[str], off
     from hullguard.vuln.db import default_db_path
 
     db_path = Path(db) if db else default_db_path()
+    if db and db_path.exists():
+        check_input_file(db_path, "--db")  # a directory; a missing one gets the hint below
     if db and not db_path.exists():
         from hullguard.errors import DatabaseError
 
@@ -179,6 +185,16 @@ def warn_uncovered(results: list[ImageResult]) -> bool:
     return bool(by_source) or any(r.scanned and r.skipped for r in results)
 
 
+def _require_some_input(inventory: Inventory, live: bool) -> None:
+    """Not one given path could be read: a mistake (exit 2), not an empty incident."""
+    if not live and not inventory.sources and inventory.issues:
+        from hullguard.errors import InputError
+
+        first = inventory.issues[0]
+        raise InputError(f"no input could be read ({len(inventory.issues)} problems; first: "
+                         f"{first})")
+
+
 def _store_url(store: str | None, no_store: bool) -> str:
     from hullguard.store.base import default_store_url
 
@@ -228,6 +244,10 @@ def register(app: typer.Typer) -> None:
 
         if not demo and not paths and not cluster:
             raise InputError("give manifests/compose files/Dockerfiles, --cluster, or --demo")
+        check_output_dir(out, "--out")
+        if not demo:
+            check_store(_store_url(store, no_store))
+            check_input_file(Path(criticality) if criticality else None, "--criticality-config")
         check_out(out)
         options = _demo_options(out, workers, not no_secrets) if demo else _options(
             list(paths or []), out, db, image or [], offline, workers, not no_secrets,
@@ -239,6 +259,7 @@ def register(app: typer.Typer) -> None:
 
             options = replace(options, sla=parse_sla(sla))
         inventory = collect_inventory(options)
+        _require_some_input(inventory, demo or cluster)
         results = _scan_with_progress(inventory, options, quiet)
         incident = build_incident(inventory, results, options)
         _warn(incident.warnings)
@@ -273,10 +294,13 @@ def register(app: typer.Typer) -> None:
         from hullguard.respond.run import collect_inventory
 
         check_format(fmt, FLEET_FORMATS)
+        check_output_dir(state, "--state")
+        check_store(_store_url(store, no_store))
         options = _options(list(paths or []), state, db, image or [], offline, workers,
                            not no_secrets, cluster, kubeconfig, context, None,
                            _store_url(store, no_store))
         inventory = collect_inventory(options)
+        _require_some_input(inventory, cluster)
         results = attach_coverage(_scan_with_progress(inventory, options, quiet),
                                   options.db_path)
         _warn([w for r in results for w in r.warnings])

@@ -18,9 +18,11 @@ from hullguard.cli.common import (
     PLATFORM_OPTION,
     REGISTRY_DEADLINE_OPTION,
     check_format,
+    check_output_file,
     handle_errors,
     option_quiet,
     progress,
+    resolve_image,
     show_warnings,
     write_output,
 )
@@ -34,8 +36,9 @@ FORMAT_NAMES = ("table", "json", "cyclonedx-json", "spdx-json")  # = hullguard.s
 
 IMAGE_HELP = (
     "Image reference: docker-archive:PATH, oci-archive:PATH, oci:DIR[:TAG], dir:PATH, "
-    "sbom:PATH (CycloneDX/SPDX JSON), registry:REF or a bare REF (alpine:3.18 means "
-    "docker.io/library/alpine:3.18)."
+    "rootfs:FILE (a root filesystem tarball), sbom:PATH (CycloneDX/SPDX JSON), registry:REF, "
+    "a bare REF (alpine:3.18 means docker.io/library/alpine:3.18) or an existing path (its "
+    "kind is detected and said on stderr)."
 )
 
 
@@ -64,8 +67,9 @@ def sbom_command(
     from hullguard.sbom import FORMATS, render
 
     check_format(fmt, FORMATS)
+    check_output_file(output, "--output")
     options = _source_options(platform, insecure, username, password_stdin)
-    sbom = _catalog(image, options, quiet)
+    sbom = _catalog(resolve_image(image), options, quiet)
     # Warnings go to stderr (never into the SBOM stream); a hostile image can make many.
     show_warnings(sbom.warnings, more=" (all are listed in -f json)")
     write_output(render(sbom, fmt), output)

@@ -22,6 +22,9 @@ from hullguard.cli.common import (
     PLATFORM_OPTION,
     REGISTRY_DEADLINE_OPTION,
     check_format,
+    check_input_file,
+    check_output_file,
+    check_store,
     eprint,
     handle_errors,
     option_quiet,
@@ -29,6 +32,7 @@ from hullguard.cli.common import (
     parse_severity,
     printable,
     progress,
+    resolve_image,
     show_warnings,
     write_output,
 )
@@ -40,7 +44,8 @@ if TYPE_CHECKING:
 
 FORMAT_NAMES = ("table", "json", "sarif", "cyclonedx-json")
 IMAGE_HELP = ("Image: docker-archive:PATH, oci-archive:PATH, oci:DIR[:TAG], dir:PATH, "
-              "sbom:PATH (CycloneDX/SPDX/native JSON), registry:REF or a bare REF.")
+              "rootfs:FILE (a root filesystem tarball), sbom:PATH (CycloneDX/SPDX/native "
+              "JSON), registry:REF, a bare REF, or an existing path (its kind is detected).")
 
 
 def register(app: typer.Typer) -> None:
@@ -121,9 +126,15 @@ def scan_command(
     check_format(fmt, FORMAT_NAMES)
     levels = frozenset(parse_severity(s, "--severity") for s in severity.split(",") if s.strip())
     gate = parse_fail_on(fail_on)
+    check_output_file(output, "--output")
+    if not no_store:
+        check_store(store)
+    for path in vex or []:
+        check_input_file(path, "--vex")
+    check_input_file(ignore_file, "--ignore-file")
     statements, rules, vex_warnings = load_suppressions(vex or [], ignore_file)
     with open_db(db, max_age_days, quiet) as vdb:
-        sbom = catalog(image, platform, insecure, quiet)
+        sbom = catalog(resolve_image(image), platform, insecure, quiet)
         options = ScanOptions(levels, ignore_unfixed, statements, rules)
         report = scan_sbom(sbom, vdb, options)
         if not no_store:
@@ -179,7 +190,7 @@ def explain_command(
 
     check_format(fmt, ("text", "json"))
     with open_db(db, max_age_days, quiet) as vdb:
-        sbom = catalog(image, platform, insecure, quiet)
+        sbom = catalog(resolve_image(image), platform, insecure, quiet)
         result = explain(vuln_id, sbom, vdb)
     text = render_json(result) if fmt == "json" else printable(render_text(result))
     write_output(text, None)
@@ -202,6 +213,8 @@ def rescan_command(
     from hullguard.store.rescan import render_changes, rescan_all
 
     check_format(fmt, ("table", "json"))
+    check_output_file(output, "--output")
+    check_store(store)
     with open_db(db, max_age_days, quiet) as vdb, open_store(store) as session_factory:
         changes = rescan_all(session_factory, vdb)
     text = render_changes(changes, fmt)

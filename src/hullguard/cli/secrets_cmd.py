@@ -18,6 +18,8 @@ from hullguard.cli.common import (
     PLATFORM_OPTION,
     REGISTRY_DEADLINE_OPTION,
     check_format,
+    check_input_file,
+    check_output_file,
     handle_errors,
     option_quiet,
     parse_fail_on,
@@ -59,7 +61,9 @@ def secrets_command(
     from hullguard.secrets.report import FORMATS, render
 
     check_format(fmt, FORMATS)
+    check_output_file(output, "--output")
     threshold = parse_fail_on(fail_on)
+    check_input_file(allowlist, "--allowlist")
     rules_allow = load_allowlist(allowlist) if allowlist else None
     options = SourceOptions(platform=Platform.parse(platform))
     with progress(f"scanning {target} for secrets", quiet):

@@ -28,7 +28,7 @@ def image_names(info: ImageInfo) -> tuple[list[str], list[str]]:
     from hullguard.inventory.references import normalize
 
     names, digests = [], [str(d) for d in (info.digest, info.config_digest) if d]
-    for text in (info.reference, *info.tags, *info.repo_digests):
+    for text in _name_texts(info):
         try:
             ref = normalize(text)
         except HullguardError:
@@ -36,7 +36,18 @@ def image_names(info: ImageInfo) -> tuple[list[str], list[str]]:
         names.append(ref.name)
         if ref.digest:
             digests.append(ref.digest)
+    if not names and info.source_kind != "registry":
+        names.append(info.reference)  # kind:/absolute/path: stable whatever the cwd was
     return list(dict.fromkeys(names)), list(dict.fromkeys(digests))
+
+
+def _name_texts(info: ImageInfo) -> tuple[str, ...]:
+    """The texts that name an image. A local source's reference (``dir:alp-py``) is a path,
+    not an image name, and an OCI ``ref.name`` of ``2.3.1`` is a tag, not ``library/2.3.1``:
+    only the archive's own full names (RepoTags, ``repo:tag`` ref names) count."""
+    if info.source_kind == "registry":
+        return (info.reference, *info.tags, *info.repo_digests)
+    return (*(t for t in info.tags if ":" in t or "/" in t), *info.repo_digests)
 
 
 def declared_edges(inventory: Inventory) -> list[DeclaredEdge]:

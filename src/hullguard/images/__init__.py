@@ -2,8 +2,10 @@
 
 ``open_image("alpine:3.18")``, ``open_image("docker-archive:img.tar")``,
 ``open_image("oci:layout:1.0")``, ``open_image("oci-archive:img.tar")``,
-``open_image("dir:/rootfs")`` return an :class:`~hullguard.images.api.ImageSource`; apply
-each layer's entries to a :class:`~hullguard.images.tree.FileTree` for the squashed view.
+``open_image("dir:/rootfs")``, ``open_image("rootfs:alpine-minirootfs.tar.gz")`` (a bare
+existing path is sniffed: :mod:`hullguard.images.sniff`) return an
+:class:`~hullguard.images.api.ImageSource`; apply each layer's entries to a
+:class:`~hullguard.images.tree.FileTree` for the squashed view.
 """
 
 from __future__ import annotations
@@ -73,6 +75,10 @@ def open_source(source: SourceRef, options: SourceOptions | None = None) -> Imag
         from hullguard.images.dirsource import open_dir
 
         return open_dir(source.path)
+    if source.kind == "rootfs":
+        from hullguard.images.rootfs import open_rootfs
+
+        return open_rootfs(source.path, options)
     if source.kind == "sbom":
         raise InputError("an SBOM is not an image", where=str(source),
                          hint="read it with hullguard.sbom (e.g. `hullguard sbom sbom:FILE`)")

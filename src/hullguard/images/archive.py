@@ -16,10 +16,11 @@ manifest digest is known and every blob is checked against its descriptor too.
 
 from __future__ import annotations
 
-import json
+import os
 from pathlib import Path
 from typing import Any
 
+from hullguard import jsonsafe
 from hullguard.errors import InputError, IntegrityError, NotFoundError
 from hullguard.images.api import SourceOptions
 from hullguard.images.layers import LayerWalker, walk_blob
@@ -81,7 +82,8 @@ class DockerArchive:
 
 def open_docker_archive(path: str, options: SourceOptions,
                         selector: str = "") -> DockerArchive | OciImage:
-    reference = f"docker-archive:{path}"
+    # The absolute path: the same archive has one name whatever directory it was scanned from
+    reference = f"docker-archive:{os.path.abspath(path)}"
     if not Path(path).is_file():
         raise InputError("no such file", where=reference,
                          hint="docker-archive:PATH expects the tar written by docker save")
@@ -110,8 +112,8 @@ def _manifest_entries(members: TarMembers, where: str) -> list[dict[str, Any]]:
     if found is None:
         return []
     data = read_region(found, MAX_MANIFEST_BYTES, f"{where} manifest.json")
-    try:
-        doc = json.loads(data)
+    try:  # bounded: [[[[...]]]] 100,000 deep would be a RecursionError
+        doc = jsonsafe.loads(data, f"{where} manifest.json")
     except ValueError as exc:
         raise InputError(f"manifest.json is not valid JSON: {exc}", where=where) from None
     if not isinstance(doc, list) or not all(isinstance(e, dict) for e in doc):

@@ -169,11 +169,11 @@ class DirImage:
 
     def __init__(self, path: str) -> None:
         self.root = Path(path)
-        self.where = f"dir:{path}"
+        self.where = f"dir:{os.path.abspath(path)}"  # stable whatever the cwd
         if not self.root.is_dir():
             raise InputError("not a directory", where=self.where,
                              hint="dir:PATH expects a root filesystem directory")
-        layer = Layer(0, None, None, "", 0, f"dir:{path}")
+        layer = Layer(0, None, None, "", 0, self.where)
         self._info = ImageInfo(reference=self.where, source_kind="dir", layers=(layer,))
 
     @property

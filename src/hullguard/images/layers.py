@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import math
 import os
 import queue
 import threading
@@ -957,9 +958,15 @@ def _pax_float(pax: dict[str, str], key: str, default: float, where: str) -> flo
     if value is None:
         return default
     try:
-        return float(value)
+        number = float(value)
     except ValueError:
         raise InputError(f"invalid PAX {key} {value[:20]!r}", where=where) from None
+    if not math.isfinite(number) or abs(number) > _MAX_PAX_SECONDS:  # inf, nan, 1e400
+        raise InputError(f"invalid PAX {key} {value[:20]!r}: not a finite time", where=where)
+    return number
+
+
+_MAX_PAX_SECONDS = float(1 << 62)  # int() of it fits FileInfo.mtime; no real time is near
 
 
 def _chain_first(first: bytes, raw: _Raw) -> Callable[[], bytes]:

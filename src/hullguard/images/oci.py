@@ -257,7 +257,7 @@ def _ref_names(descriptor: Descriptor) -> tuple[str, ...]:
 
 def open_oci_layout(path: str, tag: str, options: SourceOptions) -> OciImage:
     root = Path(path)
-    reference = f"oci:{path}" + (f":{tag}" if tag else "")
+    reference = f"oci:{os.path.abspath(path)}" + (f":{tag}" if tag else "")  # stable name
     if not root.is_dir():
         raise InputError("not a directory", where=reference,
                          hint="oci:DIR expects an OCI image layout directory")
@@ -266,7 +266,7 @@ def open_oci_layout(path: str, tag: str, options: SourceOptions) -> OciImage:
 
 
 def open_oci_archive(path: str, options: SourceOptions, tag: str = "") -> OciImage:
-    reference = f"oci-archive:{path}"
+    reference = f"oci-archive:{os.path.abspath(path)}"  # stable whatever the cwd
     if not os.path.isfile(path):
         raise InputError("no such file", where=reference)
     return OciImage(TarMembers(Path(path), reference), source_kind="oci-archive",

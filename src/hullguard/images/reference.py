@@ -3,12 +3,14 @@
 ``parse_source`` splits ``KIND:REST`` into a :class:`SourceRef`; a text without a known kind
 prefix is a registry reference. ``parse_reference`` parses and normalizes a Docker reference the
 way ``github.com/distribution/reference`` (``ParseNormalizedNamed``) does: ``alpine`` becomes
-``docker.io/library/alpine:latest``, ``localhost:5000/x`` keeps its registry, a digest is kept,
-a tag and a digest may both be given.
+``docker.io/library/alpine:latest`` (as do ``index.docker.io/alpine`` and
+``registry-1.docker.io/library/alpine``: the one normalizer), ``localhost:5000/x`` keeps its
+registry, a digest is kept, a tag and a digest may both be given.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +20,11 @@ from hullguard.model import Digest
 
 DOCKER_HUB = "docker.io"
 DOCKER_HUB_API = "registry-1.docker.io"
+# Every spelling of Docker Hub: references are normalized to DOCKER_HUB (so inventory, --image,
+# store and graph agree); only the registry client connects to DOCKER_HUB_API.
+DOCKER_HUB_ALIASES = frozenset({DOCKER_HUB, "index.docker.io", DOCKER_HUB_API})
 DEFAULT_TAG = "latest"
-LOCAL_KINDS = ("docker-archive", "oci-archive", "oci", "dir", "sbom")
+LOCAL_KINDS = ("docker-archive", "oci-archive", "oci", "dir", "rootfs", "sbom")
 KINDS = (*LOCAL_KINDS, "registry")
 _ALIASES = {"oci-dir": "oci", "oci-layout": "oci", "docker-registry": "registry"}
 _UNSUPPORTED = ("docker", "docker-daemon", "podman", "containerd", "singularity", "file")
@@ -146,7 +151,7 @@ def _split_domain(name: str, text: str) -> tuple[str, str]:
         registry, repository = first, name[slash + 1:]
         if not _DOMAIN_RE.fullmatch(registry):
             raise InputError(f"invalid registry host {registry!r}", where=text)
-    if registry == "index.docker.io":
+    if registry.lower() in DOCKER_HUB_ALIASES:
         registry = DOCKER_HUB
     if registry == DOCKER_HUB and "/" not in repository:
         repository = f"library/{repository}"
@@ -182,7 +187,7 @@ def parse_source(text: str) -> SourceRef:
         raise InputError(f"{kind}: needs a {'reference' if kind == 'registry' else 'path'}",
                          where=text)
     if kind == "registry":
-        return _registry_source(rest)
+        return SourceRef("registry", reference=parse_reference(rest))
     if kind == "oci":
         path, tag = _split_oci(rest)
         return SourceRef("oci", path, tag)
@@ -192,14 +197,20 @@ def parse_source(text: str) -> SourceRef:
     return SourceRef(kind, rest)
 
 
+def has_kind(text: str) -> bool:
+    """True when ``text`` starts with a source kind (``docker-archive:``, ``oci-dir:``...)."""
+    prefix, colon, _rest = text.partition(":")
+    return bool(colon) and (prefix in KINDS or prefix in _ALIASES or prefix in _UNSUPPORTED)
+
+
 def _registry_source(text: str) -> SourceRef:
-    try:
-        return SourceRef("registry", reference=parse_reference(text))
-    except InputError as exc:
-        if Path(text).exists():
-            exc.hint = (f"{text} is a local path: say what it is, e.g. docker-archive:{text}, "
-                        f"oci-archive:{text}, oci:{text} or dir:{text}")
-        raise
+    """A registry reference, unless ``text`` is an existing path: then what it holds (a
+    bare ``deb.tar`` is that file, never ``docker.io/library/deb.tar``)."""
+    if os.path.lexists(text):
+        from hullguard.images.sniff import sniff_path
+
+        return sniff_path(text)
+    return SourceRef("registry", reference=parse_reference(text))
 
 
 def _split_oci(rest: str) -> tuple[str, str]:

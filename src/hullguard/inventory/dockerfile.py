@@ -132,12 +132,25 @@ _VAR_RE = re.compile(r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?P<op>:?[-+?])?
                      r"(?P<word>[^}]*)\}|(?P<plain>[A-Za-z_][A-Za-z0-9_]*))")
 
 
+# ARG B=$A$A, C=$B$B, ... doubles per line: 40 lines would be a terabyte. Real values are
+# image names, versions and paths; longer expansions are dropped with a warning.
+MAX_EXPANSION = 64 << 10
+
+
+class ExpansionTooLong(ValueError):
+    """A substitution grew past :data:`MAX_EXPANSION` characters."""
+
+
 def substitute(text: str, variables: dict[str, str | None], escape: str = "\\",
                missing: list[str] | None = None) -> str:
     """Expand ``$VAR``, ``${VAR}``, ``${VAR:-w}``, ``${VAR-w}``, ``${VAR:+w}``, ``${VAR+w}``,
-    ``${VAR:?e}``; an escaped ``$`` stays literal. Unset names go to ``missing``."""
-    out, pos = [], 0
+    ``${VAR:?e}``; an escaped ``$`` stays literal. Unset names go to ``missing``.
+    ExpansionTooLong when the result would exceed :data:`MAX_EXPANSION` characters."""
+    out: list[str] = []
+    pos = size = 0
     while pos < len(text):
+        if size > MAX_EXPANSION:
+            raise ExpansionTooLong(f"expands to over {MAX_EXPANSION} characters")
         char = text[pos]
         if char == escape and text[pos + 1: pos + 2] == "$":
             out.append("$")
@@ -149,7 +162,10 @@ def substitute(text: str, variables: dict[str, str | None], escape: str = "\\",
             pos += 1
             continue
         out.append(_expand(match, variables, escape, missing))
+        size += len(out[-1])
         pos = match.end()
+    if size + len(out) > MAX_EXPANSION:  # size counts expansions, len(out) the rest (upper bound)
+        raise ExpansionTooLong(f"expands to over {MAX_EXPANSION} characters")
     return "".join(out)
 
 
@@ -303,7 +319,7 @@ def _arguments(rest: str) -> tuple[bool, tuple[str, ...]]:
     if rest.lstrip().startswith("["):
         try:
             items = json.loads(rest)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON (or absurdly nested): shell form
             items = None
         if isinstance(items, list) and all(isinstance(i, str) for i in items):
             return True, tuple(items)
@@ -374,17 +390,27 @@ class _Builder:
         for name, default in parse_arg(instr.value):
             value = self.build_args.get(name, default)
             if value is not None:
-                value = substitute(value, self.scope, self.escape)
+                value = self._substitute(value, instr.line, f"ARG {name}")
             self.global_args.append((name, value))
             self.scope[name] = value
+
+    def _substitute(self, text: str, line: int, what: str,
+                    missing: list[str] | None = None) -> str | None:
+        """``substitute`` that warns instead of raising: a runaway expansion is dropped."""
+        try:
+            return substitute(text, self.scope, self.escape, missing)
+        except ExpansionTooLong as error:
+            self.warnings.append((line, f"{what} {error}; value ignored"))
+            return None
 
     def _from(self, instr: Instruction) -> Instruction:
         missing: list[str] = []
         words = instr.value.split()
         base_raw = words[0] if words else ""
         name = words[2].lower() if len(words) >= 3 and words[1].lower() == "as" else ""
-        base = substitute(base_raw, self.scope, self.escape, missing)
-        platform = substitute(instr.flag("platform") or "", self.scope, self.escape, missing)
+        base = self._substitute(base_raw, instr.line, "FROM", missing) or ""
+        platform = self._substitute(instr.flag("platform") or "", instr.line, "FROM --platform",
+                                    missing) or ""
         for var in dict.fromkeys(missing):
             self.warnings.append((instr.line, f"FROM uses ARG {var} that has no value"))
         if not base:

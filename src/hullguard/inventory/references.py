@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hullguard.images.reference import parse_reference
+from hullguard.images.reference import DOCKER_HUB, parse_reference
 from hullguard.model.inventory import ImageRef, Origin
 
 # Well-known public registries other than Docker Hub; anything else counts as internal.
@@ -12,24 +12,21 @@ PUBLIC_REGISTRIES = frozenset({
     "registry.access.redhat.com", "registry.redhat.io", "cgr.dev", "lscr.io",
 })
 _PUBLIC_SUFFIXES = (".gcr.io",)  # us.gcr.io, eu.gcr.io, ...
-_HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
 
 
 def normalize(text: str) -> ImageRef:
-    """``nginx`` -> docker.io/library/nginx:latest. InputError (where=the text) if invalid."""
+    """``nginx`` -> docker.io/library/nginx:latest, as the inventory model keeps it. The
+    normalizing is :func:`hullguard.images.reference.parse_reference`'s (one normalizer for
+    inventory, ``--image``, store and graph). InputError (where=the text) if invalid."""
     parsed = parse_reference(text)
-    registry = "docker.io" if parsed.registry in _HUB_ALIASES else parsed.registry
-    repository = parsed.repository
-    if registry == "docker.io" and "/" not in repository:
-        repository = f"library/{repository}"
     digest = str(parsed.digest) if parsed.digest else ""
-    return ImageRef(registry, repository, parsed.tag, digest)
+    return ImageRef(parsed.registry, parsed.repository, parsed.tag, digest)
 
 
 def origin(ref: ImageRef) -> Origin:
     """Docker Hub, another well-known public registry, or internal (anything else)."""
     registry = ref.registry.lower()
-    if registry in _HUB_ALIASES:
+    if registry == DOCKER_HUB:
         return Origin.DOCKER_HUB
     if registry in PUBLIC_REGISTRIES or registry.endswith(_PUBLIC_SUFFIXES):
         return Origin.PUBLIC

@@ -30,6 +30,7 @@ from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import Resolver
 
+from hullguard import jsonsafe
 from hullguard.errors import InputError, LimitExceeded
 
 MAX_BYTES = 64 * 1024 * 1024
@@ -181,6 +182,12 @@ class _BoundedLoader(Composer, _Parser, SafeConstructor, Resolver):
                                       f"{seen[key.value]}); the last value is used"))
             seen.setdefault(key.value, _line(key))
 
+    def construct_bounded_int(self, node: ScalarNode) -> Any:
+        """An integer of more than MAX_INT_DIGITS digits is a clear error, not the bare
+        ValueError of Python's int limit (here or when an output later prints it)."""
+        jsonsafe.check_int_literal(str(node.value).lstrip("+-"), f"{self.where}:{_line(node)}")
+        return self.construct_yaml_int(node)
+
     def construct_unknown(self, node: Node) -> Any:
         """Refuse Python object tags; read other application tags (``!Ref``) as plain data."""
         tag = str(node.tag)
@@ -198,6 +205,8 @@ class _BoundedLoader(Composer, _Parser, SafeConstructor, Resolver):
 
 _BoundedLoader.add_constructor(  # type: ignore[type-var]
     "tag:yaml.org,2002:map", _BoundedLoader.construct_line_map)
+_BoundedLoader.add_constructor(  # type: ignore[type-var]
+    "tag:yaml.org,2002:int", _BoundedLoader.construct_bounded_int)
 _BoundedLoader.add_constructor(None, _BoundedLoader.construct_unknown)  # type: ignore[type-var]
 
 
@@ -217,10 +226,7 @@ def _deep_collections(value: Any, max_depth: int, where: str) -> None:
 def loads_json(text: str, where: str, limits: Limits = DEFAULT_LIMITS) -> Any:
     """Parse JSON with the same bounds (a kubectl dump is JSON; json is much faster)."""
     try:
-        value = json.loads(text)
-    except RecursionError:
-        raise LimitExceeded(f"nesting deeper than {limits.max_depth} levels",
-                            where=where) from None
+        value = jsonsafe.loads(text, where)  # integers bounded; RecursionError as a limit
     except json.JSONDecodeError as error:
         raise InputError(f"malformed JSON: {error.msg}",
                          where=f"{where}:{error.lineno}") from None
@@ -264,16 +270,10 @@ def _malformed(error: yaml.MarkedYAMLError, where: str) -> InputError:
 
 def read_text(path: Path, limits: Limits = DEFAULT_LIMITS) -> str:
     """A file's text with the size bound checked before reading; undecodable bytes replaced."""
-    try:
-        if not path.is_file():  # devices and FIFOs would never end; directories are no text
-            raise InputError("not a regular file", where=str(path))
-        size = path.stat().st_size
-        if size > limits.max_bytes:
-            raise LimitExceeded(f"file is {size} bytes, over the {limits.max_bytes} limit",
-                                where=str(path))
-        return path.read_bytes().decode("utf-8", errors="replace")
-    except OSError as error:
-        raise InputError(f"cannot read: {error.strerror}", where=str(path)) from None
+    from hullguard.fsutil import read_bounded
+
+    # devices and FIFOs would never end; directories are no text: read_bounded refuses them
+    return read_bounded(path, limits.max_bytes).decode("utf-8", errors="replace")
 
 
 def load_file(path: Path, limits: Limits = DEFAULT_LIMITS) -> YamlResult:

@@ -72,17 +72,26 @@ def _selected(incident: IncidentFolder, options: RemediateOptions) -> list[str]:
 
 def _remedy(incident: IncidentFolder, inventory: Inventory, name: str,
             options: RemediateOptions, changes: ChangeSet) -> ImageRemedy:
-    from hullguard.respond.writer import sbom_file_name
-
     image = next(i for i in incident.images if i["name"] == name)
     plan = plan_image(image)
-    plan.packages = read_sbom_packages(incident.path / "sboms" / sbom_file_name(name))
+    sbom = _sbom_path(incident, image.get("sbom"))
+    plan.packages = read_sbom_packages(sbom) if sbom else set()
     remedy = ImageRemedy(plan, workloads=_workloads(inventory, name),
                          written_as=_written_as(inventory, name))
     remedy.dockerfile, remedy.matched_by = find_dockerfile(name, inventory, options.dockerfiles)
     if remedy.dockerfile:
         _patch(remedy, incident, options, changes)
     return remedy
+
+
+def _sbom_path(incident: IncidentFolder, relative: object) -> Path | None:
+    """The image's SBOM as findings.json indexes it, only inside the folder's ``sboms/`` (the
+    folder may be hostile: no absolute paths, no ``..``, no links out)."""
+    if not isinstance(relative, str) or not relative.startswith("sboms/"):
+        return None
+    folder = (incident.path / "sboms").resolve()
+    path = (incident.path / relative).resolve()
+    return path if path.parent == folder else None
 
 
 def _workloads(inventory: Inventory, name: str) -> list[tuple[str, list[str]]]:

@@ -63,7 +63,9 @@ def fingerprint(sbom: Sbom) -> str:
 def document_uuid(sbom: Sbom) -> uuid.UUID:
     """uuid5 of the image digest (or reference for digest-less sources) and the content."""
     anchor = str(sbom.image.digest) if sbom.image.digest else sbom.image.reference
-    return uuid.uuid5(HULLGUARD_UUID_NAMESPACE, f"{anchor}|{fingerprint(sbom)}")
+    from hullguard.textsafe import escape_surrogates  # uuid5 encodes strictly as UTF-8
+
+    return uuid.uuid5(HULLGUARD_UUID_NAMESPACE, escape_surrogates(f"{anchor}|{fingerprint(sbom)}"))
 
 
 def bom_ref(package: Package) -> str:

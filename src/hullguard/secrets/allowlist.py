@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hullguard.errors import InputError
+from hullguard.fsutil import read_bounded
 
 _MAX_BYTES = 1 << 20
 
@@ -45,7 +46,7 @@ def load_allowlist(path: Path) -> Allowlist:
 
     where = str(path)
     try:
-        raw = path.read_bytes()[: _MAX_BYTES + 1]
+        raw = read_bounded(path, _MAX_BYTES + 1)  # + 1: the size message below stays
     except OSError as error:
         raise InputError(f"cannot read allowlist: {error.strerror}", where=where) from None
     if len(raw) > _MAX_BYTES:

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy.orm import DeclarativeBase
 
 from hullguard.errors import DatabaseError
+from hullguard.textsafe import install_sql_escaping
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine, Table
@@ -110,6 +111,7 @@ def make_engine(url: str | None = None, *, must_exist: bool = False) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
     elif engine.dialect.name == "postgresql":
         event.listen(engine, "begin", _postgres_begin)
+    install_sql_escaping(engine)  # hostile names (lone surrogates) are stored escaped
     return engine
 
 

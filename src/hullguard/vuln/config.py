@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from hullguard.errors import InputError
+from hullguard.fsutil import read_bounded
 
 OSV_ECOSYSTEMS = ("PyPI", "Go", "npm", "Maven", "RubyGems", "crates.io", "NuGet", "Packagist")
 ALPINE_BRANCHES = ("v3.16", "v3.17", "v3.18", "v3.19", "v3.20", "v3.21", "v3.22")
@@ -44,6 +45,7 @@ FIXED_FEEDS = {
     "kev": "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json",
 }
 DEFAULT_MAX_AGE_DAYS = 7.0
+MAX_CONFIG_BYTES = 1 << 20  # a config file is a few lines
 DEFAULT_DEADLINE = 1800.0  # seconds for a whole `db update` run
 MiB = 1 << 20
 # Download caps per feed (name prefix -> bytes): several times today's size, far below what
@@ -117,12 +119,13 @@ def default_config_path() -> Path:
 def _read_toml(path: Path | None) -> dict[str, Any]:
     explicit = path is not None
     path = path or default_config_path()
-    if not path.is_file():
+    if not path.exists():
         if explicit:
             raise InputError("config file not found", where=str(path))
         return {}
     try:
-        section = tomllib.loads(path.read_text(encoding="utf-8")).get("vulndb", {})
+        text = read_bounded(path, MAX_CONFIG_BYTES).decode("utf-8")
+        section = tomllib.loads(text).get("vulndb", {})
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as error:
         raise InputError(f"invalid config file: {error}", where=str(path)) from None
     if not isinstance(section, dict):

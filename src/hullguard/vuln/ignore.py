@@ -56,10 +56,9 @@ class IgnoreRule:
 def load_ignore_file(path: Path) -> list[IgnoreRule]:
     """Parse an ignore file; a malformed rule is an error naming the rule (a silently dropped
     rule would un-suppress, a silently loose one would over-suppress)."""
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise InputError(f"cannot read ignore file: {error.strerror}", where=str(path)) from None
+    from hullguard.fsutil import read_bounded
+
+    data = read_bounded(path, MAX_IGNORE_BYTES)
     doc = parse_yaml(data, str(path), Limits(max_yaml_bytes=MAX_IGNORE_BYTES))
     rules = doc.get("ignore") if isinstance(doc, dict) else doc
     if rules in ("", None):

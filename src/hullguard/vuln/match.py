@@ -40,6 +40,7 @@ from hullguard.model import (
     Range,
     Sbom,
 )
+from hullguard.textsafe import has_surrogates
 from hullguard.vuln.importers.debian import release_ecosystem
 from hullguard.vuln.importers.osv import normalize_name  # the key the importers store
 from hullguard.vuln.severity import Rated, nvd_ratings, rate, ratings_of
@@ -341,7 +342,8 @@ def _match_advisory(package: Package, targets: Sequence[Target], advisory: Advis
 def _candidates(targets: Sequence[Target], lookup: Lookup) -> list[Advisory]:
     seen: dict[tuple[str, str], Advisory] = {}
     for ecosystem, name, _by_source in targets:
-        for advisory in lookup(ecosystem, name):
+        # a lone surrogate (hostile SBOM) names no advisory, and SQLite cannot encode it
+        for advisory in () if has_surrogates(name) else lookup(ecosystem, name):
             if not advisory.withdrawn:
                 seen.setdefault((advisory.source, advisory.id), advisory)
     return list(seen.values())

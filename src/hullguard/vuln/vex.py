@@ -5,11 +5,11 @@ suppressed with the statement. CycloneDX ``false_positive`` and ``resolved`` sup
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hullguard import jsonsafe
 from hullguard.errors import InputError
 from hullguard.model import Finding, ImageInfo
 from hullguard.vuln.purl import purl_matches
@@ -66,12 +66,11 @@ def _names_image(product: str, image: ImageInfo) -> bool:
 
 def load_vex(path: Path) -> tuple[list[VexStatement], list[str]]:
     """The suppressing statements of one VEX file, and warnings for ignored ones."""
+    from hullguard.fsutil import read_bounded
+
+    raw = read_bounded(path, MAX_VEX_BYTES)
     try:
-        if path.stat().st_size > MAX_VEX_BYTES:
-            raise InputError("VEX document too large", where=str(path))
-        doc = json.loads(path.read_bytes())
-    except OSError as error:
-        raise InputError(f"cannot read VEX file: {error.strerror}", where=str(path)) from None
+        doc = jsonsafe.loads(raw, str(path))
     except ValueError as error:
         raise InputError(f"invalid JSON: {error}", where=str(path)) from None
     if isinstance(doc, dict) and isinstance(doc.get("statements"), list):

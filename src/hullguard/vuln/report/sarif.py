@@ -77,7 +77,7 @@ def _result(finding: Finding, rule_index: int, report: ScanReport) -> dict[str, 
     package = finding.package
     fixed = ", ".join(finding.fixed_versions) or "none yet"
     fingerprint = hashlib.sha256(f"{report.sbom.image.reference}|{package.purl}|{finding.id}"
-                                 .encode()).hexdigest()
+                                 .encode("utf-8", "surrogatepass")).hexdigest()
     return {
         "ruleId": finding.id, "ruleIndex": rule_index, "level": _LEVEL[finding.severity],
         "message": {"text": f"{package.name} {package.version} ({package.purl}) is affected by "

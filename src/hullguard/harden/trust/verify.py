@@ -1,0 +1,172 @@
+"""Find and check every signature or attestation of an image, in both layouts.
+
+Each one found becomes a :class:`Checked` with the reason it was accepted or refused; a bad
+signature is a refusal, not an error. Errors (:class:`HullguardError`) are reserved for the
+registry failing or a hostile structure (too many layers, an oversized manifest).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING
+
+from hullguard.errors import HullguardError, InputError, IntegrityError, LimitExceeded
+from hullguard.harden.trust import formats, keys
+from hullguard.harden.trust.attach import Attached, Attachments, Target
+from hullguard.images.manifest import parse_descriptor
+from hullguard.images.reference import parse_reference
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+
+
+MAX_PAYLOAD = 1 << 20  # a simple-signing payload is a few hundred bytes
+MAX_ATTESTATION = 32 << 20  # an SBOM predicate can be large, but not unbounded
+# Refusals that one attached item can cause without spoiling the others.
+ITEM_ERRORS = (InputError, IntegrityError, LimitExceeded)
+
+
+@dataclass(frozen=True)
+class Checked:
+    layout: str  # "legacy" or "bundle"
+    location: str  # the tag and layer, or the referrer's digest
+    verified: bool
+    reason: str
+    predicate_type: str = ""
+
+
+def verify_signatures(store: Attachments, target: Target,
+                      key: PublicKeyTypes) -> list[Checked]:
+    """Every signature of the image (``.sig`` layers and signature bundles), checked."""
+    where = store.location("sig")
+    found = [_guard("legacy", f"{where} layer {i}",
+                    partial(_legacy_signature, store, target, key, item))
+             for i, item in enumerate(store.layers("sig"))]
+    return found + _bundles(store, target, key, formats.SIGN_PREDICATE)
+
+
+def verify_attestations(store: Attachments, target: Target, key: PublicKeyTypes,
+                        predicate_uri: str) -> list[Checked]:
+    """Every attestation of the image (``.att`` layers and bundles), checked against the
+    predicate type asked for."""
+    where = store.location("att")
+    found = [_guard("legacy", f"{where} layer {i}",
+                    partial(_legacy_attestation, store, target, key, item, predicate_uri))
+             for i, item in enumerate(store.layers("att"))]
+    return found + _bundles(store, target, key, predicate_uri)
+
+
+def _guard(layout: str, location: str, check: Callable[[], tuple[str, str]]) -> Checked:
+    """Run one item's check: ``("", predicate)`` is accepted, ``(reason, predicate)`` not."""
+    try:
+        reason, predicate = check()
+    except ITEM_ERRORS as error:
+        return Checked(layout, location, False, error.message)
+    return Checked(layout, location, not reason, reason or "verified", predicate)
+
+
+def _legacy_signature(store: Attachments, target: Target, key: PublicKeyTypes,
+                      item: Attached) -> tuple[str, str]:
+    if item.descriptor.media_type != formats.SIMPLE_SIGNING:
+        return f"layer media type {item.descriptor.media_type!r} is not simple signing", ""
+    encoded = item.descriptor.annotation(formats.SIGNATURE_ANNOTATION)
+    if not encoded:
+        return "no signature annotation", ""
+    signature = formats.unb64(encoded, "signature annotation", str(item.descriptor.digest))
+    payload = store.blob(item.descriptor, MAX_PAYLOAD)
+    if not keys.verify(key, signature, payload):
+        return "signature does not verify with the key", ""
+    claims = formats.parse_simple_signing(payload, str(item.descriptor.digest))
+    return _claims_reason(target, claims.digest, claims.docker_reference), ""
+
+
+def _claims_reason(target: Target, digest: str, identity: str) -> str:
+    """Why signed claims do not fit the image ('' when they do)."""
+    if digest != str(target.digest):
+        return f"payload names image {digest[:90]}, not {target.digest}"
+    if target.offline:
+        return ""  # a layout on disk has no repository to compare with (cosign's default)
+    try:
+        named = parse_reference(identity).name
+    except HullguardError:
+        return f"payload identity {identity[:120]!r} is not an image reference"
+    if named != target.reference.name:
+        return f"payload identity {named!r} is not {target.reference.name!r}"
+    return ""
+
+
+def _legacy_attestation(store: Attachments, target: Target, key: PublicKeyTypes,
+                        item: Attached, predicate_uri: str) -> tuple[str, str]:
+    if item.descriptor.media_type != formats.DSSE_MEDIA:
+        return f"layer media type {item.descriptor.media_type!r} is not a DSSE envelope", ""
+    data = store.blob(item.descriptor, MAX_ATTESTATION)
+    where = str(item.descriptor.digest)
+    envelope = formats.parse_envelope(formats.load_object(data, "DSSE envelope", where), where)
+    return _envelope_reason(target, key, envelope, predicate_uri, where)
+
+
+def _envelope_reason(target: Target, key: PublicKeyTypes, envelope: formats.Envelope,
+                     predicate_uri: str, where: str) -> tuple[str, str]:
+    """Check a DSSE envelope: signature, statement type, predicate type, subject."""
+    if envelope.payload_type != formats.INTOTO_PAYLOAD:
+        return f"payload type {envelope.payload_type[:80]!r} is not in-toto", ""
+    signed = formats.pae(envelope.payload_type, envelope.payload)
+    if not any(keys.verify(key, sig, signed) for sig in envelope.signatures):
+        return "no DSSE signature verifies with the key", ""
+    statement = formats.parse_statement(envelope.payload, where)
+    shown = statement.predicate_type[:200]
+    if statement.predicate_type != predicate_uri:
+        return f"predicate type {shown!r}, not the {predicate_uri!r} asked for", shown
+    if str(target.digest) not in statement.subject_digests:
+        return f"statement subjects do not include {target.digest}", shown
+    return "", shown
+
+
+def _bundles(store: Attachments, target: Target, key: PublicKeyTypes,
+             predicate_uri: str) -> list[Checked]:
+    found = []
+    for item in store.referrers():
+        if item.artifact_type != formats.BUNDLE_MEDIA:
+            continue
+        if _other_kind(item, predicate_uri):
+            continue
+        found.append(_guard("bundle", f"referrer {item.descriptor.digest}",
+                            partial(_bundle, store, target, key, item, predicate_uri)))
+    return found
+
+
+def _other_kind(item: Attached, predicate_uri: str) -> bool:
+    """A signature bundle when attestations are asked for, or the other way round: not
+    listed at all (the unsigned annotation only sorts; the signed statement decides)."""
+    declared = item.descriptor.annotation("dev.sigstore.bundle.predicateType")
+    if not declared:
+        return False
+    asked_signature = predicate_uri == formats.SIGN_PREDICATE
+    return asked_signature != (declared == formats.SIGN_PREDICATE)
+
+
+def _bundle(store: Attachments, target: Target, key: PublicKeyTypes, item: Attached,
+            predicate_uri: str) -> tuple[str, str]:
+    where = f"referrer {item.descriptor.digest}"
+    manifest = store.manifest(item.descriptor.digest)
+    subject = parse_descriptor(manifest.get("subject"), f"{where} subject")
+    if subject.digest != target.digest:
+        return f"referrer's subject is {subject.digest}, not {target.digest}", ""
+    layers = manifest.get("layers")
+    if not isinstance(layers, list) or len(layers) != 1:
+        return "a bundle referrer must have exactly one layer", ""
+    layer = parse_descriptor(layers[0], f"{where} layer")
+    if layer.media_type != formats.BUNDLE_MEDIA:
+        return f"layer media type {layer.media_type!r} is not a Sigstore bundle", ""
+    envelope = formats.parse_bundle(store.blob(layer, MAX_ATTESTATION), where)
+    return _envelope_reason(target, key, envelope, predicate_uri, where)
+
+
+def digest_warning(target: Target) -> str:
+    """The warning for a tag given where a digest is safer ('' when a digest was given)."""
+    if target.reference.digest is not None:
+        return ""
+    return (f"{target.reference} was resolved to {target.digest}; name the image by digest "
+            "to be sure which image you mean")
