@@ -48,3 +48,16 @@ def test_table_has_a_status_column() -> None:
     table = render(_report(), "table")
     assert table.startswith("Posture of harbor:x at level L2")
     assert "HG-PH002 FAIL   HIGH" in table and "HG-PH006 MANUAL" in table
+
+
+def test_markdown_names_the_location() -> None:
+    checks = {c.id: c for c in all_checks()}
+    finding = LintFinding(checks["HG-PR004"], "config.yml", "storage.delete.enabled is true",
+                          "storage.delete", status="fail")
+    text = render(LintReport("config.yml", "L2", (finding,), (checks["HG-PR004"],),
+                             kind="Posture"), "markdown")
+    assert "| storage.delete: storage.delete.enabled is true |" not in text  # named already
+    finding = LintFinding(checks["HG-PD009"], "dockerhub:acme", "is public", "acme/web")
+    text = render(LintReport("dockerhub:acme", "L2", (finding,), (checks["HG-PD009"],),
+                             kind="Posture"), "markdown")
+    assert "acme/web: is public" in text

@@ -10,7 +10,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from hullguard.lint import report as lint_report
-from hullguard.model.lint import LEVELS, LintCheck, LintReport
+from hullguard.model.lint import LEVELS, LintCheck, LintFinding, LintReport
 from hullguard.textsafe import printable
 
 FORMATS = ("table", "json", "sarif", "markdown", "html")
@@ -67,6 +67,13 @@ def scores(report: LintReport) -> tuple[dict[str, Score], dict[str, Score]]:
     return levels, {family: score(by_family[family]) for family in sorted(by_family)}
 
 
+def evidence(finding: LintFinding) -> str:
+    """The message, prefixed with its location (token, repository) unless it names it."""
+    if finding.location and finding.location not in finding.message:
+        return f"{finding.location}: {finding.message}"
+    return finding.message
+
+
 def _md(text: str) -> str:
     return printable(text).replace("|", "\\|").replace("\n", " ")
 
@@ -82,7 +89,7 @@ def to_markdown(report: LintReport) -> str:
     for f in report.findings:
         fix = "" if f.status == "pass" else _md(f.check.fix)
         lines.append(f"| {f.check.id} {_md(f.check.title)} | {f.status.upper()} | "
-                     f"{f.check.level} | {f.check.nist} | {_md(f.message)} | {fix} |")
+                     f"{f.check.level} | {f.check.nist} | {_md(evidence(f))} | {fix} |")
     lines += [f"\n> warning: {_md(w)}" for w in report.warnings]
     return "\n".join(lines) + "\n"
 
@@ -119,7 +126,7 @@ def to_html(report: LintReport) -> str:
         parts.append(f"<tr><td>{f.check.id} {html.escape(f.check.title)}</td>"
                      f"<td class=\"{f.status}\">{f.status.upper()}</td><td>{f.check.level}</td>"
                      f"<td>{html.escape(f.check.nist)}</td>"
-                     f"<td>{html.escape(printable(f.message))}</td><td>{fix}</td></tr>")
+                     f"<td>{html.escape(printable(evidence(f)))}</td><td>{fix}</td></tr>")
     parts.append("</table>")
     parts += [f"<p>warning: {html.escape(printable(w))}</p>" for w in report.warnings]
     return "\n".join(parts) + "\n</body></html>\n"
