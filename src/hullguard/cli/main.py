@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "hullguard.cli.contain_cmd",
     "hullguard.cli.remediate_cmd",
     "hullguard.cli.trust_cmd",
+    "hullguard.cli.posture_cmd",
 )
 
 app = typer.Typer(

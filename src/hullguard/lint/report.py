@@ -19,31 +19,38 @@ def _check_json(check: LintCheck) -> dict[str, Any]:
 
 
 def _finding_json(finding: LintFinding) -> dict[str, Any]:
-    return {**_check_json(finding.check), "target": finding.target,
+    return {**_check_json(finding.check), "status": finding.status, "target": finding.target,
             "location": finding.location, "line": finding.line, "message": finding.message}
 
 
 def to_json(report: LintReport) -> str:
-    counts = Counter(str(f.check.severity) for f in report.findings)
-    doc = {"schema": "hullguard.lint/1", "target": report.target, "level": report.level,
+    counts = Counter(str(f.check.severity) for f in report.findings if f.status == "fail")
+    statuses = Counter(f.status for f in report.findings)
+    doc = {"schema": f"hullguard.{report.kind.lower()}/1", "target": report.target,
+           "level": report.level,
            "summary": {"findings": len(report.findings), "by_severity": dict(sorted(
-               counts.items())), "checks_enforced": len(report.checks)},
+               counts.items())), "by_status": dict(sorted(statuses.items())),
+               "checks_enforced": len(report.checks)},
            "findings": [_finding_json(f) for f in report.findings],
            "warnings": list(report.warnings)}
     return json.dumps(doc, indent=2, ensure_ascii=True) + "\n"
 
 
 def to_table(report: LintReport) -> str:
-    lines = [f"Lint of {report.target} at level {report.level}: {len(report.findings)} "
-             f"finding(s), {len(report.checks)} check(s) enforced"]
+    lines = [f"{report.kind} of {report.target} at level {report.level}: "
+             f"{len(report.findings)} finding(s), {len(report.checks)} check(s) enforced"]
+    # reports that list passes and manual checks too (posture) get a status column
+    with_status = any(f.status != "fail" for f in report.findings)
     for finding in report.findings:
         check = finding.check
         where = f"{finding.target}:{finding.line}" if finding.line else finding.target
         if finding.location:
             where += f" ({finding.location})"
-        lines.append(f"{check.id} {str(check.severity).upper():8} {check.level} {check.nist:5} "
-                     f"{where}: {finding.message}")
-        lines.append(f"    fix: {check.fix}")
+        status = f"{finding.status.upper():6} " if with_status else ""
+        lines.append(f"{check.id} {status}{str(check.severity).upper():8} {check.level} "
+                     f"{check.nist:5} {where}: {finding.message}")
+        if finding.status != "pass":
+            lines.append(f"    fix: {check.fix}")
     lines.extend(f"warning: {w}" for w in report.warnings)
     return escape_lines(lines)
 
@@ -67,8 +74,10 @@ def _sarif_result(finding: LintFinding, index: dict[str, int]) -> dict[str, Any]
     location: dict[str, Any] = {"physicalLocation": physical}
     if finding.location:
         location["logicalLocations"] = [{"name": finding.location}]
+    failed = finding.status == "fail"  # SARIF: a pass or a manual review has level "none"
     return {"ruleId": finding.check.id, "ruleIndex": index[finding.check.id],
-            "level": sarif_level(finding.check.severity),
+            "kind": {"fail": "fail", "pass": "pass"}.get(finding.status, "review"),
+            "level": sarif_level(finding.check.severity) if failed else "none",
             "message": {"text": f"{finding.message}. Fix: {finding.check.fix}"},
             "locations": [location]}
 
@@ -80,7 +89,8 @@ def to_sarif(report: LintReport) -> str:
     index = {c.id: i for i, c in enumerate(ordered)}
     return sarif_log([_sarif_rule(c) for c in ordered],
                      [_sarif_result(f, index) for f in report.findings],
-                     {"target": report.target, "hardening-level": report.level})
+                     {"target": report.target, "hardening-level": report.level,
+                      "kind": report.kind.lower()})
 
 
 def render(report: LintReport, fmt: str) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from hullguard.model.advisory import Severity
 
 LEVELS = ("L1", "L2", "L3")  # hardening guide: baseline, hardened, maximum (L1 within L2 within L3)
+STATUSES = ("fail", "manual", "pass")  # a finding's status (lint reports only failures)
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class LintFinding:
     message: str
     location: str = ""  # e.g. "stage build", "Deployment/web container app", a file path
     line: int = 0
+    status: str = "fail"  # fail | pass | manual (posture reports list passes and manual checks)
 
 
 @dataclass(frozen=True)
@@ -39,3 +41,4 @@ class LintReport:
     findings: tuple[LintFinding, ...] = ()
     checks: tuple[LintCheck, ...] = ()  # the checks enforced at ``level``
     warnings: tuple[str, ...] = ()
+    kind: str = "Lint"  # the report's heading word: Lint, Posture
