@@ -48,6 +48,7 @@ def open_write(case: Path) -> duckdb.DuckDBPyConnection:
         raise DatabaseError(f"cannot open the case database: {error}", where=str(path),
                             hint="is another hullguard forensics command running?") from None
     con.execute(f"SET memory_limit='{MEMORY_LIMIT}'")
+    con.execute("SET TimeZone='UTC'")
     con.execute(f"CREATE TABLE IF NOT EXISTS events ({_SCHEMA})")
     return con
 
@@ -63,6 +64,7 @@ def open_read(case: Path) -> duckdb.DuckDBPyConnection:
                                  f"{case} SOURCE:FILE...")
     try:
         con = duckdb.connect(str(path), read_only=True)
+        con.execute("SET TimeZone='UTC'")  # usual-hours checks and output are in UTC
         con.execute("SET enable_external_access=false")
         con.execute("SET lock_configuration=true")
     except duckdb.Error as error:

@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, cast
 
 from hullguard.errors import InputError
 from hullguard.forensics import db
@@ -110,16 +110,16 @@ def event_id(source: str, raw: str, index: int) -> str:
 def _values(source: str, event: Event) -> tuple[object, ...]:
     return (event.time, source, event.action, event.actor, event.client_addr,
             event.user_agent, event.registry, event.repository, event.tag, event.digest,
-            event.status, event.ok, event.count, event.detail)
+            event.status, event.ok, event.count, event.detail, event.request_id)
 
 
 def _open(path: Path) -> IO[bytes]:
     try:
         with path.open("rb") as probe:
             gzipped = probe.read(2) == b"\x1f\x8b"
-        handle: IO[bytes] = (gzip.open(path, "rb") if gzipped  # noqa: SIM115 (caller closes)
-                             else path.open("rb"))
-        return handle
+        if gzipped:
+            return cast("IO[bytes]", gzip.open(path, "rb"))  # noqa: SIM115 (caller closes)
+        return path.open("rb")
     except OSError as error:
         raise InputError(f"cannot read: {error.strerror}", where=str(path)) from None
 

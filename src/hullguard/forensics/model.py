@@ -22,6 +22,7 @@ EVENT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("ok", "BOOLEAN"),  # the request succeeded; NULL when the source does not say
     ("count", "BIGINT"),  # 1, or the aggregate a usage row stands for (Docker Hub usage CSV)
     ("detail", "VARCHAR"),  # message text (container logs, audit descriptions)
+    ("request_id", "VARCHAR"),  # the registry's request id: a request logged twice counts once
     ("file", "VARCHAR"),
     ("line", "BIGINT"),  # 1-based line (or record) number in ``file``
     ("raw", "VARCHAR"),  # the original record, decoded as UTF-8 with replacement
@@ -45,6 +46,7 @@ class Event:
     ok: bool | None = None
     count: int = 1
     detail: str = ""
+    request_id: str = ""
 
 
 @dataclass

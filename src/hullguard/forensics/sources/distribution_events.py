@@ -51,4 +51,5 @@ def convert(record: dict[str, Any]) -> tuple[Event, ...]:
         actor=text(actor, "name"), client_addr=host_only(text(request, "addr")),
         user_agent=text(request, "useragent"), registry=text(request, "host"),
         repository=text(target, "repository"), tag=text(target, "tag"),
-        digest=text(target, "digest"), status="", ok=True, detail=media_type),)
+        digest=text(target, "digest"), status="", ok=True, detail=media_type,
+        request_id=text(request, "id")),)

@@ -61,7 +61,8 @@ def convert(record: dict[str, Any]) -> tuple[Event, ...] | None:
         client_addr=host_only(text(record, "http.request.remoteaddr")),
         user_agent=text(record, "http.request.useragent"),
         registry=text(record, "http.request.host"), repository=repository, tag=tag,
-        digest=digest, status=str(status), ok=200 <= status < 400),)
+        digest=digest, status=str(status), ok=200 <= status < 400,
+        request_id=text(record, "http.request.id")),)
 
 
 def classify(method: str, path: str, status: int) -> tuple[str, str, str, str]:
