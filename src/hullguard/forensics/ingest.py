@@ -118,7 +118,7 @@ def _open(path: Path) -> IO[bytes]:
         with path.open("rb") as probe:
             gzipped = probe.read(2) == b"\x1f\x8b"
         if gzipped:
-            return cast("IO[bytes]", gzip.open(path, "rb"))  # noqa: SIM115 (caller closes)
+            return cast("IO[bytes]", gzip.open(path, "rb"))
         return path.open("rb")
     except OSError as error:
         raise InputError(f"cannot read: {error.strerror}", where=str(path)) from None
