@@ -318,15 +318,18 @@ def _wait_ready(process: subprocess.Popen[bytes], url: str, log: Path,
 
 @contextlib.contextmanager
 def start_registry(root: Path, *, tls: bool = False, htpasswd: bool = False,
-                   token: bool = False, anonymous_pull: bool = False) -> Iterator[RegistryServer]:
+                   token: bool = False, anonymous_pull: bool = False,
+                   config: dict[str, Any] | None = None) -> Iterator[RegistryServer]:
     """Run docker-registry in ``root`` until the block ends. ``htpasswd`` and ``token`` set up
     the two auth modes (user :data:`USERNAME` / :data:`PASSWORD`); ``tls`` serves https with a
-    fresh self-signed certificate (``server.ca_file`` trusts it)."""
+    fresh self-signed certificate (``server.ca_file`` trusts it). ``config`` sections are
+    merged into the registry's config (e.g. JSON logs and notification endpoints); its log
+    goes to ``root/registry.log``."""
     if not Path(REGISTRY_BIN).exists():
         missing("docker-registry not installed (Debian package docker-registry)")
     root.mkdir(parents=True, exist_ok=True)
     server = RegistryServer("", root)
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = dict(config or {})
     token_server = None
     if tls:
         pair = make_cert(root / "tls")
