@@ -54,7 +54,7 @@ class Indicators:
 def load_iocs(path: Path, into: Indicators | None = None) -> Indicators:
     """One indicator per line: a sha256/sha1/md5 hex hash (optionally ``sha256:``-prefixed),
     ``string:TEXT``, ``regex:PATTERN``; ``#`` starts a comment line."""
-    found = into or Indicators()
+    found = into if into is not None else Indicators()
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as error:
@@ -90,7 +90,7 @@ def load_yara(path: Path, into: Indicators | None = None) -> Indicators:
     with the real YARA engine; ``include`` is refused (rules cannot pull in other files)."""
     import yara
 
-    found = into or Indicators()
+    found = into if into is not None else Indicators()
     files = sorted(p for p in path.rglob("*") if p.suffix in (".yar", ".yara")) \
         if path.is_dir() else [path]
     if not files or not all(p.is_file() for p in files):
