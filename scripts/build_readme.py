@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ORDER = ("00-intro", "respond", "inventory", "graph", "sbom", "images", "registry", "catalog",
-         "vulndb", "scan", "matching", "secrets", "lint", "bench", "development")
+ORDER = ("00-intro", "respond", "forensics", "inventory", "graph", "sbom", "images", "registry",
+         "catalog", "vulndb", "scan", "matching", "secrets", "lint", "bench", "development")
 FOOTER = "\n<!-- Generated from docs/*.md by scripts/build_readme.py: edit those, not this. -->\n"
 
 

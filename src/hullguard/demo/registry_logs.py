@@ -100,3 +100,16 @@ def write_registry_day(path: Path, lines: int, seed: int = 7, planted: bool = Tr
         for line in registry_day(lines, seed, planted):
             out.write(line + "\n")
     return path
+
+
+def main(argv: list[str]) -> None:
+    """``python3 -m hullguard.demo.registry_logs OUT [LINES]``: write a sample day."""
+    if not argv or len(argv) > 2 or (len(argv) == 2 and not argv[1].isdigit()):
+        raise SystemExit("usage: python3 -m hullguard.demo.registry_logs OUT [LINES]")
+    write_registry_day(Path(argv[0]), int(argv[1]) if len(argv) == 2 else 20_000)
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(sys.argv[1:])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -40,6 +40,22 @@ class Source(Protocol):
     description: str  # the expected format, shown by ``hullguard forensics sources``
 
     def parse(self, lines: Iterable[bytes]) -> Iterator[Outcome]: ...
+
+
+Converter = Callable[[dict[str, Any]], "tuple[Event, ...] | None"]
+
+
+class JsonSource:
+    """A source of JSON records (lines or documents): ``convert`` maps one record to its
+    events (None: no event in it); ``unwrap`` names the list a document keeps them in."""
+
+    name = ""
+    description = ""
+    unwrap: tuple[str, ...] = ()
+    convert: Converter
+
+    def parse(self, lines: Iterable[bytes]) -> Iterator[Outcome]:
+        yield from outcomes(json_records(lines, self.unwrap), type(self).convert)
 
 
 def parse_all(source: Source, lines: Iterable[bytes]) -> tuple[list[Event], int]:
@@ -231,7 +247,8 @@ def _items(number: int, body: str, value: Any, unwrap: tuple[str, ...],
         yield number, json.dumps(item, separators=(",", ":")), item, ""
 
 
-def outcomes(records: Iterable[tuple[int, str, Any, str]], convert: Any) -> Iterator[Outcome]:
+def outcomes(records: Iterable[tuple[int, str, Any, str]], convert: Converter) -> Iterator[
+        Outcome]:
     """Apply ``convert(value) -> tuple[Event, ...] | None`` (None: ignored) to each record,
     turning BadRecord into a bad outcome."""
     for number, raw, value, problem in records:

@@ -9,17 +9,14 @@ envelopes one after another, or bare event objects. A manifest target becomes ``
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from typing import Any
 
 from hullguard.forensics.model import Event
 from hullguard.forensics.sources.base import (
     BadRecord,
-    Outcome,
+    JsonSource,
     host_only,
-    json_records,
     mapping,
-    outcomes,
     text,
     timestamp,
 )
@@ -27,13 +24,6 @@ from hullguard.forensics.sources.base import (
 _ACTIONS = ("push", "pull", "delete", "mount")
 
 
-class DistributionEvents:
-    name = "distribution-events"
-    description = ("registry notification envelopes (application/vnd.docker.distribution."
-                   "events.v1+json): one per line or pretty-printed one after another")
-
-    def parse(self, lines: Iterable[bytes]) -> Iterator[Outcome]:
-        yield from outcomes(json_records(lines, unwrap=("events",)), convert)
 
 
 def convert(record: dict[str, Any]) -> tuple[Event, ...]:
@@ -53,3 +43,11 @@ def convert(record: dict[str, Any]) -> tuple[Event, ...]:
         repository=text(target, "repository"), tag=text(target, "tag"),
         digest=text(target, "digest"), status="", ok=True, detail=media_type,
         request_id=text(request, "id")),)
+
+
+class DistributionEvents(JsonSource):
+    name = "distribution-events"
+    description = ("registry notification envelopes (application/vnd.docker.distribution."
+                   "events.v1+json): one per line or pretty-printed one after another")
+    unwrap = ("events",)
+    convert = staticmethod(convert)

@@ -7,16 +7,13 @@ actions (team, token, SSO changes) keep their name.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from typing import Any
 
 from hullguard.forensics.model import Event
 from hullguard.forensics.sources.base import (
     BadRecord,
-    Outcome,
-    json_records,
+    JsonSource,
     mapping,
-    outcomes,
     text,
     timestamp,
 )
@@ -24,13 +21,6 @@ from hullguard.forensics.sources.base import (
 _ACTIONS = {"repo.tag.push": "push", "repo.tag.delete": "delete", "repo.delete": "delete"}
 
 
-class DockerHubAudit:
-    name = "dockerhub-audit"
-    description = ("Docker Hub /v2/auditlogs/{account} JSON ({\"logs\": [...]} pages or one "
-                   "log per line): account, action, name, actor, data, timestamp")
-
-    def parse(self, lines: Iterable[bytes]) -> Iterator[Outcome]:
-        yield from outcomes(json_records(lines, unwrap=("logs",)), convert)
 
 
 def convert(record: dict[str, Any]) -> tuple[Event, ...]:
@@ -46,3 +36,11 @@ def convert(record: dict[str, Any]) -> tuple[Event, ...]:
         registry="docker.io" if is_repo else "", repository=name if is_repo else "",
         tag=text(data, "tag"), digest=text(data, "digest"), ok=True,
         detail=text(record, "action_description") or f"{action} {name}".strip()),)
+
+
+class DockerHubAudit(JsonSource):
+    name = "dockerhub-audit"
+    description = ("Docker Hub /v2/auditlogs/{account} JSON ({\"logs\": [...]} pages or one "
+                   "log per line): account, action, name, actor, data, timestamp")
+    unwrap = ("logs",)
+    convert = staticmethod(convert)

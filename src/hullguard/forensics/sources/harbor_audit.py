@@ -9,15 +9,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from typing import Any
 
 from hullguard.forensics.model import Event
 from hullguard.forensics.sources.base import (
     BadRecord,
-    Outcome,
-    json_records,
-    outcomes,
+    JsonSource,
     split_image,
     text,
     timestamp,
@@ -28,13 +25,6 @@ _ARTIFACT_ACTIONS = {"pull": "pull", "pull_artifact": "pull", "create": "push",
                      "delete_artifact": "delete"}
 
 
-class HarborAudit:
-    name = "harbor-audit"
-    description = ("Harbor audit-logs / auditlog-exts API JSON (arrays or one record per "
-                   "line): username, resource, resource_type, operation, op_time")
-
-    def parse(self, lines: Iterable[bytes]) -> Iterator[Outcome]:
-        yield from outcomes(json_records(lines), convert)
 
 
 def convert(record: dict[str, Any]) -> tuple[Event, ...]:
@@ -57,3 +47,10 @@ def convert(record: dict[str, Any]) -> tuple[Event, ...]:
         digest=digest, status="" if successful is None else str(successful).lower(),
         ok=successful, detail=text(record, "operation_description") or
         f"{operation} {resource_type} {resource}".strip()),)
+
+
+class HarborAudit(JsonSource):
+    name = "harbor-audit"
+    description = ("Harbor audit-logs / auditlog-exts API JSON (arrays or one record per "
+                   "line): username, resource, resource_type, operation, op_time")
+    convert = staticmethod(convert)

@@ -9,17 +9,14 @@ per resource. Other event types (scans, quotas, replication) are kept as their t
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Iterator
 from typing import Any
 
 from hullguard.forensics.model import Event
 from hullguard.forensics.sources.base import (
     BadRecord,
-    Outcome,
+    JsonSource,
     epoch,
-    json_records,
     mapping,
-    outcomes,
     split_image,
     text,
     timestamp,
@@ -30,13 +27,6 @@ _CLOUD = {"harbor.artifact.pushed": "push", "harbor.artifact.pulled": "pull",
           "harbor.artifact.deleted": "delete"}
 
 
-class HarborWebhook:
-    name = "harbor-webhook"
-    description = ("Harbor webhook payloads, Default (type, occur_at, operator, event_data) "
-                   "or CloudEvents (specversion, type harbor.artifact.*, time, data)")
-
-    def parse(self, lines: Iterable[bytes]) -> Iterator[Outcome]:
-        yield from outcomes(json_records(lines), convert)
 
 
 def convert(record: dict[str, Any]) -> tuple[Event, ...]:
@@ -68,3 +58,10 @@ def _event(when: datetime.datetime, action: str, operator: str, repository: str,
     return Event(time=when, action=action, actor=operator, registry=registry,
                  repository=repository, tag=text(item, "tag"), digest=text(item, "digest"),
                  ok=True, detail=text(item, "resource_url"))
+
+
+class HarborWebhook(JsonSource):
+    name = "harbor-webhook"
+    description = ("Harbor webhook payloads, Default (type, occur_at, operator, event_data) "
+                   "or CloudEvents (specversion, type harbor.artifact.*, time, data)")
+    convert = staticmethod(convert)

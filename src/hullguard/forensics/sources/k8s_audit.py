@@ -8,17 +8,14 @@ event, so pods created with a compromised image show up by image.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from typing import Any
 
 from hullguard.forensics.model import Event
 from hullguard.forensics.sources.base import (
     BadRecord,
-    Outcome,
+    JsonSource,
     integer,
-    json_records,
     mapping,
-    outcomes,
     split_image,
     text,
     timestamp,
@@ -29,13 +26,6 @@ _POD_SPEC_PATHS = (("spec",), ("spec", "template", "spec"),
                    ("spec", "jobTemplate", "spec", "template", "spec"))
 
 
-class K8sAudit:
-    name = "k8s-audit"
-    description = ("Kubernetes audit log JSON lines (audit.k8s.io/v1 Event); final stages "
-                   "only, one event per container image in the request object")
-
-    def parse(self, lines: Iterable[bytes]) -> Iterator[Outcome]:
-        yield from outcomes(json_records(lines, unwrap=("items",)), convert)
 
 
 def convert(record: dict[str, Any]) -> tuple[Event, ...] | None:
@@ -87,3 +77,11 @@ def _with_image(base: Event, image: str) -> Event:
                  client_addr=base.client_addr, user_agent=base.user_agent, registry=registry,
                  repository=repository, tag=tag, digest=digest, status=base.status,
                  ok=base.ok, detail=f"{base.detail} image={image}")
+
+
+class K8sAudit(JsonSource):
+    name = "k8s-audit"
+    description = ("Kubernetes audit log JSON lines (audit.k8s.io/v1 Event); final stages "
+                   "only, one event per container image in the request object")
+    unwrap = ("items",)
+    convert = staticmethod(convert)

@@ -9,17 +9,14 @@ about anything else are ignored.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
 from typing import Any
 
 from hullguard.forensics.model import Event
 from hullguard.forensics.sources.base import (
     BadRecord,
-    Outcome,
+    JsonSource,
     integer,
-    json_records,
     mapping,
-    outcomes,
     split_image,
     text,
     timestamp,
@@ -30,13 +27,6 @@ _ACTIONS = {"Pulled": "pull", "Pulling": "pull-start", "Failed": "pull-failed",
             "ErrImagePull": "pull-failed", "BackOff": "pull-failed"}
 
 
-class K8sEvents:
-    name = "k8s-events"
-    description = ("kubectl get events -o json (List or one Event per line): image "
-                   "Pulling/Pulled/Failed per pod and node")
-
-    def parse(self, lines: Iterable[bytes]) -> Iterator[Outcome]:
-        yield from outcomes(json_records(lines, unwrap=("items",)), convert)
 
 
 def convert(record: dict[str, Any]) -> tuple[Event, ...] | None:
@@ -60,3 +50,11 @@ def convert(record: dict[str, Any]) -> tuple[Event, ...] | None:
                   client_addr=node, registry=registry, repository=repository, tag=tag,
                   digest=digest, status=reason, ok=reason in ("Pulled", "Pulling"),
                   count=max(count, 1), detail=message),)
+
+
+class K8sEvents(JsonSource):
+    name = "k8s-events"
+    description = ("kubectl get events -o json (List or one Event per line): image "
+                   "Pulling/Pulled/Failed per pod and node")
+    unwrap = ("items",)
+    convert = staticmethod(convert)
