@@ -10,12 +10,25 @@ from pathlib import Path
 
 import pytest
 
+from hullguard.errors import InputError
 from hullguard.forensics import db
 from hullguard.forensics.ingest import IngestSpec, ingest
 from hullguard.forensics.model import Event
+from hullguard.forensics.queries import pulls_of
 from hullguard.forensics.sources import SOURCES, get_source
 from hullguard.forensics.sources.base import parse_all
-from tests.forensics.samples import D1, EXPECTED, GENERIC, GOOD, HOSTILE
+from tests.forensics.samples import (
+    D1,
+    D2,
+    EXPECTED,
+    GENERIC,
+    GOOD,
+    HOSTILE,
+    MANIFEST,
+    envelope,
+    j,
+    registry_line,
+)
 
 NAMES = [source.name for source in SOURCES]
 
@@ -121,3 +134,36 @@ def test_huge_line_does_not_hide_the_next_one(tmp_path: Path) -> None:
     (report,) = ingest(tmp_path / "case", [IngestSpec.parse(f"docker-log:{path}")]).files
     assert (report.events, report.bad) == (1, 2)
     assert report.bad_examples[0].startswith("line 1: longer than")
+
+
+def test_truncated_gzip_is_an_input_error_and_keeps_nothing(tmp_path: Path) -> None:
+    packed = tmp_path / "cut.log.gz"
+    packed.write_bytes(gzip.compress(b"".join(GOOD["docker-log"]) * 5000)[:-40])
+    with pytest.raises(InputError, match="cannot read past record"):
+        ingest(tmp_path / "case", [IngestSpec.parse(f"docker-log:{packed}")])
+    with db.open_read(tmp_path / "case") as con:
+        assert db.count_events(con) == 0
+
+
+def test_a_pull_by_tag_takes_the_digest_the_tag_had_then(tmp_path: Path) -> None:
+    """Log lines name only the tag; pushes (notifications) say which digest it pointed to."""
+    def pull(at: str) -> bytes:
+        return j(registry_line(time=at, **{"http.request.id": at}))
+
+    def push(at: str, digest: str) -> bytes:
+        doc = envelope("push", MANIFEST, "v1", digest)
+        doc["events"][0]["timestamp"] = at
+        doc["events"][0]["request"]["id"] = "push" + at
+        return j(doc)
+
+    log, events = tmp_path / "registry.log", tmp_path / "events.jsonl"
+    log.write_bytes(pull("2026-03-02T10:00:00Z") + pull("2026-03-02T12:00:00Z") +
+                    pull("2026-03-02T12:30:00Z"))
+    events.write_bytes(push("2026-03-02T09:00:00Z", D1) + push("2026-03-02T11:00:00Z", D2))
+    ingest(tmp_path / "case", [IngestSpec.parse(f"distribution-log:{log}"),
+                               IngestSpec.parse(f"distribution-events:{events}")])
+    with db.open_read(tmp_path / "case") as con:
+        by_tag = {g.digest: g.count for g in pulls_of(con, "team/app:v1")}
+        (moved,) = pulls_of(con, D2)
+    assert by_tag == {D1: 1, D2: 2}
+    assert moved.count == 2 and moved.first.hour == 12

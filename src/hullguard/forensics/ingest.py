@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, cast
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from hullguard.errors import InputError
 from hullguard.forensics import db
@@ -68,19 +69,28 @@ def ingest_file(con: duckdb.DuckDBPyConnection, spec: IngestSpec) -> FileReport:
     report = FileReport(spec.source.name, str(spec.path))
     db.create_staging(con)
     appender = con.appender("staging")
-    batch: list[tuple[object, ...]] = []
-    with _open(spec.path) as handle:
-        for outcome in spec.source.parse(bounded_lines(handle, report)):
-            _tally(report, outcome)
-            batch.extend(_rows(spec, outcome))
-            if len(batch) >= BATCH_ROWS:
-                appender.append_rows(batch)
-                appender.flush()
-                batch.clear()
-    appender.append_rows(batch)
-    appender.flush()
+    try:
+        with _open(spec.path) as handle:
+            _load(spec, report, handle, appender)
+    except (OSError, EOFError, zlib.error) as error:  # unreadable, truncated or bad gzip
+        con.execute("DROP TABLE staging")  # nothing of a file that failed half-way is kept
+        raise InputError(f"cannot read past record {report.records}: {error}",
+                         where=str(spec.path)) from None
     report.new_events = db.merge_staging(con)
     return report
+
+
+def _load(spec: IngestSpec, report: FileReport, handle: IO[bytes], appender: Any) -> None:
+    batch: list[tuple[object, ...]] = []
+    for outcome in spec.source.parse(bounded_lines(handle, report)):
+        _tally(report, outcome)
+        batch.extend(_rows(spec, outcome))
+        if len(batch) >= BATCH_ROWS:
+            appender.append_rows(batch)
+            appender.flush()
+            batch.clear()
+    appender.append_rows(batch)
+    appender.flush()
 
 
 def _tally(report: FileReport, outcome: Outcome) -> None:

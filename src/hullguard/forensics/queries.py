@@ -65,7 +65,7 @@ class ImageFilter:
             registry = ""  # Docker Hub records do not all name it
         return cls(tuple(names), registry, tag, digest)
 
-    def where(self, alias: str = "") -> tuple[str, list[Any]]:
+    def where(self, alias: str = "", with_digest: bool = True) -> tuple[str, list[Any]]:
         """A SQL condition (and its parameters) selecting this image's events."""
         a = f"{alias}." if alias else ""
         parts, params = [], []
@@ -75,7 +75,7 @@ class ImageFilter:
         if self.registry:
             parts.append(f"({a}registry = ? OR {a}registry = '')")
             params.append(self.registry)
-        if self.digest:
+        if self.digest and with_digest:
             parts.append(f"{a}digest = ?")
             params.append(self.digest)
         return " AND ".join(parts) or "true", params
@@ -96,7 +96,7 @@ class PullGroup:
 
 def pulls_of(con: duckdb.DuckDBPyConnection, target: str) -> list[PullGroup]:
     image = ImageFilter.parse(target)
-    where, params = image.where("p")
+    where, params = image.where("p", with_digest=False)  # the digest is matched once resolved
     tag_clause, tag_params = "", []
     if image.tag:
         tag_clause = "AND (p.tag = ? OR (p.tag = '' AND p.digest IN (SELECT digest FROM " \
@@ -114,11 +114,12 @@ def pulls_of(con: duckdb.DuckDBPyConnection, target: str) -> list[PullGroup]:
     SELECT resolved AS digest, actor, client_addr, user_agent,
            GROUPING(actor, client_addr, user_agent) AS level,
            min(time) AS first, max(time) AS last, sum(count)::BIGINT AS count
-    FROM resolved
+    FROM resolved WHERE ? = '' OR resolved = ?
     GROUP BY GROUPING SETS ((resolved), (resolved, actor), (resolved, client_addr),
                             (resolved, user_agent))
     ORDER BY digest, level DESC, count DESC"""
-    return _groups(rows(con, sql, ["push", "pull", *params, *tag_params]))
+    digest = [image.digest, image.digest]
+    return _groups(rows(con, sql, ["push", "pull", *params, *tag_params, *digest]))
 
 
 def _groups(found: list[dict[str, Any]]) -> list[PullGroup]:
