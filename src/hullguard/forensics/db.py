@@ -79,9 +79,12 @@ def create_staging(con: duckdb.DuckDBPyConnection) -> None:
 def merge_staging(con: duckdb.DuckDBPyConnection) -> int:
     """Move staged events not yet in ``events``; the number added."""
     columns = ", ".join(f'"{name}"' for name in COLUMN_NAMES)
+    # Dedup and anti-join on the id column alone (rowid picks one row per id), so the wide
+    # raw text is not carried through a DISTINCT or a sort.
     row = con.execute(
-        f"INSERT INTO events SELECT {columns} FROM (SELECT DISTINCT ON (id) * FROM staging) s "
-        "WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.id = s.id)").fetchone()
+        f"INSERT INTO events SELECT {columns} FROM staging WHERE rowid IN ("
+        "SELECT min(s.rowid) FROM staging s ANTI JOIN events e ON e.id = s.id "
+        "GROUP BY s.id)").fetchone()
     con.execute("DROP TABLE staging")
     return int(row[0]) if row else 0
 

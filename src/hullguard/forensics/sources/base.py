@@ -10,11 +10,12 @@ the wrong type makes the record bad instead of being coerced.
 from __future__ import annotations
 
 import datetime
-import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+import orjson
 
 from hullguard.forensics.model import Event
 
@@ -211,12 +212,9 @@ def json_line(number: int, line: bytes, unwrap: tuple[str, ...] = ()) -> Iterato
 
 def _line(number: int, body: str, unwrap: tuple[str, ...]) -> Iterator[tuple[int, str, Any, str]]:
     try:
-        value = json.loads(body)
-    except json.JSONDecodeError as error:
-        yield number, body, None, f"not JSON ({error.msg})"
-        return
-    except RecursionError:
-        yield number, body, None, "JSON nested too deeply"
+        value = orjson.loads(body)  # about 3x json.loads on registry lines
+    except (orjson.JSONDecodeError, RecursionError) as error:
+        yield number, body, None, f"not JSON ({str(error)[:80]})"
         return
     yield from _items(number, body, value, unwrap, whole=True)
 
@@ -226,7 +224,7 @@ Record = tuple[int, str, Any, str]  # (line, raw, value, problem)
 
 def _document(start: int, body: str, unwrap: tuple[str, ...]) -> list[Record] | None:
     try:
-        value = json.loads(body)
+        value = orjson.loads(body)
     except (ValueError, RecursionError):
         return None  # not finished yet (a closing line inside the document)
     return list(_items(start, body, value, unwrap, whole=False))
@@ -240,11 +238,18 @@ def _items(number: int, body: str, value: Any, unwrap: tuple[str, ...],
             if isinstance(value.get(key), list):
                 items = value[key]
                 break
-    if items is None:
-        yield number, body if whole else json.dumps(value, separators=(",", ":")), value, ""
-        return
-    for item in items:
-        yield number, json.dumps(item, separators=(",", ":")), item, ""
+    try:
+        if items is None:
+            yield number, body if whole else _compact(value), value, ""
+            return
+        for item in items:
+            yield number, _compact(item), item, ""
+    except orjson.JSONEncodeError:  # nested deeper than the encoder allows
+        yield number, body[:1000], None, "JSON nested too deeply"
+
+
+def _compact(value: Any) -> str:
+    return orjson.dumps(value).decode()
 
 
 def outcomes(records: Iterable[tuple[int, str, Any, str]], convert: Converter) -> Iterator[

@@ -12,11 +12,12 @@ of that tag (``distribution-events``) when those were ingested.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+import orjson
 
 from hullguard.forensics.model import Event
 from hullguard.forensics.sources.base import (
@@ -53,13 +54,11 @@ def _fast(number: int, line: bytes) -> Outcome:
     """One JSON line without the generic reader's layers (this source is the big one)."""
     try:
         body = line.decode("utf-8").rstrip("\r\n")
-        record = json.loads(body)
+        record = orjson.loads(line)
     except UnicodeDecodeError as error:
         return Outcome(number, "", problem=f"not UTF-8 (byte {error.start})")
-    except json.JSONDecodeError as error:
-        return Outcome(number, body, problem=f"not JSON ({error.msg})")
-    except RecursionError:
-        return Outcome(number, body, problem="JSON nested too deeply")
+    except (orjson.JSONDecodeError, RecursionError) as error:
+        return Outcome(number, body, problem=f"not JSON ({str(error)[:80]})")
     if not isinstance(record, dict):
         return Outcome(number, body, problem=f"record is {type(record).__name__}, not object")
     try:
