@@ -5,7 +5,7 @@ forensics docs, tests and benchmark.
 Normal traffic: pulls of a few repositories by CI runners and nodes all day, pushes by
 ``ci-bot`` from its usual address in work hours. Planted (``planted=True``): ``mallory`` pushes
 11 times to ``team/api`` within 50 minutes across an hour boundary (13:40-14:30 UTC, never more
-than 6 in one clock hour) from an address never seen before, and pushes at 02:13.
+than 7 in one clock hour) from an address never seen before, and pushes at 02:13.
 """
 
 from __future__ import annotations
