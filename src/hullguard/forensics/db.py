@@ -64,6 +64,7 @@ def open_read(case: Path) -> duckdb.DuckDBPyConnection:
                                  f"{case} SOURCE:FILE...")
     try:
         con = duckdb.connect(str(path), read_only=True)
+        con.execute(f"SET memory_limit='{MEMORY_LIMIT}'")
         con.execute("SET TimeZone='UTC'")  # usual-hours checks and output are in UTC
         con.execute("SET enable_external_access=false")
         con.execute("SET lock_configuration=true")
