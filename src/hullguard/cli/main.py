@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "hullguard.cli.remediate_cmd",
     "hullguard.cli.trust_cmd",
     "hullguard.cli.posture_cmd",
+    "hullguard.cli.forensics_cmd",
 )
 
 app = typer.Typer(
