@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "hullguard.cli.respond_cmd",
     "hullguard.cli.secrets_cmd",
     "hullguard.cli.lint_cmd",
+    "hullguard.cli.store_cmd",
 )
 
 app = typer.Typer(
