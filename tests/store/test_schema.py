@@ -5,6 +5,8 @@ schema; a store from a newer hullguard is refused for writing; a read never migr
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -138,6 +140,21 @@ def test_a_fresh_store_equals_the_migrations_and_the_models(
     with models.begin() as conn:
         Base.metadata.create_all(conn)
     assert schema_of(engine) == schema_of(models)
+
+
+def test_a_fresh_store_equals_alembic_upgrade_head(fresh_store: str, sibling_store: str,
+                                                   engines: list[Engine]) -> None:
+    """The developers' way (the alembic command on the package's environment) and the first
+    write make the same store."""
+    done = subprocess.run([sys.executable, "-m", "alembic", "-c", str(MIGRATIONS / "alembic.ini"),
+                           "-x", f"store={sibling_store}", "upgrade", "head"],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    by_alembic = _engine(sibling_store, engines)
+    assert status(by_alembic).revision == HEAD
+    engine = _engine(fresh_store, engines)
+    ensure_schema(engine)
+    assert schema_of(engine) == schema_of(by_alembic)
 
 
 def test_a_model_change_without_a_migration_is_found(tmp_path: Path,

@@ -43,6 +43,8 @@ def migrate_command(store: StoreOption = None) -> None:
         engine.dispose()
     if done.before.current:
         write_output(f"{where}: already at {done.after}\n", None)
+    elif done.before.empty:
+        write_output(f"{where}: created at {done.after}\n", None)
     else:
         write_output(f"{where}: {done.before.describe()} -> {done.after}\n", None)
 

@@ -12,15 +12,16 @@ command on a scratch store to write a new revision::
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy.engine import Connection
 
-from hullguard.store.base import Base, make_engine
+from hullguard.store.base import Base, make_engine, write_transaction
 from hullguard.store.schema import load_models
 
 load_models()
 config = context.config
 
 
-def run(connection: object) -> None:
+def run(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=Base.metadata,
                       render_as_batch=True,  # SQLite changes columns by copying the table
                       compare_type=True, compare_server_default=True)
@@ -32,6 +33,6 @@ if config.attributes.get("connection") is not None:
     run(config.attributes["connection"])
 else:  # the alembic command line: -x store=URL
     engine = make_engine(context.get_x_argument(as_dictionary=True).get("store"))
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:  # the same lock as hullguard's writers
         run(conn)
     engine.dispose()
