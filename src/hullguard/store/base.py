@@ -115,8 +115,10 @@ def make_engine(url: str | None = None, *, must_exist: bool = False) -> Engine:
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: object) -> None:
-    # pysqlite's own transaction handling issues a deferred BEGIN before the first DML only
-    # (never before DDL): switch it off so that _sqlite_begin decides how each one begins.
+    # The only SQL text in the store: PRAGMAs and BEGIN (SQLAlchemy has no construct for
+    # either). pysqlite's own transaction handling issues a deferred BEGIN before the first
+    # DML only (never before DDL): switch it off so that _sqlite_begin decides how each one
+    # begins.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
@@ -132,7 +134,9 @@ def _sqlite_begin(conn: Connection) -> None:
 
 def _postgres_begin(conn: Connection) -> None:
     if conn.get_execution_options().get(_WRITE, False):
-        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_ADVISORY_KEY})")
+        from sqlalchemy import func, select
+
+        conn.execute(select(func.pg_advisory_xact_lock(_ADVISORY_KEY)))
 
 
 def redacted(engine: Engine) -> str:
