@@ -113,6 +113,7 @@ def test_a_previous_release_store_is_upgraded_with_its_data(
         record_scan(factory, _report("registry.example/new:1"), "test-db")
     assert "hullguard store migrate" in refused.value.hint
     assert old_store.rows_of(engine) == before  # the refused write changed nothing
+    assert "alembic_version" not in inspect(engine).get_table_names()  # nor did the read
 
     done = migrate(engine)
     assert done.before.revision is None and status(engine).revision == HEAD
@@ -256,3 +257,17 @@ def test_reads_never_migrate(tmp_path: Path, engines: list[Engine]) -> None:
     assert status(make_engine(url, must_exist=True)).revision is None
     assert path.read_bytes() == data
     assert "alembic_version" not in inspect(engine).get_table_names()
+
+
+def test_an_unversioned_store_of_a_development_build_is_stamped(
+        fresh_store: str, engines: list[Engine]) -> None:
+    """A build between the two releases created every table (``image_names`` too) without a
+    revision: migrate finds nothing to create and stamps the head, keeping the rows."""
+    engine = _engine(fresh_store, engines)
+    with engine.begin() as conn:
+        Base.metadata.create_all(conn)
+        conn.execute(Base.metadata.tables["inventory_sources"].insert(), [{"source": "a.yaml"}])
+    assert status(engine).revision is None
+    migrate(engine)
+    assert status(engine).revision == HEAD and _differences(engine) == []
+    assert old_store.rows_of(engine)["inventory_sources"] == [(1, "a.yaml")]
