@@ -75,6 +75,25 @@ def test_processes_writing_one_store_at_once(fresh_store: str, created: bool) ->
         process.join(30)
     assert outcomes == {i: "ok" for i in range(PROCESSES)}
     _assert_stored(fresh_store)
+    _assert_created_once(fresh_store)
+
+
+def _assert_created_once(url: str) -> None:
+    """The store was created by the migrations once: one stamp, at the head revision."""
+    from sqlalchemy import MetaData
+
+    from hullguard.store.base import make_engine
+    from hullguard.store.schema import HEAD
+
+    engine = make_engine(url)
+    try:
+        tables = MetaData()
+        tables.reflect(engine, only=["alembic_version"])
+        with engine.connect() as conn:
+            stamps = conn.scalars(select(tables.tables["alembic_version"].c.version_num)).all()
+    finally:
+        engine.dispose()
+    assert stamps == [HEAD]
 
 
 def _assert_stored(url: str) -> None:

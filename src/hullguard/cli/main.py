@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "hullguard.cli.trust_cmd",
     "hullguard.cli.posture_cmd",
     "hullguard.cli.forensics_cmd",
+    "hullguard.cli.store_cmd",
 )
 
 app = typer.Typer(

@@ -1,9 +1,10 @@
 """The store's foundation: one declarative ``Base``, the engine factory and the write path.
 
-A stage that needs tables writes its own module under ``hullguard.store`` with classes
-deriving from :class:`Base` (or Core tables on ``Base.metadata``); :func:`ensure_schema`
-creates every missing table the first time a command *writes*. Opening the store to read
-never creates or changes anything: a missing store is a clear :class:`StoreMissingError`.
+Every table is a declarative class deriving from :class:`Base` in
+:mod:`hullguard.store.models` (one metadata), and every schema change is an Alembic revision
+in ``hullguard/store/migrations`` (:mod:`hullguard.store.schema`): :func:`ensure_schema`
+creates a new store the first time a command *writes*. Opening the store to read never
+creates or changes anything: a missing store is a clear :class:`StoreMissingError`.
 
 Concurrency (several ``respond``/``scan`` processes on one store):
 
@@ -116,8 +117,10 @@ def make_engine(url: str | None = None, *, must_exist: bool = False) -> Engine:
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: object) -> None:
-    # pysqlite's own transaction handling issues a deferred BEGIN before the first DML only
-    # (never before DDL): switch it off so that _sqlite_begin decides how each one begins.
+    # The only SQL text in the store: PRAGMAs and BEGIN (SQLAlchemy has no construct for
+    # either). pysqlite's own transaction handling issues a deferred BEGIN before the first
+    # DML only (never before DDL): switch it off so that _sqlite_begin decides how each one
+    # begins.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
@@ -133,7 +136,9 @@ def _sqlite_begin(conn: Connection) -> None:
 
 def _postgres_begin(conn: Connection) -> None:
     if conn.get_execution_options().get(_WRITE, False):
-        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_ADVISORY_KEY})")
+        from sqlalchemy import func, select
+
+        conn.execute(select(func.pg_advisory_xact_lock(_ADVISORY_KEY)))
 
 
 def redacted(engine: Engine) -> str:
@@ -213,34 +218,43 @@ _READY: weakref.WeakSet[Engine] = weakref.WeakSet()  # engines whose schema is k
 
 
 def ensure_schema(engine: Engine) -> None:
-    """Create every missing table (one write transaction, so several processes creating
-    the store at once serialize instead of failing with "table ... already exists").
-    Tables added by a newer version are created in an older store the same way."""
+    """Make sure the store is at the schema this hullguard writes: a new store is created by
+    running the migrations in one write transaction (several processes creating it at once
+    serialize there, the later ones find it done); an existing store at another revision
+    is a clear error (``hullguard store migrate`` upgrades it; see
+    :mod:`hullguard.store.schema`). Checked once per engine, without the write lock when the
+    store is already current."""
     if engine in _READY:
         return
-    import hullguard.store.graph
-    import hullguard.store.inventory
-    import hullguard.store.models  # noqa: F401 - every table shares Base.metadata
+    from hullguard.store.schema import create_if_empty, read_state
+
+    def check() -> bool:
+        with engine.connect() as conn:
+            return read_state(conn).current
 
     def create() -> None:
         with write_transaction(engine) as conn:
-            Base.metadata.create_all(conn)
+            create_if_empty(conn, redacted(engine))
 
-    with_retry(engine, create)
+    if not with_retry(engine, check):
+        with_retry(engine, create)
     _READY.add(engine)
 
 
 def has_tables(engine: Engine, names: Sequence[str]) -> bool:
-    """Whether the store has these tables (without creating anything)."""
-    from sqlalchemy import inspect
+    """Whether the store has these tables (without creating anything); a store this
+    hullguard cannot read is a :class:`~hullguard.store.schema.StoreOutdatedError`."""
     from sqlalchemy.exc import SQLAlchemyError
+
+    from hullguard.store.schema import check_readable, read_state
 
     try:
         with engine.connect() as conn:
-            inspector = inspect(conn)
-            return all(inspector.has_table(name) for name in names)
+            state = read_state(conn)
     except SQLAlchemyError as error:
         raise store_error(engine, error) from None
+    check_readable(state, redacted(engine))
+    return all(name in state.tables for name in names)
 
 
 def require_store(engine: Engine, table: str = "images") -> None:

@@ -19,7 +19,6 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    Text,
     delete,
     func,
     insert,
@@ -29,6 +28,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection
+from sqlalchemy.schema import CreateTable
 
 from hullguard.graph.lineage import prefix_hashes
 from hullguard.graph.memory import image_id as image_id_of
@@ -40,59 +40,30 @@ from hullguard.model.inventory import Workload
 from hullguard.model.package import Sbom
 from hullguard.store import inventory as inv
 from hullguard.store.base import ensure_schema, has_tables, require_store, upsert, write
-from hullguard.store.inventory import METADATA, chunks
+from hullguard.store.inventory import chunks
+from hullguard.store.models import (
+    GraphImageRecord,
+    GraphLinkRecord,
+    GraphNameRecord,
+    GraphPackageRecord,
+    GraphPrefixRecord,
+    GraphSyncedRecord,
+    table_of,
+)
 from hullguard.store.names import history, names_table, newest_first, record_names
+from hullguard.store.schema import StoreOutdatedError, StoreTooNewError
 
-images = Table(
-    "graph_images", METADATA,
-    Column("id", String(140), primary_key=True),
-    Column("chain_hash", String(32), nullable=False, index=True),
-    Column("chain_len", Integer, nullable=False),
-    Column("parent", String(140), nullable=True, index=True),
-    Column("names", Text, nullable=False, default=""),  # newline-joined
-    Column("digests", Text, nullable=False, default=""),
-)
-names = Table(
-    "graph_names", METADATA,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("name", String(700), nullable=False, index=True),
-    Column("image_id", String(140), nullable=False, index=True),
-)
-prefixes = Table(
-    "graph_prefixes", METADATA,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("prefix", String(32), nullable=False, index=True),
-    Column("image_id", String(140), nullable=False, index=True),
-)
-packages = Table(
-    "graph_packages", METADATA,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("image_id", String(140), nullable=False, index=True),
-    Column("key", String(255), nullable=False, index=True),
-    Column("name", String(255), nullable=False),
-    Column("version", String(255), nullable=False),
-    Column("type", String(20), nullable=False),
-    Column("purl", Text, nullable=False, default=""),
-)
-
-
+images = table_of(GraphImageRecord)
+names = table_of(GraphNameRecord)
+prefixes = table_of(GraphPrefixRecord)
+packages = table_of(GraphPackageRecord)
 # occurrence -> indexed image it names (by reference, pinned digest or running digest),
 # precomputed when the inventory is saved or an image indexed, so a query joins once.
-links = Table(
-    "graph_links", METADATA,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("occurrence_id", Integer, nullable=False, index=True),
-    Column("image_id", String(140), nullable=False, index=True),
-    Column("via", String(10), nullable=False),  # reference | digest
-)
+links = table_of(GraphLinkRecord)
 _LINK_COLUMNS = ((inv.occurrences.c.ref_name, "reference"),
                  (inv.occurrences.c.ref_digest, "digest"),
                  (inv.occurrences.c.running_digest, "digest"))
-
-synced = Table(
-    "graph_synced", METADATA,
-    Column("sbom_digest", String(80), primary_key=True),
-)
+synced = table_of(GraphSyncedRecord)
 
 
 # ---------------------------------------------------------------------------- writing
@@ -163,7 +134,11 @@ def sync_from_store(engine: Engine) -> tuple[int, list[str]]:
             if indexed and pending else set()
     if not pending:
         return 0, []
-    ensure_schema(engine)  # a store written by scans only: the graph tables come now
+    try:
+        ensure_schema(engine)  # the index is a cache: a store this version cannot write to
+    except (StoreOutdatedError, StoreTooNewError) as error:  # is queried as it stands
+        return 0, [f"{len(pending)} stored SBOM(s) left out of the lineage index: "
+                   f"{error.message} ({error.hint})"]
     seen = {r.image: r.last_seen for r in pending if r.image}
     count, problems = 0, []
     for batch in chunks(r.digest for r in pending if r.image not in known):
@@ -290,10 +265,9 @@ def _index_packages(conn: Connection, key: str, sbom: Sbom) -> None:
 
 # A per-connection scratch table: a large id/name set is joined instead of sent as IN (...)
 # lists (compiling thousands of bound parameters costs more than the query itself).
-_SCRATCH = "hg_scratch"
-_SCRATCH_DDL = (f"CREATE TEMPORARY TABLE IF NOT EXISTS {_SCRATCH} "
-                "(slot INTEGER NOT NULL, v VARCHAR(700) NOT NULL)")
-scratch = Table(_SCRATCH, MetaData(), Column("slot", Integer), Column("v", String(700)))
+# It is no store table (it lives and dies with one connection), so not on Base.metadata.
+scratch = Table("hg_scratch", MetaData(), Column("slot", Integer, nullable=False),
+                Column("v", String(700), nullable=False), prefixes=["TEMPORARY"])
 SMALL_SET = 40
 
 
@@ -306,7 +280,7 @@ class StoreGraph:
         self.problems = sync_from_store(engine)[1] if sync else []
         require_store(engine, images.name)
         self.conn = engine.connect()
-        self.conn.exec_driver_sql(_SCRATCH_DDL)
+        self.conn.execute(CreateTable(scratch, if_not_exists=True))
         self.conn.execute(delete(scratch))  # a pooled connection may keep an old table
         self._slots = 0
         self._loaded: dict[int, int] = {}
@@ -325,15 +299,11 @@ class StoreGraph:
         self.close()
 
     def _scratch(self, values: list[str]) -> Any:
-        """A subquery selecting ``values``, loaded into the scratch table with the driver's
-        executemany (SQLAlchemy's per-row parameter handling would dominate)."""
+        """A subquery selecting ``values``, loaded into the scratch table (one executemany)."""
         key = hash(tuple(values))
         if key not in self._loaded:
             self._slots += 1
-            mark = "?" if self.conn.dialect.paramstyle == "qmark" else "%s"
-            self.conn.exec_driver_sql(
-                f"INSERT INTO {_SCRATCH} (slot, v) VALUES ({mark}, {mark})",
-                [(self._slots, v) for v in values])
+            self.conn.execute(insert(scratch), [{"slot": self._slots, "v": v} for v in values])
             self._loaded[key] = self._slots
         return select(scratch.c.v).where(scratch.c.slot == self._loaded[key])
 

@@ -1,8 +1,8 @@
 """The inventory's tables: occurrences, workloads, declared Dockerfile bases, per-file issues.
 
 ``save_inventory`` replaces the stored inventory (it describes the fleet *now*);
-``load_inventory`` rebuilds the same :class:`Inventory`. Plain SQLAlchemy Core on the same
-database as the rest of the store (SQLite file or PostgreSQL DSN), in its own tables.
+``load_inventory`` rebuilds the same :class:`Inventory`. The tables are mapped classes in
+:mod:`hullguard.store.models`; the bulk writes and reads here are Core statements on them.
 """
 
 from __future__ import annotations
@@ -12,18 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import (
-    Boolean,
-    Column,
-    Engine,
-    Integer,
-    String,
-    Table,
-    Text,
-    delete,
-    insert,
-    select,
-)
+from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.engine import Connection
 
 from hullguard.inventory.references import origin
@@ -41,69 +30,22 @@ from hullguard.model.inventory import (
     SourceLocation,
     Workload,
 )
-from hullguard.store.base import Base
+from hullguard.store.models import (
+    DeclaredRecord,
+    IssueRecord,
+    OccurrenceRecord,
+    SourceRecord,
+    WorkloadRecord,
+    table_of,
+)
 
-METADATA = Base.metadata  # one metadata for the whole store (see hullguard.store.base)
 CHUNK = 500  # bound parameters per IN (...) query
 
-occurrences = Table(
-    "inventory_occurrences", METADATA,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("registry", String(255), nullable=False),
-    Column("repository", String(255), nullable=False),
-    Column("tag", String(128), nullable=False, default=""),
-    Column("ref_digest", String(140), nullable=False, default="", index=True),
-    Column("ref_name", String(700), nullable=False, index=True),
-    Column("raw", Text, nullable=False, default=""),
-    Column("kind", String(20), nullable=False),
-    Column("path", Text, nullable=False, default=""),
-    Column("line", Integer, nullable=False, default=0),
-    Column("namespace", String(255), nullable=False, default=""),
-    Column("workload_kind", String(64), nullable=False, default=""),
-    Column("workload", String(255), nullable=False, default=""),
-    Column("container", String(255), nullable=False, default=""),
-    Column("helm_source", Text, nullable=False, default=""),
-    Column("workload_key", String(600), nullable=False, default="", index=True),
-    Column("running_digest", String(140), nullable=False, default="", index=True),
-    Column("role", String(20), nullable=False, default="container"),
-)
-workloads = Table(
-    "inventory_workloads", METADATA,
-    Column("key", String(600), primary_key=True),
-    Column("namespace", String(255), nullable=False),
-    Column("kind", String(64), nullable=False),
-    Column("name", String(255), nullable=False),
-    Column("source", Text, nullable=False, default=""),
-    Column("data", Text, nullable=False),  # labels, annotations, pod labels, containers (JSON)
-    Column("internet_facing", Boolean, nullable=False, default=False),
-    Column("exposure_via", Text, nullable=False, default="[]"),
-    Column("environment", String(20), nullable=False),
-    Column("criticality", String(20), nullable=False),
-    Column("criticality_source", String(300), nullable=False, default=""),
-)
-declared = Table(
-    "inventory_declared", METADATA,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("dockerfile", Text, nullable=False),
-    Column("base", String(700), nullable=False, index=True),
-    Column("line", Integer, nullable=False, default=0),
-    Column("stage", String(255), nullable=False, default=""),
-    Column("target", String(700), nullable=False, default="", index=True),
-    Column("consumer", String(600), nullable=False, default=""),
-)
-issues = Table(
-    "inventory_issues", METADATA,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("path", Text, nullable=False),
-    Column("line", Integer, nullable=False, default=0),
-    Column("severity", String(10), nullable=False),
-    Column("message", Text, nullable=False),
-)
-sources = Table(
-    "inventory_sources", METADATA,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("source", Text, nullable=False),
-)
+occurrences = table_of(OccurrenceRecord)
+workloads = table_of(WorkloadRecord)
+declared = table_of(DeclaredRecord)
+issues = table_of(IssueRecord)
+sources = table_of(SourceRecord)
 
 
 def chunks(values: Iterable[str]) -> Iterator[list[str]]:
@@ -208,7 +150,7 @@ def occurrence_from_values(values: Sequence[Any]) -> ImageOccurrence:
 
 
 def occurrence_from_row(row: Any) -> ImageOccurrence:
-    return occurrence_from_values([getattr(row, name) for name in OCCURRENCE_COLUMNS])
+    return occurrence_from_values([row._mapping[column] for column in occurrence_columns()])
 
 
 def _pairs(data: dict[str, Any], key: str) -> tuple[tuple[str, str], ...]:

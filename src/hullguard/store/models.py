@@ -1,11 +1,17 @@
-"""Core store tables: images (by manifest digest), SBOMs (native JSON by digest), scans and
-their findings (the history ``rescan`` compares against)."""
+"""Every store table, as SQLAlchemy 2.0 declarative classes on one ``Base.metadata``: images
+(by manifest digest), SBOMs (native JSON by digest), scans and their findings (the history
+``rescan`` compares against), names over time, the inventory and the lineage index.
+
+A change here needs a migration in ``hullguard/store/migrations/versions`` (tests/store
+compares these classes with the migrated database and fails when one is missing).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hullguard.store.base import Base
@@ -75,3 +81,154 @@ class NameRecord(Base):
     digest: Mapped[str] = mapped_column(String(1024), primary_key=True, index=True)
     first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+# ---------------------------------------------------------------- inventory (store.inventory)
+
+
+class OccurrenceRecord(Base):
+    """One place an image reference was found (a container, a compose service, a FROM)."""
+
+    __tablename__ = "inventory_occurrences"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # ``registry`` is reserved on a declarative class: the attribute differs, the column
+    # (and its key in ``__table__.c``, which the Core statements use) is ``registry``
+    registry_host: Mapped[str] = mapped_column("registry", String(255))
+    repository: Mapped[str] = mapped_column(String(255))
+    tag: Mapped[str] = mapped_column(String(128), default="")
+    ref_digest: Mapped[str] = mapped_column(String(140), default="", index=True)
+    ref_name: Mapped[str] = mapped_column(String(700), index=True)
+    raw: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[str] = mapped_column(String(20))
+    path: Mapped[str] = mapped_column(Text, default="")
+    line: Mapped[int] = mapped_column(Integer, default=0)
+    namespace: Mapped[str] = mapped_column(String(255), default="")
+    workload_kind: Mapped[str] = mapped_column(String(64), default="")
+    workload: Mapped[str] = mapped_column(String(255), default="")
+    container: Mapped[str] = mapped_column(String(255), default="")
+    helm_source: Mapped[str] = mapped_column(Text, default="")
+    workload_key: Mapped[str] = mapped_column(String(600), default="", index=True)
+    running_digest: Mapped[str] = mapped_column(String(140), default="", index=True)
+    role: Mapped[str] = mapped_column(String(20), default="container")
+
+
+class WorkloadRecord(Base):
+    __tablename__ = "inventory_workloads"
+
+    key: Mapped[str] = mapped_column(String(600), primary_key=True)
+    namespace: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(255))
+    source: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[str] = mapped_column(Text)  # labels, annotations, pod labels, containers (JSON)
+    internet_facing: Mapped[bool] = mapped_column(Boolean, default=False)
+    exposure_via: Mapped[str] = mapped_column(Text, default="[]")
+    environment: Mapped[str] = mapped_column(String(20))
+    criticality: Mapped[str] = mapped_column(String(20))
+    criticality_source: Mapped[str] = mapped_column(String(300), default="")
+
+
+class DeclaredRecord(Base):
+    """A Dockerfile's ``FROM`` (declared base), with the image it builds when known."""
+
+    __tablename__ = "inventory_declared"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dockerfile: Mapped[str] = mapped_column(Text)
+    base: Mapped[str] = mapped_column(String(700), index=True)
+    line: Mapped[int] = mapped_column(Integer, default=0)
+    stage: Mapped[str] = mapped_column(String(255), default="")
+    target: Mapped[str] = mapped_column(String(700), default="", index=True)
+    consumer: Mapped[str] = mapped_column(String(600), default="")
+
+
+class IssueRecord(Base):
+    __tablename__ = "inventory_issues"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    path: Mapped[str] = mapped_column(Text)
+    line: Mapped[int] = mapped_column(Integer, default=0)
+    severity: Mapped[str] = mapped_column(String(10))
+    message: Mapped[str] = mapped_column(Text)
+
+
+class SourceRecord(Base):
+    __tablename__ = "inventory_sources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(Text)
+
+
+# ---------------------------------------------------------------- lineage index (store.graph)
+
+
+class GraphImageRecord(Base):
+    """An indexed image: its full-chain hash and its direct base, kept current."""
+
+    __tablename__ = "graph_images"
+
+    id: Mapped[str] = mapped_column(String(140), primary_key=True)
+    chain_hash: Mapped[str] = mapped_column(String(32), index=True)
+    chain_len: Mapped[int] = mapped_column(Integer)
+    parent: Mapped[str | None] = mapped_column(String(140), index=True)
+    names: Mapped[str] = mapped_column(Text, default="")  # newline-joined
+    digests: Mapped[str] = mapped_column(Text, default="")
+
+
+class GraphNameRecord(Base):
+    """Every name and digest an indexed image is known by."""
+
+    __tablename__ = "graph_names"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(700), index=True)
+    image_id: Mapped[str] = mapped_column(String(140), index=True)
+
+
+class GraphPrefixRecord(Base):
+    """One row per proper prefix hash of an image's chain ("built on A" is one lookup)."""
+
+    __tablename__ = "graph_prefixes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    prefix: Mapped[str] = mapped_column(String(32), index=True)
+    image_id: Mapped[str] = mapped_column(String(140), index=True)
+
+
+class GraphPackageRecord(Base):
+    """A name-keyed index of every indexed SBOM's packages (``who-has``)."""
+
+    __tablename__ = "graph_packages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    image_id: Mapped[str] = mapped_column(String(140), index=True)
+    key: Mapped[str] = mapped_column(String(255), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    version: Mapped[str] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(20))
+    purl: Mapped[str] = mapped_column(Text, default="")
+
+
+class GraphLinkRecord(Base):
+    """Occurrence -> indexed image it names, precomputed so a query joins once."""
+
+    __tablename__ = "graph_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    occurrence_id: Mapped[int] = mapped_column(Integer, index=True)
+    image_id: Mapped[str] = mapped_column(String(140), index=True)
+    via: Mapped[str] = mapped_column(String(10))  # reference | digest
+
+
+class GraphSyncedRecord(Base):
+    """Stored SBOMs the lineage index has already taken in."""
+
+    __tablename__ = "graph_synced"
+
+    sbom_digest: Mapped[str] = mapped_column(String(80), primary_key=True)
+
+
+def table_of(record: type[Base]) -> Table:
+    """The Core table of a mapped class (for Core insert/upsert/select statements)."""
+    return cast(Table, record.__table__)
