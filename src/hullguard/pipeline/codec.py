@@ -17,12 +17,16 @@ from functools import cache
 from typing import Any, TypeVar
 
 from hullguard.errors import InputError
+from hullguard.model.image import Digest
 
 T = TypeVar("T")
 
 
 def to_plain(value: Any) -> Any:
-    """Dataclasses to dicts (every field), enums to their value, tuples to lists."""
+    """Dataclasses to dicts (every field), enums to their value, tuples to lists; a digest
+    to its text (read back through :meth:`Digest.parse`, which checks it)."""
+    if isinstance(value, Digest):
+        return str(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, Enum):
@@ -56,6 +60,9 @@ def _decode(kind: Any, data: Any, where: str) -> Any:
         if len(args) != len(data):
             raise InputError(f"expected {len(args)} items, got {len(data)}", where=where)
         return tuple(_decode(a, item, where) for a, item in zip(args, data, strict=True))
+    if kind is Digest:
+        _expect(data, str, where)
+        return Digest.parse(data, where)
     if dataclasses.is_dataclass(kind):
         return _dataclass(kind, data, where)
     if isinstance(kind, type) and issubclass(kind, Enum):

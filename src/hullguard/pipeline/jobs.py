@@ -72,33 +72,14 @@ class ImageOutcome:
 
 
 def result_to_plain(result: ImageResult) -> dict[str, Any]:
-    from hullguard.sbom.native import to_dict
-
-    plain: dict[str, Any] = to_plain(_without_sbom(result))
-    plain["sbom"] = to_dict(result.sbom) if result.sbom is not None else None
+    """Every field, the SBOM included (the native SBOM format sorts what it writes, so it
+    would not give back an equal value)."""
+    plain: dict[str, Any] = to_plain(result)
     return plain
 
 
 def result_from_plain(data: Any) -> ImageResult:
-    from dataclasses import replace
-
-    from hullguard.sbom.native import from_dict
-
-    if not isinstance(data, dict):
-        raise InputError("the result is not an object", where="image outcome")
-    sbom = data.get("sbom")
-    result = from_plain(ImageResult, {**data, "sbom": None}, "image outcome")
-    if sbom is None:
-        return result
-    if not isinstance(sbom, dict):
-        raise InputError("the SBOM is not an object", where="image outcome")
-    return replace(result, sbom=from_dict(sbom, "image outcome: sbom"))
-
-
-def _without_sbom(result: ImageResult) -> ImageResult:
-    from dataclasses import replace
-
-    return replace(result, sbom=None)
+    return from_plain(ImageResult, data, "image outcome")
 
 
 def _document(text: str | bytes, schema: str) -> dict[str, Any]:
