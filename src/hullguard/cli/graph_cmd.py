@@ -111,6 +111,8 @@ def index_command(
 
     with progress("indexing", quiet) as update:
         update(f"indexing {images[0]}" if images else "indexing")
-        for done in index_images(images, store, packages=not no_packages):
+        for position, done in enumerate(index_images(images, store, packages=not no_packages)):
             eprint(f"indexed {done.image}: {done.layers} layers"
                    + ("" if done.packages is None else f", {done.packages} packages"))
+            if position + 1 < len(images):
+                update(f"indexing {images[position + 1]}")
