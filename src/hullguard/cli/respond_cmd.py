@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from hullguard.model.inventory import Inventory
     from hullguard.pipeline.respond import Observer, RespondOptions
     from hullguard.respond.model import ImageResult, Incident
+
+T = TypeVar("T")
 
 
 def _image_map(pairs: list[str]) -> dict[str, str]:
@@ -72,8 +74,8 @@ def _demo_options(out: Path, workers: int, secrets: bool) -> RespondOptions:
                           store_url=f"sqlite:///{(state / 'store.sqlite').resolve()}")
 
 
-def _run(use_case: Callable[[RespondOptions, Observer], Any], options: RespondOptions,
-         quiet: bool) -> Any:
+def _run(use_case: Callable[[RespondOptions, Observer], T], options: RespondOptions,
+         quiet: bool) -> T:
     """Run a use case, printing inventory issues as warnings, then a rich progress bar on
     stderr (off when not a TTY or --quiet) while the images are scanned."""
     from hullguard.pipeline.respond import Observer
