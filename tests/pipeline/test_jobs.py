@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -93,3 +94,19 @@ def test_a_malformed_outcome_is_one_clear_error() -> None:
                    {**good, "result": {**good["result"], "problem": {"kind": 3}}}):
         with pytest.raises(InputError):
             ImageOutcome.from_json(json.dumps(broken))
+
+
+def test_a_job_for_one_digest_never_scans_another_image(demo: Demo, tmp_path: Path) -> None:
+    """A retried job whose tag now names another image reports that, instead of the other
+    image's findings under the job's digest."""
+    from hullguard.demo.images import demo_images
+    from hullguard.images.builder import write_oci_layout
+
+    layout = write_oci_layout(tmp_path / "web", demo_images()[WEB], tag="1.4.2")
+    digest = json.loads((layout / "index.json").read_text())["manifests"][0]["digest"]
+    job = ImageJob(WEB, f"oci:{layout}:1.4.2", digest=digest,
+                   options=JobOptions(str(demo.db_path)))
+    assert run_image_job(job).result.scanned
+    moved = run_image_job(replace(job, digest="sha256:" + "0" * 64)).result
+    assert not moved.scanned and moved.problem is not None
+    assert moved.problem.kind == "IntegrityError" and digest in moved.problem.message

@@ -41,7 +41,9 @@ class ImageJob:
     reference: str  # the normalized reference from the inventory
     source: str  # what to open: the reference itself, or a local source (docker-archive:...)
     origin: Origin = Origin.INTERNAL
-    digest: str = ""  # the resolved manifest digest, when the inventory already knows it
+    # The platform manifest digest an earlier attempt resolved (ImageInfo.digest): a retry
+    # then scans that very image or reports that the tag moved ("" = whatever it names now).
+    digest: str = ""
     options: JobOptions = field(default_factory=JobOptions)
 
     def to_json(self) -> str:

@@ -85,7 +85,9 @@ def require_images(inventory: Inventory, options: RespondOptions) -> None:
 def _job(image: InventoryImage, options: RespondOptions) -> ImageJob:
     name = image.ref.name
     source = options.image_sources.get(name, "" if options.offline else name)
-    return ImageJob(name, source, image.origin, image.ref.digest,
+    # No digest: a pinned reference is verified by the registry client itself, and the
+    # inventory's digest may be an image index's, not the platform manifest's the job checks.
+    return ImageJob(name, source, image.origin, "",
                     JobOptions(options.db_path, options.secrets, options.store_url,
                                source=options.source_options))
 

@@ -137,6 +137,7 @@ def _scan(job: ImageJob, context: WorkerContext) -> ImageOutcome:
         sbom = redact_sbom(catalog_image(job.source, options.source))
         return ImageOutcome(_result(job, context, sbom, ()))
     with open_image(job.source, options.source) as source:
+        _check_digest(job, source)
         key = journal_key(source.info, job.source, options.secrets)
         reused, warning = Journal(options.journal).load(key) \
             if options.journal and key else (None, "")
@@ -147,6 +148,17 @@ def _scan(job: ImageJob, context: WorkerContext) -> ImageOutcome:
         sbom, secrets = _walk(job, context, source)
     result = _result(job, context, sbom, secrets, warnings=(warning,) if warning else ())
     return ImageOutcome(result, key)
+
+
+def _check_digest(job: ImageJob, source: ImageSource) -> None:
+    """A job made for one manifest digest scans that image or none: a retry after the tag
+    moved must not report another image under the job's digest."""
+    found = str(source.info.digest or "")
+    if job.digest and found and found != job.digest:
+        from hullguard.errors import IntegrityError
+
+        raise IntegrityError(f"the image is now {found}, not {job.digest}", where=job.source,
+                             hint="the tag moved since the inventory: run again")
 
 
 def _result(job: ImageJob, context: WorkerContext, sbom: Sbom,
