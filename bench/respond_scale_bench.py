@@ -22,7 +22,7 @@ from pathlib import Path
 from hullguard.demo import prepare_demo
 from hullguard.demo.images import demo_images
 from hullguard.images.builder import write_docker_archive
-from hullguard.respond.run import RespondOptions, collect_inventory, respond
+from hullguard.pipeline.respond import RespondOptions, collect_inventory, respond
 
 WORK = Path(__file__).parent / ".work" / "respond-scale"
 NAMESPACES = ("shop-prod", "shop-staging", "payments-prod", "data-dev", "edge-prod")

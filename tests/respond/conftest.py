@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from hullguard.graph.model import BlastRadius, ImageNode, Usage
 from hullguard.model import (
     CvssScore,
     Distro,
@@ -29,8 +30,9 @@ from hullguard.model.inventory import (
     SourceLocation,
     Workload,
 )
+from hullguard.model.problem import Problem
 from hullguard.model.secret import FileState, SecretFinding, SecretLocation
-from hullguard.respond.model import BlastRadius, ImageResult, Incident
+from hullguard.respond.model import ImageResult, Incident
 from hullguard.triage import triage
 
 WEB = "registry.shop.internal/shop/web:1.4.2"
@@ -74,10 +76,14 @@ def incident() -> Incident:
     images = (ImageResult(WEB, "docker-archive:web.tar", Origin.INTERNAL, sbom, findings,
                           (secret,), base=BASE),
               ImageResult("docker.io/library/redis:7.2", "docker.io/library/redis:7.2",
-                          Origin.DOCKER_HUB, error="registry unreachable: " + EVIL))
+                          Origin.DOCKER_HUB,
+                          problem=Problem("RegistryError",
+                                          message="registry unreachable: " + EVIL)))
     now = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
     queue = triage({WEB: findings}, {WEB: [web]}, now)
-    blast = BlastRadius(BASE, ((BASE, WEB),), ((WEB, web.key, str(web.exposure)),))
+    blast = BlastRadius(BASE, [BASE], {BASE: ImageNode(BASE, (BASE,)),
+                                       WEB: ImageNode(WEB, (WEB,), parent=BASE)},
+                        {BASE: [WEB]}, usages=[Usage(WEB, None, web, "reference")])
     return Incident("HG-20261122-0900", now, ("k8s/web.yaml",), inventory, images,
                     tuple(queue), blast, "bundled demo advisories (17 records)")
 

@@ -32,6 +32,7 @@ from hullguard.model.inventory import (
     SourceLocation,
     Workload,
 )
+from hullguard.model.problem import Problem
 from hullguard.respond.coverage import attach_coverage
 from hullguard.respond.declaration import render_declaration
 from hullguard.respond.model import Incident
@@ -73,7 +74,8 @@ def wide(incident: Incident, tmp_path: Path) -> Incident:
         images=(*incident.inventory.images, InventoryImage(
             TOOLS_REF, Origin.DOCKER_HUB, (ImageOccurrence(TOOLS_REF, TOOLS, loc),))))
     web, redis = incident.images
-    redis = dataclasses.replace(redis, error="registry unreachable:\nconnection refused")
+    redis = dataclasses.replace(redis, problem=Problem(
+        "RegistryError", message="registry unreachable:\nconnection refused"))
     images = (web, redis, dataclasses.replace(web, name=TOOLS, sbom=sbom, findings=findings,
                                               secrets=(), base=""))
     images = tuple(attach_coverage(images, str(scan_db(tmp_path))))

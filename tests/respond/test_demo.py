@@ -11,7 +11,7 @@ import pytest
 
 from hullguard.demo import prepare_demo
 from hullguard.images.builder import FileSpec, ImageSpec, LayerSpec, write_docker_archive
-from hullguard.respond.run import RespondOptions, respond
+from hullguard.pipeline.respond import RespondOptions, respond
 from tests.support.browser import Browser
 
 

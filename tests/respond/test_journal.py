@@ -19,7 +19,7 @@ from hullguard.images.builder import (
     write_docker_archive,
     write_oci_layout,
 )
-from hullguard.respond.run import STATE_DIR, RespondOptions, respond
+from hullguard.pipeline.respond import STATE_DIR, RespondOptions, respond
 
 WEB = "registry.shop.internal/shop/web:1.4.2"
 

@@ -12,7 +12,7 @@ import pytest
 from hullguard.demo import prepare_demo
 from hullguard.demo.images import demo_images
 from hullguard.images.builder import write_oci_layout
-from hullguard.respond.run import RespondOptions, respond
+from hullguard.pipeline.respond import RespondOptions, respond
 from tests.support.postgres import temporary_database
 
 WEB = "registry.shop.internal/shop/web:1.4.2"

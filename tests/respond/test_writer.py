@@ -124,7 +124,7 @@ KILLER = textwrap.dedent("""
         event(os.fsdecode(path))
         return real_rmtree(path, *args, **kwargs)
     shutil.rmtree = rmtree
-    from hullguard.respond.run import RespondOptions, respond
+    from hullguard.pipeline.respond import RespondOptions, respond
     listing, db, out, version, *refs = sys.argv[3:]
     sources = {ref: src for ref, src in (pair.split("=", 1) for pair in refs)}
     now = datetime(2026, 1, int(version), tzinfo=UTC)

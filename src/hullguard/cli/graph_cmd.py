@@ -112,18 +112,14 @@ def index_command(
     quiet: bool = option_quiet(),
 ) -> None:
     """Add images (layer chain, names, SBOM packages) to the store's lineage index."""
-    from hullguard.catalog.engine import catalog_source
-    from hullguard.images import open_image
-    from hullguard.store.base import make_engine
-    from hullguard.store.graph import index_images
+    from hullguard.pipeline.lineage import index_images
 
     check_store(store)
-    engine = make_engine(store)
+    images = [resolve_image(text) for text in images]
     with progress("indexing", quiet) as update:
-        for text in images:
-            update(f"indexing {text}")
-            with open_image(resolve_image(text)) as source:
-                sbom = None if no_packages else catalog_source(source)
-                index_images(engine, [(source.info, sbom)])
-            eprint(f"indexed {text}: {len(source.info.layers)} layers"
-                   + ("" if sbom is None else f", {len(sbom.packages)} packages"))
+        update(f"indexing {images[0]}" if images else "indexing")
+        for position, done in enumerate(index_images(images, store, packages=not no_packages)):
+            eprint(f"indexed {done.image}: {done.layers} layers"
+                   + ("" if done.packages is None else f", {done.packages} packages"))
+            if position + 1 < len(images):
+                update(f"indexing {images[position + 1]}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -28,8 +28,10 @@ from hullguard.cli.common import (
 
 if TYPE_CHECKING:
     from hullguard.model.inventory import Inventory
+    from hullguard.pipeline.respond import Observer, RespondOptions
     from hullguard.respond.model import ImageResult, Incident
-    from hullguard.respond.run import RespondOptions
+
+T = TypeVar("T")
 
 
 def _image_map(pairs: list[str]) -> dict[str, str]:
@@ -48,7 +50,7 @@ def _image_map(pairs: list[str]) -> dict[str, str]:
 def _options(paths: list[str], out: Path, db: str | None, images: list[str], offline: bool,
              workers: int, secrets: bool, cluster: bool, kubeconfig: str | None,
              context: str | None, criticality: str | None, store: str) -> RespondOptions:
-    from hullguard.respond.run import RespondOptions
+    from hullguard.pipeline.respond import RespondOptions
     from hullguard.vuln.db import default_db_path
 
     db_path = Path(db) if db else default_db_path()
@@ -67,7 +69,7 @@ def _options(paths: list[str], out: Path, db: str | None, images: list[str], off
 
 def _demo_options(out: Path, workers: int, secrets: bool) -> RespondOptions:
     from hullguard.demo import prepare_demo
-    from hullguard.respond.run import STATE_DIR, RespondOptions
+    from hullguard.pipeline.respond import STATE_DIR, RespondOptions
 
     state = out / STATE_DIR / "demo"
     demo = prepare_demo(state)
@@ -78,19 +80,36 @@ def _demo_options(out: Path, workers: int, secrets: bool) -> RespondOptions:
                           store_url=f"sqlite:///{(state / 'store.sqlite').resolve()}")
 
 
-def _progress_printer(total: int, quiet: bool) -> tuple[Any, Callable[[ImageResult], None]]:
-    """A rich progress bar on stderr (off when not a TTY or --quiet) and its update hook."""
-    if not progress_enabled(quiet):
-        return None, lambda _result: None
-    from rich.progress import Progress
+def _run(use_case: Callable[[RespondOptions, Observer], T], options: RespondOptions,
+         quiet: bool) -> T:
+    """Run a use case, printing inventory issues as warnings, then a rich progress bar on
+    stderr (off when not a TTY or --quiet) while the images are scanned."""
+    from hullguard.pipeline.respond import Observer
 
-    bar = Progress(transient=True)
-    task = bar.add_task("scanning images", total=total)
+    class Printer(Observer):
+        bar: Any = None
+        task: Any = None
 
-    def done(result: ImageResult) -> None:
-        bar.update(task, advance=1, description=printable(result.name[-50:]))
+        def inventory(self, inventory: Inventory) -> None:
+            for issue in inventory.issues:
+                eprint(f"warning: {issue}")
+            if progress_enabled(quiet):
+                from rich.progress import Progress
 
-    return bar, done
+                self.bar = Progress(transient=True)
+                self.task = self.bar.add_task("scanning images", total=len(inventory.images))
+                self.bar.start()
+
+        def image_done(self, result: ImageResult) -> None:
+            if self.bar is not None:
+                self.bar.update(self.task, advance=1, description=printable(result.name[-50:]))
+
+    printer = Printer()
+    try:
+        return use_case(options, printer)
+    finally:
+        if printer.bar is not None:
+            printer.bar.stop()
 
 
 PER_PRIORITY_SHOWN = 5
@@ -185,33 +204,10 @@ def warn_uncovered(results: list[ImageResult]) -> bool:
     return bool(by_source) or any(r.scanned and r.skipped for r in results)
 
 
-def _require_some_input(inventory: Inventory, live: bool) -> None:
-    """Not one given path could be read: a mistake (exit 2), not an empty incident."""
-    if not live and not inventory.sources and inventory.issues:
-        from hullguard.errors import InputError
-
-        first = inventory.issues[0]
-        raise InputError(f"no input could be read ({len(inventory.issues)} problems; first: "
-                         f"{first})")
-
-
 def _store_url(store: str | None, no_store: bool) -> str:
     from hullguard.store.base import default_store_url
 
     return "" if no_store else (store or default_store_url())
-
-
-def _scan_with_progress(inventory: Inventory, options: RespondOptions,
-                        quiet: bool) -> list[ImageResult]:
-    from hullguard.respond.run import scan_inventory
-
-    for issue in inventory.issues:
-        eprint(f"warning: {issue}")
-    bar, done = _progress_printer(len(inventory.images), quiet)
-    if bar is None:
-        return scan_inventory(inventory, options, done)
-    with bar:
-        return scan_inventory(inventory, options, done)
 
 
 def register(app: typer.Typer) -> None:
@@ -239,8 +235,8 @@ def register(app: typer.Typer) -> None:
         """Breach response: inventory, fleet scan, secrets, lineage and triage, written as an
         incident folder (declaration.md, report.html, findings.json, findings.sarif, sboms/)."""
         from hullguard.errors import InputError
-        from hullguard.respond.run import build_incident, collect_inventory, persist
-        from hullguard.respond.writer import check_out, write_incident
+        from hullguard.pipeline.respond import respond
+        from hullguard.respond.writer import check_out
 
         if not demo and not paths and not cluster:
             raise InputError("give manifests/compose files/Dockerfiles, --cluster, or --demo")
@@ -258,13 +254,8 @@ def register(app: typer.Typer) -> None:
             from hullguard.triage import parse_sla
 
             options = replace(options, sla=parse_sla(sla))
-        inventory = collect_inventory(options)
-        _require_some_input(inventory, demo or cluster)
-        results = _scan_with_progress(inventory, options, quiet)
-        incident = build_incident(inventory, results, options)
+        incident = _run(respond, options, quiet)
         _warn(incident.warnings)
-        write_incident(incident, out)  # the folder first: a store failure never costs it
-        _warn([persist(incident, options)])
         unchecked = warn_uncovered(list(incident.images))
         typer.echo(_summary(incident, out, options.store_url))
         if fail_on_uncovered and unchecked:
@@ -290,8 +281,7 @@ def register(app: typer.Typer) -> None:
         """Scan every distinct image of the inventory in parallel (resumable; one bad image
         is reported as not scanned and the rest continue). Exit 0; 1 with
         --fail-on-uncovered when packages went unchecked; 2 on errors."""
-        from hullguard.respond.coverage import attach_coverage
-        from hullguard.respond.run import collect_inventory
+        from hullguard.pipeline.respond import scan_inventory_fleet
 
         check_format(fmt, FLEET_FORMATS)
         check_output_dir(state, "--state")
@@ -299,15 +289,9 @@ def register(app: typer.Typer) -> None:
         options = _options(list(paths or []), state, db, image or [], offline, workers,
                            not no_secrets, cluster, kubeconfig, context, None,
                            _store_url(store, no_store))
-        inventory = collect_inventory(options)
-        _require_some_input(inventory, cluster)
-        results = attach_coverage(_scan_with_progress(inventory, options, quiet),
-                                  options.db_path)
-        _warn([w for r in results for w in r.warnings])
-        if options.store_url:
-            from hullguard.respond.run import record
-
-            _warn([record(options.store_url, inventory, results, options.db_path or "none")])
+        fleet = _run(scan_inventory_fleet, options, quiet)
+        results = fleet.results
+        _warn(fleet.warnings)
         unchecked = warn_uncovered(results)
         typer.echo(_fleet_table(results) if fmt == "table" else _fleet_json(results))
         if fail_on_uncovered and unchecked:

@@ -38,6 +38,7 @@ from hullguard.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from hullguard.images.api import SourceOptions
     from hullguard.model import Sbom
     from hullguard.vuln.db import VulnDB
     from hullguard.vuln.scan import ScanReport
@@ -82,14 +83,18 @@ def open_db(db: Path | None, max_age_days: float | None, quiet: bool) -> VulnDB:
     return vdb
 
 
-def catalog(image: str, platform: str, insecure: bool, quiet: bool) -> Sbom:
-    from hullguard.catalog import catalog_image
+def _source_options(platform: str, insecure: bool) -> SourceOptions:
     from hullguard.images.api import SourceOptions
     from hullguard.model import Platform
 
-    options = SourceOptions(platform=Platform.parse(platform), insecure=insecure)
+    return SourceOptions(platform=Platform.parse(platform), insecure=insecure)
+
+
+def catalog(image: str, platform: str, insecure: bool, quiet: bool) -> Sbom:
+    from hullguard.catalog import catalog_image
+
     with progress(f"cataloging {image}", quiet) as update:
-        return catalog_image(image, options, on_progress=update)
+        return catalog_image(image, _source_options(platform, insecure), on_progress=update)
 
 
 @handle_errors
@@ -120,8 +125,9 @@ def scan_command(
     quiet: bool = option_quiet(),
 ) -> None:
     """Scan IMAGE for known vulnerabilities (catalog, match, enrich, suppress, filter)."""
+    from hullguard.pipeline.scan import scan_image
     from hullguard.vuln.report import render
-    from hullguard.vuln.scan import ScanOptions, load_suppressions, scan_sbom
+    from hullguard.vuln.scan import ScanOptions, load_suppressions
 
     check_format(fmt, FORMAT_NAMES)
     levels = frozenset(parse_severity(s, "--severity") for s in severity.split(",") if s.strip())
@@ -133,13 +139,17 @@ def scan_command(
         check_input_file(path, "--vex")
     check_input_file(ignore_file, "--ignore-file")
     statements, rules, vex_warnings = load_suppressions(vex or [], ignore_file)
-    with open_db(db, max_age_days, quiet) as vdb:
-        sbom = catalog(resolve_image(image), platform, insecure, quiet)
-        options = ScanOptions(levels, ignore_unfixed, statements, rules)
-        report = scan_sbom(sbom, vdb, options)
-        if not no_store:
-            _store_scan(store, report, vdb)
-    show_warnings([*vex_warnings, *sbom.warnings, *report.warnings], more=" (see -f json)")
+    options = ScanOptions(levels, ignore_unfixed, statements, rules)
+    with open_db(db, max_age_days, quiet) as vdb, \
+            progress(f"cataloging {image}", quiet) as update:
+        scanned = scan_image(resolve_image(image), vdb, options,
+                             _source_options(platform, insecure), store=store,
+                             record=not no_store, on_progress=update)
+    report = scanned.report
+    if scanned.not_recorded:
+        eprint(f"warning: scan not recorded in the store: {scanned.not_recorded}")
+    show_warnings([*vex_warnings, *report.sbom.warnings, *report.warnings],
+                  more=" (see -f json)")
     warn_uncovered(report)
     write_output(render(report, fmt) if fmt != "table" else printable(render(report, fmt)),
                  output)
@@ -156,19 +166,6 @@ def warn_uncovered(report: ScanReport) -> None:
 
     for note in uncovered_warnings(report.sbom.image.name, report.coverage):
         eprint(f"warning: {note}")
-
-
-def _store_scan(store: str | None, report: ScanReport, vdb: VulnDB) -> None:
-    """Record the scan; a store problem is a warning, not a lost scan result."""
-    from hullguard.errors import HullguardError
-    from hullguard.store import open_store
-    from hullguard.store.scans import record_scan
-
-    try:
-        with open_store(store) as session_factory:
-            record_scan(session_factory, report, db_label=str(vdb.path))
-    except HullguardError as error:
-        eprint(f"warning: scan not recorded in the store: {error.diagnostics()}")
 
 
 @handle_errors
@@ -209,13 +206,13 @@ def rescan_command(
 ) -> None:
     """Re-match every stored SBOM against the current database (no image I/O) and report
     what changed per image: new, fixed and withdrawn findings."""
-    from hullguard.store import open_store
-    from hullguard.store.rescan import render_changes, rescan_all
+    from hullguard.pipeline.scan import rescan
+    from hullguard.store.rescan import render_changes
 
     check_format(fmt, ("table", "json"))
     check_output_file(output, "--output")
     check_store(store)
-    with open_db(db, max_age_days, quiet) as vdb, open_store(store) as session_factory:
-        changes = rescan_all(session_factory, vdb)
+    with open_db(db, max_age_days, quiet) as vdb:
+        changes = rescan(vdb, store)
     text = render_changes(changes, fmt)
     write_output(text if fmt == "json" else printable(text), output)

@@ -86,6 +86,36 @@ class BlastRadius:
     def image_count(self) -> int:
         return len(self.nodes)
 
+    # The incident's view (respond's report, chart and findings.json): images by label.
+
+    @property
+    def root(self) -> str:
+        """The label of the (first) root image, or the query when nothing is indexed."""
+        node = self.nodes.get(self.roots[0]) if self.roots else None
+        return node.label if node is not None else (self.roots or [self.query])[0]
+
+    @property
+    def edges(self) -> tuple[tuple[str, str], ...]:
+        """(parent, child) labels by layers, parents sorted, children as in ``children``."""
+        label = {key: node.label for key, node in self.nodes.items()}
+        return tuple((label[parent], label[child]) for parent in sorted(self.children)
+                     for child in self.children[parent])
+
+    @property
+    def images(self) -> tuple[str, ...]:
+        """The labels of the images built on the root."""
+        return tuple(sorted({child for _, child in self.edges}))
+
+    @property
+    def workloads(self) -> tuple[tuple[str, str, str], ...]:
+        """(image, workload key, exposure) of every workload using an affected image."""
+        return tuple(sorted({(u.image, u.workload.key, str(u.workload.exposure))
+                             for u in self.usages if u.workload is not None}))
+
+    def summary(self) -> dict[str, object]:
+        return {"root": self.root, "edges": [list(e) for e in self.edges],
+                "workloads": [list(w) for w in self.workloads]}
+
 
 @dataclass
 class WhoHas:

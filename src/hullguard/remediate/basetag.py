@@ -119,12 +119,14 @@ def scan_counts(reference: str, db_path: str) -> Counts:
     """Pull, catalog and match one image; an image the database cannot check (no advisory
     data for its release) is an error, never "no findings"."""
     from hullguard.images.api import SourceOptions
-    from hullguard.respond.fleet import ScanJob, scan_image
+    from hullguard.pipeline.jobs import ImageJob, JobOptions
+    from hullguard.pipeline.worker import run_image_job
     from hullguard.vuln.coverage import image_coverage, uncovered
     from hullguard.vuln.db import VulnDB
 
-    result = scan_image(ScanJob(reference, reference, db_path=db_path, secrets=False,
-                                options=SourceOptions(max_layer_bytes=MAX_LAYER_BYTES)))
+    options = JobOptions(db_path=db_path, secrets=False,
+                         source=SourceOptions(max_layer_bytes=MAX_LAYER_BYTES))
+    result = run_image_job(ImageJob(reference, reference, options=options)).result
     if result.error or result.sbom is None:
         raise _Skip(f"not scanned: {_one_line(result.error) or '?'}")
     with VulnDB.open(db_path) as db:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from hullguard.respond.model import BlastRadius
+from hullguard.graph.model import BlastRadius
 
 COLORS = {"critical": "#7f1d1d", "high": "#dc2626", "medium": "#f59e0b", "low": "#2563eb",
           "negligible": "#64748b", "unknown": "#94a3b8",

@@ -6,8 +6,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from hullguard.graph.model import BlastRadius
 from hullguard.model import Finding, Sbom, Severity
 from hullguard.model.inventory import Environment, Inventory, Origin
+from hullguard.model.problem import Problem
 from hullguard.model.secret import SecretFinding
 from hullguard.model.triage import Priority, TriageItem
 from hullguard.vuln.coverage import SourceCoverage, skipped_content, uncovered
@@ -15,7 +17,7 @@ from hullguard.vuln.coverage import SourceCoverage, skipped_content, uncovered
 
 @dataclass(frozen=True)
 class ImageResult:
-    """One distinct image of the fleet: scanned (sbom set) or not scanned (error set)."""
+    """One distinct image of the fleet: scanned (sbom set) or not scanned (problem set)."""
 
     name: str  # the normalized reference from the inventory
     source: str  # how it was acquired: a registry reference or a local source
@@ -23,7 +25,7 @@ class ImageResult:
     sbom: Sbom | None = None
     findings: tuple[Finding, ...] = ()
     secrets: tuple[SecretFinding, ...] = ()
-    error: str = ""  # why it could not be scanned (never reported as clean)
+    problem: Problem | None = None  # why it could not be scanned (never reported as clean)
     base: str = ""  # the detected base image (longest indexed layer-chain prefix)
     reused: bool = False  # taken from an earlier run's journal (same verified image)
     warnings: tuple[str, ...] = ()  # e.g. an unusable journal entry that was ignored
@@ -43,8 +45,13 @@ class ImageResult:
         return self.scanned and bool(self.uncovered or self.skipped)
 
     @property
+    def error(self) -> str:
+        """The problem as the one line (plus hint) the CLI and findings.json show."""
+        return self.problem.text if self.problem else ""
+
+    @property
     def scanned(self) -> bool:
-        return self.sbom is not None and not self.error
+        return self.sbom is not None and self.problem is None
 
     @property
     def digest(self) -> str:
@@ -56,19 +63,6 @@ class ImageResult:
 
     def severity_counts(self) -> Counter[Severity]:
         return Counter(f.severity for f in self.findings)
-
-
-@dataclass(frozen=True)
-class BlastRadius:
-    """The images built on ``root`` (edges parent -> child) and the workloads running them."""
-
-    root: str
-    edges: tuple[tuple[str, str], ...] = ()
-    workloads: tuple[tuple[str, str, str], ...] = ()  # (image, workload key, exposure text)
-
-    @property
-    def images(self) -> tuple[str, ...]:
-        return tuple(sorted({child for _, child in self.edges}))
 
 
 @dataclass(frozen=True)

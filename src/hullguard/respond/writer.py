@@ -183,7 +183,8 @@ def render_findings_json(incident: Incident, sboms: dict[str, str] | None = None
            "database": incident.database, "inputs": list(incident.inputs),
            "priority_queue": _plain(list(incident.triage)), "images": images,
            "workloads": _plain(list(incident.inventory.workloads)),
-           "blast_radius": _plain(incident.blast), "warnings": list(incident.warnings),
+           "blast_radius": incident.blast.summary() if incident.blast else None,
+           "warnings": list(incident.warnings),
            "not_covered": not_covered_summary(incident),
            "inventory_issues": [str(i) for i in incident.inventory.issues],
            "sboms": [{"image": name, "file": path} for name, path in sorted(sboms.items())]}

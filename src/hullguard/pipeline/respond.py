@@ -1,4 +1,5 @@
-"""``respond``: inventory -> fleet scan -> lineage -> triage -> the incident folder."""
+"""``respond`` and ``scan-fleet``: inventory -> fleet scan -> lineage -> triage -> the
+incident folder -> the store. Returns values; the face (CLI, service) renders them."""
 
 from __future__ import annotations
 
@@ -10,15 +11,29 @@ from pathlib import Path
 from hullguard.errors import HullguardError, InputError
 from hullguard.images.api import SourceOptions
 from hullguard.model.inventory import Inventory, InventoryImage, Workload
+from hullguard.model.problem import Problem
+from hullguard.pipeline.executors import Executor
+from hullguard.pipeline.fleet import scan_fleet
+from hullguard.pipeline.jobs import ImageJob, JobOptions
+from hullguard.pipeline.lineage import attach_bases, worst_blast_radius
 from hullguard.respond.coverage import attach_coverage
-from hullguard.respond.fleet import ScanJob, scan_fleet
 from hullguard.respond.journal import Journal
-from hullguard.respond.lineage import attach_bases, worst_blast_radius
 from hullguard.respond.model import ImageResult, Incident
 from hullguard.respond.writer import STATE_DIR
 from hullguard.triage import DEFAULT_SLA, Sla, triage
 
-__all__ = ["STATE_DIR", "RespondOptions", "respond"]
+__all__ = ["STATE_DIR", "FleetScan", "Observer", "RespondOptions", "respond",
+           "scan_inventory_fleet"]
+
+
+class Observer:
+    """What a face hears while a use case runs (the CLI: warnings and a progress bar)."""
+
+    def inventory(self, inventory: Inventory) -> None:
+        """The inventory is collected; the scan starts now."""
+
+    def image_done(self, result: ImageResult) -> None:
+        """One image is finished (scanned or not)."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +54,7 @@ class RespondOptions:
     criticality_config: str | None = None
     source_options: SourceOptions = field(default_factory=SourceOptions)
     store_url: str = ""  # "" = do not use the store
+    executor: Executor | None = None  # None: in-process or a local pool, by ``workers``
 
 
 def collect_inventory(options: RespondOptions) -> Inventory:
@@ -66,16 +82,22 @@ def require_images(inventory: Inventory, options: RespondOptions) -> None:
                           "Dockerfiles or image lists")
 
 
-def _job(image: InventoryImage, options: RespondOptions) -> ScanJob:
+def _job(image: InventoryImage, options: RespondOptions) -> ImageJob:
     name = image.ref.name
     source = options.image_sources.get(name, "" if options.offline else name)
-    return ScanJob(name, source, image.origin, options.db_path, options.secrets,
-                   options.source_options, options.store_url)
+    # No digest: a pinned reference is verified by the registry client itself, and the
+    # inventory's digest may be an image index's, not the platform manifest's the job checks.
+    return ImageJob(name, source, image.origin, "",
+                    JobOptions(options.db_path, options.secrets, options.store_url,
+                               source=options.source_options))
 
 
-def _offline_result(job: ScanJob) -> ImageResult:
-    return ImageResult(job.name, job.source, job.origin,
-                       error="offline, and no local image was given for it (--image REF=SOURCE)")
+OFFLINE = Problem("offline", message="offline, and no local image was given for it "
+                                     "(--image REF=SOURCE)")
+
+
+def _offline_result(job: ImageJob) -> ImageResult:
+    return ImageResult(job.reference, job.source, job.origin, problem=OFFLINE)
 
 
 def scan_inventory(inventory: Inventory, options: RespondOptions,
@@ -87,8 +109,8 @@ def scan_inventory(inventory: Inventory, options: RespondOptions,
     recover_state(options.out)
     journal = Journal(options.out / STATE_DIR / "scans")
     done = {r.name: r for r in scan_fleet(runnable, workers=options.workers, journal=journal,
-                                          on_done=on_done)}
-    return [done.get(job.name) or _offline_result(job) for job in jobs]
+                                          on_done=on_done, executor=options.executor)}
+    return [done.get(job.reference) or _offline_result(job) for job in jobs]
 
 
 def workloads_by_image(inventory: Inventory) -> dict[str, list[Workload]]:
@@ -104,7 +126,7 @@ def build_incident(inventory: Inventory, results: Sequence[ImageResult],
     running = workloads_by_image(inventory)
     findings = {r.name: r.findings for r in results if r.findings}
     queue = triage(findings, running, now, options.sla)
-    blast = worst_blast_radius(results, running, queue)
+    blast = worst_blast_radius(results, inventory, queue)
     label = options.database_label or (options.db_path or "no advisory database (not matched)")
     warnings: tuple[str, ...] = () if options.db_path else (
         "no advisory database: vulnerabilities were not matched (run `hullguard db update`)",)
@@ -113,19 +135,42 @@ def build_incident(inventory: Inventory, results: Sequence[ImageResult],
                     tuple(results), tuple(queue), blast, label, warnings)
 
 
-def respond(options: RespondOptions,
-            on_done: Callable[[ImageResult], None] | None = None) -> Incident:
+def respond(options: RespondOptions, observer: Observer | None = None) -> Incident:
     """Run the whole flow, write the incident folder, then record it in the store. A store
     failure never costs the folder: it is one more warning of the returned incident."""
     from hullguard.respond.writer import check_out, write_incident
 
+    observer = observer or Observer()
     check_out(options.out)
     inventory = collect_inventory(options)
-    results = scan_inventory(inventory, options, on_done)
+    observer.inventory(inventory)
+    results = scan_inventory(inventory, options, observer.image_done)
     incident = build_incident(inventory, results, options)
-    write_incident(incident, options.out)
+    write_incident(incident, options.out)  # the folder first: a store failure never costs it
     failure = persist(incident, options)
     return replace(incident, warnings=(*incident.warnings, failure)) if failure else incident
+
+
+@dataclass(frozen=True)
+class FleetScan:
+    inventory: Inventory
+    results: list[ImageResult]
+    warnings: list[str]  # per image, then the store's
+
+
+def scan_inventory_fleet(options: RespondOptions, observer: Observer | None = None
+                         ) -> FleetScan:
+    """``scan-fleet``: inventory -> fleet scan -> coverage -> the store (no incident)."""
+    observer = observer or Observer()
+    inventory = collect_inventory(options)
+    observer.inventory(inventory)
+    results = attach_coverage(scan_inventory(inventory, options, observer.image_done),
+                              options.db_path)
+    warnings = [w for r in results for w in r.warnings]
+    if options.store_url:
+        warnings.append(record(options.store_url, inventory, results,
+                               options.db_path or "none"))
+    return FleetScan(inventory, results, [w for w in warnings if w])
 
 
 def persist(incident: Incident, options: RespondOptions) -> str:
