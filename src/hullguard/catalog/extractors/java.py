@@ -12,6 +12,7 @@ import posixpath
 import re
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -122,7 +123,8 @@ def _copy_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, limit: int,
                 if copied > limit:
                     raise LimitExceeded(f"member inflates beyond {limit} bytes", where=where)
                 sink.write(chunk)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as error:
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError,
+            zlib.error) as error:
         raise LimitExceeded(f"unreadable member ({error})", where=where) from None
 
 

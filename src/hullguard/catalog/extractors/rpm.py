@@ -106,12 +106,12 @@ def _extraction(blobs: list[bytes], scan_input: ScanInput) -> Extraction:
     for number, blob in enumerate(bounded(blobs, scan_input.path), start=1):
         try:
             header = parse_header(blob)
+            if not header.name or header.name == "gpg-pubkey":  # keys, not packages
+                continue
+            packages.append(_package(header, where))
         except HullguardError as error:
             warnings.append(f"{scan_input.path}: header {number}: {error.message}")
             continue
-        if not header.name or header.name == "gpg-pubkey":  # keys, not packages
-            continue
-        packages.append(_package(header, where))
         ownerships.append(FileOwnership(f"rpm:{header.name}", evidence_paths(header.files)))
     return Extraction(tuple(packages), tuple(ownerships), warnings=tuple(warnings))
 
