@@ -5,6 +5,7 @@ suppressed with the statement. CycloneDX ``false_positive`` and ``resolved`` sup
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,11 +76,12 @@ def load_vex(path: Path) -> tuple[list[VexStatement], list[str]]:
     try:
         if path.stat().st_size > MAX_VEX_BYTES:
             raise InputError("VEX document too large", where=str(path))
-        text = path.read_bytes().decode("utf-8")
+        data = path.read_bytes()
+        text = data.decode(json.detect_encoding(data))  # UTF-8 (BOM or not), -16, -32
     except OSError as error:
         raise InputError(f"cannot read VEX file: {error.strerror}", where=str(path)) from None
     except UnicodeDecodeError as error:
-        raise InputError(f"not UTF-8 text: {error.reason}", where=str(path)) from None
+        raise InputError(f"not Unicode text: {error.reason}", where=str(path)) from None
     try:
         doc = loads_json(text, str(path))
     except ValueError as error:  # e.g. an integer of over 4300 digits

@@ -51,7 +51,7 @@ def purl(kind: str, name: str, version: str, namespace: str | None = None,
     " " silently vanishes, "@ " turns into "%40"), refuses some names with ValueError, and
     lone surrogates fail to encode. Callers skip such a package with a warning."""
     clean = {k: v for k, v in (qualifiers or {}).items() if v}
-    _check_purl_parts(name, version, namespace, [*clean.values(), subpath or ""])
+    _check_purl_parts(kind, name, version, namespace, [*clean.values(), subpath or ""])
     try:
         return str(PackageURL(kind, namespace or None, name, version or None, clean or None,
                               subpath).to_string())
@@ -60,18 +60,18 @@ def purl(kind: str, name: str, version: str, namespace: str | None = None,
                          ) from None
 
 
-def _check_purl_parts(name: str, version: str, namespace: str | None,
+def _check_purl_parts(kind: str, name: str, version: str, namespace: str | None,
                       others: list[str]) -> None:
     for label, part in (("name", name), ("version", version), ("namespace", namespace or "")):
         if part != part.strip() or (label == "name" and not part):
-            raise InputError(f"package {label} {part[:80]!r} is blank or has surrounding "
+            raise InputError(f"{kind} package {label} {part[:80]!r} is blank or has surrounding "
                              "whitespace; it cannot make a valid PURL")
     for part in (name, version, namespace or "", *others):
         try:
             part.encode("utf-8")
         except UnicodeEncodeError:
-            raise InputError(f"package {part[:80]!r} holds a lone surrogate; it cannot make "
-                             "a valid PURL") from None
+            raise InputError(f"{kind} package {part[:80]!r} holds a lone surrogate; it cannot "
+                             "make a valid PURL") from None
 
 
 def or_warning(build: Callable[[], T], where: str, warnings: list[str]) -> T | None:
