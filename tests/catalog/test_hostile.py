@@ -189,3 +189,19 @@ def test_jar_member_with_a_corrupt_deflate_stream_is_a_warning() -> None:
     extraction = JavaArchiveExtractor().extract(
         ScanInput(MemoryEntry(info, bytes(data)), 0, "sha256:" + "a" * 64))
     assert extraction.warnings and "unreadable member" in extraction.warnings[0]
+
+
+def test_jar_needing_a_newer_zip_version_is_a_warning() -> None:
+    """A central directory entry's "version needed to extract" beyond what zipfile reads
+    (NotImplementedError escaped before; found by fuzz/run.py --only java-archive)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("META-INF/MANIFEST.MF", b"Manifest-Version: 1.0\r\n")
+    data = bytearray(buffer.getvalue())
+    central = data.index(b"PK\x01\x02")
+    data[central + 6:central + 8] = b"\xff\x00"  # version 25.5
+    info = FileInfo("/opt/app/lib/x-1.0.jar", FileKind.FILE, size=len(data))
+    extraction = JavaArchiveExtractor().extract(
+        ScanInput(MemoryEntry(info, bytes(data)), 0, "sha256:" + "a" * 64))
+    assert extraction.packages == ()
+    assert "not a readable zip archive (zip file version 25.5)" in extraction.warnings[0]

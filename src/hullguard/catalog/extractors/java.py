@@ -72,7 +72,8 @@ def _archive(handle: IO[bytes], path: str, inner: str, depth: int, budget: _Budg
     where = f"{path}:{inner}" if inner else path
     try:
         archive = zipfile.ZipFile(handle)
-    except (zipfile.BadZipFile, OSError, ValueError) as error:
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError,
+            NotImplementedError) as error:  # the last: a "version needed" beyond zipfile's
         budget.warnings.append(f"{where}: not a readable zip archive ({error})")
         return []
     with archive:
