@@ -18,6 +18,7 @@ from hullguard.catalog.extractors.java import JavaArchiveExtractor
 from hullguard.images.api import FileInfo, FileKind, MemoryEntry
 from hullguard.images.builder import FileSpec, ImageSpec, LayerSpec
 from hullguard.model import Sbom, Status
+from tests.support.archives import zip_bytes
 
 Catalog = Callable[..., Sbom]
 GO_HEAD = b"\x7fELF" + bytes(60) + b"\x04\x00\x00\x00\x08\x00\x00\x00\x04\x00\x00\x00Go\x00\x00"
@@ -205,3 +206,16 @@ def test_jar_needing_a_newer_zip_version_is_a_warning() -> None:
         ScanInput(MemoryEntry(info, bytes(data)), 0, "sha256:" + "a" * 64))
     assert extraction.packages == ()
     assert "not a readable zip archive (zip file version 25.5)" in extraction.warnings[0]
+
+
+def test_jar_manifest_key_with_surrounding_whitespace_then_a_continuation() -> None:
+    """KeyError before (the continuation looked up the unstripped key); found by fuzz/run.py
+    --only java-archive."""
+    manifest = (b"Manifest-Version: 1.0\r\n\tImplementation-Title: Apache Commons\r\n Lang\r\n"
+                b"Implementation-Version: 3.12.0\r\n")
+    data = zip_bytes({"META-INF/MANIFEST.MF": manifest})
+    info = FileInfo("/opt/app/lib/commons-lang3-3.12.0.jar", FileKind.FILE, size=len(data))
+    extraction = JavaArchiveExtractor().extract(
+        ScanInput(MemoryEntry(info, data), 0, "sha256:" + "a" * 64))
+    assert [(p.name, p.version) for p in extraction.packages] == [
+        ("commons-lang3", "3.12.0")]

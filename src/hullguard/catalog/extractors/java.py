@@ -317,7 +317,8 @@ def _manifest_sections(text: str) -> list[dict[str, str]]:
             sections[-1][key] += line[1:]
         elif ":" in line:
             key, _, value = line.partition(":")
-            sections[-1][key.strip()] = value.strip()
+            key = key.strip()  # the continuation lines below append under this same key
+            sections[-1][key] = value.strip()
         if len(sections) > 10_000:
             break  # a real manifest has a few hundred sections at most
     return [sections[0], *(s for s in sections[1:] if s)]
