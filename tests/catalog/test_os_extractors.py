@@ -287,3 +287,17 @@ def test_rpm_headers_of_the_wrong_shape_skip_only_themselves(catalog: Catalog) -
     assert "tag 1116 should be an int32 array" in warnings[2]
     assert "cannot make a valid PURL" in warnings[3]
     assert next(s for s in sbom.statuses if s.name == "rpm").status is Status.OK
+
+
+def test_rpmdb_sqlite_with_schema_text_that_is_not_utf8(catalog: Catalog) -> None:
+    """Python's sqlite3 decodes sqlite's messages as UTF-8: one quoting a corrupt table name
+    raised UnicodeDecodeError (found by fuzz/run.py --only rpm-sqlite); now the rpm status
+    says the database is unreadable."""
+    from fuzz.seeds import rpm_sqlite
+
+    database = bytearray(rpm_sqlite())
+    database[database.index(b"tablePackagesPackages") + 5] = 0xC5  # the name: "\xc5ackages"
+    sbom = catalog(one_layer(FileSpec("var/lib/rpm/rpmdb.sqlite", bytes(database))))
+    status = next(s for s in sbom.statuses if s.name == "rpm")
+    assert status.status is Status.FAILED and "unreadable rpmdb.sqlite" in status.message
+    assert "codec can't decode" in status.message

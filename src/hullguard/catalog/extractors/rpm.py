@@ -129,7 +129,7 @@ def _sqlite_blobs(spool: IO[bytes], budget: Budget) -> Iterator[bytes]:
         raise InputError(f"unreadable rpmdb.sqlite: {error}") from None
     try:
         rows = _package_rows(connection, budget)
-    except sqlite3.Error as error:
+    except (sqlite3.Error, UnicodeDecodeError) as error:  # the last: corrupt schema text
         budget.check()  # an interrupt by the progress handler is a time limit, said so
         raise InputError(f"unreadable rpmdb.sqlite: {error}") from None
     finally:
