@@ -51,6 +51,8 @@ INTERESTING_U32 = (0, 1, 0x7F, 0x80, 0xFF, 0x7FFF, 0xFFFF, 0x10000, 0x7FFFFFFF, 
 
 # ---------------------------------------------------------------------------- JSON trees
 
+MAX_TREE_NODES = 200_000  # a mutated document's values; more makes the harness the hog
+
 def _nodes(tree: Any) -> list[tuple[Any, Any]]:
     """(container, key) for every value below the root, depth first."""
     out: list[tuple[Any, Any]] = []
@@ -63,6 +65,12 @@ def _nodes(tree: Any) -> list[tuple[Any, Any]]:
             out.append((node, key))
             stack.append(value)
     return out
+
+
+def _hostile_value(draw: st.DrawFn) -> Any:
+    """A fresh copy: the later edits of this document (copy, add) must not grow the shared
+    ``[]``/``{}`` in HOSTILE_JSON, which then grew across examples to GBs (php-composer hung)."""
+    return copy.deepcopy(draw(st.sampled_from(HOSTILE_JSON)))
 
 
 def _wrong_type(value: Any) -> Any:
@@ -82,23 +90,28 @@ def json_trees(draw: st.DrawFn, seeds: list[Any], max_ops: int = 6) -> Any:
     for _ in range(draw(st.integers(0, max_ops))):
         nodes = _nodes(tree)
         if not nodes:
-            return draw(st.sampled_from(HOSTILE_JSON))
+            return _hostile_value(draw)
         parent, key = nodes[draw(st.integers(0, len(nodes) - 1))]
         op = draw(st.sampled_from(["hostile", "retype", "delete", "add", "copy"]))
         if op == "hostile":
-            parent[key] = draw(st.sampled_from(HOSTILE_JSON))
+            parent[key] = _hostile_value(draw)
         elif op == "retype":
             parent[key] = _wrong_type(parent[key])
         elif op == "delete":
             del parent[key]
         elif op == "add" and isinstance(parent, dict):
             name = draw(st.sampled_from([*map(str, parent), "", "x", "\ud800"]))
-            parent[name + draw(st.sampled_from(["", "_", "\x00"]))] = draw(
-                st.sampled_from(HOSTILE_JSON))
+            parent[name + draw(st.sampled_from(["", "_", "\x00"]))] = _hostile_value(draw)
         elif op == "copy" and isinstance(parent, list):
-            # many small items, not many huge ones: the harness must not be the memory hog
+            # many small items, not many huge ones: the harness must not be the memory hog.
+            # Real copies, not one shared object: a copy inside a shared item multiplied the
+            # tree (millions of nodes, GBs and minutes in _nodes); the tree stays <= 200k nodes.
+            weight = len(_nodes(parent[key])) + 1
             small = len(dump_json(parent[key])) < 1000
-            parent.extend([parent[key]] * draw(st.sampled_from([1, 50, 5000] if small else [1])))
+            counts = [n for n in (1, 50, 5000)
+                      if n == 1 or (small and len(nodes) + n * weight <= MAX_TREE_NODES)]
+            item = parent[key]
+            parent.extend(copy.deepcopy(item) for _ in range(draw(st.sampled_from(counts))))
     return tree
 
 

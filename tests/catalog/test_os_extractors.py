@@ -259,3 +259,45 @@ def test_rpm_berkeleydb_packages_file(catalog: Catalog, real_rpmdb: Path,
                              FileSpec("var/lib/rpm/Packages", data)))
     assert [p.purl for p in sbom.packages] == [
         "pkg:rpm/centos/hgtiny@1.2.3-4.el9?arch=noarch&distro=centos-7&epoch=2"] * 2
+
+
+def test_rpm_headers_of_the_wrong_shape_skip_only_themselves(catalog: Catalog) -> None:
+    """An index shorter than its count (struct.error before), EPOCH or DIRINDEXES stored as
+    strings (ValueError) and a NAME of only whitespace (TypeError in packageurl): each header
+    is a warning; the good one is still cataloged."""
+    import sqlite3
+    import struct
+
+    from fuzz.seeds import RPM_FIELDS, rpm_header
+
+    blobs = [struct.pack(">ii", 1, 0), rpm_header({**RPM_FIELDS, 1003: (8, ["1"])}),
+             rpm_header({**RPM_FIELDS, 1116: (8, ["0", "0", "1"])}),
+             rpm_header({**RPM_FIELDS, 1000: (6, " ")}), rpm_header(RPM_FIELDS)]
+    connection = sqlite3.connect(":memory:")
+    connection.execute("CREATE TABLE Packages (hnum INTEGER PRIMARY KEY, blob BLOB NOT NULL)")
+    connection.executemany("INSERT INTO Packages (blob) VALUES (?)", [(b,) for b in blobs])
+    connection.commit()
+    database = bytes(connection.serialize())
+    sbom = catalog(one_layer(FileSpec("var/lib/rpm/rpmdb.sqlite", database)))
+    assert [(p.name, p.version) for p in sbom.packages] == [("bash", "1:5.1.8-6.el9")]
+    warnings = [w for w in sbom.warnings if "rpmdb.sqlite: header" in w]
+    assert len(warnings) == 4
+    assert "header 1: rpm header blob truncated" in warnings[0]
+    assert "tag 1003 should be an int32 array" in warnings[1]
+    assert "tag 1116 should be an int32 array" in warnings[2]
+    assert "cannot make a valid PURL" in warnings[3]
+    assert next(s for s in sbom.statuses if s.name == "rpm").status is Status.OK
+
+
+def test_rpmdb_sqlite_with_schema_text_that_is_not_utf8(catalog: Catalog) -> None:
+    """Python's sqlite3 decodes sqlite's messages as UTF-8: one quoting a corrupt table name
+    raised UnicodeDecodeError (found by fuzz/run.py --only rpm-sqlite); now the rpm status
+    says the database is unreadable."""
+    from fuzz.seeds import rpm_sqlite
+
+    database = bytearray(rpm_sqlite())
+    database[database.index(b"tablePackagesPackages") + 5] = 0xC5  # the name: "\xc5ackages"
+    sbom = catalog(one_layer(FileSpec("var/lib/rpm/rpmdb.sqlite", bytes(database))))
+    status = next(s for s in sbom.statuses if s.name == "rpm")
+    assert status.status is Status.FAILED and "unreadable rpmdb.sqlite" in status.message
+    assert "codec can't decode" in status.message

@@ -97,3 +97,21 @@ def test_corrupt_member_crc(tmp_path: Path) -> None:
     path.write_bytes(bytes(raw))
     ids, stats = _load(path)
     assert ids == [] and stats.skipped == 1
+
+
+def test_epss_csv_with_bare_carriage_returns_and_a_huge_field(tmp_path: Path) -> None:
+    """A bare CR ends a line like LF (csv.Error before); a field over csv's size limit skips
+    and counts its row, and the rows after it still load."""
+    from hullguard.vuln.importers import iter_records
+    from hullguard.vuln.importers.base import EpssRecord
+
+    path = tmp_path / "epss.csv"
+    path.write_bytes(b"\r#model_version:v2023.03.01,score_date:2024-05-01T00:00:00+0000\r"
+                     b"cve,epss,percentile\rCVE-2023-1234,0.00043,0.0812\r\n"
+                     b'CVE-2023-0002,"' + b"9" * 200_000 + b'",0.5\n'
+                     b"CVE-2023-0003,0.5,0.9\n")
+    stats = ImportStats()
+    records = [r for r in iter_records(path, stats) if isinstance(r, EpssRecord)]
+    assert [(r.cve, r.epss.date) for r in records] == [
+        ("CVE-2023-1234", "2024-05-01"), ("CVE-2023-0003", "2024-05-01")]
+    assert stats.skipped == 1 and "field larger than field limit" in stats.warnings[0]

@@ -102,3 +102,73 @@ def test_bad_vex_documents(tmp_path: Path) -> None:
 ])
 def test_purl_matching(pattern: str, purl: str, expected: bool) -> None:
     assert purl_matches(pattern, purl) is expected
+
+
+def _cdx(*vulnerabilities: object, **extra: object) -> dict[str, object]:
+    return {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
+            "vulnerabilities": list(vulnerabilities), **extra}
+
+
+_NOT_AFFECTED = {"state": "not_affected", "justification": "code_not_reachable"}
+
+
+@pytest.mark.parametrize(("doc", "warning"), [
+    (_openvex({"vulnerability": {"name": "CVE-2019-10906"}, "products": 1,
+               "status": "not_affected", "justification": "component_not_present"}),
+     "products is a int, not a list"),
+    # a product that names nothing must not leave an empty list (= every product) behind
+    (_openvex({"vulnerability": {"name": "CVE-2019-10906"}, "products": [1],
+               "status": "not_affected", "justification": "component_not_present"}),
+     "a products entry names no product"),
+    (_openvex({"vulnerability": {"name": "CVE-2019-10906"}, "status": "not_affected",
+               "products": [{"@id": "pkg:pypi/jinja2", "subcomponents": "x"}],
+               "justification": "component_not_present"}),
+     "subcomponents is a str, not a list"),
+    (_cdx({"id": "CVE-2019-10906", "analysis": _NOT_AFFECTED, "affects": 1.5}),
+     "affects is a float, not a list"),
+    (_cdx({"id": "CVE-2019-10906", "analysis": _NOT_AFFECTED, "affects": [{"x": 1}]}),
+     "an affects entry has no ref"),
+])
+def test_vex_statements_of_the_wrong_shape_are_ignored_with_a_warning(
+        tmp_path: Path, doc: dict[str, object], warning: str) -> None:
+    """Before: TypeError, or a statement read as covering every product."""
+    report, warnings = _scan_with(tmp_path, doc)
+    assert not report.suppressed
+    assert "CVE-2019-10906" in {f.id for f in report.findings}
+    assert len(warnings) == 1 and warning in warnings[0] and "ignored" in warnings[0]
+
+
+def test_vex_fields_of_the_wrong_type_never_suppress(tmp_path: Path) -> None:
+    """A list state or a list bom-ref (TypeError before) is no statement and no reference."""
+    doc = _cdx({"id": "CVE-2019-10906", "analysis": {"state": ["not_affected"]}},
+               {"id": "CVE-2018-18074", "analysis": _NOT_AFFECTED, "affects": [{"ref": "r"}]},
+               components=[{"bom-ref": [], "purl": "pkg:pypi/requests@2.19.1"},
+                           {"bom-ref": "r", "purl": "pkg:npm/other@1"}])
+    report, warnings = _scan_with(tmp_path, doc)
+    assert not report.suppressed and not warnings
+
+
+@pytest.mark.parametrize("text", [
+    json.dumps({"bomFormat": "CycloneDX", "vulnerabilities": 7}),
+    json.dumps({"bomFormat": "CycloneDX", "components": {"a": 1}}),
+    "[" * 100_000 + "]" * 100_000,
+    '{"statements": [' + "9" * 5000 + "]}",
+    b'{"statements": ["\xff"]}'.decode("latin-1"),  # not UTF-8
+])
+def test_bad_vex_documents_are_one_clear_error(tmp_path: Path, text: str) -> None:
+    from hullguard.errors import HullguardError
+    from hullguard.vuln.vex import load_vex
+
+    path = tmp_path / "vex.json"
+    path.write_text(text, encoding="latin-1")
+    with pytest.raises(HullguardError) as caught:
+        load_vex(path)
+    assert caught.value.where.startswith(str(path))
+
+
+def test_vex_in_utf16_with_a_bom_still_loads(tmp_path: Path) -> None:
+    from hullguard.vuln.vex import load_vex
+
+    path = tmp_path / "vex.json"
+    path.write_bytes(json.dumps(_openvex()).encode("utf-16"))
+    assert load_vex(path) == ([], [])

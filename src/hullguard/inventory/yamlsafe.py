@@ -234,6 +234,16 @@ def loads_json(text: str, where: str, limits: Limits = DEFAULT_LIMITS) -> Any:
     return value
 
 
+def _require_unicode(text: str, where: str) -> None:
+    """A lone surrogate (text decoded with surrogateescape, or built by a caller) is not
+    Unicode: the YAML reader would fail on it deep inside with UnicodeEncodeError."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise InputError(f"not valid Unicode text (a lone surrogate at character "
+                         f"{error.start})", where=where) from None
+
+
 def loads_all(text: str, where: str, limits: Limits = DEFAULT_LIMITS) -> YamlResult:
     """Every document of a YAML stream; empty documents are dropped.
 
@@ -241,6 +251,7 @@ def loads_all(text: str, where: str, limits: Limits = DEFAULT_LIMITS) -> YamlRes
     size) for the whole stream, with the line where it went wrong."""
     if len(text) > limits.max_bytes:
         raise LimitExceeded(f"larger than {limits.max_bytes} bytes", where=where)
+    _require_unicode(text, where)
     loader = _BoundedLoader(text, where, limits)
     documents: list[Any] = []
     try:

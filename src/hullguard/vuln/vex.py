@@ -5,11 +5,11 @@ suppressed with the statement. CycloneDX ``false_positive`` and ``resolved`` sup
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hullguard import jsonsafe
 from hullguard.errors import InputError
 from hullguard.model import Finding, ImageInfo
 from hullguard.vuln.purl import purl_matches
@@ -64,20 +64,40 @@ def _names_image(product: str, image: ImageInfo) -> bool:
     return False
 
 
+class _BadStatement(Exception):
+    """A statement of the wrong shape: ignored with a warning, never read as broader than
+    it is (``"products": 1`` must not become "every product")."""
+
+
 def load_vex(path: Path) -> tuple[list[VexStatement], list[str]]:
     """The suppressing statements of one VEX file, and warnings for ignored ones."""
     from hullguard.fsutil import read_bounded
+    from hullguard.inventory.yamlsafe import loads_json  # the bounded untrusted-JSON loader
 
-    raw = read_bounded(path, MAX_VEX_BYTES)
+    data = read_bounded(path, MAX_VEX_BYTES)  # a regular file, size-capped
     try:
-        doc = jsonsafe.loads(raw, str(path))
+        text = data.decode(json.detect_encoding(data))  # UTF-8 (BOM or not), -16, -32
+    except UnicodeDecodeError as error:
+        raise InputError(f"not Unicode text: {error.reason}", where=str(path)) from None
+    try:
+        doc = loads_json(text, str(path))
     except ValueError as error:
         raise InputError(f"invalid JSON: {error}", where=str(path)) from None
     if isinstance(doc, dict) and isinstance(doc.get("statements"), list):
         return _openvex(doc, path.name)
     if isinstance(doc, dict) and doc.get("bomFormat") == "CycloneDX":
-        return _cyclonedx(doc, path.name)
+        return _cyclonedx(doc, path, path.name)
     raise InputError("neither an OpenVEX nor a CycloneDX VEX document", where=str(path))
+
+
+def _list(item: dict[str, Any], key: str) -> list[Any]:
+    """``item[key]`` as a list: absent or null is empty, any other non-list is a bad shape."""
+    value = item.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _BadStatement(f"{key} is a {type(value).__name__}, not a list")
+    return value
 
 
 def _id_of(item: Any) -> str:
@@ -93,10 +113,23 @@ def _strings(items: Any) -> tuple[str, ...]:
     return tuple(s for s in (_id_of(i) for i in items) if s) if isinstance(items, list) else ()
 
 
+def _scope(items: list[Any], what: str) -> tuple[str, ...]:
+    """Product or subcomponent ids; one that names nothing is a bad shape, since dropping it
+    could leave an empty list, which means "every product"."""
+    ids = tuple(_id_of(item) for item in items)
+    if not all(ids):
+        raise _BadStatement(f"a {what} entry names no product")
+    return ids
+
+
 def _openvex(doc: dict[str, Any], origin: str) -> tuple[list[VexStatement], list[str]]:
     out, warnings = [], []
     for index, raw in enumerate(doc["statements"]):
-        statement = _openvex_statement(raw, origin) if isinstance(raw, dict) else None
+        try:
+            statement = _openvex_statement(raw, origin) if isinstance(raw, dict) else None
+        except _BadStatement as error:
+            warnings.append(f"{origin}: statement {index}: {error}; ignored")
+            continue
         if statement is None:
             continue
         if statement.status == "not_affected" and not statement.justification and (
@@ -114,37 +147,58 @@ def _openvex_statement(raw: dict[str, Any], origin: str) -> VexStatement | None:
         return None
     vuln = raw.get("vulnerability")
     ids = {_id_of(vuln), *(_strings(vuln.get("aliases")) if isinstance(vuln, dict) else ())}
-    products = raw.get("products") or []
-    subs = [s for p in products if isinstance(p, dict) for s in _strings(p.get("subcomponents"))]
-    subs += list(_strings(raw.get("subcomponents")))
-    return VexStatement(frozenset(i for i in ids if i), _strings(products), tuple(subs), status,
+    products = _list(raw, "products")
+    subs = [s for p in products if isinstance(p, dict)
+            for s in _scope(_list(p, "subcomponents"), "subcomponents")]
+    subs += _scope(_list(raw, "subcomponents"), "subcomponents")
+    return VexStatement(frozenset(i for i in ids if i), _scope(products, "products"),
+                        tuple(subs), status,
                         str(raw.get("justification", "")),
                         str(raw.get("impact_statement", "") or raw.get("status_notes", "")),
                         origin)
 
 
-def _cyclonedx(doc: dict[str, Any], origin: str) -> tuple[list[VexStatement], list[str]]:
-    refs = {c.get("bom-ref"): c.get("purl") for c in doc.get("components") or []
-            if isinstance(c, dict) and isinstance(c.get("purl"), str)}
-    out = []
-    for raw in doc.get("vulnerabilities") or []:
-        analysis = raw.get("analysis") if isinstance(raw, dict) else None
-        state = analysis.get("state") if isinstance(analysis, dict) else None
-        if state not in _CDX_SUPPRESS or not isinstance(analysis, dict):
+def _cyclonedx(doc: dict[str, Any], path: Path,
+               origin: str) -> tuple[list[VexStatement], list[str]]:
+    try:
+        components, vulnerabilities = _list(doc, "components"), _list(doc, "vulnerabilities")
+    except _BadStatement as error:
+        raise InputError(f"CycloneDX VEX document: {error}", where=str(path)) from None
+    refs = {c["bom-ref"]: c["purl"] for c in components if isinstance(c, dict)
+            and isinstance(c.get("bom-ref"), str) and isinstance(c.get("purl"), str)}
+    out, warnings = [], []
+    for index, raw in enumerate(vulnerabilities):
+        try:
+            statement = _cyclonedx_statement(raw, refs, origin) if isinstance(raw, dict) else None
+        except _BadStatement as error:
+            warnings.append(f"{origin}: vulnerability {index}: {error}; ignored")
             continue
-        ids = {_id_of(raw), *_strings(raw.get("references"))}
-        products = tuple(_resolve_ref(_ref(a), refs) for a in raw.get("affects") or [])
-        out.append(VexStatement(frozenset(i for i in ids if i), tuple(p for p in products if p),
-                                (), str(state), str(analysis.get("justification", "")),
-                                str(analysis.get("detail", "")), origin))
-    return out, []
+        if statement is not None:
+            out.append(statement)
+    return out, warnings
+
+
+def _cyclonedx_statement(raw: dict[str, Any], refs: dict[str, str],
+                         origin: str) -> VexStatement | None:
+    analysis = raw.get("analysis")
+    state = analysis.get("state") if isinstance(analysis, dict) else None
+    if not isinstance(analysis, dict) or not isinstance(state, str) or (
+            state not in _CDX_SUPPRESS):
+        return None
+    ids = {_id_of(raw), *_strings(raw.get("references"))}
+    products = tuple(_resolve_ref(_ref(a), refs) for a in _list(raw, "affects"))
+    if not all(products):
+        raise _BadStatement("an affects entry has no ref")
+    return VexStatement(frozenset(i for i in ids if i), products,
+                        (), state, str(analysis.get("justification", "")),
+                        str(analysis.get("detail", "")), origin)
 
 
 def _ref(item: Any) -> str:
     return str(item.get("ref", "")) if isinstance(item, dict) else ""
 
 
-def _resolve_ref(ref: str, refs: dict[Any, Any]) -> str:
+def _resolve_ref(ref: str, refs: dict[str, str]) -> str:
     """``affects.ref`` is a bom-ref of this document, a BOM-link ``urn:cdx:...#ref`` or a purl."""
     local = ref.rpartition("#")[2] if ref.startswith("urn:cdx:") else ref
     return str(refs.get(local, local))

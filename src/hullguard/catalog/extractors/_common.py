@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import io
 import posixpath
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TypeVar
 
 from packageurl import PackageURL
 
-from hullguard.catalog.api import ScanInput
-from hullguard.errors import LimitExceeded
+from hullguard.catalog.api import Extraction, ScanInput
+from hullguard.errors import InputError, LimitExceeded
 from hullguard.model import Location
 
 T = TypeVar("T")
@@ -24,16 +24,64 @@ def text_of(scan_input: ScanInput, limit: int = MAX_TEXT_BYTES) -> str:
         "utf-8", "replace")
 
 
+def json_of(scan_input: ScanInput, limit: int = MAX_TEXT_BYTES) -> object:
+    """The file as JSON through the one bounded loader for untrusted JSON (yamlsafe: nesting
+    depth, malformed text). An Extraction holding the warning when it is not usable JSON."""
+    from hullguard.inventory.yamlsafe import loads_json  # PyYAML only when a file needs it
+
+    text = text_of(scan_input, limit)
+    try:
+        return loads_json(text, scan_input.path)
+    except (InputError, LimitExceeded) as error:
+        return Extraction(warnings=(f"{scan_input.path}: invalid JSON ({error.message})",))
+    except ValueError as error:  # e.g. an integer of over 4300 digits
+        return Extraction(warnings=(f"{scan_input.path}: invalid JSON ({error})",))
+
+
 def location(scan_input: ScanInput, path: str | None = None) -> tuple[Location, ...]:
     return (Location(path or scan_input.path, scan_input.layer_diff_id),)
 
 
 def purl(kind: str, name: str, version: str, namespace: str | None = None,
          qualifiers: Mapping[str, str] | None = None, subpath: str | None = None) -> str:
-    """A PURL via packageurl-python; empty qualifier values are dropped."""
+    """A PURL via packageurl-python; empty qualifier values are dropped.
+
+    InputError when the parts cannot name this package faithfully: packageurl strips
+    surrounding whitespace (a name of only whitespace then fails with TypeError, a version
+    " " silently vanishes, "@ " turns into "%40"), refuses some names with ValueError, and
+    lone surrogates fail to encode. Callers skip such a package with a warning."""
     clean = {k: v for k, v in (qualifiers or {}).items() if v}
-    return str(PackageURL(kind, namespace or None, name, version or None, clean or None,
-                          subpath).to_string())
+    _check_purl_parts(kind, name, version, namespace, [*clean.values(), subpath or ""])
+    try:
+        return str(PackageURL(kind, namespace or None, name, version or None, clean or None,
+                              subpath).to_string())
+    except (TypeError, ValueError) as error:  # UnicodeError is a ValueError
+        raise InputError(f"{kind} package {name[:80]!r} cannot make a valid PURL ({error})"
+                         ) from None
+
+
+def _check_purl_parts(kind: str, name: str, version: str, namespace: str | None,
+                      others: list[str]) -> None:
+    for label, part in (("name", name), ("version", version), ("namespace", namespace or "")):
+        if part != part.strip() or (label == "name" and not part):
+            raise InputError(f"{kind} package {label} {part[:80]!r} is blank or has surrounding "
+                             "whitespace; it cannot make a valid PURL")
+    for part in (name, version, namespace or "", *others):
+        try:
+            part.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InputError(f"{kind} package {part[:80]!r} holds a lone surrogate; it cannot "
+                             "make a valid PURL") from None
+
+
+def or_warning(build: Callable[[], T], where: str, warnings: list[str]) -> T | None:
+    """``build()``, or None and a warning when its record is invalid (InputError, e.g. a name
+    that cannot make a PURL): one hostile record skips itself, not the whole database."""
+    try:
+        return build()
+    except InputError as error:
+        warnings.append(f"{where}: {error.message}; skipped")
+        return None
 
 
 def upstream(name: str, version: str, source_name: str, source_version: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 
 from hullguard.catalog.api import Extraction, FileOwnership, ScanInput
 from hullguard.catalog.extractors._common import (
@@ -10,6 +11,7 @@ from hullguard.catalog.extractors._common import (
     evidence_paths,
     lines,
     location,
+    or_warning,
     purl,
     sorted_meta,
     text_of,
@@ -35,7 +37,11 @@ class ApkExtractor:
             if not record.get("P") or not record.get("V"):
                 warnings.append(f"{scan_input.path}: record {number} has no P:/V:, skipped")
                 continue
-            packages.append(_package(record, where))
+            package = or_warning(partial(_package, record, where),
+                                 f"{scan_input.path}: record {number}", warnings)
+            if package is None:
+                continue
+            packages.append(package)
             owned = evidence_paths(record_files(record))
             ownerships.append(FileOwnership(f"apk:{record['P']}", owned))
         return Extraction(tuple(packages), tuple(ownerships), warnings=tuple(warnings))

@@ -11,10 +11,16 @@ advisories name exactly those NuGet packages, so the runtime matches them like a
 
 from __future__ import annotations
 
-import json
+from functools import partial
 
 from hullguard.catalog.api import Extraction, ScanInput
-from hullguard.catalog.extractors._common import location, purl, sorted_meta, text_of
+from hullguard.catalog.extractors._common import (
+    json_of,
+    location,
+    or_warning,
+    purl,
+    sorted_meta,
+)
 from hullguard.images.api import FileInfo
 from hullguard.model import Package, PackageType
 
@@ -28,14 +34,14 @@ class DotnetDepsExtractor:
         return info.path.endswith(".deps.json") and info.size < (32 << 20)
 
     def extract(self, scan_input: ScanInput) -> Extraction:
-        try:
-            doc = json.loads(text_of(scan_input, 32 << 20))
-        except ValueError as error:
-            return Extraction(warnings=(f"{scan_input.path}: invalid JSON ({error})",))
+        doc = json_of(scan_input, 32 << 20)
+        if isinstance(doc, Extraction):  # not usable JSON: the warning saying why
+            return doc
         libraries = doc.get("libraries") if isinstance(doc, dict) else None
         if not isinstance(libraries, dict):
             return Extraction()
-        packages = []
+        packages: list[Package] = []
+        warnings: list[str] = []
         for key, value in sorted(libraries.items()):
             kind = value.get("type") if isinstance(value, dict) else None
             if kind not in _REPORTED or "/" not in key:
@@ -44,11 +50,19 @@ class DotnetDepsExtractor:
             name = name.removeprefix("runtimepack.")
             if not name or not version:
                 continue
-            packages.append(Package(
-                name=name, version=version, type=PackageType.NUGET,
-                purl=purl("nuget", name, version), cataloger=self.name,
-                locations=location(scan_input),
-                metadata=sorted_meta({"sha512": str(value.get("sha512", "")),
-                                      "type": str(kind)}),
-            ))
-        return Extraction(tuple(packages))
+            package = or_warning(partial(_package, name, version, value, scan_input),
+                                 f"{scan_input.path}: {key[:80]!r}", warnings)
+            if package is not None:
+                packages.append(package)
+        return Extraction(tuple(packages), warnings=tuple(warnings))
+
+
+def _package(name: str, version: str, library: dict[str, object],
+             scan_input: ScanInput) -> Package:
+    return Package(
+        name=name, version=version, type=PackageType.NUGET,
+        purl=purl("nuget", name, version), cataloger=DotnetDepsExtractor.name,
+        locations=location(scan_input),
+        metadata=sorted_meta({"sha512": str(library.get("sha512", "")),
+                              "type": str(library.get("type"))}),
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from functools import partial
 
 from hullguard.catalog.api import Extraction, FileOwnership, LicenseEvidence, ScanInput
 from hullguard.catalog.extractors._common import (
@@ -11,6 +12,7 @@ from hullguard.catalog.extractors._common import (
     evidence_paths,
     lines,
     location,
+    or_warning,
     paragraphs,
     purl,
     sorted_meta,
@@ -66,8 +68,10 @@ def _status(scan_input: ScanInput, distroless: bool) -> Extraction:
             continue
         # distroless status.d files carry no Status: field; everything there is installed
         status = fields.get("Status", "install ok installed" if distroless else "")
-        if status.split()[-1:] == ["installed"]:
-            packages.append(_package(fields, where))
+        package = or_warning(partial(_package, fields, where), scan_input.path, warnings) \
+            if status.split()[-1:] == ["installed"] else None
+        if package is not None:
+            packages.append(package)
     return Extraction(tuple(packages), warnings=tuple(warnings))
 
 

@@ -12,6 +12,7 @@ import posixpath
 import re
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -71,7 +72,8 @@ def _archive(handle: IO[bytes], path: str, inner: str, depth: int, budget: _Budg
     where = f"{path}:{inner}" if inner else path
     try:
         archive = zipfile.ZipFile(handle)
-    except (zipfile.BadZipFile, OSError, ValueError) as error:
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError,
+            NotImplementedError) as error:  # the last: a "version needed" beyond zipfile's
         budget.warnings.append(f"{where}: not a readable zip archive ({error})")
         return []
     with archive:
@@ -122,7 +124,8 @@ def _copy_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, limit: int,
                 if copied > limit:
                     raise LimitExceeded(f"member inflates beyond {limit} bytes", where=where)
                 sink.write(chunk)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as error:
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError,
+            zlib.error) as error:
         raise LimitExceeded(f"unreadable member ({error})", where=where) from None
 
 
@@ -314,7 +317,8 @@ def _manifest_sections(text: str) -> list[dict[str, str]]:
             sections[-1][key] += line[1:]
         elif ":" in line:
             key, _, value = line.partition(":")
-            sections[-1][key.strip()] = value.strip()
+            key = key.strip()  # the continuation lines below append under this same key
+            sections[-1][key] = value.strip()
         if len(sections) > 10_000:
             break  # a real manifest has a few hundred sections at most
     return [sections[0], *(s for s in sections[1:] if s)]

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import posixpath
 from typing import Any
 
 from hullguard.catalog.api import Extraction, ScanInput
-from hullguard.catalog.extractors._common import location, purl, text_of
+from hullguard.catalog.extractors._common import json_of, location, purl
 from hullguard.images.api import FileInfo
 from hullguard.model import Package, PackageType
 
@@ -32,10 +31,9 @@ class NodeExtractor:
         return any(path.startswith(root) for root in SYSTEM_ROOTS) and _system_package(path)
 
     def extract(self, scan_input: ScanInput) -> Extraction:
-        try:
-            doc = json.loads(text_of(scan_input, MAX_MANIFEST))
-        except ValueError as error:
-            return Extraction(warnings=(f"{scan_input.path}: invalid JSON ({error})",))
+        doc = json_of(scan_input, MAX_MANIFEST)
+        if isinstance(doc, Extraction):  # not usable JSON: the warning saying why
+            return doc
         if not isinstance(doc, dict):
             return Extraction()
         name, version = doc.get("name"), doc.get("version")

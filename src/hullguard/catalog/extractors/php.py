@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
+from functools import partial
 from typing import Any
 
 from hullguard.catalog.api import Extraction, ScanInput
-from hullguard.catalog.extractors._common import location, purl, text_of
+from hullguard.catalog.extractors._common import json_of, location, or_warning, purl
 from hullguard.images.api import FileInfo
 from hullguard.model import Location, Package, PackageType
 
@@ -18,16 +18,18 @@ class ComposerExtractor:
         return info.path.endswith("/vendor/composer/installed.json")
 
     def extract(self, scan_input: ScanInput) -> Extraction:
-        try:
-            doc = json.loads(text_of(scan_input))
-        except ValueError as error:
-            return Extraction(warnings=(f"{scan_input.path}: invalid JSON ({error})",))
+        doc = json_of(scan_input)
+        if isinstance(doc, Extraction):  # not usable JSON: the warning saying why
+            return doc
         entries = doc.get("packages") if isinstance(doc, dict) else doc
         if not isinstance(entries, list):
             return Extraction(warnings=(f"{scan_input.path}: no package list",))
-        where = location(scan_input)
-        found = (_package(entry, where) for entry in entries if isinstance(entry, dict))
-        return Extraction(tuple(p for p in found if p is not None))
+        where, warnings = location(scan_input), list[str]()
+        found = (or_warning(partial(_package, entry, where), f"{scan_input.path}: {number}",
+                            warnings) for number, entry in enumerate(entries)
+                 if isinstance(entry, dict))
+        packages = tuple(p for p in found if p is not None)
+        return Extraction(packages, warnings=tuple(warnings))
 
 
 def _package(entry: dict[str, Any], where: tuple[Location, ...]) -> Package | None:

@@ -106,12 +106,12 @@ def _extraction(blobs: list[bytes], scan_input: ScanInput) -> Extraction:
     for number, blob in enumerate(bounded(blobs, scan_input.path), start=1):
         try:
             header = parse_header(blob)
+            if not header.name or header.name == "gpg-pubkey":  # keys, not packages
+                continue
+            packages.append(_package(header, where))
         except HullguardError as error:
             warnings.append(f"{scan_input.path}: header {number}: {error.message}")
             continue
-        if not header.name or header.name == "gpg-pubkey":  # keys, not packages
-            continue
-        packages.append(_package(header, where))
         ownerships.append(FileOwnership(f"rpm:{header.name}", evidence_paths(header.files)))
     return Extraction(tuple(packages), tuple(ownerships), warnings=tuple(warnings))
 
@@ -129,7 +129,7 @@ def _sqlite_blobs(spool: IO[bytes], budget: Budget) -> Iterator[bytes]:
         raise InputError(f"unreadable rpmdb.sqlite: {error}") from None
     try:
         rows = _package_rows(connection, budget)
-    except sqlite3.Error as error:
+    except (sqlite3.Error, UnicodeDecodeError) as error:  # the last: corrupt schema text
         budget.check()  # an interrupt by the progress handler is a time limit, said so
         raise InputError(f"unreadable rpmdb.sqlite: {error}") from None
     finally:

@@ -49,7 +49,7 @@ def parse_header(blob: bytes) -> RpmHeader:
         raise InputError(f"rpm header with {count} entries / {data_len} data bytes")
     start = 8 + 16 * count
     data = blob[start:start + data_len]
-    if len(data) != data_len:
+    if len(blob) < start or len(data) != data_len:
         raise InputError("rpm header blob truncated")
     values = {}
     for index in range(count):
@@ -87,11 +87,20 @@ def _first(values: dict[int, list[str] | list[int]], tag: int) -> str:
     return str(found[0])
 
 
+def _ints(values: dict[int, list[str] | list[int]], tag: int) -> list[int]:
+    """An INT32 tag's values; a header that stores one as strings is inconsistent."""
+    found = values.get(tag, [])
+    ints = [value for value in found if isinstance(value, int)]
+    if len(ints) != len(found):
+        raise InputError(f"rpm header tag {tag} should be an int32 array, not strings")
+    return ints
+
+
 def _build(values: dict[int, list[str] | list[int]]) -> RpmHeader:
-    epoch = values.get(EPOCH)
+    epoch = _ints(values, EPOCH)
     return RpmHeader(
         name=_first(values, NAME), version=_first(values, VERSION),
-        release=_first(values, RELEASE), epoch=int(epoch[0]) if epoch else None,
+        release=_first(values, RELEASE), epoch=epoch[0] if epoch else None,
         arch=_first(values, ARCH), license=_first(values, LICENSE),
         source_rpm=_first(values, SOURCERPM), vendor=_first(values, VENDOR),
         files=_files(values),
@@ -101,7 +110,7 @@ def _build(values: dict[int, list[str] | list[int]]) -> RpmHeader:
 def _files(values: dict[int, list[str] | list[int]]) -> tuple[str, ...]:
     basenames = [str(v) for v in values.get(BASENAMES, [])]
     dirnames = [str(v) for v in values.get(DIRNAMES, [])]
-    indexes = [int(v) for v in values.get(DIRINDEXES, [])]
+    indexes = _ints(values, DIRINDEXES)
     if len(indexes) != len(basenames):
         return ()
     return tuple(dirnames[i] + base for i, base in zip(indexes, basenames, strict=True)

@@ -29,9 +29,10 @@ def _score_date(comment: str) -> str:
 
 
 def parse(doc: bytes, where: str, stats: ImportStats) -> Iterator[EpssRecord]:
-    lines = io.StringIO(doc.decode("utf-8", errors="replace"))
+    # newline="": the csv module sees every line end itself (a bare \r is one too)
+    lines = io.StringIO(doc.decode("utf-8", errors="replace"), newline="")
     date = ""
-    for lineno, row in enumerate(csv.reader(lines), start=1):
+    for lineno, row in enumerate(_rows(lines, where, stats), start=1):
         if row and row[0].startswith("#"):
             date = _score_date(",".join(row))
             continue
@@ -42,6 +43,21 @@ def parse(doc: bytes, where: str, stats: ImportStats) -> Iterator[EpssRecord]:
             stats.skip(f"{where}:{lineno}", f"bad EPSS row {','.join(row)[:80]!r}")
         else:
             yield record
+
+
+def _rows(lines: io.StringIO, where: str, stats: ImportStats) -> Iterator[list[str]]:
+    """The CSV rows; a row csv cannot parse (a field over its size limit) is skipped and
+    counted, an empty row standing in for it keeps the row numbers."""
+    reader = csv.reader(lines)
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            stats.skip(f"{where}:{reader.line_num}", f"bad EPSS row ({error})")
+            row = []
+        yield row
 
 
 def _row(row: list[str], date: str) -> EpssRecord | None:
