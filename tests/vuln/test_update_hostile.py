@@ -343,3 +343,19 @@ def test_redirect_target_rebound_to_link_local_is_refused_at_connect(serve, tmp_
                           bounds=bounds)
     assert "169.254.169.254, a link-local" in result.failures[0][1]
     assert seen == ["/feed.json"]
+
+
+def test_private_feed_mirror_needs_the_allowance(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The registries' rule: a private address only when the user allows it."""
+    monkeypatch.setenv("HULLGUARD_ALLOW_PRIVATE", "")  # restored after the flag sets it
+    command = ["db", "update", "--db", str(tmp_path / "db.sqlite"), "--source", "osv-a",
+               "--url", "osv-a=http://10.255.255.1:9/all.json", "--deadline", "2"]
+    result = CliRunner().invoke(app, command)
+    assert result.exit_code == 2
+    assert "10.255.255.1: a private address" in result.output.replace("\n", " ")
+    assert "--allow-private-registries" in result.output
+    result = CliRunner().invoke(app, [*command, "--allow-private-registries"])
+    assert result.exit_code == 2  # allowed now: it tries to connect (nothing answers there)
+    assert "private address" not in result.output
+    assert not (tmp_path / "db.sqlite").exists()
