@@ -112,7 +112,7 @@ def index_command(
     quiet: bool = option_quiet(),
 ) -> None:
     """Add images (layer chain, names, SBOM packages) to the store's lineage index."""
-    from hullguard.catalog.engine import catalog_source
+    from hullguard.catalog import catalog_source
     from hullguard.images import open_image
     from hullguard.store.base import make_engine
     from hullguard.store.graph import index_images

@@ -60,7 +60,7 @@ def scan_job(job: ScanJob) -> ScanOutcome:
 def _scan(job: ScanJob) -> ScanOutcome:
     """One walk of the image feeds both the catalog engine and the secret scanner."""
     from hullguard.images import open_image, parse_source
-    from hullguard.respond.redact import redact_sbom
+    from hullguard.secrets.redact import redact_sbom
 
     if parse_source(job.source).kind == "sbom":  # an SBOM file: nothing to walk, no journal
         from hullguard.catalog import catalog_image
@@ -92,8 +92,8 @@ def _walk(job: ScanJob, source: ImageSource) -> tuple[Sbom, tuple[SecretFinding,
     """The SBOM and the secrets, redacted before they leave the worker (nothing downstream,
     journal, store or folder, ever sees a secret in clear)."""
     from hullguard.catalog import catalog_source
-    from hullguard.respond.redact import Redactor, config_secrets
     from hullguard.secrets import secret_tee, tee_report
+    from hullguard.secrets.redact import Redactor, config_secrets
 
     stored = _stored_sbom(job, source)
     if not job.secrets:
