@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import socket
 import ssl
 import threading
 import time
@@ -263,3 +264,98 @@ def _default_names() -> list[str]:
     from hullguard.vuln.config import default_feeds
 
     return [feed.name for feed in default_feeds() if not feed.name.startswith("nvd-")]
+
+
+def _drip_headers_server() -> tuple[str, socket.socket]:
+    """A raw socket on 127.0.0.1 that answers every request with a status line, then one
+    header byte per 0.1 s for SERVER_GIVES_UP seconds: no read ever times out, and httpx's
+    own timeouts never end it."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve(conn: socket.socket) -> None:
+        with conn, contextlib.suppress(OSError):
+            conn.recv(4096)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            stop = time.monotonic() + SERVER_GIVES_UP
+            while time.monotonic() < stop:
+                conn.sendall(b"a")
+                time.sleep(0.1)
+
+    def accept() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                threading.Thread(target=serve, args=(listener.accept()[0],),
+                                 daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    return f"http://127.0.0.1:{listener.getsockname()[1]}", listener
+
+
+def test_dripping_headers_fail_on_the_minimum_rate(tmp_path: Path) -> None:
+    base, listener = _drip_headers_server()
+    started = time.monotonic()
+    with listener:
+        result = update_feeds(tmp_path / "db.sqlite", [Feed("x", f"{base}/feed.json")],
+                              bounds=_fast())  # a 1 s window: the default rule, sooner
+    elapsed = time.monotonic() - started
+    assert elapsed < 4.0, f"held for {elapsed:.1f} s"  # the server drips for 8 s
+    assert "stalled" in result.failures[0][1]
+    assert not (tmp_path / "db.sqlite").exists()
+
+
+def _resolver(answers: dict[str, list[list[str]]]) -> Callable[[str], list[str]]:
+    """Answers each name with its next list (the last one repeats): a rebinding DNS server."""
+    def resolve(host: str) -> list[str]:
+        queue = answers[host]
+        return queue.pop(0) if len(queue) > 1 else queue[0]
+    return resolve
+
+
+def test_feed_name_resolving_to_link_local_is_refused_at_connect(serve, tmp_path: Path  # type: ignore[no-untyped-def]
+                                                                 ) -> None:
+    base, seen, routes = serve()
+    port = base.rsplit(":", 1)[1]
+    routes["/feed.json"] = _body(GOOD)
+    # A name the system cannot resolve: the connection goes to the address the policy
+    # checked, through the injected resolver (no second lookup).
+    bounds = _fast(resolver=_resolver({"feeds.example.test": [["127.0.0.1"]]}))
+    feed = Feed("osv-a", f"http://feeds.example.test:{port}/feed.json")
+    assert update_feeds(tmp_path / "ok.sqlite", [feed], bounds=bounds).failures == []
+    assert seen == ["/feed.json"]
+    bounds = _fast(resolver=_resolver({"meta.example.test": [["169.254.169.254"]]}))
+    result = update_feeds(tmp_path / "db.sqlite", [Feed("x", f"http://meta.example.test:{port}"
+                                                             "/feed.json")], bounds=bounds)
+    assert "169.254.169.254, a link-local" in result.failures[0][1]
+    assert seen == ["/feed.json"] and not (tmp_path / "db.sqlite").exists()
+
+
+def test_redirect_target_rebound_to_link_local_is_refused_at_connect(serve, tmp_path: Path  # type: ignore[no-untyped-def]
+                                                                      ) -> None:
+    """The redirect check sees 127.0.0.1 (it resolves the name twice: the policy, then the
+    address class); the name then re-binds to the metadata address for the connection."""
+    base, seen, routes = serve()
+    port = base.rsplit(":", 1)[1]
+    routes["/feed.json"] = _redirect(f"http://rebind.example.test:{port}/next.json")
+    routes["/next.json"] = _body(GOOD)
+    bounds = _fast(resolver=_resolver(
+        {"rebind.example.test": [["127.0.0.1"], ["127.0.0.1"], ["169.254.169.254"]]}))
+    result = update_feeds(tmp_path / "db.sqlite", [Feed("x", f"{base}/feed.json")],
+                          bounds=bounds)
+    assert "169.254.169.254, a link-local" in result.failures[0][1]
+    assert seen == ["/feed.json"]
+
+
+def test_private_feed_mirror_needs_the_allowance(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The registries' rule: a private address only when the user allows it."""
+    monkeypatch.setenv("HULLGUARD_ALLOW_PRIVATE", "")  # restored after the flag sets it
+    command = ["db", "update", "--db", str(tmp_path / "db.sqlite"), "--source", "osv-a",
+               "--url", "osv-a=http://10.255.255.1:9/all.json", "--deadline", "2"]
+    result = CliRunner().invoke(app, command)
+    assert result.exit_code == 2
+    assert "10.255.255.1: a private address" in result.output.replace("\n", " ")
+    assert "--allow-private-registries" in result.output
+    result = CliRunner().invoke(app, [*command, "--allow-private-registries"])
+    assert result.exit_code == 2  # allowed now: it tries to connect (nothing answers there)
+    assert "private address" not in result.output
+    assert not (tmp_path / "db.sqlite").exists()

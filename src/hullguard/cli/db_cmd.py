@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from hullguard.cli.common import (
+    ALLOW_PRIVATE_OPTION,
     DB_OPTION,
     OUTPUT_OPTION,
     check_format,
@@ -117,6 +118,7 @@ def update_command(
     config: Path | None = CONFIG_OPTION,
     db: Path | None = DB_OPTION,
     quiet: bool = option_quiet(),
+    allow_private_registries: bool = ALLOW_PRIVATE_OPTION,  # feed mirrors: the same policy
 ) -> None:
     """Fetch the feeds from their upstream URLs (bounded, conditional, resumable) and import
     them. Offline? `db feeds` lists the URLs; fetch them elsewhere and use `db import`."""

@@ -66,7 +66,7 @@ def index_images(images: Sequence[str], store: str | None, packages: bool = True
     """``graph index``: add images (layer chain, names, SBOM packages) to the store's
     lineage index, one transaction per image (yielded when done) so a later failure keeps
     the earlier ones."""
-    from hullguard.catalog.engine import catalog_source
+    from hullguard.catalog import catalog_source  # redacted: the store never holds a secret
     from hullguard.images import open_image
     from hullguard.store.base import make_engine
     from hullguard.store.graph import index_images as store_index

@@ -128,7 +128,7 @@ def _scan(job: ImageJob, context: WorkerContext) -> ImageOutcome:
     """One walk of the image feeds both the catalog engine and the secret scanner."""
     from hullguard.images import open_image, parse_source
     from hullguard.respond.journal import Journal, journal_key
-    from hullguard.respond.redact import redact_sbom
+    from hullguard.secrets.redact import redact_sbom
 
     options = job.options
     if parse_source(job.source).kind == "sbom":  # an SBOM file: nothing to walk, no journal
@@ -174,8 +174,8 @@ def _walk(job: ImageJob, context: WorkerContext,
     """The SBOM and the secrets, redacted before they leave the worker (nothing downstream,
     journal, store or folder, ever sees a secret in clear)."""
     from hullguard.catalog import catalog_source
-    from hullguard.respond.redact import Redactor, config_secrets
     from hullguard.secrets import secret_tee, tee_report
+    from hullguard.secrets.redact import Redactor, config_secrets
 
     stored = _stored_sbom(context, source)
     if not job.options.secrets:

@@ -10,7 +10,7 @@ image just opened. An entry is keyed by
 * the :func:`analysis_version`: hullguard's version, the catalogers and the secret rules.
 
 Findings are not journaled: they are matched again against this run's advisory database, so a
-new database is always used. What is stored is already redacted (see respond/redact.py).
+new database is always used. What is stored is already redacted (see secrets/redact.py).
 """
 
 from __future__ import annotations

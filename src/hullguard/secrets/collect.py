@@ -13,6 +13,7 @@ from hullguard.model.secret import (
     SecretLocation,
     SecretReport,
     SkippedFile,
+    redacted_form,
 )
 from hullguard.secrets.allowlist import Allowlist
 from hullguard.secrets.content import Budget, Limits, texts
@@ -26,6 +27,14 @@ MAX_COMMAND = 300  # created_by shown in findings is cut to this many characters
 
 def fingerprint(secret: bytes) -> str:
     return hashlib.sha256(secret).hexdigest()[:FINGERPRINT_CHARS]
+
+
+def redact_secret(secret: bytes | str) -> str:
+    """How ``secret`` is written anywhere: the same prefix, length and fingerprint that its
+    finding shows (:func:`hullguard.model.secret.redacted_form`)."""
+    data = secret if isinstance(secret, bytes) else secret.encode("utf-8", "surrogateescape")
+    prefix = data[:PREFIX_CHARS].decode("utf-8", errors="replace")
+    return redacted_form(prefix, len(data), fingerprint(data))
 
 
 @dataclass(frozen=True)
@@ -118,10 +127,10 @@ class Collector:
             return text
         if text not in self._redacted:
             shown = text  # redact first, then cut, so a cut never leaves part of a secret
-            for secret in self.seen:
+            for secret in sorted(self.seen, key=len, reverse=True):  # longest first
                 clear = secret.decode("utf-8", errors="replace")
-                if clear in shown:
-                    shown = shown.replace(clear, clear[:PREFIX_CHARS] + "***REDACTED***")
+                if clear and clear in shown:
+                    shown = shown.replace(clear, redact_secret(secret))
             cut = len(shown) > MAX_COMMAND
             self._redacted[text] = shown[:MAX_COMMAND] + ("..." if cut else "")
         return self._redacted[text]

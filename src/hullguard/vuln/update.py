@@ -8,12 +8,16 @@ published one where there is one (NVD ``.meta``). All fetched feeds are then imp
 atomic step; a failed feed is reported and leaves its previous data in place.
 
 Feed servers are untrusted (a mirror, a proxy, or an attacker on the path), so every download
-is bounded: a size cap per feed (:func:`hullguard.vuln.config.default_max_bytes`), the
-registry client's minimum transfer rate (:class:`~hullguard.images.registry.stall.StallGuard`
-with :data:`hullguard.images.api.MIN_TRANSFER_RATE`), and one deadline for the whole run.
-Redirects are followed by hand, each target checked by the registry client's address policy
-(:class:`~hullguard.images.registry.netpolicy.NetPolicy`): never to link-local/metadata
-addresses, never more internal than the feed host itself, never from https down to http.
+is bounded: a size cap per feed (:func:`hullguard.vuln.config.default_max_bytes`), and the
+registry client's transport (:func:`hullguard.images.registry.transport.guard`): the minimum
+transfer rate (:data:`hullguard.images.api.MIN_TRANSFER_RATE` over each window) applies to
+every byte read from the socket, status line and headers included, and each request ends by
+the deadline of the whole run. The same transport connects only to addresses the one address
+policy (:mod:`hullguard.images.registry.netpolicy`) accepted at connect time, so a feed name
+that resolves to a link-local/metadata address (DNS rebinding included) is refused. Redirects
+are followed by hand, each target checked before it is requested
+(:class:`~hullguard.images.registry.netpolicy.NetPolicy`): never more internal than the feed
+host itself, never from https down to http.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from hullguard import __version__
 from hullguard.errors import HullguardError, IntegrityError, LimitExceeded, RegistryError
 from hullguard.images.api import MIN_TRANSFER_RATE
 from hullguard.images.registry.netpolicy import NetPolicy, Resolver, system_resolver
-from hullguard.images.registry.stall import StallGuard
+from hullguard.images.registry.transport import Budgets, guard
 from hullguard.vuln.config import DEFAULT_DEADLINE, Feed, default_max_bytes
 from hullguard.vuln.dbwrite import ImportInput, SourceReport, import_inputs
 
@@ -117,6 +121,20 @@ def _previous(db_path: Path) -> dict[str, tuple[str, str]]:
         return {}  # unreadable or old schema: fetch everything unconditionally
 
 
+@dataclass(frozen=True)
+class FeedClient:
+    """An httpx client on the guarded transport, and the budgets its requests run under."""
+
+    http: httpx.Client
+    budgets: Budgets
+
+    @classmethod
+    def guarding(cls, http: httpx.Client, bounds: Bounds) -> FeedClient:
+        """``http`` put on the guarded transport (address policy, time bounds)."""
+        budgets = Budgets()
+        return cls(guard(http, budgets, resolver=bounds.resolver), budgets)
+
+
 def update_feeds(db_path: Path, feeds: list[Feed], quiet: bool = True,
                  client: httpx.Client | None = None, bounds: Bounds | None = None
                  ) -> UpdateResult:
@@ -132,10 +150,11 @@ def update_feeds(db_path: Path, feeds: list[Feed], quiet: bool = True,
     previous = _previous(db_path)
     own = client or httpx.Client(timeout=TIMEOUT, follow_redirects=False, trust_env=True,
                                  headers={"User-Agent": f"hullguard/{__version__}"})
+    guarded = FeedClient.guarding(own, bounds)
     try:
         for feed in feeds:
             try:
-                download = fetch(own, feed, cache_dir(db_path), previous.get(feed.name),
+                download = fetch(guarded, feed, cache_dir(db_path), previous.get(feed.name),
                                  bounds)
             except FeedUnreachable as error:
                 unreachable.append((feed.name, error))
@@ -175,7 +194,7 @@ def _note(result: UpdateResult, feed: Feed, download: Download, inputs: list[Imp
                               download.last_modified, download.sha256))
 
 
-def fetch(client: httpx.Client, feed: Feed, cache: Path,
+def fetch(client: FeedClient, feed: Feed, cache: Path,
           previous: tuple[str, str] | None, bounds: Bounds | None = None) -> Download:
     """Download ``feed`` into ``cache`` (or learn it is unchanged)."""
     bounds = bounds or Bounds.starting_now()
@@ -224,7 +243,7 @@ def _partial_validator(feed: Feed, part: Path, meta: Path) -> str:
     return etag if etag and not etag.startswith("W/") else str(info.get("last_modified", ""))
 
 
-def _stream(client: httpx.Client, feed: Feed, files: tuple[Path, Path],
+def _stream(client: FeedClient, feed: Feed, files: tuple[Path, Path],
             headers: dict[str, str], offset: int, bounds: Bounds) -> Download:
     part, meta = files
     with _get(client, feed.url, {**headers, "Accept-Encoding": "identity"}, bounds,
@@ -242,30 +261,46 @@ def _stream(client: httpx.Client, feed: Feed, files: tuple[Path, Path],
 
 
 @contextmanager
-def _get(client: httpx.Client, url: str, headers: dict[str, str], bounds: Bounds,
+def _get(client: FeedClient, url: str, headers: dict[str, str], bounds: Bounds,
          where: str) -> Iterator[httpx.Response]:
-    """A streamed GET of ``url``, redirects followed by hand and checked (see module doc);
-    transport failures become FeedError (FeedUnreachable when nothing answered)."""
+    """A streamed GET of ``url``, redirects followed by hand and checked (see module doc),
+    on a request budget (read the body inside); transport failures become FeedError
+    (FeedUnreachable when nothing answered)."""
+    policy = NetPolicy(urlsplit(url).hostname or "", insecure=True, resolver=bounds.resolver)
+    with client.budgets.active(where, deadline=bounds.remaining(where),
+                               min_rate=bounds.min_rate, window=bounds.window), \
+            _feed_errors(where):
+        response = _follow(client.http, url, headers, bounds, (policy, where))
+        try:
+            yield response
+        finally:
+            response.close()
+
+
+@contextmanager
+def _feed_errors(where: str) -> Iterator[None]:
     import httpx
 
-    policy = NetPolicy(urlsplit(url).hostname or "", insecure=True, resolver=bounds.resolver)
     try:
-        response = _follow(client, url, headers, bounds, (policy, where))
+        yield
     except (httpx.ConnectError, httpx.ConnectTimeout) as error:
         raise FeedUnreachable(f"cannot connect: {error}", where=where,
                               hint=OFFLINE_HINT) from None
     except httpx.HTTPError as error:
         raise _transfer_error(error, where) from None
-    try:
-        yield response
-    except httpx.HTTPError as error:
-        raise _transfer_error(error, where) from None
-    except RegistryError as error:  # the stall guard (shared with the registry client)
-        raise FeedError(error.message, where=where,
-                        hint="the feed server or the network is too slow; `db update` "
-                             "resumes the download on the next run") from None
-    finally:
-        response.close()
+    except RegistryError as error:  # the transport's time bounds, or the address policy
+        raise _bounds_error(error, where) from None
+
+
+def _bounds_error(error: RegistryError, where: str) -> FeedError:
+    if "overall deadline" in error.message:
+        return FeedError(error.message, where=where, hint="raise it with --deadline SECONDS "
+                         "(or deadline_seconds in the config file)")
+    if "stalled" in error.message:
+        return FeedError(error.message, where=where,
+                         hint="the feed server or the network is too slow; `db update` "
+                              "resumes the download on the next run")
+    return FeedError(error.message, where=where, hint=error.hint)
 
 
 def _transfer_error(error: Exception, where: str) -> FeedError:
@@ -326,11 +361,11 @@ def _write_body(response: httpx.Response, part: Path, append: bool, feed: Feed,
                 bounds: Bounds) -> None:
     size = part.stat().st_size if append else 0
     cap = feed.max_bytes or default_max_bytes(feed.name)
-    guard = StallGuard(bounds.min_rate, bounds.window, feed.url)
     with part.open("ab" if append else "wb") as handle:
         # Raw bytes as they arrive (with identity encoding requested): a cut connection leaves
-        # exactly what was received in the .part file, ready for a Range request.
-        for chunk in guard.watch(response.iter_raw()):
+        # exactly what was received in the .part file, ready for a Range request. The
+        # transport's request budget counts them against the minimum rate.
+        for chunk in response.iter_raw():
             size += len(chunk)
             if size > cap:
                 break
@@ -351,11 +386,10 @@ def _sha256(path: Path, gunzip: bool = False) -> str:
     return digest.hexdigest()
 
 
-def _published_sha256(client: httpx.Client, feed: Feed, bounds: Bounds) -> str:
+def _published_sha256(client: FeedClient, feed: Feed, bounds: Bounds) -> str:
     with _get(client, feed.checksum_url, {}, bounds, feed.checksum_url) as response:
         head = b""
-        for chunk in StallGuard(bounds.min_rate, bounds.window,
-                                feed.checksum_url).watch(response.iter_bytes()):
+        for chunk in response.iter_bytes():
             head += chunk
             if len(head) >= 4096:
                 break
@@ -365,7 +399,7 @@ def _published_sha256(client: httpx.Client, feed: Feed, bounds: Bounds) -> str:
     return found.group(1).lower()
 
 
-def _verify(client: httpx.Client, feed: Feed, part: Path, sha256: str, bounds: Bounds) -> None:
+def _verify(client: FeedClient, feed: Feed, part: Path, sha256: str, bounds: Bounds) -> None:
     """Compare with the published sha256 (NVD's is of the uncompressed JSON)."""
     published = _published_sha256(client, feed, bounds)
     candidates = {sha256}

@@ -1,5 +1,11 @@
-"""Secrets at rest: what ``respond`` keeps of an image (the SBOM in the journal, the store, the
-incident folder) never holds a credential in clear.
+"""Secrets at rest: no SBOM hullguard writes (``sbom`` outputs, the store of ``sbom``/``scan``/
+``scan-fleet``/``respond``, the respond journal and incident folder, graph indexes,
+attestations) holds a credential of the image config in clear.
+
+:func:`redact_sbom` runs once, where every SBOM is produced (:mod:`hullguard.catalog`:
+``catalog_image`` and ``catalog_source``, SBOM files read with ``sbom:`` included), so every
+writer downstream only ever sees the redacted form. It is idempotent: a redacted form is never
+redacted again (an SBOM read back from the store passes through unchanged).
 
 The image config carries them (``ENV AWS_SECRET_ACCESS_KEY=...``, ``RUN curl -H "token: ..."``),
 and the SBOM keeps the config's Env, Labels, Entrypoint/Cmd and every layer command. A value
@@ -21,7 +27,8 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from hullguard.model import ImageConfig, ImageInfo, Sbom
-from hullguard.model.secret import SecretFinding, redacted_form
+from hullguard.model.secret import SecretFinding
+from hullguard.secrets.collect import redact_secret
 
 if TYPE_CHECKING:
     from hullguard.secrets.engine import Matcher
@@ -30,18 +37,18 @@ SENSITIVE_NAME = re.compile(
     r"passw|passphrase|secret|token|credential|auth|api_?key|access_?key|private_?key"
     r"|(^|_)pass$|(^|_)pwd$", re.IGNORECASE)
 _ASSIGNMENT = re.compile(r"""\b([A-Za-z_][A-Za-z0-9_.-]*)=("[^"]*"|'[^']*'|[^\s"';&|]+)""")
+# what :func:`~hullguard.model.secret.redacted_form` writes (the prefix is up to 4 characters)
+_REDACTED = re.compile(r"(?s).{0,4}\*{4} \(len \d+, sha256:[0-9a-f]{16}\)")
+
+__all__ = ["Redactor", "config_secrets", "is_sensitive_name", "redact_sbom", "redact_secret"]
 
 
 def is_sensitive_name(name: str) -> bool:
     return bool(SENSITIVE_NAME.search(name))
 
 
-def redact_secret(clear: str) -> str:
-    from hullguard.secrets.collect import PREFIX_CHARS, fingerprint
-
-    data = clear.encode("utf-8", errors="surrogateescape")
-    prefix = data[:PREFIX_CHARS].decode("utf-8", errors="replace")
-    return redacted_form(prefix, len(data), fingerprint(data))
+def _is_redacted(value: str) -> bool:
+    return _REDACTED.fullmatch(value) is not None
 
 
 @lru_cache(maxsize=1)
@@ -76,6 +83,13 @@ class Redactor:
         return self._done[text]
 
     def _scrub(self, text: str) -> str:
+        """Redacted forms already in ``text`` are kept as they are; the rest is scrubbed."""
+        pieces = _REDACTED.split(text)
+        kept = _REDACTED.findall(text)
+        scrubbed = [self._scrub_clear(piece) for piece in pieces]
+        return "".join(p + k for p, k in zip(scrubbed, [*kept, ""], strict=True))
+
+    def _scrub_clear(self, text: str) -> str:
         def assignment(match: re.Match[str]) -> str:
             name, value = match.group(1), match.group(2)
             return f"{name}={redact_secret(value)}" if is_sensitive_name(name) else match[0]
@@ -88,12 +102,16 @@ class Redactor:
 
     def env(self, item: str) -> str:
         name, sep, value = item.partition("=")
+        if _is_redacted(value):
+            return item
         if sep and value and (is_sensitive_name(name) or any(s in value for s in self._secrets)):
             return f"{name}={redact_secret(value)}"
         return self.text(item)
 
     def label(self, pair: tuple[str, str]) -> tuple[str, str]:
         key, value = pair
+        if _is_redacted(value):
+            return pair
         if value and (is_sensitive_name(key) or any(s in value for s in self._secrets)):
             return key, redact_secret(value)
         return key, self.text(value)
