@@ -118,21 +118,22 @@ class Recommendation:
 def scan_counts(reference: str, db_path: str) -> Counts:
     """Pull, catalog and match one image; an image the database cannot check (no advisory
     data for its release) is an error, never "no findings"."""
+    from hullguard.catalog import catalog_image
+    from hullguard.errors import HullguardError
     from hullguard.images.api import SourceOptions
-    from hullguard.pipeline.jobs import ImageJob, JobOptions
-    from hullguard.pipeline.worker import run_image_job
-    from hullguard.vuln.coverage import image_coverage, uncovered
     from hullguard.vuln.db import VulnDB
+    from hullguard.vuln.scan import scan_sbom
 
-    options = JobOptions(db_path=db_path, secrets=False,
-                         source=SourceOptions(max_layer_bytes=MAX_LAYER_BYTES))
-    result = run_image_job(ImageJob(reference, reference, options=options)).result
-    if result.error or result.sbom is None:
-        raise _Skip(f"not scanned: {_one_line(result.error) or '?'}")
+    # A stage does not call the pipeline: the candidate is cataloged and matched directly
+    # (no secrets, no journal, no store: only its counts are wanted).
+    try:
+        sbom = catalog_image(reference, SourceOptions(max_layer_bytes=MAX_LAYER_BYTES))
+    except HullguardError as error:
+        raise _Skip(f"not scanned: {_one_line(error.diagnostics())}") from None
     with VulnDB.open(db_path) as db:
-        missing = uncovered(image_coverage(result.sbom, db))
-    if missing:
-        raise _Skip(f"the database cannot check it: {missing[0].describe()}")
+        result = scan_sbom(sbom, db)
+    if result.uncovered:
+        raise _Skip(f"the database cannot check it: {result.uncovered[0].describe()}")
     distro = result.sbom.distro
     release = ".".join(distro.version_id.split(".")[:2]) if distro else ""
     findings = result.findings
