@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from hullguard.images.builder import FileSpec, ImageSpec, LayerSpec, write_docker_archive
+from tests.support.fakes import github_token
 
 REF = "registry.shop.internal/shop/leaky:1.0"
 
@@ -23,7 +24,7 @@ def _token(alphabet: str, length: int, seed: int) -> str:
 
 KEY_ID = "AKIA" + _token(string.ascii_uppercase + "234567", 16, 1)
 SECRET_KEY = _token(string.ascii_letters + string.digits + "/+", 40, 2)
-GITHUB = "ghp_" + _token(string.ascii_letters + string.digits, 36, 3)
+GITHUB = github_token(3)
 DB_PASSWORD = "Tr0ub4dor-" + _token(string.ascii_lowercase, 8, 4)
 PLANTED = (KEY_ID, SECRET_KEY, GITHUB, DB_PASSWORD)
 
