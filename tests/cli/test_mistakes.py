@@ -128,6 +128,7 @@ class Fixtures:
     private_key: Path
     public_key: Path
     registry_config: Path
+    iocs: Path
 
 
 PASSWORD = "mistakes-password"  # the throwaway test key's password
@@ -163,6 +164,8 @@ def _options(path: tuple[str, ...], command: Any, fx: Fixtures) -> list[str]:
             args += [_flag(param), _required_option(path, param, fx)]
         elif _flag(param) == "--offline":
             args.append("--offline")
+    if path == ("forensics", "ioc"):  # needs some indicators before it looks at anything else
+        args += ["--iocs", str(fx.iocs)]
     return args
 
 
@@ -251,8 +254,10 @@ def fixtures(tmp_path_factory: pytest.TempPathFactory) -> Fixtures:
     assert made.exit_code == 0, made.stderr
     registry_config = root / "config.yml"
     registry_config.write_text("version: 0.1\nhttp:\n  addr: 127.0.0.1:5000\n")
+    iocs = root / "iocs.txt"
+    iocs.write_text("string:planted-indicator\n")
     return Fixtures(image, dockerfile, directory, garbage, file, keys / "cosign.key",
-                    keys / "cosign.pub", registry_config)
+                    keys / "cosign.pub", registry_config, iocs)
 
 
 @pytest.fixture(scope="module")
