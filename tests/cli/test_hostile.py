@@ -18,10 +18,11 @@ from hullguard.errors import HullguardError
 from hullguard.images import open_image
 from hullguard.images.builder import ImageSpec, LayerSpec, write_docker_archive
 from hullguard.sbom import render
+from tests.support.fakes import github_token
 from tests.vuln.feeds import make_sbom, scan_db, scan_packages
 
 BIG = "7" * 5000
-TOKEN = "ghp_" + "aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dF3hJ5"
+TOKEN = github_token(24)
 
 
 def invoke(*args: str) -> tuple[int, str, str]:

@@ -50,6 +50,22 @@ ROLES: dict[str, str] = {
     "env_file": "in-file", "env": "other", "wait": "other", "deadline": "other",
     "allow_private_registries": "other", "registry_deadline": "other",
     "fail_on_uncovered": "other",
+    # trust: keys, predicates, signature placement
+    "key": "in-file", "predicate": "in-file", "predicate_name": "other", "layout": "other",
+    "signature_repo": "other", "annotation": "other", "out_prefix": "out-prefix",
+    "force": "other",
+    # contain / remediate
+    "inputs": "path", "workload": "other", "metrics_port": "other", "logging_port": "other",
+    "writable": "other", "priority": "other", "base": "other", "monitoring_namespace": "other",
+    "logging_namespace": "other", "dns_namespace": "other", "cluster_dns_ip": "other",
+    "run_as_user": "other", "dockerfile": "other", "digest": "other", "patched": "other",
+    "base_candidates": "other",
+    # forensics
+    "specs": "text", "case": "in-dir", "iocs": "in-file", "yara_rules": "in-path",
+    "query": "text", "threshold": "other", "window": "other", "usual_hours": "other",
+    "limit": "other", "since": "other", "until": "other",
+    # posture
+    "org": "other", "api_url": "other", "ca_file": "in-file",
 }
 WRITING_DB = {("db", "import"), ("db", "update")}
 
@@ -87,6 +103,10 @@ def _role(path: tuple[str, ...], param: Any) -> str:
         return "path"  # any file is something to scan for secrets, garbage included
     if param.name == "image" and path == ("respond",):
         return "other"  # --image REF=SOURCE pairs
+    if param.name == "case" and path == ("forensics", "ingest"):
+        return "out-dir"  # ingest creates the case's database
+    if param.name == "image" and path[:2] == ("forensics", "query"):
+        return "text"  # a name or digest looked up in the case's events
     return role
 
 
@@ -105,23 +125,52 @@ class Fixtures:
     directory: Path
     garbage: Path
     file: Path
+    private_key: Path
+    public_key: Path
+    registry_config: Path
+    iocs: Path
+
+
+PASSWORD = "mistakes-password"  # the throwaway test key's password
+
+
+def _required_option(path: tuple[str, ...], param: Any, fx: Fixtures) -> str:
+    """A valid value for a required option, so its absence is not the error under test."""
+    values = {"key": str(fx.public_key if path[0].startswith("verify") else fx.private_key),
+              "org": "example", "url": "https://127.0.0.1:9",
+              "config": str(fx.registry_config)}
+    return values[str(param.name)]
+
+
+def _arguments(path: tuple[str, ...], command: Any, fx: Fixtures) -> list[str]:
+    """Valid values for the positional arguments, in order."""
+    args: list[str] = []
+    for param in (p for p in command.params if _is_argument(p)):
+        role = _role(path, param)
+        if role == "image":
+            args.append(str(fx.image))
+        elif role == "path":
+            args.append(str(fx.dockerfile))
+        else:
+            args.append("CVE-2000-0001" if param.name == "vuln_id" else "openssl")
+    return args
+
+
+def _options(path: tuple[str, ...], command: Any, fx: Fixtures) -> list[str]:
+    """Valid values for the required options, and --offline where there is one."""
+    args: list[str] = []
+    for param in (p for p in command.params if not _is_argument(p)):
+        if param.required:
+            args += [_flag(param), _required_option(path, param, fx)]
+        elif _flag(param) == "--offline":
+            args.append("--offline")
+    if path == ("forensics", "ioc"):  # needs some indicators before it looks at anything else
+        args += ["--iocs", str(fx.iocs)]
+    return args
 
 
 def _baseline(path: tuple[str, ...], command: Any, fx: Fixtures) -> list[str]:
-    """Valid values for the required arguments, and --offline where there is one."""
-    args: list[str] = []
-    for param in command.params:
-        role = _role(path, param)
-        if _is_argument(param):
-            if role == "image":
-                args.append(str(fx.image))
-            elif role == "path":
-                args.append(str(fx.dockerfile))
-            else:
-                args.append("CVE-2000-0001" if param.name == "vuln_id" else "openssl")
-        elif _flag(param) == "--offline":
-            args.append("--offline")
-    return args
+    return _arguments(path, command, fx) + _options(path, command, fx)
 
 
 def _with_option(base: list[str], flag: str, value: str) -> tuple[str, ...]:
@@ -130,14 +179,14 @@ def _with_option(base: list[str], flag: str, value: str) -> tuple[str, ...]:
 
 def _replace_arguments(path: tuple[str, ...], command: Any, fx: Fixtures,
                        role: str, value: str) -> tuple[str, ...] | None:
-    base = _baseline(path, command, fx)
+    values = _arguments(path, command, fx)
     arguments = [p for p in command.params if _is_argument(p)]
     positions = [i for i, p in enumerate(arguments) if _role(path, p) == role]
     if not positions:
         return None
     for index in positions:
-        base[index] = value
-    return tuple(base)
+        values[index] = value
+    return (*values, *_options(path, command, fx))
 
 
 def cases(fx: Fixtures) -> list[Case]:
@@ -166,6 +215,17 @@ def cases(fx: Fixtures) -> list[Case]:
                                   _with_option(base, flag, str(fx.directory))))
                 found.append(Case(path, f"{flag} under a file",
                                   _with_option(base, flag, str(fx.file / "x"))))
+            elif role == "in-dir":
+                found.append(Case(path, f"{flag} missing", _with_option(base, flag, MISSING)))
+                found.append(Case(path, f"{flag} file for a directory",
+                                  _with_option(base, flag, str(fx.file))))
+            elif role == "in-path":
+                found.append(Case(path, f"{flag} missing", _with_option(base, flag, MISSING)))
+            elif role == "out-prefix":
+                found.append(Case(path, f"{flag} unwritable",
+                                  _with_option(base, flag, UNWRITABLE)))
+                found.append(Case(path, f"{flag} under a file",
+                                  _with_option(base, flag, str(fx.file / "x"))))
             elif role == "out-dir":
                 found.append(Case(path, f"{flag} unwritable",
                                   _with_option(base, flag, UNWRITABLE)))
@@ -187,7 +247,17 @@ def fixtures(tmp_path_factory: pytest.TempPathFactory) -> Fixtures:
     garbage.write_bytes(bytes(range(256)) * 64)
     file = root / "a-file"
     file.write_text("not a directory\n")
-    return Fixtures(image, dockerfile, directory, garbage, file)
+    keys = root / "keys"
+    keys.mkdir()
+    made = CliRunner(env={"COSIGN_PASSWORD": PASSWORD}).invoke(
+        app, ["keygen", "--out-prefix", str(keys / "cosign")])
+    assert made.exit_code == 0, made.stderr
+    registry_config = root / "config.yml"
+    registry_config.write_text("version: 0.1\nhttp:\n  addr: 127.0.0.1:5000\n")
+    iocs = root / "iocs.txt"
+    iocs.write_text("string:planted-indicator\n")
+    return Fixtures(image, dockerfile, directory, garbage, file, keys / "cosign.key",
+                    keys / "cosign.pub", registry_config, iocs)
 
 
 @pytest.fixture(scope="module")
@@ -196,7 +266,8 @@ def runner(tmp_path_factory: pytest.TempPathFactory) -> CliRunner:
     return CliRunner(env={"HOME": str(home), "XDG_DATA_HOME": str(home / "data"),
                           "XDG_CONFIG_HOME": str(home / "config"), "HULLGUARD_DB": None,
                           "HULLGUARD_STORE": None, "HULLGUARD_CONFIG": None,
-                          "KUBECONFIG": str(home / "no-kubeconfig")})
+                          "KUBECONFIG": str(home / "no-kubeconfig"),
+                          "COSIGN_PASSWORD": PASSWORD})
 
 
 def _usage_error(stderr: str) -> bool:

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from hullguard.images.builder import FileSpec, ImageSpec, LayerSpec, write_docker_archive
-from tests.secrets.corpus import checksummed
+from tests.support.fakes import github_token
 
 REF = "registry.shop.internal/shop/leaky:1.0"
 
@@ -24,7 +24,7 @@ def _token(alphabet: str, length: int, seed: int) -> str:
 
 KEY_ID = "AKIA" + _token(string.ascii_uppercase + "234567", 16, 1)
 SECRET_KEY = _token(string.ascii_letters + string.digits + "/+", 40, 2)
-GITHUB = checksummed("ghp_", random.Random(3))  # a valid CRC32: not judged a stand-in
+GITHUB = github_token(3)
 DB_PASSWORD = "Tr0ub4dor-" + _token(string.ascii_lowercase, 8, 4)
 PLANTED = (KEY_ID, SECRET_KEY, GITHUB, DB_PASSWORD)
 
