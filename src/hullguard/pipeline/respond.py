@@ -55,6 +55,8 @@ class RespondOptions:
     source_options: SourceOptions = field(default_factory=SourceOptions)
     store_url: str = ""  # "" = do not use the store
     executor: Executor | None = None  # None: in-process or a local pool, by ``workers``
+    contain: bool = False  # write OUT/containment/ (hullguard contain on the new incident)
+    remediate: bool = False  # write OUT/remediation/ (remediate; offline when ``offline``)
 
 
 def collect_inventory(options: RespondOptions) -> Inventory:
@@ -146,9 +148,21 @@ def respond(options: RespondOptions, observer: Observer | None = None) -> Incide
     observer.inventory(inventory)
     results = scan_inventory(inventory, options, observer.image_done)
     incident = build_incident(inventory, results, options)
-    write_incident(incident, options.out)  # the folder first: a store failure never costs it
+    # The folder first: a store failure never costs it.
+    incident = write_incident(incident, options.out, _extend(options))
     failure = persist(incident, options)
     return replace(incident, warnings=(*incident.warnings, failure)) if failure else incident
+
+
+def _extend(options: RespondOptions) -> Callable[[Incident, Path], Incident] | None:
+    """The steps run on the written incident inside the folder swap (None: none asked)."""
+    if not (options.contain or options.remediate):
+        return None
+    from hullguard.pipeline.followups import FollowUpOptions, run_follow_ups
+
+    steps = FollowUpOptions(options.contain, options.remediate, options.offline,
+                            options.db_path)
+    return lambda incident, staging: run_follow_ups(incident, staging, steps)
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,22 @@ def _md(text: str) -> str:
 def render_declaration(incident: Incident) -> str:
     sections = [_header(incident), _summary(incident), _scope(incident),
                 _affected(incident), _not_covered(incident), _actions(incident),
-                _next_steps(incident)]
-    return "\n\n".join(sections) + "\n"
+                _follow_ups(incident), _next_steps(incident)]
+    return "\n\n".join(s for s in sections if s) + "\n"
+
+
+def _follow_ups(incident: Incident) -> str:
+    """Links (relative, inside the incident folder) to what respond also wrote."""
+    if not incident.follow_ups:
+        return ""
+    lines = ["## Containment and remediation", ""]
+    for step in incident.follow_ups:
+        if step.entry:
+            lines.append(f"- **{step.title}:** [{step.entry}]({step.entry}) ({step.summary}); "
+                         "review, then run its scripts (they dry-run by default)")
+        else:
+            lines.append(f"- **{step.title}:** NOT written: {_md(step.error)}")
+    return "\n".join(lines)
 
 
 def _header(incident: Incident) -> str:

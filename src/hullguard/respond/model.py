@@ -66,6 +66,18 @@ class ImageResult:
 
 
 @dataclass(frozen=True)
+class FollowUp:
+    """A step respond ran on the incident it wrote (containment, remediation): the folder
+    inside the incident folder and its entry file (relative paths), or why it failed."""
+
+    title: str  # "Containment", "Remediation"
+    folder: str  # "containment"
+    entry: str = ""  # "containment/CONTAINMENT.md"; "" when the step failed
+    summary: str = ""
+    error: str = ""
+
+
+@dataclass(frozen=True)
 class Incident:
     id: str
     declared_at: datetime
@@ -76,6 +88,7 @@ class Incident:
     blast: BlastRadius | None = None
     database: str = ""  # which advisory data was used
     warnings: tuple[str, ...] = field(default=())
+    follow_ups: tuple[FollowUp, ...] = ()
 
     @property
     def severity(self) -> str:
