@@ -167,7 +167,8 @@ def test_demo_writes_containment_and_remediation_and_links_them(
     assert (out / "containment" / "kustomize" / "overlay").is_dir()
     assert (out / "remediation" / "REMEDIATION.md").is_file()
     links = _local_links(out)
-    assert {"containment/CONTAINMENT.md", "remediation/REMEDIATION.md"} <= set(links)
+    assert {"containment/CONTAINMENT.md", "remediation/REMEDIATION.md",
+            "forensics/events.duckdb"} <= set(links)
     for link in links:  # every relative link resolves to a file inside the folder
         target = (out / link).resolve()
         assert target.is_file() and target.is_relative_to(out.resolve()), link

@@ -77,7 +77,8 @@ def _demo_options(out: Path, workers: int, secrets: bool) -> RespondOptions:
     return RespondOptions([str(p) for p in demo.paths], out, str(demo.db_path),
                           database_label=demo.label, image_sources=demo.image_sources,
                           offline=True, workers=workers, secrets=secrets,
-                          store_url=f"sqlite:///{(state / 'store.sqlite').resolve()}")
+                          store_url=f"sqlite:///{(state / 'store.sqlite').resolve()}",
+                          sample_logs=state / "registry.log")
 
 
 def _run(use_case: Callable[[RespondOptions, Observer], T], options: RespondOptions,
@@ -207,6 +208,10 @@ def warn_uncovered(results: list[ImageResult]) -> bool:
 ContainFlag = Annotated[bool | None, typer.Option(
     "--contain/--no-contain", help="Also write OUT/containment/ (`hullguard contain` on the "
                                    "new incident; default: on with --demo, else off).")]
+LogsOption = Annotated[list[str] | None, typer.Option(
+    "--logs", metavar="SOURCE:FILE", help="Ingest this log into OUT/forensics/ and add a "
+    "Forensics section (first pulls, push anomalies); repeatable; `hullguard forensics "
+    "sources` lists the sources.")]
 RemediateFlag = Annotated[bool | None, typer.Option(
     "--remediate/--no-remediate", help="Also write OUT/remediation/ (`hullguard remediate` on "
                                        "the new incident, offline with --offline; default: "
@@ -252,6 +257,7 @@ def register(app: typer.Typer) -> None:
         env: list[str] | None = COMPOSE_ENV_OPTION,
         env_file: list[Path] | None = COMPOSE_ENV_FILE_OPTION,
         contain: ContainFlag = None, remediate: RemediateFlag = None,
+        logs: LogsOption = None,
     ) -> None:
         """Breach response: inventory, fleet scan, secrets, lineage and triage, written as an
         incident folder (declaration.md, report.html, findings.json, findings.sarif, sboms/)."""
@@ -276,6 +282,12 @@ def register(app: typer.Typer) -> None:
 
             options = replace(options, sla=parse_sla(sla))
         options = _with_follow_ups(options, demo, contain, remediate)
+        if logs and not demo:
+            from dataclasses import replace
+
+            from hullguard.forensics.ingest import IngestSpec
+
+            options = replace(options, logs=tuple(IngestSpec.parse(text) for text in logs))
         incident = _run(respond, options, quiet)
         _warn(incident.warnings)
         unchecked = warn_uncovered(list(incident.images))

@@ -9,10 +9,14 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hullguard.contain.model import ChangeSet
 from hullguard.errors import HullguardError
 from hullguard.respond.model import FollowUp, Incident
+
+if TYPE_CHECKING:
+    from hullguard.forensics.ingest import IngestSpec
 
 CONTAINMENT = "containment"
 REMEDIATION = "remediation"
@@ -24,10 +28,13 @@ class FollowUpOptions:
     remediate: bool = False
     offline: bool = False  # remediate asks no registry (base digests, newer base tags)
     db_path: str = ""
+    logs: tuple[IngestSpec, ...] = ()  # --logs: ingested into forensics/
+    sample_logs: Path | None = None  # the demo: write its sample registry log here, ingest it
 
 
 def run_follow_ups(incident: Incident, staging: Path, options: FollowUpOptions) -> Incident:
-    """Containment, then remediation, on the incident folder in ``staging``."""
+    """Forensics, containment, then remediation, on the incident folder in ``staging``."""
+    incident = _forensics(incident, staging, options)
     done: list[FollowUp] = []
     if options.contain:
         done.append(_step("Containment", CONTAINMENT, "CONTAINMENT.md", staging,
@@ -41,6 +48,23 @@ def run_follow_ups(incident: Incident, staging: Path, options: FollowUpOptions) 
                    warnings=(*incident.warnings, *failures))
 
 
+def _forensics(incident: Incident, staging: Path, options: FollowUpOptions) -> Incident:
+    if not options.logs and options.sample_logs is None:
+        return incident
+    from hullguard.pipeline.forensics_step import run_forensics, write_sample_logs
+
+    specs = list(options.logs)
+    if options.sample_logs is not None:
+        from hullguard.forensics.ingest import IngestSpec
+
+        path = write_sample_logs(incident.images, options.sample_logs)
+        specs.append(IngestSpec.parse(f"distribution-log:{path}"))
+    summary = run_forensics(incident.images, staging, specs)
+    failure = (f"forensics was not written ({summary.error}); the incident folder is "
+               "complete",) if summary.error else ()
+    return replace(incident, forensics=summary, warnings=(*incident.warnings, *failure))
+
+
 def _step(title: str, folder: str, entry: str, staging: Path,
           run: Callable[[Path], ChangeSet]) -> FollowUp:
     out = staging / folder
@@ -48,13 +72,13 @@ def _step(title: str, folder: str, entry: str, staging: Path,
         changes = run(out)
     except Exception as error:  # any failure here must not cost the incident folder
         shutil.rmtree(out, ignore_errors=True)
-        return FollowUp(title, folder, error=_reason(error))
+        return FollowUp(title, folder, error=reason(error))
     if entry not in changes.files:
         return FollowUp(title, folder, error=f"{entry} was not written")
     return FollowUp(title, folder, f"{folder}/{entry}", _summary(changes))
 
 
-def _reason(error: Exception) -> str:
+def reason(error: Exception) -> str:
     if isinstance(error, HullguardError):
         return " ".join(error.diagnostics().split())
     text = " ".join(str(error).split())[:300]

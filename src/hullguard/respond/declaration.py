@@ -22,8 +22,28 @@ def _md(text: str) -> str:
 def render_declaration(incident: Incident) -> str:
     sections = [_header(incident), _summary(incident), _scope(incident),
                 _affected(incident), _not_covered(incident), _actions(incident),
-                _follow_ups(incident), _next_steps(incident)]
+                _forensics(incident), _follow_ups(incident), _next_steps(incident)]
     return "\n\n".join(s for s in sections if s) + "\n"
+
+
+def _forensics(incident: Incident) -> str:
+    """First pulls of the fleet's digests with findings and push anomalies (``--logs``)."""
+    found = incident.forensics
+    if found is None:
+        return ""
+    if found.error:
+        return f"## Forensics\n\nNOT written: {_md(found.error)}"
+    lines = ["## Forensics", "", f"{found.events} events from {len(found.files)} log files in "
+             f"[{found.database}]({found.database}) "
+             "(`hullguard forensics query --case` this folder for more).", "",
+             "First pull of each image with findings:", ""]
+    lines += [f"- `{_md(p.image)}` ({_md(p.digest[:19])}...): first pulled {_md(p.first)} by "
+              f"{_md(p.by) or 'unknown'}, {p.count} pulls" for p in found.first_pulls]
+    lines += [f"- `{_md(name)}`: no pull of its digest in the logs" for name in found.not_pulled]
+    lines += ["", "Push anomalies:", ""]
+    lines += [f"- **{_md(a.kind)}** {_md(a.subject)}: {_md(a.detail)} ({_md(a.first)} to "
+              f"{_md(a.last)})" for a in found.anomalies] or ["- none"]
+    return "\n".join(lines)
 
 
 def _follow_ups(incident: Incident) -> str:

@@ -78,6 +78,40 @@ class FollowUp:
 
 
 @dataclass(frozen=True)
+class FirstPull:
+    """The first pull of a fleet image's digest in the ingested logs."""
+
+    image: str
+    digest: str
+    first: str  # ISO time, UTC
+    by: str  # actor / client address / user agent of the earliest pull
+    count: int  # pulls of the digest in the logs
+
+
+@dataclass(frozen=True)
+class LogAnomaly:
+    kind: str  # burst, new-pusher, tag-moved, off-hours (forensics push-anomalies)
+    subject: str
+    detail: str
+    first: str
+    last: str
+    count: int
+
+
+@dataclass(frozen=True)
+class ForensicsSummary:
+    """What respond's forensics step found in the logs it ingested (``forensics/``)."""
+
+    database: str = ""  # relative path of the case database; "" when the step failed
+    events: int = 0
+    files: tuple[str, ...] = ()  # one line per ingested file
+    first_pulls: tuple[FirstPull, ...] = ()
+    not_pulled: tuple[str, ...] = ()  # images with findings whose digest no log pulls
+    anomalies: tuple[LogAnomaly, ...] = ()
+    error: str = ""
+
+
+@dataclass(frozen=True)
 class Incident:
     id: str
     declared_at: datetime
@@ -89,6 +123,7 @@ class Incident:
     database: str = ""  # which advisory data was used
     warnings: tuple[str, ...] = field(default=())
     follow_ups: tuple[FollowUp, ...] = ()
+    forensics: ForensicsSummary | None = None
 
     @property
     def severity(self) -> str:

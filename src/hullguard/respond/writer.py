@@ -206,6 +206,7 @@ def render_findings_json(incident: Incident, sboms: dict[str, str] | None = None
            "blast_radius": incident.blast.summary() if incident.blast else None,
            "warnings": list(incident.warnings),
            "follow_ups": _plain(list(incident.follow_ups)),  # containment/, remediation/
+           "forensics": _plain(incident.forensics) if incident.forensics else None,
            "not_covered": not_covered_summary(incident),
            "inventory_issues": [str(i) for i in incident.inventory.issues],
            "sboms": [{"image": name, "file": path} for name, path in sorted(sboms.items())]}
