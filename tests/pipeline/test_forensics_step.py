@@ -73,3 +73,39 @@ def test_respond_refuses_a_bad_logs_spec_before_any_work(tmp_path: Path) -> None
                    "--out", str(tmp_path / "out"))
     assert run.returncode == 2 and "nginx-log" in run.stderr, run.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_iocs_are_searched_in_the_images_and_the_logs(tmp_path: Path) -> None:
+    from hullguard.forensics.ioc import load_iocs
+
+    iocs = tmp_path / "iocs.txt"
+    iocs.write_text("# the attacker's address, and a marker in the base image's busybox\n"
+                    "string:203.0.113.66\nstring:demo busybox\nstring:never-present-xyz\n")
+    demo = prepare_demo(tmp_path / "demo")
+    options = RespondOptions([str(p) for p in demo.paths], tmp_path / "out", str(demo.db_path),
+                             image_sources=demo.image_sources, offline=True, workers=1,
+                             sample_logs=tmp_path / "demo" / "registry.log",
+                             indicators=load_iocs(iocs))
+    found = respond(options).forensics
+    assert found is not None and not found.error, found
+    assert WEB in found.ioc_searched and "logs" in found.ioc_searched
+    hits = {(h.target, h.indicator) for h in found.ioc_hits}
+    assert (WEB, "string:demo busybox") in hits
+    assert ("logs", "string:203.0.113.66") in hits
+    assert not any("never-present" in h.indicator for h in found.ioc_hits)
+    log_hit = next(h for h in found.ioc_hits if h.target == "logs")
+    assert log_hit.path.startswith(str(tmp_path / "demo" / "registry.log"))
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert 'id="ioc-hits"' in html and "string:demo busybox" in html
+
+
+def test_respond_refuses_a_bad_iocs_file_before_any_work(tmp_path: Path) -> None:
+    iocs = tmp_path / "iocs.txt"
+    iocs.write_text("regex:([unclosed\n")
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: a}\n"
+                        "spec: {containers: [{name: a, image: alpine:3.10}]}\n")
+    run = _respond(str(manifest), "--offline", "--no-store", "--iocs", str(iocs),
+                   "--out", str(tmp_path / "out"))
+    assert run.returncode == 2 and "iocs.txt" in run.stderr, run.stderr
+    assert not (tmp_path / "out").exists()

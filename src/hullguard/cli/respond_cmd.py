@@ -212,6 +212,26 @@ LogsOption = Annotated[list[str] | None, typer.Option(
     "--logs", metavar="SOURCE:FILE", help="Ingest this log into OUT/forensics/ and add a "
     "Forensics section (first pulls, push anomalies); repeatable; `hullguard forensics "
     "sources` lists the sources.")]
+IocsOption = Annotated[Path | None, typer.Option(
+    "--iocs", help="Indicators file (as `hullguard forensics ioc --iocs`): search every scanned "
+                   "image and the --logs for them; hits go in the Forensics section.")]
+YaraOption = Annotated[Path | None, typer.Option(
+    "--yara", help="YARA rule file or folder, searched like --iocs.")]
+
+
+def _indicators(iocs: Path | None, yara: Path | None) -> Any:
+    """The indicators of --iocs and --yara, loaded (and checked) before any work."""
+    from hullguard.forensics.ioc import Indicators, load_iocs, load_yara
+
+    found = Indicators()
+    if iocs:
+        check_input_file(iocs, "--iocs")
+        load_iocs(iocs, found)
+    if yara:
+        load_yara(yara, found)
+    return found
+
+
 RemediateFlag = Annotated[bool | None, typer.Option(
     "--remediate/--no-remediate", help="Also write OUT/remediation/ (`hullguard remediate` on "
                                        "the new incident, offline with --offline; default: "
@@ -257,7 +277,7 @@ def register(app: typer.Typer) -> None:
         env: list[str] | None = COMPOSE_ENV_OPTION,
         env_file: list[Path] | None = COMPOSE_ENV_FILE_OPTION,
         contain: ContainFlag = None, remediate: RemediateFlag = None,
-        logs: LogsOption = None,
+        logs: LogsOption = None, iocs: IocsOption = None, yara: YaraOption = None,
     ) -> None:
         """Breach response: inventory, fleet scan, secrets, lineage and triage, written as an
         incident folder (declaration.md, report.html, findings.json, findings.sarif, sboms/)."""
@@ -282,12 +302,14 @@ def register(app: typer.Typer) -> None:
 
             options = replace(options, sla=parse_sla(sla))
         options = _with_follow_ups(options, demo, contain, remediate)
-        if logs and not demo:
-            from dataclasses import replace
+        from dataclasses import replace
 
+        if logs and not demo:
             from hullguard.forensics.ingest import IngestSpec
 
             options = replace(options, logs=tuple(IngestSpec.parse(text) for text in logs))
+        if iocs or yara:
+            options = replace(options, indicators=_indicators(iocs, yara))
         incident = _run(respond, options, quiet)
         _warn(incident.warnings)
         unchecked = warn_uncovered(list(incident.images))

@@ -17,6 +17,7 @@ from hullguard.respond.model import FollowUp, Incident
 
 if TYPE_CHECKING:
     from hullguard.forensics.ingest import IngestSpec
+    from hullguard.forensics.ioc import Indicators
 
 CONTAINMENT = "containment"
 REMEDIATION = "remediation"
@@ -30,6 +31,7 @@ class FollowUpOptions:
     db_path: str = ""
     logs: tuple[IngestSpec, ...] = ()  # --logs: ingested into forensics/
     sample_logs: Path | None = None  # the demo: write its sample registry log here, ingest it
+    indicators: Indicators | None = None  # --iocs/--yara: searched in images and logs
 
 
 def run_follow_ups(incident: Incident, staging: Path, options: FollowUpOptions) -> Incident:
@@ -49,7 +51,7 @@ def run_follow_ups(incident: Incident, staging: Path, options: FollowUpOptions) 
 
 
 def _forensics(incident: Incident, staging: Path, options: FollowUpOptions) -> Incident:
-    if not options.logs and options.sample_logs is None:
+    if not options.logs and options.sample_logs is None and not options.indicators:
         return incident
     from hullguard.pipeline.forensics_step import run_forensics, write_sample_logs
 
@@ -59,7 +61,7 @@ def _forensics(incident: Incident, staging: Path, options: FollowUpOptions) -> I
 
         path = write_sample_logs(incident.images, options.sample_logs)
         specs.append(IngestSpec.parse(f"distribution-log:{path}"))
-    summary = run_forensics(incident.images, staging, specs)
+    summary = run_forensics(incident.images, staging, specs, options.indicators)
     failure = (f"forensics was not written ({summary.error}); the incident folder is "
                "complete",) if summary.error else ()
     return replace(incident, forensics=summary, warnings=(*incident.warnings, *failure))

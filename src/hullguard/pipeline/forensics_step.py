@@ -10,35 +10,77 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hullguard.respond.model import FirstPull, ForensicsSummary, ImageResult, LogAnomaly
+from hullguard.respond.model import (
+    FirstPull,
+    ForensicsSummary,
+    ImageResult,
+    IocHit,
+    LogAnomaly,
+)
 
 if TYPE_CHECKING:
     import duckdb
 
     from hullguard.forensics.ingest import IngestSpec
+    from hullguard.forensics.ioc import Indicators
     from hullguard.forensics.model import IngestSummary
 
 FOLDER = "forensics"
 
 
-def run_forensics(images: Sequence[ImageResult], staging: Path,
-                  specs: Sequence[IngestSpec]) -> ForensicsSummary:
+def run_forensics(images: Sequence[ImageResult], staging: Path, specs: Sequence[IngestSpec],
+                  indicators: Indicators | None = None) -> ForensicsSummary:
     """The summary, or one with ``error`` set (and no ``forensics/``) when the step failed."""
-    from hullguard.forensics import db
-    from hullguard.forensics.ingest import ingest
+    from dataclasses import replace
 
     try:
-        ingested = ingest(staging, specs)
-        con = db.open_read(staging)
-        try:
-            return _summary(con, ingested, images, db.database_path(staging), staging)
-        finally:
-            con.close()
+        summary = _logs(images, staging, specs) if specs else ForensicsSummary()
+        return replace(summary, **_iocs(images, staging if specs else None, indicators)) \
+            if indicators else summary
     except Exception as error:  # any failure here must not cost the incident folder
         from hullguard.pipeline.followups import reason
 
         shutil.rmtree(staging / FOLDER, ignore_errors=True)
         return ForensicsSummary(error=reason(error))
+
+
+def _logs(images: Sequence[ImageResult], staging: Path,
+          specs: Sequence[IngestSpec]) -> ForensicsSummary:
+    from hullguard.forensics import db
+    from hullguard.forensics.ingest import ingest
+
+    ingested = ingest(staging, specs)
+    con = db.open_read(staging)
+    try:
+        return _summary(con, ingested, images, db.database_path(staging), staging)
+    finally:
+        con.close()
+
+
+def _iocs(images: Sequence[ImageResult], case: Path | None,
+          indicators: Indicators) -> dict[str, Any]:
+    """--iocs/--yara over every scanned image (all layers, deleted files too) and the logs;
+    an image that cannot be opened is a warning, the others are still searched."""
+    from hullguard.errors import HullguardError
+    from hullguard.forensics.ioc import ioc_scan, scan_logs
+
+    searched, hits, warnings = [], [], []
+    for image in (i for i in images if i.scanned and i.source):
+        try:
+            report = ioc_scan([image.source], indicators)
+        except HullguardError as error:
+            warnings.append(f"{image.name}: not searched for indicators: {error}")
+            continue
+        searched.append(image.name)
+        warnings += report.warnings
+        hits += [IocHit(image.name, m.path, m.state, m.indicator, m.detail)
+                 for m in report.matches]
+    if case is not None:
+        searched.append("logs")
+        hits += [IocHit("logs", m.path, m.state, m.indicator, m.detail)
+                 for m in scan_logs(case, indicators)]
+    return {"ioc_searched": tuple(searched), "ioc_hits": tuple(hits),
+            "ioc_warnings": tuple(warnings)}
 
 
 def _summary(con: duckdb.DuckDBPyConnection, ingested: IngestSummary,

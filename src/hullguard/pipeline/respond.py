@@ -25,6 +25,7 @@ from hullguard.triage import DEFAULT_SLA, Sla, triage
 
 if TYPE_CHECKING:
     from hullguard.forensics.ingest import IngestSpec
+    from hullguard.forensics.ioc import Indicators
 
 __all__ = ["STATE_DIR", "FleetScan", "Observer", "RespondOptions", "respond",
            "scan_inventory_fleet"]
@@ -63,6 +64,7 @@ class RespondOptions:
     remediate: bool = False  # write OUT/remediation/ (remediate; offline when ``offline``)
     logs: tuple[IngestSpec, ...] = ()  # --logs: ingested into OUT/forensics/
     sample_logs: Path | None = None  # the demo: its sample registry log, written and ingested
+    indicators: Indicators | None = None  # --iocs/--yara: searched in the images and the logs
 
 
 def collect_inventory(options: RespondOptions) -> Inventory:
@@ -162,12 +164,14 @@ def respond(options: RespondOptions, observer: Observer | None = None) -> Incide
 
 def _extend(options: RespondOptions) -> Callable[[Incident, Path], Incident] | None:
     """The steps run on the written incident inside the folder swap (None: none asked)."""
-    if not (options.contain or options.remediate or options.logs or options.sample_logs):
+    if not (options.contain or options.remediate or options.logs or options.sample_logs
+            or options.indicators):
         return None
     from hullguard.pipeline.followups import FollowUpOptions, run_follow_ups
 
     steps = FollowUpOptions(options.contain, options.remediate, options.offline,
-                            options.db_path, options.logs, options.sample_logs)
+                            options.db_path, options.logs, options.sample_logs,
+                            options.indicators)
     return lambda incident, staging: run_follow_ups(incident, staging, steps)
 
 

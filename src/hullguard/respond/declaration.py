@@ -5,7 +5,7 @@ from __future__ import annotations
 from hullguard.model import Severity
 from hullguard.model.inventory import Origin
 from hullguard.model.triage import Priority, TriageItem
-from hullguard.respond.model import ImageResult, Incident
+from hullguard.respond.model import ForensicsSummary, ImageResult, Incident
 
 
 def _md(text: str) -> str:
@@ -33,7 +33,20 @@ def _forensics(incident: Incident) -> str:
         return ""
     if found.error:
         return f"## Forensics\n\nNOT written: {_md(found.error)}"
-    lines = ["## Forensics", "", f"{found.events} events from {len(found.files)} log files in "
+    lines = ["## Forensics"]
+    if found.database:
+        lines += _log_lines(found)
+    if found.ioc_searched:
+        lines += ["", f"Indicators of compromise (searched: {_md(', '.join(found.ioc_searched))}):",
+                  ""]
+        lines += [f"- `{_md(h.target)}` {_md(h.path)} ({_md(h.state)}): {_md(h.indicator)}"
+                  for h in found.ioc_hits] or ["- no hit"]
+        lines += [f"- warning: {_md(w)}" for w in found.ioc_warnings]
+    return "\n".join(lines)
+
+
+def _log_lines(found: ForensicsSummary) -> list[str]:
+    lines = ["", f"{found.events} events from {len(found.files)} log files in "
              f"[{found.database}]({found.database}) "
              "(`hullguard forensics query --case` this folder for more).", "",
              "First pull of each image with findings:", ""]
@@ -41,9 +54,8 @@ def _forensics(incident: Incident) -> str:
               f"{_md(p.by) or 'unknown'}, {p.count} pulls" for p in found.first_pulls]
     lines += [f"- `{_md(name)}`: no pull of its digest in the logs" for name in found.not_pulled]
     lines += ["", "Push anomalies:", ""]
-    lines += [f"- **{_md(a.kind)}** {_md(a.subject)}: {_md(a.detail)} ({_md(a.first)} to "
-              f"{_md(a.last)})" for a in found.anomalies] or ["- none"]
-    return "\n".join(lines)
+    return lines + ([f"- **{_md(a.kind)}** {_md(a.subject)}: {_md(a.detail)} ({_md(a.first)} "
+                     f"to {_md(a.last)})" for a in found.anomalies] or ["- none"])
 
 
 def _follow_ups(incident: Incident) -> str:

@@ -99,6 +99,17 @@ class LogAnomaly:
 
 
 @dataclass(frozen=True)
+class IocHit:
+    """An indicator of compromise found in a fleet image or an ingested log."""
+
+    target: str  # the image, or "logs"
+    path: str  # file path, config field, or log file:line
+    state: str  # visible, deleted, overwritten, config, log
+    indicator: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
 class ForensicsSummary:
     """What respond's forensics step found in the logs it ingested (``forensics/``)."""
 
@@ -109,6 +120,9 @@ class ForensicsSummary:
     not_pulled: tuple[str, ...] = ()  # images with findings whose digest no log pulls
     anomalies: tuple[LogAnomaly, ...] = ()
     error: str = ""
+    ioc_searched: tuple[str, ...] = ()  # what --iocs/--yara searched (images, "logs")
+    ioc_hits: tuple[IocHit, ...] = ()
+    ioc_warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
