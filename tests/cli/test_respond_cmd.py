@@ -29,6 +29,15 @@ def test_demo_honours_no_secrets(tmp_path: Path) -> None:
     assert all(not image["secrets"] for image in images)
 
 
+def test_demo_honours_no_contain_and_no_remediate(tmp_path: Path) -> None:
+    result = _run("respond", "--demo", "--no-contain", "--no-remediate", "--quiet", "--out",
+                  str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "findings.json").is_file()
+    assert not (tmp_path / "containment").exists() and not (tmp_path / "remediation").exists()
+    assert json.loads((tmp_path / "findings.json").read_text())["follow_ups"] == []
+
+
 MANIFEST = """\
 apiVersion: apps/v1
 kind: Deployment

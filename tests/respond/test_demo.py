@@ -4,6 +4,7 @@ folder it writes, resumption, and a fleet with a broken image."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -150,3 +151,25 @@ def test_demo_summary_names_images_and_lists_every_priority(demo_out: tuple[Path
     assert "P3 dev/Pod/debug (docker.io/library/alpine:3.10):" in stdout
     assert "P0 shop-prod/Deployment/web (registry.shop.internal/shop/web:1.4.2):" in stdout
     assert "0 not fully checked" in stdout
+
+
+def _local_links(out: Path) -> list[str]:
+    html = (out / "report.html").read_text()
+    markdown = (out / "declaration.md").read_text()
+    targets = re.findall(r'href="([^"]*)"', html) + re.findall(r"\]\(([^)]*)\)", markdown)
+    return [t for t in targets if not re.match(r"#|data:|https://", t)]
+
+
+def test_demo_writes_containment_and_remediation_and_links_them(
+        demo_out: tuple[Path, str]) -> None:
+    out = demo_out[0]
+    assert (out / "containment" / "CONTAINMENT.md").is_file()
+    assert (out / "containment" / "kustomize" / "overlay").is_dir()
+    assert (out / "remediation" / "REMEDIATION.md").is_file()
+    links = _local_links(out)
+    assert {"containment/CONTAINMENT.md", "remediation/REMEDIATION.md",
+            "forensics/events.duckdb"} <= set(links)
+    for link in links:  # every relative link resolves to a file inside the folder
+        target = (out / link).resolve()
+        assert target.is_file() and target.is_relative_to(out.resolve()), link
+    assert not list(out.parent.glob(f".{out.name}.incident-*"))  # no staging left behind

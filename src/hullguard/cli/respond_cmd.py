@@ -77,7 +77,8 @@ def _demo_options(out: Path, workers: int, secrets: bool) -> RespondOptions:
     return RespondOptions([str(p) for p in demo.paths], out, str(demo.db_path),
                           database_label=demo.label, image_sources=demo.image_sources,
                           offline=True, workers=workers, secrets=secrets,
-                          store_url=f"sqlite:///{(state / 'store.sqlite').resolve()}")
+                          store_url=f"sqlite:///{(state / 'store.sqlite').resolve()}",
+                          sample_logs=state / "registry.log")
 
 
 def _run(use_case: Callable[[RespondOptions, Observer], T], options: RespondOptions,
@@ -204,6 +205,48 @@ def warn_uncovered(results: list[ImageResult]) -> bool:
     return bool(by_source) or any(r.scanned and r.skipped for r in results)
 
 
+ContainFlag = Annotated[bool | None, typer.Option(
+    "--contain/--no-contain", help="Also write OUT/containment/ (`hullguard contain` on the "
+                                   "new incident; default: on with --demo, else off).")]
+LogsOption = Annotated[list[str] | None, typer.Option(
+    "--logs", metavar="SOURCE:FILE", help="Ingest this log into OUT/forensics/ and add a "
+    "Forensics section (first pulls, push anomalies); repeatable; `hullguard forensics "
+    "sources` lists the sources.")]
+IocsOption = Annotated[Path | None, typer.Option(
+    "--iocs", help="Indicators file (as `hullguard forensics ioc --iocs`): search every scanned "
+                   "image and the --logs for them; hits go in the Forensics section.")]
+YaraOption = Annotated[Path | None, typer.Option(
+    "--yara", help="YARA rule file or folder, searched like --iocs.")]
+
+
+def _indicators(iocs: Path | None, yara: Path | None) -> Any:
+    """The indicators of --iocs and --yara, loaded (and checked) before any work."""
+    from hullguard.forensics.ioc import Indicators, load_iocs, load_yara
+
+    found = Indicators()
+    if iocs:
+        check_input_file(iocs, "--iocs")
+        load_iocs(iocs, found)
+    if yara:
+        load_yara(yara, found)
+    return found
+
+
+RemediateFlag = Annotated[bool | None, typer.Option(
+    "--remediate/--no-remediate", help="Also write OUT/remediation/ (`hullguard remediate` on "
+                                       "the new incident, offline with --offline; default: "
+                                       "on with --demo, else off).")]
+
+
+def _with_follow_ups(options: RespondOptions, demo: bool, contain: bool | None,
+                     remediate: bool | None) -> RespondOptions:
+    """--contain/--remediate, each on by default for the demo only (a real run asks)."""
+    from dataclasses import replace
+
+    return replace(options, contain=demo if contain is None else contain,
+                   remediate=demo if remediate is None else remediate)
+
+
 def _store_url(store: str | None, no_store: bool) -> str:
     from hullguard.store.base import default_store_url
 
@@ -218,9 +261,11 @@ def register(app: typer.Typer) -> None:
         out: Annotated[Path, typer.Option("--out", "-o", help="Incident folder.")] = Path(
             "incident"),
         demo: Annotated[bool, typer.Option("--demo", help="Run on the bundled demo fleet "
-                                           "(offline, own store); only --out, --workers, "
-                                           "--no-secrets, --sla, --fail-on-uncovered and "
-                                           "--quiet apply.")] = False,
+                                           "(offline, own store, containment and "
+                                           "remediation); only --out, --workers, "
+                                           "--no-secrets, --sla, --fail-on-uncovered, "
+                                           "--contain, --remediate (and their --no- "
+                                           "forms) and --quiet apply.")] = False,
         db: Db = None, image: Images = None, offline: Offline = False,
         cluster: Cluster = False, kubeconfig: Kubeconfig = None, context: Context = None,
         criticality: CriticalityConfig = None, workers: Workers = 0,
@@ -231,6 +276,8 @@ def register(app: typer.Typer) -> None:
         allow_private_registries: bool = ALLOW_PRIVATE_OPTION,
         env: list[str] | None = COMPOSE_ENV_OPTION,
         env_file: list[Path] | None = COMPOSE_ENV_FILE_OPTION,
+        contain: ContainFlag = None, remediate: RemediateFlag = None,
+        logs: LogsOption = None, iocs: IocsOption = None, yara: YaraOption = None,
     ) -> None:
         """Breach response: inventory, fleet scan, secrets, lineage and triage, written as an
         incident folder (declaration.md, report.html, findings.json, findings.sarif, sboms/)."""
@@ -254,6 +301,15 @@ def register(app: typer.Typer) -> None:
             from hullguard.triage import parse_sla
 
             options = replace(options, sla=parse_sla(sla))
+        options = _with_follow_ups(options, demo, contain, remediate)
+        from dataclasses import replace
+
+        if logs and not demo:
+            from hullguard.forensics.ingest import IngestSpec
+
+            options = replace(options, logs=tuple(IngestSpec.parse(text) for text in logs))
+        if iocs or yara:
+            options = replace(options, indicators=_indicators(iocs, yara))
         incident = _run(respond, options, quiet)
         _warn(incident.warnings)
         unchecked = warn_uncovered(list(incident.images))

@@ -102,6 +102,36 @@ def write_registry_day(path: Path, lines: int, seed: int = 7, planted: bool = Tr
     return path
 
 
+FLEET_HOST = "registry.shop.internal"
+
+
+def fleet_day(images: list[tuple[str, str]], seed: int = 7) -> list[str]:
+    """A day of ``registry.shop.internal`` traffic for the demo fleet: ``images`` are
+    (repository, manifest digest) pairs; ``ci-bot`` pushes each at 08:00, nodes and CI pull
+    each by digest every hour from 09:00, and the planted attacker pushes to ``shop/web``
+    (else the first repository): the 13:40-14:30 burst and one push at 21:13."""
+    rng = random.Random(seed)
+    lines: list[tuple[datetime.datetime, str]] = []
+
+    def add(when: datetime.datetime, method: str, uri: str, status: int,
+            who: tuple[str, str, str]) -> None:
+        text = record(when, method, uri, status, who, rng).replace(HOST, FLEET_HOST)
+        lines.append((when, text))
+
+    for index, (repo, digest) in enumerate(images):
+        add(DAY + datetime.timedelta(hours=8, minutes=index), "PUT",
+            f"/v2/{repo}/manifests/{digest}", 201, CI)
+        for hour in range(9, 24):
+            when = DAY + datetime.timedelta(hours=hour, minutes=7 * index + rng.randint(0, 5))
+            add(when, "GET", f"/v2/{repo}/manifests/{digest}", 200, PULLERS[hour % 4])
+    repos = [repo for repo, _ in images]
+    target = "shop/web" if "shop/web" in repos else (repos[0] if repos else "shop/web")
+    night = DAY + datetime.timedelta(hours=21, minutes=13)
+    for at, _repo in [*planted_pushes()[:BURST_PUSHES], (night, target)]:
+        add(at, "PUT", f"/v2/{target}/manifests/hotfix-{at:%H%M}", 201, ATTACKER)
+    return [text for _, text in sorted(lines, key=lambda item: item[0])]
+
+
 def main(argv: list[str]) -> None:
     """``python3 -m hullguard.demo.registry_logs OUT [LINES]``: write a sample day."""
     if not argv or len(argv) > 2 or (len(argv) == 2 and not argv[1].isdigit()):

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hullguard.errors import HullguardError, InputError
 from hullguard.images.api import SourceOptions
@@ -21,6 +22,10 @@ from hullguard.respond.journal import Journal
 from hullguard.respond.model import ImageResult, Incident
 from hullguard.respond.writer import STATE_DIR
 from hullguard.triage import DEFAULT_SLA, Sla, triage
+
+if TYPE_CHECKING:
+    from hullguard.forensics.ingest import IngestSpec
+    from hullguard.forensics.ioc import Indicators
 
 __all__ = ["STATE_DIR", "FleetScan", "Observer", "RespondOptions", "respond",
            "scan_inventory_fleet"]
@@ -55,6 +60,11 @@ class RespondOptions:
     source_options: SourceOptions = field(default_factory=SourceOptions)
     store_url: str = ""  # "" = do not use the store
     executor: Executor | None = None  # None: in-process or a local pool, by ``workers``
+    contain: bool = False  # write OUT/containment/ (hullguard contain on the new incident)
+    remediate: bool = False  # write OUT/remediation/ (remediate; offline when ``offline``)
+    logs: tuple[IngestSpec, ...] = ()  # --logs: ingested into OUT/forensics/
+    sample_logs: Path | None = None  # the demo: its sample registry log, written and ingested
+    indicators: Indicators | None = None  # --iocs/--yara: searched in the images and the logs
 
 
 def collect_inventory(options: RespondOptions) -> Inventory:
@@ -146,9 +156,23 @@ def respond(options: RespondOptions, observer: Observer | None = None) -> Incide
     observer.inventory(inventory)
     results = scan_inventory(inventory, options, observer.image_done)
     incident = build_incident(inventory, results, options)
-    write_incident(incident, options.out)  # the folder first: a store failure never costs it
+    # The folder first: a store failure never costs it.
+    incident = write_incident(incident, options.out, _extend(options))
     failure = persist(incident, options)
     return replace(incident, warnings=(*incident.warnings, failure)) if failure else incident
+
+
+def _extend(options: RespondOptions) -> Callable[[Incident, Path], Incident] | None:
+    """The steps run on the written incident inside the folder swap (None: none asked)."""
+    if not (options.contain or options.remediate or options.logs or options.sample_logs
+            or options.indicators):
+        return None
+    from hullguard.pipeline.followups import FollowUpOptions, run_follow_ups
+
+    steps = FollowUpOptions(options.contain, options.remediate, options.offline,
+                            options.db_path, options.logs, options.sample_logs,
+                            options.indicators)
+    return lambda incident, staging: run_follow_ups(incident, staging, steps)
 
 
 @dataclass(frozen=True)

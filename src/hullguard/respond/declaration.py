@@ -5,7 +5,7 @@ from __future__ import annotations
 from hullguard.model import Severity
 from hullguard.model.inventory import Origin
 from hullguard.model.triage import Priority, TriageItem
-from hullguard.respond.model import ImageResult, Incident
+from hullguard.respond.model import ForensicsSummary, ImageResult, Incident
 
 
 def _md(text: str) -> str:
@@ -22,8 +22,54 @@ def _md(text: str) -> str:
 def render_declaration(incident: Incident) -> str:
     sections = [_header(incident), _summary(incident), _scope(incident),
                 _affected(incident), _not_covered(incident), _actions(incident),
-                _next_steps(incident)]
-    return "\n\n".join(sections) + "\n"
+                _forensics(incident), _follow_ups(incident), _next_steps(incident)]
+    return "\n\n".join(s for s in sections if s) + "\n"
+
+
+def _forensics(incident: Incident) -> str:
+    """First pulls of the fleet's digests with findings and push anomalies (``--logs``)."""
+    found = incident.forensics
+    if found is None:
+        return ""
+    if found.error:
+        return f"## Forensics\n\nNOT written: {_md(found.error)}"
+    lines = ["## Forensics"]
+    if found.database:
+        lines += _log_lines(found)
+    if found.ioc_searched:
+        lines += ["", f"Indicators of compromise (searched: {_md(', '.join(found.ioc_searched))}):",
+                  ""]
+        lines += [f"- `{_md(h.target)}` {_md(h.path)} ({_md(h.state)}): {_md(h.indicator)}"
+                  for h in found.ioc_hits] or ["- no hit"]
+        lines += [f"- warning: {_md(w)}" for w in found.ioc_warnings]
+    return "\n".join(lines)
+
+
+def _log_lines(found: ForensicsSummary) -> list[str]:
+    lines = ["", f"{found.events} events from {len(found.files)} log files in "
+             f"[{found.database}]({found.database}) "
+             "(`hullguard forensics query --case` this folder for more).", "",
+             "First pull of each image with findings:", ""]
+    lines += [f"- `{_md(p.image)}` ({_md(p.digest[:19])}...): first pulled {_md(p.first)} by "
+              f"{_md(p.by) or 'unknown'}, {p.count} pulls" for p in found.first_pulls]
+    lines += [f"- `{_md(name)}`: no pull of its digest in the logs" for name in found.not_pulled]
+    lines += ["", "Push anomalies:", ""]
+    return lines + ([f"- **{_md(a.kind)}** {_md(a.subject)}: {_md(a.detail)} ({_md(a.first)} "
+                     f"to {_md(a.last)})" for a in found.anomalies] or ["- none"])
+
+
+def _follow_ups(incident: Incident) -> str:
+    """Links (relative, inside the incident folder) to what respond also wrote."""
+    if not incident.follow_ups:
+        return ""
+    lines = ["## Containment and remediation", ""]
+    for step in incident.follow_ups:
+        if step.entry:
+            lines.append(f"- **{step.title}:** [{step.entry}]({step.entry}) ({step.summary}); "
+                         "review, then run its scripts (they dry-run by default)")
+        else:
+            lines.append(f"- **{step.title}:** NOT written: {_md(step.error)}")
+    return "\n".join(lines)
 
 
 def _header(incident: Incident) -> str:

@@ -66,6 +66,66 @@ class ImageResult:
 
 
 @dataclass(frozen=True)
+class FollowUp:
+    """A step respond ran on the incident it wrote (containment, remediation): the folder
+    inside the incident folder and its entry file (relative paths), or why it failed."""
+
+    title: str  # "Containment", "Remediation"
+    folder: str  # "containment"
+    entry: str = ""  # "containment/CONTAINMENT.md"; "" when the step failed
+    summary: str = ""
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class FirstPull:
+    """The first pull of a fleet image's digest in the ingested logs."""
+
+    image: str
+    digest: str
+    first: str  # ISO time, UTC
+    by: str  # actor / client address / user agent of the earliest pull
+    count: int  # pulls of the digest in the logs
+
+
+@dataclass(frozen=True)
+class LogAnomaly:
+    kind: str  # burst, new-pusher, tag-moved, off-hours (forensics push-anomalies)
+    subject: str
+    detail: str
+    first: str
+    last: str
+    count: int
+
+
+@dataclass(frozen=True)
+class IocHit:
+    """An indicator of compromise found in a fleet image or an ingested log."""
+
+    target: str  # the image, or "logs"
+    path: str  # file path, config field, or log file:line
+    state: str  # visible, deleted, overwritten, config, log
+    indicator: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class ForensicsSummary:
+    """What respond's forensics step found in the logs it ingested (``forensics/``)."""
+
+    database: str = ""  # relative path of the case database; "" when the step failed
+    events: int = 0
+    files: tuple[str, ...] = ()  # one line per ingested file
+    first_pulls: tuple[FirstPull, ...] = ()
+    not_pulled: tuple[str, ...] = ()  # images with findings whose digest no log pulls
+    anomalies: tuple[LogAnomaly, ...] = ()
+    error: str = ""
+    ioc_searched: tuple[str, ...] = ()  # what --iocs/--yara searched (images, "logs")
+    ioc_hits: tuple[IocHit, ...] = ()
+    ioc_warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Incident:
     id: str
     declared_at: datetime
@@ -76,6 +136,8 @@ class Incident:
     blast: BlastRadius | None = None
     database: str = ""  # which advisory data was used
     warnings: tuple[str, ...] = field(default=())
+    follow_ups: tuple[FollowUp, ...] = ()
+    forensics: ForensicsSummary | None = None
 
     @property
     def severity(self) -> str:

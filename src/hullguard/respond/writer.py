@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
 from enum import Enum
 from pathlib import Path
@@ -44,36 +45,55 @@ def check_out(out: Path) -> None:
                          where=str(out), hint="give a new folder with --out")
 
 
-def write_incident(incident: Incident, out: Path) -> dict[str, Path]:
-    """Write the folder (see the module doc); returns file name -> final path."""
+Extend = Callable[[Incident, Path], Incident]
+
+
+def write_incident(incident: Incident, out: Path, extend: Extend | None = None) -> Incident:
+    """Write the folder (see the module doc). ``extend(incident, staging)`` runs after the
+    incident's files are in the staging folder and before the swap, so what it writes there
+    (containment/, remediation/, forensics/) is part of the same swap; the incident it returns
+    is rendered again (its report links what was added). Returns the incident written."""
     files = render_files(incident)
     out = out.absolute()
     out.parent.mkdir(parents=True, exist_ok=True)
     check_out(out)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}{STAGING}"))
     try:
-        for name, text in files.items():
-            path = staging / name
-            path.parent.mkdir(exist_ok=True)
-            path.write_text(redact(text), encoding="utf-8")  # no --env values
+        _write_files(staging, files)
+        if extend is not None:
+            incident = extend(incident, staging)
+            _write_files(staging, render_main(incident))
         os.chmod(staging, 0o777 & ~_umask())
         _swap_in(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)  # the old folder, or the aborted new one
-    return {name: out / name for name in files}
+    return incident
+
+
+def _write_files(folder: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = folder / name
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(redact(text), encoding="utf-8")  # no --env values
+
+
+def render_main(incident: Incident, sboms: dict[str, str] | None = None) -> dict[str, str]:
+    """The four top-level files (not the SBOMs)."""
+    from hullguard.respond.declaration import render_declaration
+    from hullguard.respond.report_html import render_report
+
+    return {"declaration.md": render_declaration(incident),
+            "report.html": render_report(incident),
+            "findings.json": render_findings_json(incident, sboms),
+            "findings.sarif": render_sarif(incident)}
 
 
 def render_files(incident: Incident) -> dict[str, str]:
     """Every file of the folder by its relative path, SBOMs included."""
-    from hullguard.respond.declaration import render_declaration
-    from hullguard.respond.report_html import render_report
     from hullguard.sbom import render
 
     sboms = sbom_files(incident.images)
-    files = {"declaration.md": render_declaration(incident),
-             "report.html": render_report(incident),
-             "findings.json": render_findings_json(incident, sboms),
-             "findings.sarif": render_sarif(incident)}
+    files = render_main(incident, sboms)
     for image in incident.images:
         path = sboms.get(image.name)
         if image.sbom is not None and path and path not in files:
@@ -185,6 +205,8 @@ def render_findings_json(incident: Incident, sboms: dict[str, str] | None = None
            "workloads": _plain(list(incident.inventory.workloads)),
            "blast_radius": incident.blast.summary() if incident.blast else None,
            "warnings": list(incident.warnings),
+           "follow_ups": _plain(list(incident.follow_ups)),  # containment/, remediation/
+           "forensics": _plain(incident.forensics) if incident.forensics else None,
            "not_covered": not_covered_summary(incident),
            "inventory_issues": [str(i) for i in incident.inventory.issues],
            "sboms": [{"image": name, "file": path} for name, path in sorted(sboms.items())]}
