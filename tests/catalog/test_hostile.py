@@ -173,7 +173,7 @@ def test_deeply_nested_json_is_a_warning_not_a_crash(catalog: Catalog) -> None:
         FileSpec("app/node_modules/ok/package.json", b'{"name": "ok", "version": "1.0.0"}'),
     ))]))
     assert [p.name for p in sbom.packages] == ["ok"]
-    nested = [w for w in sbom.warnings if "invalid JSON (nesting deeper than" in w]
+    nested = [w for w in sbom.warnings if "invalid JSON (" in w and "nest" in w]
     assert sorted(w.partition(":")[0] for w in nested) == ["dotnet", "node", "php"]
     assert all(s.status is Status.OK for s in sbom.statuses)
 
