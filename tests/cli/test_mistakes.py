@@ -64,6 +64,8 @@ ROLES: dict[str, str] = {
     "specs": "text", "case": "in-dir", "iocs": "in-file", "yara_rules": "in-path",
     "query": "text", "threshold": "other", "window": "other", "usual_hours": "other",
     "limit": "other", "since": "other", "until": "other",
+    # respond's follow-up steps
+    "contain": "other", "remediate": "other", "logs": "other", "yara": "in-path",
     # posture
     "org": "other", "api_url": "other", "ca_file": "in-file",
 }
