@@ -14,7 +14,7 @@ import contextlib
 import os
 import signal
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from hullguard.errors import HullguardError
 from hullguard.model import Finding, Sbom
@@ -200,29 +200,13 @@ def _stored_sbom(context: WorkerContext, source: ImageSource) -> Sbom | None:
     from hullguard import __version__
 
     try:
-        stored = _load_sbom(engine, str(digest))
+        from hullguard.store.scans import load_sbom_from
+
+        stored = load_sbom_from(engine, str(digest))
     except (HullguardError, SQLAlchemyError, OSError):
         return None  # an unusable store costs the reuse, never the scan
     # another release catalogs differently: its SBOM is not this analysis's result
     return stored if stored is not None and stored.tool_version == __version__ else None
-
-
-def _load_sbom(engine: Engine, digest: str) -> Sbom | None:
-    """store.scans.load_sbom over an engine this process keeps open (that function opens
-    and disposes an engine per call)."""
-    from sqlalchemy import select
-
-    from hullguard.store.base import has_tables
-    from hullguard.store.models import ImageRecord, SbomRecord
-    from hullguard.store.scans import decode_sbom
-
-    if not has_tables(engine, ["images", "sboms"]):
-        return None
-    with engine.connect() as conn:
-        data: Any = conn.scalars(select(SbomRecord.data)
-                                 .join(ImageRecord, SbomRecord.digest == ImageRecord.sbom_digest)
-                                 .where(ImageRecord.digest == digest)).first()
-    return decode_sbom(data, f"store: {digest}") if data is not None else None
 
 
 def _match(sbom: Sbom, context: WorkerContext) -> tuple[Finding, ...]:

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Engine, Table, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hullguard.graph.memory import image_id as graph_id
@@ -165,15 +165,20 @@ def load_sbom(url: str, digest: str) -> Sbom | None:
     except StoreMissingError:
         return None
     try:
-        if not has_tables(engine, ["images", "sboms"]):
-            return None
-        with engine.connect() as conn:
-            query = (select(SbomRecord.data)
-                     .join(ImageRecord, SbomRecord.digest == ImageRecord.sbom_digest)
-                     .where(ImageRecord.digest == digest))
-            data = conn.scalars(query).first()
+        return load_sbom_from(engine, digest)
     except SQLAlchemyError as error:
         raise store_error(engine, error) from None
     finally:
         engine.dispose()
+
+
+def load_sbom_from(engine: Engine, digest: str) -> Sbom | None:
+    """:func:`load_sbom` over an engine the caller keeps open (a worker opens the store once)."""
+    if not has_tables(engine, ["images", "sboms"]):
+        return None
+    with engine.connect() as conn:
+        query = (select(SbomRecord.data)
+                 .join(ImageRecord, SbomRecord.digest == ImageRecord.sbom_digest)
+                 .where(ImageRecord.digest == digest))
+        data = conn.scalars(query).first()
     return decode_sbom(data, f"store: {digest}") if data is not None else None
