@@ -68,6 +68,9 @@ ROLES: dict[str, str] = {
     "contain": "other", "remediate": "other", "logs": "other", "yara": "in-path",
     # posture
     "org": "other", "api_url": "other", "ca_file": "in-file",
+    # gate
+    "targets": "image", "policy_file": "in-file", "json_file": "out-file",
+    "sarif_file": "out-file", "stage": "other", "signature_format": "other", "name": "other",
 }
 WRITING_DB = {("db", "import"), ("db", "update")}
 
