@@ -71,6 +71,7 @@ ROLES: dict[str, str] = {
     # gate
     "targets": "image", "policy_file": "in-file", "json_file": "out-file",
     "sarif_file": "out-file", "stage": "other", "signature_format": "other", "name": "other",
+    "plan_file": "out-file",
 }
 WRITING_DB = {("db", "import"), ("db", "update")}
 

@@ -16,10 +16,14 @@ import typer
 from hullguard.cli.common import (
     ALLOW_PRIVATE_OPTION,
     EXIT_FINDINGS,
+    OUTPUT_OPTION,
     REGISTRY_DEADLINE_OPTION,
+    check_format,
+    check_output_file,
     eprint,
     handle_errors,
     printable,
+    write_output,
 )
 from hullguard.errors import InputError
 
@@ -56,6 +60,10 @@ def register(app: typer.Typer) -> None:
     app.command("attest")(attest_command)
     app.command("verify")(verify_command)
     app.command("verify-attestation")(verify_attestation_command)
+    trust_app = typer.Typer(help="Trust migrations: what still depends on Docker Content "
+                            "Trust.", no_args_is_help=True)
+    trust_app.command("dct-audit")(dct_audit_command)
+    app.add_typer(trust_app, name="trust")
 
 
 # -- keys ------------------------------------------------------------------------------------
@@ -364,4 +372,30 @@ def _report_checked(target: Target, found: list[Checked], key_name: str, what: s
     typer.echo(printable(f"{good} of {len(found)} {what}(s) verified with key {key_name}"))
     if not good:
         eprint(f"error: no valid {what} for {target.name}@{target.digest}")
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+# -- Docker Content Trust migration ----------------------------------------------------------
+@handle_errors
+def dct_audit_command(
+    paths: Annotated[list[Path], typer.Argument(
+        help="Repositories, CI folders or files to search (symbolic links are not followed).")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="text, json or sarif.")] = "text",
+    plan_file: Annotated[Path | None, typer.Option(
+        "--plan", dir_okay=False, help="Write the migration plan (Markdown) to FILE.")] = None,
+    output: Path | None = OUTPUT_OPTION,
+) -> None:
+    """Find what still depends on Docker Content Trust / Notary v1 (retired: notary.docker.io
+    shuts down on 2026-12-08) and write the migration plan. Exit 1 when anything was found."""
+    from hullguard.harden.trust.dct import audit
+    from hullguard.harden.trust.dct_report import FORMATS, plan, render
+
+    check_format(fmt, FORMATS)
+    check_output_file(plan_file, "--plan")
+    check_output_file(output, "--output")
+    result = audit(paths)
+    if plan_file is not None:
+        write_output(plan(result), plan_file)
+    write_output(render(result, fmt), output)
+    if result.findings:
         raise typer.Exit(EXIT_FINDINGS)
