@@ -56,6 +56,17 @@ def trivy() -> str:
     return str(path)
 
 
+NPM_PEERS = Path(os.environ.get("HULLGUARD_NPM_PEERS", Path.home() / ".cache/hullguard/npm"))
+
+
+def npm_peer(name: str) -> Path:
+    """A folder with an npm peer installed by scripts/test (``node_modules`` inside)."""
+    path = NPM_PEERS / name
+    if not (path / "node_modules").is_dir():
+        missing(f"npm peer {name} not installed in {path} (scripts/test runs npm install)")
+    return path
+
+
 def go_tool(name: str) -> str:
     """A Go peer (cosign, crane) that scripts/test builds into :data:`GO_BIN`, or on PATH."""
     path = GO_BIN / name
