@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 ORDER = ("00-intro", "respond", "contain", "remediate", "forensics", "inventory", "graph", "sbom",
-         "images", "registry", "catalog", "vulndb", "scan", "matching", "secrets", "lint", "trust", "gate",
+         "images", "registry", "catalog", "vulndb", "scan", "matching", "secrets", "lint", "trust", "gate", "dashboard",
          "posture", "bench", "development")
 FOOTER = "\n<!-- Generated from docs/*.md by scripts/build_readme.py: edit those, not this. -->\n"
 
