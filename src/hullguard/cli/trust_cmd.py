@@ -129,14 +129,9 @@ def _private_key(path: Path) -> PrivateKeyTypes:
 
 
 def _read_key_file(path: Path) -> bytes:
-    from hullguard.harden.trust.keys import MAX_KEY_FILE
+    from hullguard.harden.trust.keys import read_key_file
 
-    try:
-        with path.open("rb") as handle:
-            return handle.read(MAX_KEY_FILE + 1)  # load_* refuses the oversized
-    except OSError as error:
-        raise InputError(f"cannot read the key: {error.strerror or error}",
-                         where=str(path)) from None
+    return read_key_file(path)
 
 
 # -- registry --------------------------------------------------------------------------------

@@ -96,15 +96,9 @@ def _key_files(policy: StagePolicy) -> tuple[Path, ...]:
 
 
 def _public_key(path: Path) -> PublicKeyTypes:
-    from hullguard.harden.trust.keys import MAX_KEY_FILE, load_public_key
+    from hullguard.harden.trust.keys import load_public_key, read_key_file
 
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_KEY_FILE + 1)
-    except OSError as error:
-        raise InputError(f"cannot read the policy's key: {error.strerror or error}",
-                         where=str(path)) from None
-    return load_public_key(data, str(path))
+    return load_public_key(read_key_file(path), str(path))
 
 
 def _with_trust(evidence: Evidence, image: str, policy: StagePolicy,

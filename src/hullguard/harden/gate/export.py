@@ -17,7 +17,6 @@ from hullguard.harden.gate.policy import StagePolicy
 
 FORMATS = ("kyverno", "policy-controller")
 SIGNATURE_FORMATS = ("legacy", "bundle")
-MAX_KEY_BYTES = 64 * 1024
 ADMISSION_RULES = ("allowed_registries", "digest_pinned", "signatures", "attestations")
 
 
@@ -57,14 +56,9 @@ def _keys(policy: StagePolicy) -> list[str]:
 
 def _public_pem(path: Path) -> str:
     """The key as PEM text, checked to be a public key hullguard can use."""
-    from hullguard.harden.trust.keys import load_public_key, public_pem
+    from hullguard.harden.trust.keys import load_public_key, public_pem, read_key_file
 
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_KEY_BYTES + 1)
-    except OSError as error:
-        raise InputError(f"cannot read: {error.strerror or error}", where=str(path)) from None
-    return public_pem(load_public_key(data, str(path))).decode()
+    return public_pem(load_public_key(read_key_file(path), str(path))).decode()
 
 
 def _resource_name(text: str) -> str:

@@ -16,6 +16,7 @@ import json
 import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hullguard.errors import InputError, LimitExceeded
@@ -89,6 +90,17 @@ def _armor(kind: str, body: bytes) -> bytes:
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
+
+
+def read_key_file(path: Path) -> bytes:
+    """A key file's bytes, read bounded (one byte over the limit, so the loaders refuse an
+    oversized file with their own message); an unreadable file is an InputError."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(MAX_KEY_FILE + 1)
+    except OSError as error:
+        raise InputError(f"cannot read the key: {error.strerror or error}",
+                         where=str(path)) from None
 
 
 def pem_blocks(data: bytes, where: str) -> list[tuple[str, bytes]]:
