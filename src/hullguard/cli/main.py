@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "hullguard.cli.posture_cmd",
     "hullguard.cli.forensics_cmd",
     "hullguard.cli.store_cmd",
+    "hullguard.cli.pin_cmd",
 )
 
 app = typer.Typer(
