@@ -68,6 +68,9 @@ ROLES: dict[str, str] = {
     "contain": "other", "remediate": "other", "logs": "other", "yara": "in-path",
     # posture
     "org": "other", "api_url": "other", "ca_file": "in-file",
+    # pin
+    "map_file": "in-file", "mirror": "other", "name_map": "in-file", "write": "other",
+    "diff": "other", "kustomize": "out-file", "fail_on_unpinned": "other",
 }
 WRITING_DB = {("db", "import"), ("db", "update")}
 
