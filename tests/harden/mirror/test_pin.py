@@ -327,3 +327,17 @@ def test_needs_exactly_one_source(tmp_path: Path) -> None:
     assert code == 2 and "give exactly one of --map MAPPING and --mirror REGISTRY" in err
     code, _, err = run([str(tmp_path), "--map", "x.json", "--mirror", "m.example.com"])
     assert code == 2 and "give exactly one of" in err
+
+
+def test_dockerfile_bom_crlf_and_quoted_arg_defaults(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("Dockerfile").write_bytes(b"\xef\xbb\xbfARG BASE=\"alpine:3.19\"\r\n"
+                                   b"ARG B2='redis:7.2'\r\nFROM ${BASE}\r\nFROM $B2\r\n")
+    mapping_file(tmp_path / "m.json", ["alpine:3.19", "redis:7.2"])
+    assert run(["Dockerfile", "--map", "m.json", "--write"])[0] == 0
+    alpine = f"{TARGET}/library/alpine@{fake_digest('alpine:3.19')}"
+    redis = f"{TARGET}/library/redis@{fake_digest('redis:7.2')}"
+    assert Path("Dockerfile").read_bytes().decode() == (
+        f"\ufeff# was: alpine:3.19\r\nARG BASE=\"{alpine}\"\r\n# was: redis:7.2\r\n"
+        f"ARG B2='{redis}'\r\nFROM ${{BASE}}\r\nFROM $B2\r\n")

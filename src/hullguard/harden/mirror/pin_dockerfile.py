@@ -33,7 +33,8 @@ class _Lines:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.starts = [0] + [m.end() for m in re.finditer("\n", text)]
+        bom = 1 if text.startswith("\ufeff") else 0  # line 1 starts after a byte-order mark
+        self.starts = [bom] + [m.end() for m in re.finditer("\n", text)]
 
     def line(self, number: int) -> str:
         start = self.starts[number - 1]
@@ -121,13 +122,15 @@ def _arg_site(parsed: Dockerfile, name: str, found: Found, lines: _Lines) -> Sit
         return None
     instr = declaring[-1]  # the last declaration before the first FROM wins
     line = lines.line(instr.line)
-    match = re.search(rf"(?<![A-Za-z0-9_]){name}=(\S+)", line)
-    if match is None or "$" in match.group(1) or match.group(1)[:1] in "\"'" \
-            or match.group(1) != found.reference:
+    match = re.search(rf"(?<![A-Za-z0-9_]){name}=(?:\"([^\"$]*)\"|'([^']*)'|([^\s\"'$]+))", line)
+    if match is None:
         return None
-    start = lines.start(instr.line) + match.start(1)
-    return _line_site(replace(found, text=match.group(1)), start, start + len(match.group(1)),
-                      instr.line, lines)
+    group = next(g for g in (1, 2, 3) if match.group(g) is not None)  # inside any quotes
+    if match.group(group) != found.reference:
+        return None
+    start = lines.start(instr.line) + match.start(group)
+    return _line_site(replace(found, text=match.group(group)), start,
+                      start + len(match.group(group)), instr.line, lines)
 
 
 def _copy_site(parsed: Dockerfile, instr: Instruction, lines: _Lines) -> Site | None:
