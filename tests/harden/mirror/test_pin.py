@@ -341,3 +341,36 @@ def test_dockerfile_bom_crlf_and_quoted_arg_defaults(tmp_path: Path,
     assert Path("Dockerfile").read_bytes().decode() == (
         f"\ufeff# was: alpine:3.19\r\nARG BASE=\"{alpine}\"\r\n# was: redis:7.2\r\n"
         f"ARG B2='{redis}'\r\nFROM ${{BASE}}\r\nFROM $B2\r\n")
+
+
+def test_every_workload_kind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hullguard.inventory.kubernetes import WORKLOAD_KINDS
+
+    monkeypatch.chdir(tmp_path)
+    from textwrap import indent
+
+    pod = "spec:\n  containers:\n  - name: a\n    image: alpine:3.19\n"
+    nested = {"Pod": pod, "PodTemplate": "template:\n" + indent(pod, "  "),
+              "CronJob": "spec:\n  jobTemplate:\n    spec:\n      template:\n" +
+                         indent(pod, "        ")}
+    documents = [f"apiVersion: v1\nkind: {kind}\nmetadata: {{name: x}}\n" + nested.get(
+        kind, "spec:\n  template:\n" + indent(pod, "    ")) for kind in WORKLOAD_KINDS]
+    Path("all.yaml").write_text("---\n".join(documents))
+    mapping_file(tmp_path / "m.json", ["alpine:3.19"])
+    code, out, err = run(["all.yaml", "--map", "m.json", "--fail-on-unpinned"])
+    assert code == 0, err
+    added = [line for line in out.splitlines() if line.startswith("+ ")]
+    assert len(added) == len(WORKLOAD_KINDS) == 9, out
+    assert all(line.endswith("  # was: alpine:3.19") for line in added)
+    assert f"{len(WORKLOAD_KINDS)} reference(s) pinned in 1 file(s)" in err
+
+
+def test_flag_mistakes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    mapping_file(tmp_path / "m.json", ["alpine:3.19"])
+    code, _, err = run([".", "--map", "m.json", "--write", "--diff"])
+    assert code == 2 and "--write and --diff exclude each other" in err
+    code, _, err = run([".", "--map", "m.json", "--name-map", "m.json"])
+    assert code == 2 and "--name-map only applies with --mirror" in err
+    code, _, err = run([".", "--mirror", "not-a-host"])
+    assert code == 2 and "the mirror must start with a registry host" in err

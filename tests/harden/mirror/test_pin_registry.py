@@ -42,6 +42,7 @@ def pushed(registry_server: RegistryServer,
                               ImageSpec([layer]), tag="3.19")
     with RegistryClient(registry_server.host) as client:
         digest = push_layout(client, layout, "hub/library/alpine", "3.19")
+        push_layout(client, layout, "custom/alpine", "3.19")  # where a name map points
     return registry_server, str(digest)
 
 
@@ -84,3 +85,16 @@ def test_mirror_by_digest_must_exist_there(pushed: tuple[RegistryServer, str], t
     assert f"+  - {{name: a, image: '{server.host}/hub/library/alpine@{digest}'}}  # was: " \
            f"alpine@{digest}\n" in result.stdout
     assert f"pod.yaml:7: not pinned: alpine@{other}: " in result.stderr
+
+
+def test_name_map_overrides_the_naming_rule(pushed: tuple[RegistryServer, str], tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    server, digest = pushed
+    monkeypatch.chdir(tmp_path)
+    Path("names.json").write_text(f'{{"docker.io/library/alpine": "{server.host}/custom/alpine"}}')
+    Path("Dockerfile").write_text("FROM alpine:3.19\n")
+    result = CliRunner().invoke(app, ["pin", "Dockerfile", "--mirror", f"{server.host}/hub",
+                                      "--name-map", "names.json", "--write"])
+    assert result.exit_code == 0, result.stderr
+    assert Path("Dockerfile").read_text() == \
+        f"# was: alpine:3.19\nFROM {server.host}/custom/alpine@{digest}\n"
