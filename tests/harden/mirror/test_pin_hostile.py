@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from hullguard.cli.main import app
-from hullguard.inventory.yamlsafe import MAX_BYTES
+from hullguard.harden.mirror.pin import MAX_PIN_BYTES
 from tests.harden.mirror.test_pin import mapping_file
 
 GOOD = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n" \
@@ -51,7 +51,7 @@ def test_alias_bomb(tree: Path) -> None:
 
 def test_huge_file(tree: Path) -> None:
     with open(tree / "b-huge.yaml", "wb") as handle:
-        handle.truncate(MAX_BYTES + 1)  # sparse: refused by its size before any read
+        handle.truncate(MAX_PIN_BYTES + 1)  # sparse: refused by its size before any read
     code, err = pin_write("k8s")
     assert code == 2 and "b-huge.yaml" in one_error(err) and "limit" in err
     assert (tree / "a-good.yaml").read_text() == GOOD

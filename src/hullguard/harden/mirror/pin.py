@@ -26,9 +26,13 @@ from hullguard.images.reference import ImageReference, parse_reference
 from hullguard.inventory import compose as compose_mod
 from hullguard.inventory.collect import _walk
 from hullguard.inventory.dockerfile import looks_like_dockerfile
-from hullguard.inventory.yamlsafe import DEFAULT_LIMITS, Limits, loads_all
+from hullguard.inventory.yamlsafe import Limits, loads_all
 
 _YAML_SUFFIXES = (".yaml", ".yml", ".json")
+# ruamel's pure-Python composer reads about 40 KB/s of image-bearing YAML per core: 8 MiB
+# bounds one hostile file to minutes; manifests in a repository are far smaller.
+MAX_PIN_BYTES = 8 << 20
+PIN_LIMITS = Limits(max_bytes=MAX_PIN_BYTES)
 KUSTOMIZE_HEADER = "# kustomize images: written by `hullguard pin`"
 
 
@@ -205,7 +209,7 @@ class PinResult:
 class PinOptions:
     kustomize: bool = False  # Kubernetes references become kustomize images: entries
     environ: Mapping[str, str] | None = None  # compose variables (default: --env/--env-file)
-    limits: Limits = DEFAULT_LIMITS
+    limits: Limits = PIN_LIMITS
 
 
 def plan(paths: Iterable[str | Path], resolver: Resolver,
