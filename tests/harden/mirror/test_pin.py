@@ -374,3 +374,16 @@ def test_flag_mistakes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert code == 2 and "--name-map only applies with --mirror" in err
     code, _, err = run([".", "--mirror", "not-a-host"])
     assert code == 2 and "the mirror must start with a registry host" in err
+
+
+def test_flow_style_yaml_file_is_not_json(tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A whole file in YAML flow style (not JSON: unquoted keys) still gets the comment."""
+    monkeypatch.chdir(tmp_path)
+    Path("pod.yaml").write_text("{apiVersion: v1, kind: Pod, metadata: {name: p},\n"
+                                " spec: {containers: [{name: a, image: alpine:3.19}]}}\n")
+    mapping_file(tmp_path / "m.json", ["alpine:3.19"])
+    code, out, _ = run(["pod.yaml", "--map", "m.json"])
+    assert code == 0
+    assert out.endswith(f"+ spec: {{containers: [{{name: a, image: {TARGET}/library/alpine@"
+                        f"{fake_digest('alpine:3.19')}}}]}}}}  # was: alpine:3.19\n")

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from hullguard.errors import HullguardError, InputError, NotFoundError, UnsafePathError
 from hullguard.fsutil import read_bounded, write_bytes_atomic
 from hullguard.harden.mirror.mapping import MappingEntry, MirrorTarget, mirror_name
-from hullguard.harden.mirror.pin_model import Found, Site, apply_edits
+from hullguard.harden.mirror.pin_model import Edit, Found, Site, apply_edits
 from hullguard.images.reference import ImageReference, parse_reference
 from hullguard.inventory import compose as compose_mod
 from hullguard.inventory.collect import _walk
@@ -243,7 +243,7 @@ def _plan_file(item: FileInput, target: Path, resolver: Resolver, options: PinOp
     if sites is None:
         return None  # unreadable YAML found while walking (listed), or a Dockerfile.md
     file_plan = FilePlan(item.path, target, text, text)
-    edits = []
+    edits: list[Edit] = []
     for site in sites:
         edits += _pin_site(site, resolver, options, kustomize, file_plan)
     file_plan.updated = apply_edits(text, edits)
@@ -297,7 +297,7 @@ def _compose_env(path: Path, options: PinOptions) -> dict[str, str]:
 
 
 def _pin_site(site: Site, resolver: Resolver, options: PinOptions, kustomize: _Kustomize,
-              file_plan: FilePlan) -> list[Any]:
+              file_plan: FilePlan) -> list[Edit]:
     found = site.found
     if found.reason:
         file_plan.unpinned.append((found, found.reason))

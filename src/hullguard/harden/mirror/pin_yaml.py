@@ -30,7 +30,7 @@ from hullguard.errors import InputError
 from hullguard.harden.mirror.pin_model import Found, Site
 from hullguard.inventory import compose as compose_mod
 from hullguard.inventory.kubernetes import containers, flatten, pod_spec
-from hullguard.inventory.yamlsafe import DEFAULT_LIMITS, Limits, loads_all
+from hullguard.inventory.yamlsafe import DEFAULT_LIMITS, Limits, loads_all, loads_json
 from hullguard.model.inventory import SourceKind
 
 _PREFIX_RE = re.compile(r"(?:[&!][^\s]*\s+)*")  # an anchor and/or tag before the scalar
@@ -108,7 +108,7 @@ def find_sites(text: str, path: Path, env: Mapping[str, str],
         raise InputError(f"malformed YAML: {str(error).splitlines()[0]}", where=where) from None
     builder = _Builder()
     documents = [builder.build(node) for node in nodes]
-    json_text = text.lstrip("\ufeff").lstrip()[:1] in ("{", "[")
+    json_text = _is_json(text, where, limits)
     sites: list[Site] = []
     for document in documents:
         if compose_mod.looks_like_compose(document, path.name.lower()):
@@ -117,6 +117,18 @@ def find_sites(text: str, path: Path, env: Mapping[str, str],
             sites += _kube_sites(document, text, where, json_text)
     image_uses = Counter(id(site.node) for site in sites)
     return [_check_shared(site, builder.uses, image_uses) for site in sites]
+
+
+def _is_json(text: str, where: str, limits: Limits) -> bool:
+    """JSON has no comments: such a file gets its values replaced and nothing else (a YAML
+    file in flow style that is not JSON still gets them)."""
+    if text.lstrip("\ufeff").lstrip()[:1] not in ("{", "["):
+        return False
+    try:
+        loads_json(text.lstrip("\ufeff"), where, limits)
+    except InputError:
+        return False
+    return True
 
 
 def _has_images(document: Any, filename: str) -> bool:
