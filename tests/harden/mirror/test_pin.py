@@ -387,3 +387,31 @@ def test_flow_style_yaml_file_is_not_json(tmp_path: Path,
     assert code == 0
     assert out.endswith(f"+ spec: {{containers: [{{name: a, image: {TARGET}/library/alpine@"
                         f"{fake_digest('alpine:3.19')}}}]}}}}  # was: alpine:3.19\n")
+
+
+def test_diff_equals_difflib_and_applies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The diff is built from the edits (difflib is slow on repeated lines); it must be what
+    difflib writes, and `git apply` must take it."""
+    import difflib
+    import subprocess
+
+    from hullguard.harden.mirror.mapping import read_mapping
+    from hullguard.harden.mirror.pin import MapResolver, PinOptions, plan, unified_diff
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(DEMO, "fleet")
+    Path("fleet/k8s.yaml").write_text(LAYOUTS)
+    Path("fleet/compose.yaml").write_text(COMPOSE)
+    Path("fleet/Dockerfile").write_text(DOCKERFILE)
+    Path("fleet/.env").write_text("REDIS_TAG=7.2\n")
+    sources = DEMO_SOURCES + LAYOUT_SOURCES + ["python:3.12", "golang:1.22", "python:3.12-slim"]
+    resolver = MapResolver(read_mapping(mapping_file(tmp_path / "m.json", sources)))
+    plans = plan(["fleet"], resolver, PinOptions(environ={})).plans
+    ours = unified_diff(plans)
+    theirs = "".join(line for p in plans if p.changed for line in difflib.unified_diff(
+        p.original.splitlines(True), p.updated.splitlines(True), f"a/{p.path.as_posix()}",
+        f"b/{p.path.as_posix()}"))
+    assert ours == theirs and ours.count("+++ ") == 9
+    Path("pin.diff").write_text(ours)
+    subprocess.run(["git", "apply", "pin.diff"], check=True, capture_output=True)
+    assert all(Path(p.path).read_text() == p.updated for p in plans)

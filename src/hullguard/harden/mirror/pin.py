@@ -11,7 +11,6 @@ changed file atomically. What cannot be pinned is listed with file:line and a re
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -21,7 +20,13 @@ from typing import Any, Protocol
 from hullguard.errors import HullguardError, InputError, NotFoundError, UnsafePathError
 from hullguard.fsutil import read_bounded, write_bytes_atomic
 from hullguard.harden.mirror.mapping import MappingEntry, MirrorTarget, mirror_name
-from hullguard.harden.mirror.pin_model import Edit, Found, Site, apply_edits
+from hullguard.harden.mirror.pin_model import (
+    Edit,
+    Found,
+    Site,
+    apply_edits,
+    unified_diff_lines,
+)
 from hullguard.images.reference import ImageReference, parse_reference
 from hullguard.inventory import compose as compose_mod
 from hullguard.inventory.collect import _walk
@@ -29,8 +34,9 @@ from hullguard.inventory.dockerfile import looks_like_dockerfile
 from hullguard.inventory.yamlsafe import Limits, loads_all
 
 _YAML_SUFFIXES = (".yaml", ".yml", ".json")
-# ruamel's pure-Python composer reads about 40 KB/s of image-bearing YAML per core: 8 MiB
-# bounds one hostile file to minutes; manifests in a repository are far smaller.
+# pin reads about 100 KB/s of image-bearing YAML per core (ruamel's composer is pure Python,
+# bench/pin_bench.py): 8 MiB bounds one hostile file to a minute or two; manifests in a
+# repository are far smaller.
 MAX_PIN_BYTES = 8 << 20
 PIN_LIMITS = Limits(max_bytes=MAX_PIN_BYTES)
 KUSTOMIZE_HEADER = "# kustomize images: written by `hullguard pin`"
@@ -177,6 +183,7 @@ class FilePlan:
     pinned: list[tuple[Found, str]] = field(default_factory=list)
     unpinned: list[tuple[Found, str]] = field(default_factory=list)
     already: int = 0
+    edits: list[Edit] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -246,6 +253,7 @@ def _plan_file(item: FileInput, target: Path, resolver: Resolver, options: PinOp
     edits: list[Edit] = []
     for site in sites:
         edits += _pin_site(site, resolver, options, kustomize, file_plan)
+    file_plan.edits = edits
     file_plan.updated = apply_edits(text, edits)
     if file_plan.changed and not looks_like_dockerfile(text):
         _verify_yaml(file_plan, options.limits)
@@ -389,9 +397,8 @@ def unified_diff(plans: Iterable[FilePlan]) -> str:
 
 def _diff_lines(file_plan: FilePlan) -> Iterator[str]:
     shown = file_plan.path.as_posix()
-    for line in difflib.unified_diff(file_plan.original.splitlines(keepends=True),
-                                     file_plan.updated.splitlines(keepends=True),
-                                     f"a/{shown}", f"b/{shown}"):
+    for line in unified_diff_lines(file_plan.original, file_plan.edits, f"a/{shown}",
+                                   f"b/{shown}"):
         yield line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
 
 
