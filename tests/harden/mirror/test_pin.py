@@ -415,3 +415,21 @@ def test_diff_equals_difflib_and_applies(tmp_path: Path, monkeypatch: pytest.Mon
     Path("pin.diff").write_text(ours)
     subprocess.run(["git", "apply", "pin.diff"], check=True, capture_output=True)
     assert all(Path(p.path).read_text() == p.updated for p in plans)
+
+
+def test_source_digest_and_file_mode(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``alpine@<the digest alpine:3.19 resolved to>`` is that mapping entry; another digest
+    is not. A rewritten file keeps its mode."""
+    monkeypatch.chdir(tmp_path)
+    other = "sha256:" + "1" * 64
+    Path("Dockerfile").write_text(f"FROM alpine@{fake_digest('alpine:3.19')}\n"
+                                  f"FROM alpine@{other}\n")
+    os.chmod("Dockerfile", 0o640)
+    mapping_file(tmp_path / "m.json", ["alpine:3.19"])
+    code, _, err = run(["Dockerfile", "--map", "m.json", "--write"])
+    assert code == 0
+    assert Path("Dockerfile").read_text() == (
+        f"# was: alpine@{fake_digest('alpine:3.19')}\n"
+        f"FROM {TARGET}/library/alpine@{fake_digest('alpine:3.19')}\nFROM alpine@{other}\n")
+    assert f"Dockerfile:2: not pinned: alpine@{other}: not in the mapping" in err
+    assert Path("Dockerfile").stat().st_mode & 0o777 == 0o640

@@ -65,8 +65,8 @@ class MapResolver:
             self.by_text[entry.source] = entry
             ref = parse_reference(entry.source)
             self.by_ref[str(ref)] = entry
-            if ref.digest:
-                self.by_ref.setdefault(ref.pinned, entry)
+            # a reference already pinned to the digest the source resolved to is the same image
+            self.by_ref.setdefault(f"{ref.name}@{entry.digest}", entry)
             self.mirrors.add(entry.mirror_reference.pinned)
 
     def at_mirror(self, ref: ImageReference) -> bool:
