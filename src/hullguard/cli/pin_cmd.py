@@ -113,7 +113,7 @@ def _output(result: PinResult, write: bool, kustomize: Path | None) -> None:
 
 def _report(result: PinResult) -> None:
     for path, why in result.skipped:
-        eprint(f"warning: {path}: not read: {why}")
+        eprint(f"warning: {path}: {why}")
     show_warnings([f"{found.path}:{found.line}: not pinned: {found.text}: {why}"
                    for found, why in result.unpinned], limit=1000)
     already = sum(p.already for p in result.plans)

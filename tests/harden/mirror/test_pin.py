@@ -322,6 +322,17 @@ def test_anchor_shared_with_other_field_is_not_rewritten(
            "image fields" in err
 
 
+def test_named_file_without_references_is_said(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("images.txt").write_text("alpine:3.19\nnginx:1.25\n")  # an image list: not pinned
+    mapping_file(tmp_path / "m.json", ["alpine:3.19"])
+    code, out, err = run(["images.txt", "--map", "m.json"])
+    assert code == 0 and out == ""
+    assert "warning: images.txt: no image references (not a Kubernetes manifest, " \
+           "compose file or Dockerfile?)" in err
+
+
 def test_needs_exactly_one_source(tmp_path: Path) -> None:
     code, _, err = run([str(tmp_path)])
     assert code == 2 and "give exactly one of --map MAPPING and --mirror REGISTRY" in err

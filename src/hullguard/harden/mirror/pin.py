@@ -249,6 +249,9 @@ def _plan_file(item: FileInput, target: Path, resolver: Resolver, options: PinOp
         sites = _yaml_sites(item, text, options, result)
     if sites is None:
         return None  # unreadable YAML found while walking (listed), or a Dockerfile.md
+    if not sites and item.explicit:
+        result.skipped.append((where, "no image references (not a Kubernetes manifest, "
+                                      "compose file or Dockerfile?)"))
     file_plan = FilePlan(item.path, target, text, text)
     edits: list[Edit] = []
     for site in sites:
@@ -289,7 +292,7 @@ def _yaml_sites(item: FileInput, text: str, options: PinOptions,
     except InputError as error:
         if item.explicit:
             raise
-        result.skipped.append((str(item.path), error.diagnostics()))
+        result.skipped.append((str(item.path), f"not read: {error.diagnostics()}"))
         return None
 
 
