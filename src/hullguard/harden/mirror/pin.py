@@ -114,8 +114,9 @@ class MirrorResolver:
         try:
             _, _, digest = client.get_manifest(wanted)
         except NotFoundError:
-            raise Unresolved(f"{wanted} is not at the mirror (copy it with "
-                             "`hullguard mirror` first)") from None
+            hint = "`hullguard mirror --tags` writes tags there; or pin with --map and the " \
+                "mapping file" if wanted.digest is None else "copy it with `hullguard mirror`"
+            raise Unresolved(f"{wanted} is not at the mirror ({hint})") from None
         return str(digest)
 
     def close(self) -> None:
