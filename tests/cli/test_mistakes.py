@@ -72,6 +72,9 @@ ROLES: dict[str, str] = {
     "targets": "image", "policy_file": "in-file", "json_file": "out-file",
     "sarif_file": "out-file", "stage": "other", "signature_format": "other", "name": "other",
     "plan_file": "out-file",
+    # pin
+    "map_file": "in-file", "mirror": "other", "name_map": "in-file", "write": "other",
+    "diff": "other", "kustomize": "out-file", "fail_on_unpinned": "other",
 }
 WRITING_DB = {("db", "import"), ("db", "update")}
 

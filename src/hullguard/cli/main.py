@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "hullguard.cli.forensics_cmd",
     "hullguard.cli.store_cmd",
     "hullguard.cli.gate_cmd",
+    "hullguard.cli.pin_cmd",
 )
 
 app = typer.Typer(
