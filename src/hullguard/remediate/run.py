@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from hullguard.contain.incident import IncidentFolder
+from hullguard.contain.incident import IncidentFolder, sbom_path
 from hullguard.contain.model import ChangeSet
 from hullguard.errors import HullguardError, InputError
 from hullguard.inventory.dockerfile import Stage
@@ -80,25 +80,13 @@ def _remedy(incident: IncidentFolder, inventory: Inventory, name: str,
             options: RemediateOptions, changes: ChangeSet) -> ImageRemedy:
     image = next(i for i in incident.images if i["name"] == name)
     plan = plan_image(image)
-    plan.packages = read_sbom_packages(_sbom_path(incident, image.get("sbom")))
+    plan.packages = read_sbom_packages(sbom_path(incident, image.get("sbom")))
     remedy = ImageRemedy(plan, workloads=_workloads(inventory, name),
                          written_as=_written_as(inventory, name))
     remedy.dockerfile, remedy.matched_by = find_dockerfile(name, inventory, options.dockerfiles)
     if remedy.dockerfile:
         _patch(remedy, incident, options, changes)
     return remedy
-
-
-def _sbom_path(incident: IncidentFolder, listed: object) -> Path | None:
-    """The image's SBOM as findings.json lists it, only a plain ``sboms/NAME`` that resolves
-    inside the folder's ``sboms/`` (the folder may come from elsewhere: no path or link out)."""
-    import re
-
-    if not isinstance(listed, str) or not re.fullmatch(r"sboms/[A-Za-z0-9_][A-Za-z0-9._-]*",
-                                                        listed):
-        return None
-    path = (incident.path / listed).resolve()
-    return path if path.parent == (incident.path / "sboms").resolve() else None
 
 
 def _workloads(inventory: Inventory, name: str) -> list[tuple[str, list[str]]]:
