@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
+from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -15,20 +17,6 @@ SAFE_PACKAGE = re.compile(r"[a-z0-9][a-z0-9+._-]{0,127}")
 # Finding ids end up in Dockerfile comments and shell arguments: a newline would start a
 # new instruction, so anything but an advisory-id shape is refused.
 SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:+-]{0,99}")
-# End of support per release, from the distributions' release pages (Alpine: main repository
-# end of support; Debian: end of LTS; Ubuntu: end of standard support). A release not listed
-# is "unknown", never assumed supported.
-EOL = {"alpine": {"3.10": "2021-05-01", "3.11": "2021-11-01", "3.12": "2022-05-01",
-                  "3.13": "2022-11-01", "3.14": "2023-05-01", "3.15": "2023-11-01",
-                  "3.16": "2024-05-23", "3.17": "2024-11-22", "3.18": "2025-05-09",
-                  "3.19": "2025-11-01", "3.20": "2026-04-01", "3.21": "2026-11-01",
-                  "3.22": "2027-05-01", "3.23": "2027-11-01"},
-       "debian": {"9": "2022-06-30", "10": "2024-06-30", "11": "2026-08-31", "12": "2028-06-30",
-                  "13": "2030-06-30"},
-       "ubuntu": {"18.04": "2023-05-31", "20.04": "2025-05-31", "22.04": "2027-06-01",
-                  "24.04": "2029-05-31"}}
-
-
 @dataclass(frozen=True)
 class Left:
     finding_id: str
@@ -61,10 +49,22 @@ def _distro(purl: str) -> str:
     return f"{name} {version}" if name and version else ""
 
 
+@cache
+def eol_table() -> dict[str, dict[str, str]]:
+    """distro -> release -> end of support (ISO date), from eol.yaml (each row there names
+    its source and the day it was checked). A release not listed is "unknown"."""
+    import yaml
+
+    text = resources.files("hullguard.remediate").joinpath("eol.yaml").read_text("utf-8")
+    releases = yaml.safe_load(text)["releases"]
+    return {distro: {str(v): str(row["ends"]) for v, row in rows.items()}
+            for distro, rows in releases.items()}
+
+
 def end_of_life(distro: str, today: date) -> str:
     """"yes (since DATE)", "no (until DATE)" or "unknown"."""
     name, _, version = distro.partition(" ")
-    ends = EOL.get(name, {}).get(version)
+    ends = eol_table().get(name, {}).get(version)
     if not ends:
         return "unknown"
     return f"yes (since {ends})" if date.fromisoformat(ends) <= today else f"no (until {ends})"

@@ -16,7 +16,13 @@ from hullguard.inventory.dockerfile import Stage
 from hullguard.model.inventory import Inventory
 from hullguard.remediate.basetag import MAX_CANDIDATES, Recommendation
 from hullguard.remediate.dockerfile import Patch, Retag, patch_dockerfile
-from hullguard.remediate.plan import EOL, ImagePlan, end_of_life, plan_image, read_sbom_packages
+from hullguard.remediate.plan import (
+    ImagePlan,
+    end_of_life,
+    eol_table,
+    plan_image,
+    read_sbom_packages,
+)
 
 
 @dataclass(frozen=True)
@@ -163,7 +169,7 @@ def _newer_bases(remedy: ImageRemedy, text: str, path: str, options: RemediateOp
         return {}
     today = options.today or datetime.now(UTC).date()
     eol = {f"{d} {v}": end_of_life(f"{d} {v}", today).startswith("yes")
-           for d, versions in EOL.items() for v in versions}
+           for d, versions in eol_table().items() for v in versions}
     retags = {}
     for name in _base_names(shipped_stages(parse_dockerfile(text, path))):
         rec = recommend(name, options.db_path, options.base_candidates, eol)
