@@ -12,6 +12,8 @@ from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs
 
+from hullguard.remediate.langpins import LangFix, lang_fixes
+
 OS_TYPES = ("apk", "deb", "rpm")
 SAFE_PACKAGE = re.compile(r"[a-z0-9][a-z0-9+._-]{0,127}")
 # Finding ids end up in Dockerfile comments and shell arguments: a newline would start a
@@ -22,6 +24,7 @@ class Left:
     finding_id: str
     package: str
     why: str
+    purl: str = ""  # the package's purl, for the VEX draft's subcomponent
 
 
 @dataclass
@@ -32,6 +35,7 @@ class ImagePlan:
     upgrades: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # type -> pkg -> ids
     left: list[Left] = field(default_factory=list)
     packages: set[str] = field(default_factory=set)  # every package name in the image
+    lang: list[LangFix] = field(default_factory=list)  # PyPI/npm packages with a fix
 
     @property
     def fixable_ids(self) -> list[str]:
@@ -76,6 +80,7 @@ def plan_image(image: dict[str, Any]) -> ImagePlan:
     plan = ImagePlan(str(image["name"]), str(image.get("digest", "")))
     for finding in image.get("findings", []):
         _add(plan, finding if isinstance(finding, dict) else {})
+    plan.lang = lang_fixes(list(image.get("findings", [])), SAFE_ID)
     return plan
 
 
@@ -89,14 +94,14 @@ def _add(plan: ImagePlan, finding: dict[str, Any]) -> None:
     if not SAFE_ID.fullmatch(fid):
         plan.left.append(Left(repr(fid)[:60], name[:60], "not an advisory id: ignored"))
     elif not finding.get("has_fix"):
-        plan.left.append(Left(fid, name, "no fixed version published"))
+        plan.left.append(Left(fid, name, "no fixed version published", purl))
     elif kind not in OS_TYPES:
         fixed = ", ".join(map(str, fixed_versions if isinstance(fixed_versions, list) else []))
         plan.left.append(Left(fid, name, f"{kind} package: upgrade it to {fixed} in the "
-                                         "application's dependencies"))
+                                         "application's dependencies", purl))
     elif kind == "rpm" or not SAFE_PACKAGE.fullmatch(name):
         plan.left.append(Left(fid, name, "not upgraded automatically (rpm, or a package name "
-                                         "that is not safe in a shell command)"))
+                                         "that is not safe in a shell command)", purl))
     else:
         plan.upgrades.setdefault(kind, {}).setdefault(name, []).append(fid)
 
