@@ -68,6 +68,9 @@ ROLES: dict[str, str] = {
     "contain": "other", "remediate": "other", "logs": "other", "yara": "in-path",
     # posture
     "org": "other", "api_url": "other", "ca_file": "in-file",
+    # respond --posture (the targets are checked before any work)
+    "posture": "other", "posture_level": "other", "posture_api_url": "other",
+    "posture_ca_file": "in-file",
 }
 WRITING_DB = {("db", "import"), ("db", "update")}
 
