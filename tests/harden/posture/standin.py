@@ -194,6 +194,7 @@ class HarborStandIn:
         self.server = FakeRegistry()
         self.url = self.server.url
         self.deny: set[str] = set()
+        self.throttle: dict[str, tuple[int, str]] = {}  # path -> (times left, Retry-After)
         api = "/api/v2.0"
         routes: dict[str, Callable[[Handler], None]] = {
             f"{api}/configurations": lambda h: send_json(h, {
@@ -236,7 +237,12 @@ class HarborStandIn:
 
     def _guarded(self, path: str, route: Callable[[Handler], None]) -> Callable[[Handler], None]:
         def handle(handler: Handler) -> None:
-            if handler.headers.get("Authorization") != basic(HARBOR_USER, HARBOR_PASSWORD):
+            left, wait = self.throttle.get(path, (0, "0"))
+            if left:  # Harbor answers 429 with its errors body (swagger: Errors)
+                self.throttle[path] = (left - 1, wait)
+                handler.reply(429, b'{"errors":[{"code":"TOO_MANY_REQUESTS"}]}',
+                              "application/json", {"Retry-After": wait})
+            elif handler.headers.get("Authorization") != basic(HARBOR_USER, HARBOR_PASSWORD):
                 send_json(handler, {"errors": [{"code": "UNAUTHORIZED"}]}, 401)
             elif path in self.deny:
                 send_json(handler, {"errors": [{"code": "FORBIDDEN"}]}, 403)
