@@ -10,6 +10,7 @@ import posixpath
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from hullguard.contain.incident import IncidentFolder, sbom_path
@@ -81,17 +82,26 @@ def declared_volumes(dockerfile: Path) -> list[str]:
 
 def config_volumes(incident: IncidentFolder | None, name: str) -> tuple[list[str], str]:
     """(the image config's Volumes, the SBOM they were read from) for image ``name``."""
-    from hullguard.sbom.readers.cyclonedx import read_cyclonedx
-    from hullguard.sbom.readers.load import load_json_object
-
     if incident is None:
         return [], ""
     image = next((i for i in incident.images if i.get("name") == name), {})
     path = sbom_path(incident, image.get("sbom"))
     if path is None or not path.is_file():
         return [], ""
-    sbom = read_cyclonedx(load_json_object(path, 64 << 20), str(path))
-    return list(sbom.image.config.volumes), f"{path.parent.name}/{path.name}"
+    stat = path.stat()
+    return list(_sbom_volumes(str(path), stat.st_mtime_ns, stat.st_size)), \
+        f"{path.parent.name}/{path.name}"
+
+
+@lru_cache(maxsize=32)
+def _sbom_volumes(path: str, mtime_ns: int, size: int) -> tuple[str, ...]:
+    """Read once per SBOM file version: every container of every workload running the image
+    asks (the file's time and size are part of the key)."""
+    from hullguard.sbom.readers.cyclonedx import read_cyclonedx
+    from hullguard.sbom.readers.load import load_json_object
+
+    del mtime_ns, size  # cache key only
+    return read_cyclonedx(load_json_object(Path(path), 64 << 20), path).image.config.volumes
 
 
 def image_writes(workload: KubeWorkload, inventory: Inventory,
