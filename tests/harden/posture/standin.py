@@ -61,6 +61,7 @@ class DockerHubStandIn:
         self.deny: set[str] = set()
         self.throttle: dict[str, tuple[int, str]] = {}  # path -> (times left, Retry-After)
         self.expired = False
+        self.image_access = False  # orgSettings.restricted_images.enabled
         self.url = self.server.url
         routes: dict[str, Callable[[Handler], None]] = {
             "/v2/auth/token": self.auth,
@@ -71,6 +72,9 @@ class DockerHubStandIn:
             f"/v2/orgs/{ORG}/access-tokens/oat-2": self.oat_detail,
             f"/v2/namespaces/{ORG}/repositories": self.repositories,
             f"/v2/auditlogs/{ORG}": self.audit,
+            f"/v2/orgs/{ORG}/settings": lambda h: send_json(h, {"restricted_images": {
+                "enabled": self.image_access, "allow_official_images": True,
+                "allow_verified_publishers": False}}),
         }
         for path, route in routes.items():
             self.server.routes[path] = self._guarded(path, route)
