@@ -298,7 +298,8 @@ def register(app: typer.Typer) -> None:
                                            "remediation); only --out, --workers, "
                                            "--no-secrets, --sla, --fail-on-uncovered, "
                                            "--contain, --remediate (and their --no- "
-                                           "forms) and --quiet apply.")] = False,
+                                           "forms), --posture (and its --posture-* "
+                                           "flags) and --quiet apply.")] = False,
         db: Db = None, image: Images = None, offline: Offline = False,
         cluster: Cluster = False, kubeconfig: Kubeconfig = None, context: Context = None,
         criticality: CriticalityConfig = None, workers: Workers = 0,
