@@ -50,6 +50,9 @@ ROLES: dict[str, str] = {
     "env_file": "in-file", "env": "other", "wait": "other", "deadline": "other",
     "allow_private_registries": "other", "registry_deadline": "other",
     "fail_on_uncovered": "other",
+    # respond --posture (the targets are checked before any work)
+    "posture": "other", "posture_level": "other", "posture_api_url": "other",
+    "posture_ca_file": "in-file",
     # trust: keys, predicates, signature placement
     "key": "in-file", "predicate": "in-file", "predicate_name": "other", "layout": "other",
     "signature_repo": "other", "annotation": "other", "out_prefix": "out-prefix",

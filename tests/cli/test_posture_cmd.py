@@ -29,7 +29,9 @@ def test_dockerhub_fail_on_gates(hub: DockerHubStandIn) -> None:
     args = ["posture", "dockerhub", "--org", ORG, "--api-url", hub.url, "-q"]
     result = runner.invoke(app, [*args, "--fail-on", "high"])
     assert result.exit_code == 1, result.output
-    assert "HG-PD005 FAIL" in result.stdout and "HG-PD001 MANUAL" in result.stdout
+    assert "HG-PD005 FAIL" in result.stdout
+    assert "HG-PD001 NOT-CHECKED(manual)" in result.stdout
+    assert "\nNOT CHECKED (manual): 5 check(s)" in result.stdout  # webhooks (L3) included
     assert SECRET not in result.output
     assert runner.invoke(app, [*args, "--fail-on", "critical"]).exit_code == 0
 

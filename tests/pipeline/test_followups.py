@@ -62,4 +62,4 @@ def test_without_the_flags_no_step_runs(tmp_path: Path) -> None:
     assert incident.follow_ups == ()
     assert not (tmp_path / "out" / "containment").exists()
     assert not (tmp_path / "out" / "remediation").exists()
-    assert "Containment and remediation" not in (tmp_path / "out" / "report.html").read_text()
+    assert "Follow-up steps" not in (tmp_path / "out" / "report.html").read_text()

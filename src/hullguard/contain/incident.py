@@ -20,6 +20,7 @@ _LIMITS = Limits(max_bytes=256 * 1024 * 1024)
 NAME_RE = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")
 COMPOSE_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,252}")
 KIND_RE = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,62}")
+_SBOM_RE = re.compile(r"sboms/[A-Za-z0-9_][A-Za-z0-9._-]*")
 
 
 @dataclass(frozen=True)
@@ -121,3 +122,12 @@ def check_workload_key(key: str, where: str) -> tuple[str, str, str]:
         raise InputError(f"{key!r} is not a workload namespace/Kind/name", where=where,
                          hint="e.g. shop-prod/Deployment/web")
     return parts[0], parts[1], parts[2]
+
+
+def sbom_path(incident: IncidentFolder, listed: object) -> Path | None:
+    """The image's SBOM as findings.json lists it, only a plain ``sboms/NAME`` that resolves
+    inside the folder's ``sboms/`` (the folder may come from elsewhere: no path or link out)."""
+    if not isinstance(listed, str) or not _SBOM_RE.fullmatch(listed):
+        return None
+    path = (incident.path / listed).resolve()
+    return path if path.parent == (incident.path / "sboms").resolve() else None

@@ -21,7 +21,7 @@ from hullguard.contain.incident import (
 from hullguard.contain.manifests import KubeWorkload, Manifests, metrics_ports
 from hullguard.contain.model import ChangeSet, ContainOptions, WorkloadChange, dump_yaml
 from hullguard.contain.select import by_base, by_key, by_priority
-from hullguard.contain.volumes import image_writes
+from hullguard.contain.volumes import image_writes, service_writes
 from hullguard.errors import InputError
 from hullguard.fsutil import write_text_atomic
 from hullguard.model.inventory import Inventory
@@ -76,8 +76,8 @@ def contain(incident_or_inputs: Sequence[str | Path], options: ContainOptions) -
     _refuse_overlaps(kube, manifests)
     for workload in kube:
         changes.changes.append(_contain_kube(workload, selected[workload.key], manifests,
-                                             inventory, options, changes))
-    _contain_compose(compose, selected, options, changes)
+                                             (inventory, incident), options, changes))
+    _contain_compose(compose, selected, (inventory, incident), options, changes)
     from hullguard.contain.render import finish
 
     finish(changes, kube, manifests, options, incident.id if incident else "")
@@ -132,7 +132,7 @@ class _Parts:
 
 
 def _contain_kube(workload: KubeWorkload, reasons: list[str], manifests: Manifests,
-                  inventory: Inventory, options: ContainOptions,
+                  found: tuple[Inventory, IncidentFolder | None], options: ContainOptions,
                   changes: ChangeSet) -> WorkloadChange:
     parts = _Parts(_file_stem(workload))
     _network(workload, manifests, options, changes, parts)
@@ -146,7 +146,7 @@ def _contain_kube(workload: KubeWorkload, reasons: list[str], manifests: Manifes
                                        dump_yaml(hardening.service_account(workload))))
         parts.notes.append(f"ServiceAccount {hardening.service_account_name(workload)} "
                            f"without a token replaces {workload.service_account}")
-    _harden(workload, inventory, options, not api, changes, parts)
+    _harden(workload, found, options, not api, changes, parts)
     return WorkloadChange(workload.key, workload.obj.kind, tuple(reasons), tuple(parts.files),
                           tuple(parts.notes), tuple(parts.warnings))
 
@@ -173,13 +173,16 @@ def _network(workload: KubeWorkload, manifests: Manifests, options: ContainOptio
                        for name in manifests.selecting_policies(workload)]
 
 
-def _harden(workload: KubeWorkload, inventory: Inventory, options: ContainOptions,
-            with_account: bool, changes: ChangeSet, parts: _Parts) -> None:
-    writes = image_writes(workload, inventory)
-    parts.notes += [f"container {name}: emptyDir at {', '.join(paths)} (VOLUME in {source})"
-                    for name, (paths, source) in sorted(writes.items())]
+def _harden(workload: KubeWorkload, found: tuple[Inventory, IncidentFolder | None],
+            options: ContainOptions, with_account: bool, changes: ChangeSet,
+            parts: _Parts) -> None:
+    writes = image_writes(workload, *found)
+    parts.warnings += writes.warnings
+    parts.notes += [f"container {name}: emptyDir at {path} ({source})"
+                    for name, paths in sorted(writes.paths.items())
+                    for path, source in paths.items()]
     patch = hardening.workload_patch(workload, options, with_account,
-                                     {name: paths for name, (paths, _) in writes.items()})
+                                     {name: list(paths) for name, paths in writes.paths.items()})
     parts.files.append(changes.add(f"{OVERLAY}/patches/{parts.stem}.yaml", dump_yaml(patch)))
     changes.add(f"rollback/originals/{parts.stem}.yaml", dump_yaml(_plain(workload.obj.data)))
     parts.notes.append("pod template: quarantine label, runAsNonRoot (runAsUser "
@@ -197,17 +200,23 @@ def _plain(data: Any) -> Any:
 
 
 def _contain_compose(compose: dict[str, list[tuple[str, str]]],
-                     selected: dict[str, list[str]], options: ContainOptions,
+                     selected: dict[str, list[str]],
+                     found: tuple[Inventory, IncidentFolder | None], options: ContainOptions,
                      changes: ChangeSet) -> None:
     for index, (source, services) in enumerate(sorted(compose.items())):
+        writes = {key: service_writes(key, *found) for key, _ in services}
         name = changes.add(f"compose/{index:02d}-{Path(source).stem}.contain.override.yml",
-                           compose_override([s for _, s in services], options))
+                           compose_override([s for _, s in services], options,
+                                            {s: list(writes[k].paths.get(k, {}))
+                                             for k, s in services}))
         for key, _service in services:
+            extra = [f"tmpfs at {path} ({why})"
+                     for path, why in writes[key].paths.get(key, {}).items()]
             changes.changes.append(WorkloadChange(
                 key, "compose-service", tuple(selected[key]), (name,),
                 (f"compose override for {source}: read-only root, user {options.run_as_user}, "
                  "cap_drop ALL, no-new-privileges, published ports removed, only an internal "
-                 "network",)))
+                 "network", *extra), tuple(writes[key].warnings)))
 
 
 def write_change_set(changes: ChangeSet) -> None:

@@ -377,7 +377,8 @@ def image_config_from(config: Mapping[str, Any], where: str) -> ImageConfig:
         created=_typed(config, "created", str, where, ""),
         os=_typed(config, "os", str, where, ""),
         architecture=_typed(config, "architecture", str, where, ""),
-        variant=_typed(config, "variant", str, where, ""))
+        variant=_typed(config, "variant", str, where, ""),
+        volumes=_keys(inner.get("Volumes"), "Volumes", where))
 
 
 def _layer_commands(history: Sequence[HistoryEntry], count: int) -> list[str]:

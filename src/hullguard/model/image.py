@@ -92,6 +92,8 @@ class ImageConfig:
     os: str = ""
     architecture: str = ""
     variant: str = ""
+    # The config's ``Volumes`` (paths the image expects to write; contain mounts emptyDirs).
+    volumes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from hullguard.respond.model import FollowUp, Incident
 if TYPE_CHECKING:
     from hullguard.forensics.ingest import IngestSpec
     from hullguard.forensics.ioc import Indicators
+    from hullguard.harden.posture.incident import PostureOptions
 
 CONTAINMENT = "containment"
 REMEDIATION = "remediation"
@@ -32,6 +33,7 @@ class FollowUpOptions:
     logs: tuple[IngestSpec, ...] = ()  # --logs: ingested into forensics/
     sample_logs: Path | None = None  # the demo: write its sample registry log here, ingest it
     indicators: Indicators | None = None  # --iocs/--yara: searched in images and logs
+    posture: PostureOptions | None = None  # --posture: registry accounts audited into posture/
 
 
 def run_follow_ups(incident: Incident, staging: Path, options: FollowUpOptions) -> Incident:
@@ -44,6 +46,8 @@ def run_follow_ups(incident: Incident, staging: Path, options: FollowUpOptions) 
     if options.remediate:
         done.append(_step("Remediation", REMEDIATION, "REMEDIATION.md", staging,
                           lambda out: _remediate(staging, out, options)))
+    if options.posture is not None and options.posture.targets:
+        incident = _posture(incident, staging, options.posture, done)
     failures = tuple(f"{f.title.lower()} was not written ({f.error}); the incident folder is "
                      "complete" for f in done if f.error)
     return replace(incident, follow_ups=(*incident.follow_ups, *done),
@@ -108,3 +112,21 @@ def _remediate(incident: Path, out: Path, options: FollowUpOptions) -> ChangeSet
 
     return remediate([incident], RemediateOptions(out, offline=options.offline,
                                                   db_path=options.db_path))
+
+
+def _posture(incident: Incident, staging: Path, options: PostureOptions,
+             done: list[FollowUp]) -> Incident:
+    """``posture/``: each target audited; a target that could not be is a warning too."""
+    from hullguard.harden.posture.incident import ENTRY, FOLDER, write_posture
+
+    try:
+        section = write_posture(staging / FOLDER, options)
+    except Exception as error:  # any failure here must not cost the incident folder
+        shutil.rmtree(staging / FOLDER, ignore_errors=True)
+        done.append(FollowUp("Registry account posture", FOLDER, error=reason(error)))
+        return incident
+    done.append(FollowUp("Registry account posture", FOLDER, f"{FOLDER}/{ENTRY}",
+                         section.summary()))
+    missed = tuple(f"posture of {target} was NOT audited: {why}"
+                   for target, why in section.failures)
+    return replace(incident, warnings=(*incident.warnings, *missed))

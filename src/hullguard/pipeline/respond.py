@@ -26,6 +26,7 @@ from hullguard.triage import DEFAULT_SLA, Sla, triage
 if TYPE_CHECKING:
     from hullguard.forensics.ingest import IngestSpec
     from hullguard.forensics.ioc import Indicators
+    from hullguard.harden.posture.incident import PostureOptions
 
 __all__ = ["STATE_DIR", "FleetScan", "Observer", "RespondOptions", "respond",
            "scan_inventory_fleet"]
@@ -65,6 +66,7 @@ class RespondOptions:
     logs: tuple[IngestSpec, ...] = ()  # --logs: ingested into OUT/forensics/
     sample_logs: Path | None = None  # the demo: its sample registry log, written and ingested
     indicators: Indicators | None = None  # --iocs/--yara: searched in the images and the logs
+    posture: PostureOptions | None = None  # --posture: registry account audit into posture/
 
 
 def collect_inventory(options: RespondOptions) -> Inventory:
@@ -165,13 +167,13 @@ def respond(options: RespondOptions, observer: Observer | None = None) -> Incide
 def _extend(options: RespondOptions) -> Callable[[Incident, Path], Incident] | None:
     """The steps run on the written incident inside the folder swap (None: none asked)."""
     if not (options.contain or options.remediate or options.logs or options.sample_logs
-            or options.indicators):
+            or options.indicators or options.posture):
         return None
     from hullguard.pipeline.followups import FollowUpOptions, run_follow_ups
 
     steps = FollowUpOptions(options.contain, options.remediate, options.offline,
                             options.db_path, options.logs, options.sample_logs,
-                            options.indicators)
+                            options.indicators, options.posture)
     return lambda incident, staging: run_follow_ups(incident, staging, steps)
 
 

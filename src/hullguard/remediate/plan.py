@@ -7,33 +7,24 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
+from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs
+
+from hullguard.remediate.langpins import LangFix, lang_fixes
 
 OS_TYPES = ("apk", "deb", "rpm")
 SAFE_PACKAGE = re.compile(r"[a-z0-9][a-z0-9+._-]{0,127}")
 # Finding ids end up in Dockerfile comments and shell arguments: a newline would start a
 # new instruction, so anything but an advisory-id shape is refused.
 SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:+-]{0,99}")
-# End of support per release, from the distributions' release pages (Alpine: main repository
-# end of support; Debian: end of LTS; Ubuntu: end of standard support). A release not listed
-# is "unknown", never assumed supported.
-EOL = {"alpine": {"3.10": "2021-05-01", "3.11": "2021-11-01", "3.12": "2022-05-01",
-                  "3.13": "2022-11-01", "3.14": "2023-05-01", "3.15": "2023-11-01",
-                  "3.16": "2024-05-23", "3.17": "2024-11-22", "3.18": "2025-05-09",
-                  "3.19": "2025-11-01", "3.20": "2026-04-01", "3.21": "2026-11-01",
-                  "3.22": "2027-05-01", "3.23": "2027-11-01"},
-       "debian": {"9": "2022-06-30", "10": "2024-06-30", "11": "2026-08-31", "12": "2028-06-30",
-                  "13": "2030-06-30"},
-       "ubuntu": {"18.04": "2023-05-31", "20.04": "2025-05-31", "22.04": "2027-06-01",
-                  "24.04": "2029-05-31"}}
-
-
 @dataclass(frozen=True)
 class Left:
     finding_id: str
     package: str
     why: str
+    purl: str = ""  # the package's purl, for the VEX draft's subcomponent
 
 
 @dataclass
@@ -44,6 +35,7 @@ class ImagePlan:
     upgrades: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # type -> pkg -> ids
     left: list[Left] = field(default_factory=list)
     packages: set[str] = field(default_factory=set)  # every package name in the image
+    lang: list[LangFix] = field(default_factory=list)  # PyPI/npm packages with a fix
 
     @property
     def fixable_ids(self) -> list[str]:
@@ -61,10 +53,22 @@ def _distro(purl: str) -> str:
     return f"{name} {version}" if name and version else ""
 
 
+@cache
+def eol_table() -> dict[str, dict[str, str]]:
+    """distro -> release -> end of support (ISO date), from eol.yaml (each row there names
+    its source and the day it was checked). A release not listed is "unknown"."""
+    import yaml
+
+    text = resources.files("hullguard.remediate").joinpath("eol.yaml").read_text("utf-8")
+    releases = yaml.safe_load(text)["releases"]
+    return {distro: {str(v): str(row["ends"]) for v, row in rows.items()}
+            for distro, rows in releases.items()}
+
+
 def end_of_life(distro: str, today: date) -> str:
     """"yes (since DATE)", "no (until DATE)" or "unknown"."""
     name, _, version = distro.partition(" ")
-    ends = EOL.get(name, {}).get(version)
+    ends = eol_table().get(name, {}).get(version)
     if not ends:
         return "unknown"
     return f"yes (since {ends})" if date.fromisoformat(ends) <= today else f"no (until {ends})"
@@ -76,6 +80,7 @@ def plan_image(image: dict[str, Any]) -> ImagePlan:
     plan = ImagePlan(str(image["name"]), str(image.get("digest", "")))
     for finding in image.get("findings", []):
         _add(plan, finding if isinstance(finding, dict) else {})
+    plan.lang = lang_fixes(list(image.get("findings", [])), SAFE_ID)
     return plan
 
 
@@ -89,14 +94,14 @@ def _add(plan: ImagePlan, finding: dict[str, Any]) -> None:
     if not SAFE_ID.fullmatch(fid):
         plan.left.append(Left(repr(fid)[:60], name[:60], "not an advisory id: ignored"))
     elif not finding.get("has_fix"):
-        plan.left.append(Left(fid, name, "no fixed version published"))
+        plan.left.append(Left(fid, name, "no fixed version published", purl))
     elif kind not in OS_TYPES:
         fixed = ", ".join(map(str, fixed_versions if isinstance(fixed_versions, list) else []))
         plan.left.append(Left(fid, name, f"{kind} package: upgrade it to {fixed} in the "
-                                         "application's dependencies"))
+                                         "application's dependencies", purl))
     elif kind == "rpm" or not SAFE_PACKAGE.fullmatch(name):
         plan.left.append(Left(fid, name, "not upgraded automatically (rpm, or a package name "
-                                         "that is not safe in a shell command)"))
+                                         "that is not safe in a shell command)", purl))
     else:
         plan.upgrades.setdefault(kind, {}).setdefault(name, []).append(fid)
 

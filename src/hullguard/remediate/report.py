@@ -25,6 +25,45 @@ def render(changes: ChangeSet, remedies: list[ImageRemedy], incident: IncidentFo
                for r in remedies for raw in r.written_as
                for e in [_image_entry(raw, r.plan.name, options.patched.get(r.plan.name, ""))]}
     changes.add("kustomize-images.yaml", dump_yaml({"images": list(entries.values())}))
+    changes.add(VEX_FILE, vex_draft(remedies, incident))
+
+
+VEX_FILE = "vex.openvex.json"
+# OpenVEX statuses a responder can move a left finding to, once triaged.
+VEX_NEXT = ("not_affected with a justification (e.g. vulnerable_code_not_in_execute_path), "
+            "or affected with an action statement")
+
+
+def vex_draft(remedies: list[ImageRemedy], incident: IncidentFolder) -> str:
+    """An OpenVEX document with one ``under_investigation`` statement per finding left (it
+    suppresses nothing): the responder edits the status once triaged and passes the file to
+    ``hullguard scan --vex``."""
+    import json
+
+    statements = []
+    for remedy in remedies:
+        product = remedy.plan.name + (f"@{remedy.plan.digest}" if remedy.plan.digest
+                                      and "@" not in remedy.plan.name else "")
+        for left in remedy.plan.left:
+            if left.why.startswith("not an advisory id"):
+                continue
+            entry: dict[str, object] = {"@id": product}
+            if left.purl.startswith("pkg:"):
+                entry["subcomponents"] = [{"@id": left.purl}]
+            statements.append({"vulnerability": {"name": left.finding_id},
+                               "products": [entry], "status": "under_investigation",
+                               "status_notes": f"left by remediate: {left.why}"})
+    doc = {"@context": "https://openvex.dev/ns/v0.2.0",
+           "@id": f"urn:hullguard:incident:{incident.id}:vex-draft",
+           "author": "hullguard remediate (draft: review every statement)",
+           "timestamp": incident_time(), "version": 1, "statements": statements}
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def incident_time() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _repository(reference: str) -> str:
@@ -63,12 +102,14 @@ def _image_section(remedy: ImageRemedy, today: date) -> list[str]:
                   f"`{remedy.diff_file}`; apply with `git -C {shlex.quote(remedy.diff_root)} "
                   f"apply {shlex.quote('<this folder>/' + remedy.diff_file)}`"]
         lines += [f"  - {change}" for change in remedy.patch.changes]
+        lines += [f"  - {change}" for change in (remedy.pins.changes if remedy.pins else ())]
     else:
         lines += _without_dockerfile(remedy, eol)
     lines += _base_lines(remedy)
     if plan.left:
-        lines += ["- findings left:"] + [f"  - {left.finding_id} in {left.package}: {left.why}"
-                                         for left in plan.left]
+        lines += [f"- findings left (VEX: `under_investigation` in `{VEX_FILE}`; once "
+                  f"triaged, set {VEX_NEXT}):"]
+        lines += [f"  - {left.finding_id} in {left.package}: {left.why}" for left in plan.left]
     return [*lines, ""]
 
 

@@ -9,14 +9,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from hullguard.contain.incident import IncidentFolder
+from hullguard.contain.incident import IncidentFolder, sbom_path
 from hullguard.contain.model import ChangeSet
 from hullguard.errors import HullguardError, InputError
 from hullguard.inventory.dockerfile import Stage
 from hullguard.model.inventory import Inventory
 from hullguard.remediate.basetag import MAX_CANDIDATES, Recommendation
 from hullguard.remediate.dockerfile import Patch, Retag, patch_dockerfile
-from hullguard.remediate.plan import EOL, ImagePlan, end_of_life, plan_image, read_sbom_packages
+from hullguard.remediate.langpins import Pins
+from hullguard.remediate.plan import (
+    ImagePlan,
+    end_of_life,
+    eol_table,
+    plan_image,
+    read_sbom_packages,
+)
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,7 @@ class ImageRemedy:
     written_as: list[str] = field(default_factory=list)  # the references as the manifests say
     bases: list[Recommendation] = field(default_factory=list)  # newer base tag, per base
     base_note: str = ""  # why no newer base tag was looked for
+    pins: Pins | None = None  # requirements*.txt / package.json edits in the build context
 
 
 def remediate(incident_or_images: Sequence[str | Path], options: RemediateOptions) -> ChangeSet:
@@ -80,25 +88,13 @@ def _remedy(incident: IncidentFolder, inventory: Inventory, name: str,
             options: RemediateOptions, changes: ChangeSet) -> ImageRemedy:
     image = next(i for i in incident.images if i["name"] == name)
     plan = plan_image(image)
-    plan.packages = read_sbom_packages(_sbom_path(incident, image.get("sbom")))
+    plan.packages = read_sbom_packages(sbom_path(incident, image.get("sbom")))
     remedy = ImageRemedy(plan, workloads=_workloads(inventory, name),
                          written_as=_written_as(inventory, name))
     remedy.dockerfile, remedy.matched_by = find_dockerfile(name, inventory, options.dockerfiles)
     if remedy.dockerfile:
         _patch(remedy, incident, options, changes)
     return remedy
-
-
-def _sbom_path(incident: IncidentFolder, listed: object) -> Path | None:
-    """The image's SBOM as findings.json lists it, only a plain ``sboms/NAME`` that resolves
-    inside the folder's ``sboms/`` (the folder may come from elsewhere: no path or link out)."""
-    import re
-
-    if not isinstance(listed, str) or not re.fullmatch(r"sboms/[A-Za-z0-9_][A-Za-z0-9._-]*",
-                                                        listed):
-        return None
-    path = (incident.path / listed).resolve()
-    return path if path.parent == (incident.path / "sboms").resolve() else None
 
 
 def _workloads(inventory: Inventory, name: str) -> list[tuple[str, list[str]]]:
@@ -143,7 +139,7 @@ def _patch(remedy: ImageRemedy, incident: IncidentFolder, options: RemediateOpti
     path = Path(remedy.dockerfile)
     root = _git_root(path) or path.parent
     text = read_text(path)
-    digests = _digests(text, str(path), incident, options)
+    digests = _digests(text, str(path), incident, options, changes.warnings)
     retags = _newer_bases(remedy, text, str(path), options, digests)
     try:
         remedy.patch = patch_dockerfile(text, str(path), str(path.resolve().relative_to(
@@ -152,12 +148,31 @@ def _patch(remedy: ImageRemedy, incident: IncidentFolder, options: RemediateOpti
         changes.warnings.append(f"{remedy.plan.name}: Dockerfile not patched: {error}")
         return
     changes.warnings += remedy.patch.warnings
-    if remedy.patch.diff:
+    diff = remedy.patch.diff + _pin_diffs(remedy, path, root, changes)
+    if diff:
         index = sum(1 for n in changes.files if n.startswith("dockerfiles/"))
         safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in remedy.plan.name)
-        remedy.diff_file = changes.add(f"dockerfiles/{index:02d}-{safe[:120]}.diff",
-                                       remedy.patch.diff)
+        remedy.diff_file = changes.add(f"dockerfiles/{index:02d}-{safe[:120]}.diff", diff)
         remedy.diff_root = str(root)
+
+
+def _pin_diffs(remedy: ImageRemedy, dockerfile: Path, root: Path, changes: ChangeSet) -> str:
+    """The build context's dependency pins, as more files of the same patch; the findings
+    they fix leave the "left" list."""
+    from hullguard.remediate.dockerfile import unified_diff
+    from hullguard.remediate.langpins import pin_context
+
+    try:
+        remedy.pins = pins = pin_context(dockerfile, remedy.plan.lang)
+    except HullguardError as error:  # an unreadable requirements file: said, not fatal
+        changes.warnings.append(f"{remedy.plan.name}: dependency files not pinned: {error}")
+        return ""
+    changes.warnings += [f"{remedy.plan.name}: {note}" for note in pins.notes]
+    fixed = {(f.name, i) for f in remedy.plan.lang for i in f.ids if i in pins.fixed_ids}
+    remedy.plan.left = [left for left in remedy.plan.left
+                        if (left.package, left.finding_id) not in fixed]
+    return "".join(unified_diff(old, new, str(Path(name).resolve().relative_to(
+        root.resolve()))) for name, (old, new) in sorted(pins.files.items()))
 
 
 def _newer_bases(remedy: ImageRemedy, text: str, path: str, options: RemediateOptions,
@@ -175,7 +190,7 @@ def _newer_bases(remedy: ImageRemedy, text: str, path: str, options: RemediateOp
         return {}
     today = options.today or datetime.now(UTC).date()
     eol = {f"{d} {v}": end_of_life(f"{d} {v}", today).startswith("yes")
-           for d, versions in EOL.items() for v in versions}
+           for d, versions in eol_table().items() for v in versions}
     retags = {}
     for name in _base_names(shipped_stages(parse_dockerfile(text, path))):
         rec = recommend(name, options.db_path, options.base_candidates, eol)
@@ -214,10 +229,13 @@ def _git_root(path: Path) -> Path | None:
     return None
 
 
-def _digests(text: str, path: str, incident: IncidentFolder,
-             options: RemediateOptions) -> dict[str, str]:
-    """Base digests: --digest first, then an incident image pulled from its registry (a
-    local archive's digest is not the registry's), then the registry itself."""
+def _digests(text: str, path: str, incident: IncidentFolder, options: RemediateOptions,
+             warnings: list[str]) -> dict[str, str]:
+    """Base digests: --digest first, then the registry (what the tag points at: the index
+    digest for a multi-arch base, so every platform still builds), then, offline or when the
+    registry cannot be asked, the digest respond scanned (a local archive's digest is not the
+    registry's, so only an image pulled from its registry): that one is a single platform's
+    manifest when the base is multi-arch, which the warning says."""
     from hullguard.images.reference import parse_reference
     from hullguard.inventory.dockerfile import parse_dockerfile
 
@@ -229,9 +247,15 @@ def _digests(text: str, path: str, incident: IncidentFolder,
             name = str(parse_reference(stage.base))
         except InputError:
             continue
-        if name not in found:
-            found[name] = _incident_digest(incident, name) or (
-                "" if options.offline else resolve_digest(name))
+        if name in found:
+            continue
+        found[name] = "" if options.offline else resolve_digest(name)
+        if not found[name] and (scanned := _incident_digest(incident, name)):
+            found[name] = scanned
+            warnings.append(f"{path}: {name} pinned to the digest respond scanned "
+                            f"({scanned[:19]}...); for a multi-arch base that is one "
+                            "platform's manifest: pin the index digest (run online, or "
+                            "--digest) so other platforms still build")
     return {k: v for k, v in found.items() if v}
 
 

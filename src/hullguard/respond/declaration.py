@@ -62,11 +62,13 @@ def _follow_ups(incident: Incident) -> str:
     """Links (relative, inside the incident folder) to what respond also wrote."""
     if not incident.follow_ups:
         return ""
-    lines = ["## Containment and remediation", ""]
+    lines = ["## Follow-up steps", ""]
     for step in incident.follow_ups:
+        todo = "review, then run its scripts (they dry-run by default)" if step.folder in (
+            "containment", "remediation") else "review; verify the NOT CHECKED items by hand"
         if step.entry:
-            lines.append(f"- **{step.title}:** [{step.entry}]({step.entry}) ({step.summary}); "
-                         "review, then run its scripts (they dry-run by default)")
+            lines.append(f"- **{step.title}:** [{step.entry}]({step.entry}) "
+                         f"({_md(step.summary)}); {todo}")
         else:
             lines.append(f"- **{step.title}:** NOT written: {_md(step.error)}")
     return "\n".join(lines)

@@ -137,6 +137,8 @@ def _image_properties(image: ImageInfo) -> Iterator[tuple[str, str]]:
         yield "hullguard:image:tag", tag
     for repo_digest in image.repo_digests:
         yield "hullguard:image:repo_digest", repo_digest
+    for volume in image.config.volumes:  # what contain mounts emptyDirs at
+        yield "hullguard:image:volume", volume
     for layer in image.layers:
         prefix = f"hullguard:image:layer:{layer.index}:"
         yield prefix + "digest", str(layer.digest or "")

@@ -87,7 +87,7 @@ def _config(config: ImageConfig) -> dict[str, Any]:
         "history": [{"created_by": h.created_by, "created": h.created, "comment": h.comment,
                      "empty_layer": h.empty_layer} for h in config.history],
         "created": config.created, "os": config.os, "architecture": config.architecture,
-        "variant": config.variant,
+        "variant": config.variant, "volumes": list(config.volumes),
     }
 
 
@@ -175,6 +175,7 @@ def _read_config(config: Fields) -> ImageConfig:
         exposed_ports=config.strings("exposed_ports"), healthcheck=config.strings("healthcheck"),
         history=history, created=config.string("created"), os=config.string("os"),
         architecture=config.string("architecture"), variant=config.string("variant"),
+        volumes=config.strings("volumes"),
     )
 
 

@@ -61,6 +61,7 @@ class DockerHubStandIn:
         self.deny: set[str] = set()
         self.throttle: dict[str, tuple[int, str]] = {}  # path -> (times left, Retry-After)
         self.expired = False
+        self.image_access = False  # orgSettings.restricted_images.enabled
         self.url = self.server.url
         routes: dict[str, Callable[[Handler], None]] = {
             "/v2/auth/token": self.auth,
@@ -71,6 +72,9 @@ class DockerHubStandIn:
             f"/v2/orgs/{ORG}/access-tokens/oat-2": self.oat_detail,
             f"/v2/namespaces/{ORG}/repositories": self.repositories,
             f"/v2/auditlogs/{ORG}": self.audit,
+            f"/v2/orgs/{ORG}/settings": lambda h: send_json(h, {"restricted_images": {
+                "enabled": self.image_access, "allow_official_images": True,
+                "allow_verified_publishers": False}}),
         }
         for path, route in routes.items():
             self.server.routes[path] = self._guarded(path, route)
@@ -194,6 +198,7 @@ class HarborStandIn:
         self.server = FakeRegistry()
         self.url = self.server.url
         self.deny: set[str] = set()
+        self.throttle: dict[str, tuple[int, str]] = {}  # path -> (times left, Retry-After)
         api = "/api/v2.0"
         routes: dict[str, Callable[[Handler], None]] = {
             f"{api}/configurations": lambda h: send_json(h, {
@@ -236,7 +241,12 @@ class HarborStandIn:
 
     def _guarded(self, path: str, route: Callable[[Handler], None]) -> Callable[[Handler], None]:
         def handle(handler: Handler) -> None:
-            if handler.headers.get("Authorization") != basic(HARBOR_USER, HARBOR_PASSWORD):
+            left, wait = self.throttle.get(path, (0, "0"))
+            if left:  # Harbor answers 429 with its errors body (swagger: Errors)
+                self.throttle[path] = (left - 1, wait)
+                handler.reply(429, b'{"errors":[{"code":"TOO_MANY_REQUESTS"}]}',
+                              "application/json", {"Retry-After": wait})
+            elif handler.headers.get("Authorization") != basic(HARBOR_USER, HARBOR_PASSWORD):
                 send_json(handler, {"errors": [{"code": "UNAUTHORIZED"}]}, 401)
             elif path in self.deny:
                 send_json(handler, {"errors": [{"code": "FORBIDDEN"}]}, 403)

@@ -183,3 +183,16 @@ def test_audit_log_is_read_page_by_page(hub: DockerHubStandIn,
     assert statuses(report, "HG-PD012")[0][1].startswith("bob pushed 12 times")
     pages = [r.path for r in hub.requests if r.path.startswith(f"/v2/auditlogs/{ORG}")]
     assert len(pages) == 4 and all("page_size=4" in p for p in pages)
+
+
+def test_image_access_management_from_the_org_settings(hub: DockerHubStandIn) -> None:
+    """GET /v2/orgs/{org}/settings (orgSettings.restricted_images, the published schema):
+    off fails, on passes, a token that may not read the settings gets a manual check."""
+    assert statuses(assess(hub), "HG-PD015") == [
+        ("fail", "Image Access Management is off: members may pull any public image")]
+    hub.image_access = True
+    assert statuses(assess(hub), "HG-PD015") == [
+        ("pass", "Image Access Management is on (allowed: Official Images)")]
+    hub.deny.add(f"/v2/orgs/{ORG}/settings")
+    assert only(assess(hub), "HG-PD015") == {"manual"}
+    assert only(assess(hub, level="L1"), "HG-PD015") == set()  # an L2 check

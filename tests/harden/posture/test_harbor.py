@@ -4,6 +4,9 @@ appliance cannot run here). Its answers follow Harbor's published swagger descri
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 import pytest
 
 from hullguard.errors import AuthError
@@ -61,3 +64,27 @@ def test_wrong_password_is_one_clear_error(harbor: HarborStandIn) -> None:
         assess_harbor(harbor.url, environ={**ENV, "HULLGUARD_HARBOR_PASSWORD": "wrong"})
     with pytest.raises(AuthError, match="no Harbor credentials"):
         assess_harbor(harbor.url, environ={})
+
+
+def test_rate_limit_on_a_later_page_is_waited_out(harbor: HarborStandIn) -> None:
+    """Projects come one per page (Link: rel="next"); the second page is throttled once: the
+    client waits per Retry-After and still reads both projects."""
+    harbor.throttle["/api/v2.0/projects"] = (0, "1")
+    calls = {"n": 0}
+    route = harbor.server.routes["/api/v2.0/projects"]
+
+    def second_page_throttled(handler: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            harbor.throttle["/api/v2.0/projects"] = (1, "1")
+        route(handler)
+
+    harbor.server.routes["/api/v2.0/projects"] = second_page_throttled
+    started = time.monotonic()
+    report = assess_harbor(harbor.url, level="L2", environ=ENV)
+    assert time.monotonic() - started >= 1.0
+    public = [f.message for f in report.findings if f.check.id == "HG-PH007"]
+    assert any("library" in m for m in public)
+    everything = " ".join(f"{f.location} {f.message}" for f in report.findings)
+    assert "library" in everything and "secure" in everything  # page 2 read after the wait
+    assert calls["n"] == 3  # page 1, page 2 (429), page 2 again

@@ -144,6 +144,13 @@ class DockerHub:
         return self.memo.once("repositories", lambda: _dicts(self.api.pages(
             f"/v2/namespaces/{self.org}/repositories", {"page_size": 100})))
 
+    def settings(self) -> dict[str, Any]:
+        """``GET /v2/orgs/{org}/settings`` (orgSettings: ``restricted_images``)."""
+        def fetch() -> dict[str, Any]:
+            doc, _ = self.api.get(f"/v2/orgs/{self.org}/settings")
+            return doc if isinstance(doc, dict) else {}
+        return self.memo.once("settings", fetch)
+
     def tokens(self) -> list[Token]:
         """Personal tokens of the caller and the organization's tokens; either listing may be
         denied alone (then only the other is judged, and the check says so)."""
@@ -378,6 +385,23 @@ def webhooks(hub: DockerHub) -> Iterator[Outcome]:
 @check("HG-PD014")
 def scanning(hub: DockerHub) -> Iterator[Outcome]:
     yield manual("Docker Scout enrolment is not in the Hub API; verify it in Scout settings")
+
+
+@check("HG-PD015")
+def image_access(hub: DockerHub) -> Iterator[Outcome]:
+    restricted = hub.settings().get("restricted_images")
+    if not isinstance(restricted, dict) or not isinstance(restricted.get("enabled"), bool):
+        yield manual("the organization's settings carry no restricted_images (a plan without "
+                     "Image Access Management?); verify in the Admin Console")
+        return
+    allowed = ", ".join(kind for key, kind in (("allow_official_images", "Official Images"),
+                                               ("allow_verified_publishers",
+                                                "Verified Publisher images"))
+                        if restricted.get(key) is True) or "only the organization's images"
+    if restricted["enabled"]:
+        yield passed(f"Image Access Management is on (allowed: {allowed})")
+    else:
+        yield failed("Image Access Management is off: members may pull any public image")
 
 
 def check_org(org: str) -> str:

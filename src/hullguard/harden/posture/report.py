@@ -15,6 +15,7 @@ from hullguard.textsafe import printable
 
 FORMATS = ("table", "json", "sarif", "markdown", "html")
 _FAMILY = re.compile(r"\b([A-Z]{2})-\d")
+_MANUAL_ROW = re.compile(r"^(HG-P[A-Z]\d+) MANUAL ", re.MULTILINE)  # lint's status column
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,73 @@ def evidence(finding: LintFinding) -> str:
     return finding.message
 
 
+@dataclass(frozen=True)
+class NotChecked:
+    """A check hullguard could not decide: a manual outcome, or a check the API can never
+    answer that sits above the report's level (listed anyway: never silently dropped)."""
+
+    check: LintCheck
+    evidence: str
+    verify: str
+
+
+def not_checked(report: LintReport) -> list[NotChecked]:
+    """Every check the report leaves to a human, in report order, then the console-only
+    checks of the same platform above the report's level."""
+    from hullguard.harden.posture.registry import all_checks, definitions, verify_steps
+
+    found = [NotChecked(f.check, evidence(f), verify_steps(f.check.id))
+             for f in report.findings if f.status == "manual"]
+    platforms = {t for c in report.checks for t in c.targets}
+    enforced = {c.id for c in report.checks}
+    console_only = {str(r["id"]) for r in definitions() if r.get("manual_only")}
+    found += [NotChecked(c, f"not run: an {c.level} check, above --level {report.level}; the "
+                            "API cannot answer it at any level", verify_steps(c.id))
+              for c in all_checks() if c.id in console_only and c.id not in enforced
+              and platforms & set(c.targets)]
+    return found
+
+
+NOT_CHECKED = "NOT CHECKED (manual)"
+
+
+def not_checked_lines(report: LintReport) -> list[str]:
+    """The loud plain-text section: what a human must still verify, and how."""
+    items = not_checked(report)
+    if not items:
+        return []
+    lines = [f"{NOT_CHECKED}: {len(items)} check(s) hullguard could not verify through the "
+             "API; they are neither passed nor failed until you verify them by hand:"]
+    for item in items:
+        lines += [f"  {item.check.id} {item.check.title} [{item.check.level} "
+                  f"{item.check.nist}]: {item.evidence}", f"    verify: {item.verify}"]
+    return lines
+
+
+def to_table(report: LintReport) -> str:
+    """lint's table, the status MANUAL spelled out, then the not-checked section."""
+    from hullguard.secrets.report import escape_lines
+
+    table = _MANUAL_ROW.sub(r"\1 NOT-CHECKED(manual) ", lint_report.to_table(report))
+    extra = not_checked_lines(report)
+    return table + (escape_lines(["", *extra]) if extra else "")
+
+
+def to_json(report: LintReport) -> str:
+    """lint's JSON plus ``not_checked`` (id, level, evidence, verify)."""
+    import json
+
+    doc = json.loads(lint_report.to_json(report))
+    doc["not_checked"] = [{"id": i.check.id, "title": i.check.title, "level": i.check.level,
+                           "nist": i.check.nist, "evidence": i.evidence, "verify": i.verify}
+                          for i in not_checked(report)]
+    return json.dumps(doc, indent=2, ensure_ascii=True) + "\n"
+
+
+def _status(status: str) -> str:
+    return NOT_CHECKED if status == "manual" else status.upper()
+
+
 def _md(text: str) -> str:
     return printable(text).replace("|", "\\|").replace("\n", " ")
 
@@ -88,10 +156,23 @@ def to_markdown(report: LintReport) -> str:
     lines += ["", "| Check | Status | Level | NIST | Evidence | Fix |", "|---|---|---|---|---|---|"]
     for f in report.findings:
         fix = "" if f.status == "pass" else _md(f.check.fix)
-        lines.append(f"| {f.check.id} {_md(f.check.title)} | {f.status.upper()} | "
+        lines.append(f"| {f.check.id} {_md(f.check.title)} | {_status(f.status)} | "
                      f"{f.check.level} | {f.check.nist} | {_md(evidence(f))} | {fix} |")
+    lines += _not_checked_md(report)
     lines += [f"\n> warning: {_md(w)}" for w in report.warnings]
     return "\n".join(lines) + "\n"
+
+
+def _not_checked_md(report: LintReport) -> list[str]:
+    items = not_checked(report)
+    if not items:
+        return []
+    lines = ["", f"## {NOT_CHECKED}: {len(items)} check(s)", "",
+             "> **hullguard could not verify these through the API. They are neither passed "
+             "nor failed: verify each by hand.**", ""]
+    return lines + [f"- **{i.check.id} {_md(i.check.title)}** ({i.check.level}, "
+                    f"{i.check.nist}): {_md(i.evidence)}. Verify: {_md(i.verify)}"
+                    for i in items]
 
 
 _STYLE = ("body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0}"
@@ -124,17 +205,30 @@ def to_html(report: LintReport) -> str:
     for f in report.findings:
         fix = "" if f.status == "pass" else html.escape(printable(f.check.fix))
         parts.append(f"<tr><td>{f.check.id} {html.escape(f.check.title)}</td>"
-                     f"<td class=\"{f.status}\">{f.status.upper()}</td><td>{f.check.level}</td>"
+                     f"<td class=\"{f.status}\">{_status(f.status)}</td><td>{f.check.level}</td>"
                      f"<td>{html.escape(f.check.nist)}</td>"
                      f"<td>{html.escape(printable(evidence(f)))}</td><td>{fix}</td></tr>")
     parts.append("</table>")
+    parts += _not_checked_html(report)
     parts += [f"<p>warning: {html.escape(printable(w))}</p>" for w in report.warnings]
     return "\n".join(parts) + "\n</body></html>\n"
 
 
+def _not_checked_html(report: LintReport) -> list[str]:
+    items = not_checked(report)
+    if not items:
+        return []
+    rows = [f"<h2 class=\"manual\">{NOT_CHECKED}: {len(items)} check(s)</h2>",
+            "<p class=\"manual\">hullguard could not verify these through the API. They are "
+            "neither passed nor failed: verify each by hand.</p>",
+            "<table><tr><th>check</th><th>level</th><th>NIST</th><th>why</th><th>verify</th>"
+            "</tr>"]
+    rows += [f"<tr><td>{i.check.id} {html.escape(i.check.title)}</td><td>{i.check.level}</td>"
+             f"<td>{html.escape(i.check.nist)}</td><td>{html.escape(printable(i.evidence))}</td>"
+             f"<td>{html.escape(i.verify)}</td></tr>" for i in items]
+    return [*rows, "</table>"]
+
+
 def render(report: LintReport, fmt: str) -> str:
-    if fmt == "markdown":
-        return to_markdown(report)
-    if fmt == "html":
-        return to_html(report)
-    return lint_report.render(report, fmt)
+    writers = {"markdown": to_markdown, "html": to_html, "table": to_table, "json": to_json}
+    return writers[fmt](report) if fmt in writers else lint_report.render(report, fmt)

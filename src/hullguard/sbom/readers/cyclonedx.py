@@ -11,7 +11,16 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from hullguard.model import Distro, ImageInfo, Layer, Location, Package, Platform, Sbom
+from hullguard.model import (
+    Distro,
+    ImageConfig,
+    ImageInfo,
+    Layer,
+    Location,
+    Package,
+    Platform,
+    Sbom,
+)
 from hullguard.sbom.fields import Fields
 from hullguard.sbom.readers.common import (
     ParsedPurl,
@@ -191,6 +200,7 @@ def _image(component: Fields | None, where: str) -> ImageInfo:
         tags=tuple(props.all("hullguard:image:tag") or props.all(TRIVY + "RepoTag")),
         platform=_platform(platform), layers=_layers(props),
         media_type=props.first("hullguard:image:media_type"),
+        config=ImageConfig(volumes=tuple(props.all("hullguard:image:volume"))),
     )
 
 
