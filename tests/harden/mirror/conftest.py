@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from hullguard.images.builder import FileSpec, ImageSpec, LayerSpec, write_oci_layout
+from hullguard.images.manifest import load_json
+from hullguard.images.reference import ImageReference
 from hullguard.images.registry import RegistryClient, push_layout
 from hullguard.model import Digest
 from tests.support.env import go_tool
@@ -82,6 +84,18 @@ def multiarch(source_registry: RegistryServer, tmp_path: Path,
     """A fresh two-platform index in the source registry (repository named after the test)."""
     name = test_name(request)
     return push(source_registry, multiarch_layout(tmp_path, name), f"apps/{name}")
+
+
+def all_blobs(client: RegistryClient, repository: str, digest: Digest) -> list[tuple[str, int]]:
+    """Every (blob digest, size) the document ``digest`` reaches, read from ``client``."""
+    data, _, _ = client.get_manifest(ImageReference(client.host, repository, digest=digest))
+    doc = load_json(data, str(digest))
+    found: list[tuple[str, int]] = []
+    for entry in doc.get("manifests", []):
+        found += all_blobs(client, repository, Digest.parse(entry["digest"]))
+    for blob in ([doc["config"]] if "config" in doc else []) + doc.get("layers", []):
+        found.append((blob["digest"], blob["size"]))
+    return found
 
 
 def hullguard(*args: str, timeout: float = 300,

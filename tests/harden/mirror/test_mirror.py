@@ -14,12 +14,11 @@ import pytest
 
 from hullguard.harden.mirror.mapping import read_mapping
 from hullguard.harden.mirror.upload import blob_size_at
-from hullguard.images.manifest import load_json
-from hullguard.images.reference import ImageReference
 from hullguard.images.registry import RegistryClient
 from hullguard.model import Digest
 from tests.harden.mirror.conftest import (
     Pushed,
+    all_blobs,
     crane_digest,
     hullguard,
     mirror,
@@ -41,18 +40,6 @@ def mirror_ref(target: RegistryServer, image: Pushed, prefix: str = "mirror") ->
     """Where the naming rule puts a 127.0.0.1:PORT image: the host becomes a component."""
     host = image.host.replace(":", "-")
     return f"{target.host}/{prefix}/{host}/{image.repository}"
-
-
-def all_blobs(client: RegistryClient, repository: str, digest: Digest) -> list[tuple[str, int]]:
-    """Every (blob digest, size) the document ``digest`` reaches, read from ``client``."""
-    data, _, _ = client.get_manifest(ImageReference(client.host, repository, digest=digest))
-    doc = load_json(data, str(digest))
-    found: list[tuple[str, int]] = []
-    for entry in doc.get("manifests", []):
-        found += all_blobs(client, repository, Digest.parse(entry["digest"]))
-    for blob in ([doc["config"]] if "config" in doc else []) + doc.get("layers", []):
-        found.append((blob["digest"], blob["size"]))
-    return found
 
 
 def sign_and_attest(image: Pushed, keys: tuple[Path, Path], tmp_path: Path) -> None:
