@@ -15,6 +15,9 @@ from hullguard.cli.common import (
     ALLOW_PRIVATE_OPTION,
     EXIT_FINDINGS,
     REGISTRY_DEADLINE_OPTION,
+    check_input_file,
+    check_output_dir,
+    check_output_file,
     eprint,
     handle_errors,
     printable,
@@ -95,6 +98,10 @@ def mirror_command(
                          where="--platform")
     size = parse_size(chunk_size)
     cache = cache_dir or default_cache_dir()
+    check_output_file(mapping, "--mapping")
+    check_output_dir(cache, "--cache-dir")
+    check_input_file(name_map, "--name-map")
+    check_input_file(Path(docker_config) if docker_config else None, "--docker-config")
     options = MirrorOptions(
         target=parse_target(to), name_map=load_name_map(name_map) if name_map else {},
         platforms=tuple(Platform.parse(p) for p in platform or ()), tags=tags,

@@ -41,13 +41,22 @@ def gather_sources(inputs: Sequence[str]) -> Sources:
         references += [image.ref.name for image in inventory.images]
     for item in inputs:
         if item not in paths:
-            references.append(str(parse_reference(item)))  # an InputError names the bad one
+            references.append(_reference(item))
     unique = list(dict.fromkeys(references))
     if not unique:
         raise InputError(f"no image found in {', '.join(inputs)}",
                          hint="give Kubernetes manifests, compose files, Dockerfiles, image "
                               "lists or image references")
     return Sources(unique, warnings)
+
+
+def _reference(item: str) -> str:
+    try:
+        return str(parse_reference(item))
+    except InputError as error:
+        raise InputError(f"neither a file nor an image reference ({error.message})",
+                         where=item, hint="give existing paths or references like "
+                                          "registry.example.com/team/app:1.2") from None
 
 
 def run_mirror(references: Sequence[str], options: MirrorOptions, mapping: Path | None = None,
@@ -60,13 +69,16 @@ def run_mirror(references: Sequence[str], options: MirrorOptions, mapping: Path 
     finally:
         engine.close()
     if mapping is not None:
-        write_mapping(mapping, _merged(mapping, report.entries()), options.target)
+        write_mapping(mapping, _merged(mapping, report.entries(), str(options.target)),
+                      options.target)
     return report
 
 
-def _merged(path: Path, entries: list[MappingEntry]) -> list[MappingEntry]:
-    """An earlier mapping's entries for sources this run did not (re)copy stay: a run stopped
-    by a rate limit and its rerun together give the whole mapping."""
+def _merged(path: Path, entries: list[MappingEntry], target: str) -> list[MappingEntry]:
+    """An earlier mapping's entries (for the same mirror) for sources this run did not copy
+    stay: a run stopped by a rate limit and its rerun together give the whole mapping."""
     earlier = read_mapping(path) if path.is_file() else []
     done = {entry.source for entry in entries}
-    return [*[e for e in earlier if e.source not in done], *entries]
+    host = target.split("/", 1)[0] + "/"
+    return [*[e for e in earlier if e.source not in done and e.mirror.startswith(host)],
+            *entries]
