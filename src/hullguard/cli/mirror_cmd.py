@@ -64,7 +64,7 @@ def mirror_command(
     chunk_size: Annotated[str, typer.Option(
         "--chunk-size", metavar="BYTES",
         help="Blobs larger than this go up in resumable chunks of this size (K/M/G "
-             "suffixes; default 16M).")] = "16M",
+             "suffixes; default 64M).")] = "64M",
     cache_dir: Annotated[Path | None, typer.Option(
         "--cache-dir", metavar="DIR",
         help="Verified blobs and upload sessions kept for a rerun (default "

@@ -35,8 +35,8 @@ from hullguard.images.registry.client import RegistryClient, _pull, _push
 from hullguard.images.registry.netpolicy import same_origin
 from hullguard.model import Digest
 
-MONOLITHIC_LIMIT = 16 << 20
-CHUNK_SIZE = 16 << 20
+MONOLITHIC_LIMIT = 64 << 20
+CHUNK_SIZE = 64 << 20  # fewer PATCHes: distribution takes ~2x longer for 16 MiB chunks
 
 Sent = Callable[[int], None]  # bytes of blob content sent (progress, counters)
 
