@@ -158,6 +158,9 @@ class Mirror:
             result.status, result.reason = RATE_LIMITED, error.diagnostics()
         except HullguardError as error:
             result.status, result.reason = FAILED, error.diagnostics()
+        except OSError as error:  # the cache: disk full, permissions
+            result.status = FAILED
+            result.reason = f"{self.options.cache_dir}: {error.strerror or error}"
         self.observer.image_done(result)
         return result
 
@@ -171,25 +174,25 @@ class Mirror:
         destination = parse_reference(mirror_name(source, self.options.target,
                                                   self.options.name_map))
         actions = _Actions()
-        plan = self._plan(source, destination, actions)
+        ctx = _Walk(self._client(source.api_registry, source.registry), source, destination)
+        plan = self._plan(ctx, actions)
         result.digest = str(plan.digest)
         mirror_digest = plan.mirror_digest or plan.digest
         result.mirror = f"{destination.name}@{mirror_digest}"
         result.mirror_digest = str(mirror_digest)
         result.notes, result.tags = plan.notes, plan.tags
-        self._push(plan, destination.registry, actions)
+        self._push(plan, ctx, actions)
         result.copied = _summary(plan, actions)
         result.status = COPIED if result.copied else PRESENT
         result.bytes_sent, result.bytes_received = actions.sent, actions.received
 
     # -- phase 1: plan, fetch, verify ------------------------------------------------------
 
-    def _plan(self, source: ImageReference, destination: ImageReference,
-              actions: _Actions) -> ImagePlan:
-        src = self._client(source.api_registry, source.registry)
-        data, served, digest = src.get_manifest(source)  # the tag is resolved here, once
+    def _plan(self, ctx: _Walk, actions: _Actions) -> ImagePlan:
+        source = ctx.source
+        data, served, digest = ctx.src.get_manifest(source)  # the tag is resolved here, once
         where = f"{source.name}@{digest}"
-        plan = ImagePlan(str(source), digest, destination.repository)
+        plan = ImagePlan(str(source), digest, ctx.destination.repository)
         top = read_document(data, digest, _known(served), where, "image")
         trusted: list[Digest] = [digest]
         if top.is_index and self.options.platforms:
@@ -198,7 +201,6 @@ class Mirror:
         elif top.is_index:
             trusted += [entry.digest for entry in top.children]
         plan.mirror_digest, plan.top = top.digest, top
-        ctx = _Walk(src, source, destination)
         self._walk(plan, ctx, top, 0)
         if self.options.tags and source.tag:
             plan.tags.append(source.tag)
@@ -285,7 +287,8 @@ class Mirror:
         if not index.children:
             return
         for entry in index.children:
-            self._walk(plan, ctx, self._child(ctx, entry, "referrer"), 0)
+            if not self._has_manifest(ctx, entry.digest):  # HEAD before GET on a rerun
+                self._walk(plan, ctx, self._child(ctx, entry, "referrer"), 0)
         plan.referrers.append((subject, {"tag": tag, "index": index,
                                          "source_bytes": body if via_tag else None}))
 
@@ -300,6 +303,8 @@ class Mirror:
                 self._remember(blob.digest, repository)
                 return
             other = self._known.get(blob.digest)
+            if ctx.source.registry == ctx.destination.registry:  # a copy inside one registry
+                other = ctx.source.repository
             if other and other != repository:
                 with actions.lock:
                     actions.mount[blob.digest] = other
@@ -324,12 +329,12 @@ class Mirror:
 
     # -- phase 2: push ---------------------------------------------------------------------
 
-    def _push(self, plan: ImagePlan, registry: str, actions: _Actions) -> None:
-        dst = self._client(registry, registry)
+    def _push(self, plan: ImagePlan, ctx: _Walk, actions: _Actions) -> None:
+        dst = self._target(ctx)
         uploader = Uploader(dst, self.options.upload)
 
         def send(blob: Descriptor) -> None:
-            self._send_blob(plan, dst, uploader, blob, actions)
+            self._send_blob(plan, ctx, uploader, blob, actions)
 
         self._each(send, [plan.blobs[d] for d in plan.blobs if d not in actions.present])
         for doc in plan.documents:  # children before parents, tagged ones under their tag
@@ -340,19 +345,16 @@ class Mirror:
             self._referrers_index(plan, dst, subject, info)
         self._verify(plan, dst)
 
-    def _send_blob(self, plan: ImagePlan, dst: RegistryClient, uploader: Uploader,
+    def _send_blob(self, plan: ImagePlan, ctx: _Walk, uploader: Uploader,
                    blob: Descriptor, actions: _Actions) -> None:
         other = actions.mount.get(blob.digest)
-        if other and try_mount(dst, plan.repository, blob.digest, other):
+        if other and try_mount(uploader.client, plan.repository, blob.digest, other):
             with actions.lock:
                 actions.mounted += 1
             return
         path = actions.upload.get(blob.digest)
         if path is None or not path.is_file():  # the mount was refused: fetch it after all
-            raise LimitExceeded("internal: blob not staged", where=str(blob.digest)) \
-                if other is None else NotFoundError(
-                    f"the mirror refused to mount {blob.digest} from {other}",
-                    where=f"{dst.host}/{plan.repository}", hint="run again: it is uploaded then")
+            path = self._fetch(ctx, blob, actions)
 
         def sent(size: int) -> None:
             with actions.lock:
