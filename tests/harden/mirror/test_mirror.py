@@ -22,6 +22,8 @@ from tests.harden.mirror.conftest import (
     crane_digest,
     hullguard,
     mirror,
+    multiarch_layout,
+    push,
     report_of,
     skopeo_raw,
 )
@@ -151,3 +153,19 @@ spec:
     [entry] = read_mapping(mapping)
     assert entry.mirror == f"{target_registry.host}/team/web@{multiarch.digest}"
     assert crane_digest(entry.mirror) == str(multiarch.digest)
+
+
+def test_a_blob_already_in_another_mirror_repository_is_mounted_not_sent(
+        source_registry: RegistryServer, target_registry: RegistryServer,
+        tmp_path: Path) -> None:
+    layout = multiarch_layout(tmp_path, "shared-base")
+    first, second = (push(source_registry, layout, f"mount/{name}") for name in ("one", "two"))
+    done = mirror(first.by_tag, second.by_tag, "--to", target_registry.host, "--jobs", "1",
+                  cache=tmp_path / "cache")
+    assert done.returncode == 0, done.stderr
+    images = report_of(done)["images"]
+    assert isinstance(images, list)
+    assert images[0]["bytes_sent"] > 0 and "4 blobs uploaded" in " ".join(images[0]["copied"])
+    assert images[1]["bytes_sent"] == 0 and "4 blobs mounted" in images[1]["copied"]
+    for image in images:
+        assert crane_digest(image["mirror"]) == str(first.digest) == str(second.digest)
