@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from hullguard.harden.mirror.upload import blob_size_at
 from hullguard.images.registry import RegistryClient
 from hullguard.model import Digest
 from tests.harden.mirror.conftest import (
+    REPO,
     Pushed,
     all_blobs,
     crane_digest,
@@ -27,7 +29,7 @@ from tests.harden.mirror.conftest import (
     report_of,
     skopeo_raw,
 )
-from tests.support.env import go_tool
+from tests.support.env import go_tool, tool
 from tests.support.registry import RegistryServer
 
 pytestmark = pytest.mark.slow
@@ -169,3 +171,21 @@ def test_a_blob_already_in_another_mirror_repository_is_mounted_not_sent(
     assert images[1]["bytes_sent"] == 0 and "4 blobs mounted" in images[1]["copied"]
     for image in images:
         assert crane_digest(image["mirror"]) == str(first.digest) == str(second.digest)
+
+
+def test_the_progress_bar_is_drawn_on_a_terminal(
+        multiarch: Pushed, target_registry: RegistryServer, tmp_path: Path) -> None:
+    """Under ``script`` (a pseudo-terminal) rich draws the bar on stderr; piped, it does not
+    (asserted in the first test)."""
+    import shlex
+
+    command = shlex.join([sys.executable, "-m", "hullguard", "mirror", multiarch.by_tag,
+                          "--to", target_registry.host, "--cache-dir", str(tmp_path / "c")])
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "TERM": "xterm", "COLUMNS": "100"}
+    done = subprocess.run([tool("script"), "-qec", command, "/dev/null"], capture_output=True,
+                          text=True, timeout=180, env=env, check=False)
+    assert done.returncode == 0, done.stdout
+    assert "mirroring" in done.stdout or multiarch.repository[-20:] in done.stdout
+    assert "\x1b[" in done.stdout  # terminal control: the bar was drawn (and cleared)
+    name = f"{target_registry.host}/{multiarch.host.replace(':', '-')}/{multiarch.repository}"
+    assert crane_digest(f"{name}@{multiarch.digest}") == str(multiarch.digest)
