@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -49,6 +50,9 @@ class StallingProxy:
         self.patch_bytes = 0
         self.stalled = threading.Event()
         self.release = threading.Event()
+        self.upload_delay = 0.0  # seconds each blob upload request is held (concurrency test)
+        self.uploading = self.most_uploading = 0
+        self.lock = threading.Lock()
         self.server = FakeRegistry()
         self.server.routes = _Everything(self._forward)  # type: ignore[assignment]
         self.host = self.server.host
@@ -63,6 +67,14 @@ class StallingProxy:
                 return
             self.patches += 1
             self.patch_bytes += len(body)
+        uploading = handler.command in ("PUT", "PATCH") and "/blobs/uploads/" in handler.path
+        if uploading:
+            with self.lock:
+                self.uploading += 1
+                self.most_uploading = max(self.most_uploading, self.uploading)
+            time.sleep(self.upload_delay)
+            with self.lock:
+                self.uploading -= 1
         connection = http.client.HTTPConnection(self.upstream, timeout=60)
         headers = {k: v for k, v in handler.headers.items() if k.lower() != "connection"}
         connection.request(handler.command, handler.path, body=body or None, headers=headers)
@@ -146,3 +158,14 @@ def test_a_run_killed_mid_blob_resumes_and_ends_identical(
         for digest, size in all_blobs(client, repository, big_image.digest):
             assert blob_size_at(client, repository, Digest.parse(digest)) == size
     assert not (cache / "blobs").exists()  # a complete run empties the cache
+
+
+def test_blob_transfers_are_bounded_by_jobs(
+        source_registry: RegistryServer, proxy: StallingProxy, tmp_path: Path) -> None:
+    images = [push(source_registry, multiarch_layout(tmp_path, f"bounded-{i}"),
+                   f"apps/bounded-{i}") for i in range(3)]
+    proxy.upload_delay = 0.3
+    done = mirror(*(image.by_tag for image in images), "--to", proxy.host, "--jobs", "2",
+                  cache=tmp_path / "cache")
+    assert done.returncode == 0, done.stderr
+    assert proxy.most_uploading == 2  # concurrent, and never more than --jobs
