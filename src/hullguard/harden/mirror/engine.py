@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from hullguard.errors import HullguardError, LimitExceeded, NotFoundError, RateLimited
 from hullguard.harden.mirror.mapping import MirrorTarget, mirror_name
@@ -69,6 +70,8 @@ from hullguard.images.registry.credentials import find_credentials
 from hullguard.images.registry.referrers import get_referrers
 from hullguard.model import Digest, Platform
 
+Item = TypeVar("Item")
+Done = TypeVar("Done")
 MAX_DEPTH = 4  # index -> index -> manifest is rare; deeper is hostile
 TRUST_TAGS = (("sig", "signature"), ("att", "attestation"), ("sbom", "sbom"))
 
@@ -205,8 +208,7 @@ class Mirror:
         if self.options.tags and source.tag:
             plan.tags.append(source.tag)
         if self.options.trust:
-            for subject in trusted:
-                self._trust(plan, ctx, subject)
+            self._trust(plan, ctx, trusted)
         self._stage(plan, ctx, actions)
         return plan
 
@@ -253,23 +255,43 @@ class Mirror:
         dst = self._target(ctx)
         return manifest_digest_at(dst, ctx.destination.repository, str(digest)) == digest
 
-    def _trust(self, plan: ImagePlan, ctx: _Walk, subject: Digest) -> None:
-        """cosign's ``sha256-HEX.sig/.att/.sbom`` tags and the OCI 1.1 referrers of
-        ``subject`` (through the API, else the referrers tag schema)."""
-        for suffix, role in TRUST_TAGS:
-            tag = f"{subject.algorithm}-{subject.hex}.{suffix}"
-            reference = ImageReference(ctx.source.registry, ctx.source.repository, tag)
-            try:
-                data, served, digest = ctx.src.get_manifest(reference)
-            except NotFoundError:
-                continue
-            dst = self._target(ctx)
-            if manifest_digest_at(dst, ctx.destination.repository, tag) == digest:
-                continue
-            where = f"{ctx.source.name}:{tag}"
-            self._walk(plan, ctx, read_document(data, digest, _known(served), where, role,
-                                                tag=tag), 0)
-        self._referrers(plan, ctx, subject)
+    def _trust(self, plan: ImagePlan, ctx: _Walk, subjects: list[Digest]) -> None:
+        """cosign's ``sha256-HEX.sig/.att/.sbom`` tags and the OCI 1.1 referrers of each
+        subject (through the API, else the referrers tag schema). The lookups (mostly 404s,
+        each a round trip) run in the bounded pool, each into its own part of the plan,
+        merged in a fixed order."""
+        lookups = [(subject, suffix, role) for subject in subjects
+                   for suffix, role in (*TRUST_TAGS, ("", "referrers"))]
+
+        def look(lookup: tuple[Digest, str, str]) -> ImagePlan:
+            part = ImagePlan(plan.source, plan.digest, plan.repository)
+            subject, suffix, role = lookup
+            if suffix:
+                self._attached(part, ctx, subject, suffix, role)
+            else:
+                self._referrers(part, ctx, subject)
+            return part
+
+        for part in self._each(look, lookups):
+            plan.documents += part.documents
+            plan.blobs.update(part.blobs)
+            plan.notes += part.notes
+            plan.referrers += part.referrers
+
+    def _attached(self, plan: ImagePlan, ctx: _Walk, subject: Digest, suffix: str,
+                  role: str) -> None:
+        tag = f"{subject.algorithm}-{subject.hex}.{suffix}"
+        reference = ImageReference(ctx.source.registry, ctx.source.repository, tag)
+        try:
+            data, served, digest = ctx.src.get_manifest(reference)
+        except NotFoundError:
+            return
+        dst = self._target(ctx)
+        if manifest_digest_at(dst, ctx.destination.repository, tag) == digest:
+            return
+        where = f"{ctx.source.name}:{tag}"
+        self._walk(plan, ctx, read_document(data, digest, _known(served), where, role,
+                                            tag=tag), 0)
 
     def _referrers(self, plan: ImagePlan, ctx: _Walk, subject: Digest) -> None:
         tag = f"{subject.algorithm}-{subject.hex}"
@@ -415,15 +437,17 @@ class Mirror:
 
     # -- shared ----------------------------------------------------------------------------
 
-    def _each(self, work: Callable[[Descriptor], None], items: list[Descriptor]) -> None:
-        """``work`` on every item in the bounded blob pool; the first error is raised after
-        all have finished (no transfer is left running behind the caller's back)."""
+    def _each(self, work: Callable[[Item], Done], items: list[Item]) -> list[Done]:
+        """``work`` on every item in the bounded pool, results in order; the first error
+        (a rate limit first) is raised after all have finished (no transfer is left running
+        behind the caller's back)."""
         futures = [self._blobs.submit(work, item) for item in items]
         errors = [f.exception() for f in futures]
         rate = next((e for e in errors if isinstance(e, RateLimited)), None)
         first = rate or next((e for e in errors if e is not None), None)
         if first is not None:
             raise first
+        return [f.result() for f in futures]
 
     def _client(self, host: str, credentials_for: str) -> RegistryClient:
         with self._lock:
