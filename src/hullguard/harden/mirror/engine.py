@@ -203,6 +203,8 @@ class Mirror:
             trusted = [entry.digest for entry in top.children]
         elif top.is_index:
             trusted += [entry.digest for entry in top.children]
+        elif self.options.platforms:
+            plan.notes.append("a single-platform image: --platform does not apply, copied as is")
         plan.mirror_digest, plan.top = top.digest, top
         self._walk(plan, ctx, top, 0)
         if self.options.tags and source.tag:
