@@ -50,6 +50,7 @@ class StallingProxy:
         self.patch_bytes = 0
         self.stalled = threading.Event()
         self.release = threading.Event()
+        self.refuse_after: int | None = None  # answer later PATCHes 416 (a broken session)
         self.upload_delay = 0.0  # seconds each blob upload request is held (concurrency test)
         self.uploading = self.most_uploading = 0
         self.lock = threading.Lock()
@@ -64,6 +65,10 @@ class StallingProxy:
                 self.stalled.set()
                 self.release.wait(120)  # the client is killed meanwhile
                 handler.close_connection = True
+                return
+            if self.refuse_after is not None and self.patches >= self.refuse_after:
+                handler.reply(416, b'{"errors":[{"code":"BLOB_UPLOAD_INVALID"}]}',
+                              "application/json")
                 return
             self.patches += 1
             self.patch_bytes += len(body)
@@ -169,3 +174,21 @@ def test_blob_transfers_are_bounded_by_jobs(
                   cache=tmp_path / "cache")
     assert done.returncode == 0, done.stderr
     assert proxy.most_uploading == 2  # concurrent, and never more than --jobs
+
+
+def test_a_refused_chunk_makes_the_next_run_start_a_new_session(
+        big_image: Pushed, proxy: StallingProxy, target_registry: RegistryServer,
+        tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    proxy.refuse_after = 2
+    done = mirror(big_image.by_tag, "--to", proxy.host, "--chunk-size", CHUNK, "--jobs", "1",
+                  cache=cache)
+    assert done.returncode == 1, done.stderr
+    [image] = report_of(done)["images"]  # type: ignore[misc]
+    assert image["status"] == "failed" and "416" in image["reason"]
+    assert not list((cache / "uploads").glob("*.json"))  # no session to resume wrongly
+    proxy.refuse_after = None
+    again = mirror(big_image.by_tag, "--to", proxy.host, "--chunk-size", CHUNK, cache=cache)
+    assert again.returncode == 0, again.stderr
+    name = f"{big_image.host.replace(':', '-')}/{big_image.repository}@{big_image.digest}"
+    assert crane_digest(f"{target_registry.host}/{name}") == str(big_image.digest)

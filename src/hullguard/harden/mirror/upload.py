@@ -152,14 +152,22 @@ class Uploader:
         url, offset = self._resume(repository, state, where)
         if url is None:
             url, offset = self._start(repository, where), 0
-        with path.open("rb") as handle:
-            handle.seek(offset)
-            while offset < descriptor.size:
-                chunk = handle.read(self.settings.chunk_size)
-                url = self._patch(repository, url, chunk, offset, where)
-                offset += len(chunk)
-                sent(len(chunk))
-                self._remember(state, url)
+        try:
+            with path.open("rb") as handle:
+                handle.seek(offset)
+                while offset < descriptor.size:
+                    chunk = handle.read(self.settings.chunk_size)
+                    url = self._patch(repository, url, chunk, offset, where)
+                    offset += len(chunk)
+                    sent(len(chunk))
+                    self._remember(state, url)
+        except HullguardError:
+            # a refused or broken chunk may have reached the registry in part: the saved
+            # offset is no longer sure, so the next run starts a new session (a killed run
+            # never gets here and resumes)
+            if state is not None:
+                state.unlink(missing_ok=True)
+            raise
         with self.client._request("PUT", _with_digest(url, descriptor.digest),
                                   _push(repository), where, headers={"Content-Length": "0"}):
             pass
