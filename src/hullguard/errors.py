@@ -52,6 +52,16 @@ class AuthError(RegistryError):
     """Authentication failed or an auth challenge was unsafe to follow."""
 
 
+class RateLimited(RegistryError):
+    """The registry refused with HTTP 429; ``retry_after`` is the wait it asked for (seconds,
+    0 when it did not say)."""
+
+    def __init__(self, message: str, *, where: str = "", hint: str = "",
+                 retry_after: float = 0.0) -> None:
+        super().__init__(message, where=where, hint=hint)
+        self.retry_after = retry_after
+
+
 class NotFoundError(HullguardError):
     """The image, tag, platform or record asked for does not exist."""
 

@@ -69,6 +69,10 @@ ROLES: dict[str, str] = {
     "limit": "other", "since": "other", "until": "other",
     # respond's follow-up steps
     "contain": "other", "remediate": "other", "logs": "other", "yara": "in-path",
+    # mirror
+    "to": "other", "all_platforms": "other", "tags": "other", "no_signatures": "other",
+    "jobs": "other", "chunk_size": "other", "output_format": "other", "name_map": "in-file",
+    "mapping": "out-file", "cache_dir": "out-dir", "docker_config": "in-file",
     # posture
     "org": "other", "api_url": "other", "ca_file": "in-file",
     # gate
@@ -150,7 +154,7 @@ def _required_option(path: tuple[str, ...], param: Any, fx: Fixtures) -> str:
     """A valid value for a required option, so its absence is not the error under test."""
     values = {"key": str(fx.public_key if path[0].startswith("verify") else fx.private_key),
               "org": "example", "url": "https://127.0.0.1:9",
-              "config": str(fx.registry_config)}
+              "config": str(fx.registry_config), "to": "127.0.0.1:9/mirror"}
     return values[str(param.name)]
 
 

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "hullguard.cli.contain_cmd",
     "hullguard.cli.remediate_cmd",
     "hullguard.cli.trust_cmd",
+    "hullguard.cli.mirror_cmd",
     "hullguard.cli.posture_cmd",
     "hullguard.cli.forensics_cmd",
     "hullguard.cli.store_cmd",

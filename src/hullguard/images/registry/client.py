@@ -30,6 +30,7 @@ from hullguard.errors import (
     IntegrityError,
     LimitExceeded,
     NotFoundError,
+    RateLimited,
     RegistryError,
 )
 from hullguard.images.api import MIN_TRANSFER_RATE
@@ -437,10 +438,11 @@ class RegistryClient:
         if status in (401, 403):
             return AuthError(f"access denied (HTTP {status}){detail}", where=where)
         if status == 429:
-            wait = response.headers.get("retry-after", "").strip()[:40]
-            return RegistryError(f"rate limited (HTTP 429){detail}", where=where,
-                                 hint=f"the registry asks to wait {wait} s" if wait else
-                                 "try again later or authenticate for a higher limit")
+            wait = rate_limit_wait(response)
+            return RateLimited(f"rate limited (HTTP 429){detail}", where=where,
+                               hint=f"the registry asks to wait {wait:.0f} s" if wait else
+                               "try again later or authenticate for a higher limit",
+                               retry_after=wait)
         return RegistryError(f"registry answered HTTP {status}{detail}", where=where)
 
     def _read_bounded(self, response: httpx.Response, limit: int, where: str,
@@ -561,6 +563,26 @@ def _retry_after(response: httpx.Response) -> float | None:
         return max(0.0, float(value)) if value else None
     except ValueError:
         return None  # an HTTP date: fall back to our own backoff
+
+
+def rate_limit_wait(response: httpx.Response) -> float:
+    """Seconds a 429 asks us to wait: ``Retry-After`` (seconds or an HTTP date), else the
+    window of Docker Hub's ``RateLimit-Remaining: 0;w=SECONDS``; 0 when neither says."""
+    value = response.headers.get("retry-after", "").strip()
+    asked = _retry_after(response)
+    if asked is not None:
+        return asked
+    if value:
+        import email.utils
+
+        with contextlib.suppress(TypeError, ValueError, OverflowError):
+            when = email.utils.parsedate_to_datetime(value)
+            return max(0.0, when.timestamp() - time.time())
+    remaining = response.headers.get("ratelimit-remaining", "")
+    count, _, window = remaining.partition(";w=")
+    if count.strip() == "0" and window.strip().isdigit():
+        return float(window.strip())
+    return 0.0
 
 
 def _error_detail(response: httpx.Response) -> str:
