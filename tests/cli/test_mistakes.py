@@ -80,7 +80,7 @@ ROLES: dict[str, str] = {
     "sarif_file": "out-file", "stage": "other", "signature_format": "other", "name": "other",
     "plan_file": "out-file",
     # pin
-    "map_file": "in-file", "mirror": "other", "name_map": "in-file", "write": "other",
+    "map_file": "in-file", "mirror": "other", "write": "other",
     "diff": "other", "kustomize": "out-file", "fail_on_unpinned": "other",
 }
 WRITING_DB = {("db", "import"), ("db", "update")}
