@@ -31,7 +31,8 @@ class Browser:
             import websocket
         except ImportError:
             missing("websocket-client not installed")
-        self._profile = tempfile.TemporaryDirectory()
+        # chromium may still be writing its profile when the directory is removed
+        self._profile = tempfile.TemporaryDirectory(ignore_cleanup_errors=True)
         self._proc = subprocess.Popen(
             [str(binary), *FLAGS, "--remote-debugging-port=0",
              f"--user-data-dir={self._profile.name}", "about:blank"],

@@ -131,8 +131,8 @@ def _gate(policy: StagePolicy, targets: list[str], db: Path | None, fmt: str,
 
 def _evidence(policy: StagePolicy, targets: list[str], db: Path | None,
               source: tuple[str, bool, bool]) -> list[Evidence]:
-    from hullguard.harden.gate.collect import CollectOptions, collect_images, collect_incident
     from hullguard.harden.gate.rules import active_rules
+    from hullguard.pipeline.gate import CollectOptions, collect_images, collect_incident
 
     if len(targets) == 1 and Path(targets[0]).is_dir() \
             and (Path(targets[0]) / "findings.json").is_file():

@@ -1,6 +1,7 @@
-"""Gather the gate's evidence: scan each image through the pipeline (one job per image, the
-advisory DB opened once), verify its signatures and attestations with the policy's keys, and
-look up advisory publication dates; or read an incident folder ``respond`` wrote.
+"""The gate use case: gather the evidence ``hullguard gate`` judges. Each image is scanned
+through the pipeline (one job per image, the advisory DB opened once), its signatures and
+attestations are verified with the policy's keys and advisory publication dates are looked
+up; or an incident folder ``respond`` wrote is read.
 
 Nothing is assumed: a step that was not run leaves its evidence ``None``."""
 
