@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -31,12 +33,12 @@ class Browser:
             import websocket
         except ImportError:
             missing("websocket-client not installed")
-        # chromium may still be writing its profile when the directory is removed
-        self._profile = tempfile.TemporaryDirectory(ignore_cleanup_errors=True)
+        self._profile = tempfile.TemporaryDirectory()
         self._proc = subprocess.Popen(
             [str(binary), *FLAGS, "--remote-debugging-port=0",
              f"--user-data-dir={self._profile.name}", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)  # its own group: close() stops every helper process
         port = self._wait_port(Path(self._profile.name) / "DevToolsActivePort")
         self._ws = websocket.create_connection(self._page_ws(port), timeout=30)
         self._next_id = 0
@@ -103,10 +105,29 @@ class Browser:
         return found
 
     def close(self) -> None:
+        """Stop chromium and every process it started (renderer, GPU, crash handler): they
+        write into the profile, which can only be removed once all of them are gone."""
         self._ws.close()
-        self._proc.terminate()
-        try:
-            self._proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
+        group = os.getpgid(self._proc.pid)
+        os.killpg(group, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while _live_members(group) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _live_members(group):
+            os.killpg(group, signal.SIGKILL)
+        self._proc.wait(timeout=10)
         self._profile.cleanup()
+
+
+def _live_members(group: int) -> list[int]:
+    """Processes of ``group`` still running (zombies write nothing: a PID 1 that does not
+    reap them must not keep us waiting)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # the process ended while we looked
+        if fields[0] != "Z" and int(fields[2]) == group:
+            found.append(int(stat.parent.name))
+    return found

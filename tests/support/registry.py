@@ -34,6 +34,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from hullguard.model import Digest
 from tests.support.env import missing, tool
 
 REGISTRY_BIN = "/usr/bin/docker-registry"
@@ -411,6 +412,24 @@ def skopeo_push(layout: Path, tag: str, server: RegistryServer, repository: str,
     done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"skopeo copy failed: {done.stderr[-2000:]}")
+
+
+@dataclass(frozen=True)
+class Pushed:
+    """An image the tests pushed: where it is, by tag and by digest."""
+
+    host: str
+    repository: str
+    tag: str
+    digest: Digest
+
+    @property
+    def by_tag(self) -> str:
+        return f"{self.host}/{self.repository}:{self.tag}"
+
+    @property
+    def by_digest(self) -> str:
+        return f"{self.host}/{self.repository}@{self.digest}"
 
 
 # -- fixtures (import them into a conftest.py to use them) ----------------------------------

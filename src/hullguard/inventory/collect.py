@@ -75,7 +75,7 @@ class Collector:
 
     def add_path(self, path: Path) -> None:
         if path.is_dir():
-            for index, file in enumerate(_walk(path)):
+            for index, file in enumerate(walk_files(path)):
                 if index >= MAX_FILES:
                     self.assembler.issue(str(path), f"more than {MAX_FILES} files; rest skipped")
                     return
@@ -255,7 +255,7 @@ def _looks_structured(text: str) -> bool:
                                                       "version:", "kind:"))
 
 
-def _walk(root: Path) -> Iterator[Path]:
+def walk_files(root: Path) -> Iterator[Path]:
     """Files under ``root`` in a stable order; symlinked directories are not followed."""
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)

@@ -7,8 +7,9 @@ Nothing is assumed: a step that was not run leaves its evidence ``None``."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -144,32 +145,23 @@ def _summary(checked: Iterable[Any], what: str) -> Check:
     return Check(False, "; ".join(f"{c.layout} {c.location}: {c.reason}" for c in items[:5]))
 
 
-class _attachments:  # a context manager used like a function
+@contextlib.contextmanager
+def _attachments(image: str, source: SourceOptions) -> Iterator[tuple[Attachments, Target]]:
     """The image's attachments: the registry's (the tag resolved once) or an oci: layout's."""
+    from hullguard.harden.trust.attach import RegistryAttachments, resolve
+    from hullguard.harden.trust.layout import open_layout
+    from hullguard.images.reference import parse_source
+    from hullguard.images.registry.source import client_for
 
-    def __init__(self, image: str, source: SourceOptions) -> None:
-        self.image, self.source = image, source
-        self.client: Any = None
-
-    def __enter__(self) -> tuple[Attachments, Target]:
-        from hullguard.harden.trust.attach import RegistryAttachments, resolve
-        from hullguard.harden.trust.layout import open_layout
-        from hullguard.images.reference import parse_source
-        from hullguard.images.registry.source import client_for
-
-        parsed = parse_source(self.image)
-        if parsed.kind == "oci":
-            return open_layout(parsed.path)
-        if parsed.reference is None:
-            raise InputError("signatures live in a registry or an oci: layout",
-                             where=self.image)
-        self.client = client_for(parsed.reference, self.source)
-        target = resolve(self.client, parsed.reference)
-        return RegistryAttachments(self.client, target), target
-
-    def __exit__(self, *exc: object) -> None:
-        if self.client is not None:
-            self.client.close()
+    parsed = parse_source(image)
+    if parsed.kind == "oci":
+        yield open_layout(parsed.path)
+        return
+    if parsed.reference is None:
+        raise InputError("signatures live in a registry or an oci: layout", where=image)
+    with client_for(parsed.reference, source) as client:
+        target = resolve(client, parsed.reference)
+        yield RegistryAttachments(client, target), target
 
 
 def collect_incident(folder: Path) -> list[Evidence]:

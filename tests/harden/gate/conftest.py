@@ -4,9 +4,7 @@ run as a real process."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,21 +14,18 @@ from hullguard.demo.images import demo_images
 from hullguard.images.builder import write_oci_layout
 from hullguard.images.registry import RegistryClient, push_layout
 from tests.support import registry as support
+from tests.support.cli import keygen, run_hullguard
 from tests.support.registry import RegistryServer
 
 registry_server = support.registry_server
 PASSWORD = "gate test password"
-REPO = Path(__file__).resolve().parents[3]
 WEB = "registry.shop.internal/shop/web:1.4.2"
 WORKER = "registry.shop.internal/shop/worker:2.0.1"
 
 
 def hullguard(*args: str, cwd: Path | None = None,
               timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COSIGN_PASSWORD": PASSWORD,
-           "PYTHONPATH": str(REPO / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    return subprocess.run([sys.executable, "-m", "hullguard", *args], capture_output=True,
-                          text=True, timeout=timeout, env=env, cwd=cwd, check=False)
+    return run_hullguard(*args, env={"COSIGN_PASSWORD": PASSWORD}, cwd=cwd, timeout=timeout)
 
 
 @pytest.fixture(scope="session")
@@ -40,10 +35,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
 
 @pytest.fixture(scope="session")
 def keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("gate-keys")
-    done = hullguard("keygen", "--out-prefix", str(root / "team"))
-    assert done.returncode == 0, done.stderr
-    return root / "team.key", root / "team.pub"
+    return keygen(tmp_path_factory.mktemp("gate-keys") / "team", PASSWORD)
 
 
 def push_demo(server: RegistryServer, root: Path, reference: str, repository: str) -> str:

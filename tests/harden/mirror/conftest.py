@@ -7,9 +7,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -19,28 +17,12 @@ from hullguard.images.manifest import load_json
 from hullguard.images.reference import ImageReference
 from hullguard.images.registry import RegistryClient, push_layout
 from hullguard.model import Digest
+from tests.support.cli import keygen, run_hullguard
 from tests.support.env import go_tool
-from tests.support.registry import RegistryServer, start_registry
+from tests.support.registry import Pushed, RegistryServer, start_registry
 
 PASSWORD = "mirror test key password"
-REPO = Path(__file__).resolve().parents[3]
 PLATFORMS = (("amd64", ""), ("arm64", "v8"))
-
-
-@dataclass(frozen=True)
-class Pushed:
-    host: str
-    repository: str
-    tag: str
-    digest: Digest
-
-    @property
-    def by_tag(self) -> str:
-        return f"{self.host}/{self.repository}:{self.tag}"
-
-    @property
-    def by_digest(self) -> str:
-        return f"{self.host}/{self.repository}@{self.digest}"
 
 
 @pytest.fixture(scope="session")
@@ -100,11 +82,8 @@ def all_blobs(client: RegistryClient, repository: str, digest: Digest) -> list[t
 
 def hullguard(*args: str, timeout: float = 300,
               env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full = {**os.environ, "COSIGN_PASSWORD": PASSWORD,
-            "PYTHONPATH": str(REPO / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""),
-            **(env or {})}
-    return subprocess.run([sys.executable, "-m", "hullguard", *args], capture_output=True,
-                          text=True, timeout=timeout, env=full, check=False)
+    return run_hullguard(*args, env={"COSIGN_PASSWORD": PASSWORD, **(env or {})},
+                         timeout=timeout)
 
 
 def mirror(*args: str, cache: Path, timeout: float = 300,
@@ -121,10 +100,7 @@ def report_of(done: subprocess.CompletedProcess[str]) -> dict[str, object]:
 
 @pytest.fixture(scope="session")
 def keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("mirror-keys")
-    done = hullguard("keygen", "--out-prefix", str(root / "hg"))
-    assert done.returncode == 0, done.stderr
-    return root / "hg.key", root / "hg.pub"
+    return keygen(tmp_path_factory.mktemp("mirror-keys") / "hg", PASSWORD)
 
 
 def crane_digest(reference: str) -> str:

@@ -18,7 +18,6 @@ from hullguard.harden.mirror.upload import blob_size_at
 from hullguard.images.registry import RegistryClient
 from hullguard.model import Digest
 from tests.harden.mirror.conftest import (
-    REPO,
     Pushed,
     all_blobs,
     crane_digest,
@@ -29,15 +28,11 @@ from tests.harden.mirror.conftest import (
     report_of,
     skopeo_raw,
 )
+from tests.support.cli import EMPTY_TRUSTED_ROOT, REPO
 from tests.support.env import go_tool, tool
 from tests.support.registry import RegistryServer
 
 pytestmark = pytest.mark.slow
-# cosign 2.6 reads bundles only with a trusted root; key-based verification without a
-# transparency log needs nothing in it (as in tests/harden/trust/test_cosign_interop.py)
-EMPTY_TRUSTED_ROOT = {"mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
-                      "tlogs": [], "certificateAuthorities": [], "ctlogs": [],
-                      "timestampAuthorities": []}
 
 
 def mirror_ref(target: RegistryServer, image: Pushed, prefix: str = "mirror") -> str:

@@ -23,7 +23,6 @@ from hullguard.harden.mirror.upload import blob_size_at
 from hullguard.images.registry import RegistryClient
 from hullguard.model import Digest
 from tests.harden.mirror.conftest import (
-    REPO,
     Pushed,
     all_blobs,
     crane_digest,
@@ -33,6 +32,7 @@ from tests.harden.mirror.conftest import (
     report_of,
     skopeo_raw,
 )
+from tests.support.cli import REPO
 from tests.support.registry import FakeRegistry, Handler, RegistryServer
 
 pytestmark = pytest.mark.slow

@@ -4,11 +4,8 @@ and the CLI run as a real process."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -17,29 +14,12 @@ from hullguard.harden.trust import Target, resolve
 from hullguard.images.builder import FileSpec, ImageSpec, LayerSpec, write_oci_layout
 from hullguard.images.reference import parse_reference
 from hullguard.images.registry import RegistryClient, push_layout
-from hullguard.model import Digest
 from tests.support import registry as support
-from tests.support.registry import RegistryServer
+from tests.support.cli import keygen, run_hullguard
+from tests.support.registry import Pushed, RegistryServer
 
 registry_server = support.registry_server
 PASSWORD = "correct horse battery staple"
-REPO = Path(__file__).resolve().parents[3]
-
-
-@dataclass(frozen=True)
-class Pushed:
-    host: str
-    repository: str
-    tag: str
-    digest: Digest
-
-    @property
-    def by_tag(self) -> str:
-        return f"{self.host}/{self.repository}:{self.tag}"
-
-    @property
-    def by_digest(self) -> str:
-        return f"{self.host}/{self.repository}@{self.digest}"
 
 
 def push_image(server: RegistryServer, root: Path, repository: str, tag: str,
@@ -69,27 +49,18 @@ def client(registry_server: RegistryServer) -> Iterator[RegistryClient]:
 
 def hullguard(*args: str, cwd: Path | None = None, password: str = PASSWORD,
               timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COSIGN_PASSWORD": password,
-           "PYTHONPATH": str(REPO / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    return subprocess.run([sys.executable, "-m", "hullguard", *args], capture_output=True,
-                          text=True, timeout=timeout, env=env, cwd=cwd, check=False)
+    return run_hullguard(*args, env={"COSIGN_PASSWORD": password}, cwd=cwd, timeout=timeout)
 
 
 @pytest.fixture(scope="session")
 def hg_keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(private, public) made by ``hullguard keygen``."""
-    root = tmp_path_factory.mktemp("hg-keys")
-    done = hullguard("keygen", "--out-prefix", str(root / "hg"))
-    assert done.returncode == 0, done.stderr
-    return root / "hg.key", root / "hg.pub"
+    return keygen(tmp_path_factory.mktemp("hg-keys") / "hg", PASSWORD)
 
 
 @pytest.fixture(scope="session")
 def other_keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("other-keys")
-    done = hullguard("keygen", "--out-prefix", str(root / "other"))
-    assert done.returncode == 0, done.stderr
-    return root / "other.key", root / "other.pub"
+    return keygen(tmp_path_factory.mktemp("other-keys") / "other", PASSWORD)
 
 
 def target_of(client: RegistryClient, ref: str) -> Target:

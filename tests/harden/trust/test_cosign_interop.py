@@ -20,6 +20,7 @@ from tests.harden.trust.test_sign_verify import (
     openssl_verify,
     tamper_legacy_payload,
 )
+from tests.support.cli import EMPTY_TRUSTED_ROOT
 from tests.support.env import go_tool
 from tests.support.registry import RegistryServer
 
@@ -27,11 +28,6 @@ pytestmark = pytest.mark.slow
 REGISTRY_FLAGS = ["--allow-insecure-registry", "--allow-http-registry"]
 OFFLINE_VERIFY = ["--insecure-ignore-tlog=true", *REGISTRY_FLAGS]
 OFFLINE_SIGN = ["--tlog-upload=false", "--yes", *REGISTRY_FLAGS]
-# cosign 2.6 reads bundles only with a trusted root; key-based verification without a
-# transparency log needs nothing in it.
-EMPTY_TRUSTED_ROOT = {"mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
-                      "tlogs": [], "certificateAuthorities": [], "ctlogs": [],
-                      "timestampAuthorities": []}
 
 
 def bundle_flags(tmp: Path) -> list[str]:

@@ -7,16 +7,14 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import jsonschema
 import pytest
 
 from hullguard.harden.trust.dct import DETECTORS, audit
+from tests.support.cli import run_hullguard
 from tests.vuln.test_report import _sarif_schema
-
-REPO = Path(__file__).resolve().parents[3]
 
 # file -> (text, the detector ids expected, in line order)
 TREE = {
@@ -86,9 +84,7 @@ def test_hostile_tree(tmp_path: Path) -> None:
 
 
 def hullguard(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    return subprocess.run([sys.executable, "-m", "hullguard", *args], capture_output=True,
-                          text=True, timeout=120, env=env, check=False)
+    return run_hullguard(*args, timeout=120)
 
 
 def test_cli_reports_plan_and_exit_codes(tree: Path, tmp_path: Path) -> None:

@@ -6,11 +6,9 @@ names from the store are shown as text, never run."""
 from __future__ import annotations
 
 import json
-import os
 import socket
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 import urllib.parse
@@ -20,16 +18,14 @@ from pathlib import Path
 import pytest
 
 from tests.support.browser import Browser
+from tests.support.cli import REPO, run_hullguard
 
-REPO = Path(__file__).resolve().parents[3]
 WEB = "registry.shop.internal/shop/web:1.4.2"
 HOSTILE = '<img src=x onerror="window.pwned=1">'
 
 
 def hullguard(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    return subprocess.run([sys.executable, "-m", "hullguard", *args], capture_output=True,
-                          text=True, timeout=600, env=env, check=False)
+    return run_hullguard(*args, timeout=600)
 
 
 @pytest.fixture(scope="module")

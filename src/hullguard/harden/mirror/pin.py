@@ -29,7 +29,7 @@ from hullguard.harden.mirror.pin_model import (
 )
 from hullguard.images.reference import ImageReference, parse_reference
 from hullguard.inventory import compose as compose_mod
-from hullguard.inventory.collect import _walk
+from hullguard.inventory.collect import walk_files
 from hullguard.inventory.dockerfile import looks_like_dockerfile
 from hullguard.inventory.yamlsafe import Limits, loads_all
 
@@ -148,7 +148,7 @@ def files_under(paths: Iterable[str | Path]) -> list[FileInput]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found += [FileInput(f, path, False) for f in _walk(path) if _candidate(f.name)]
+            found += [FileInput(f, path, False) for f in walk_files(path) if _candidate(f.name)]
         elif os.path.lexists(path):
             found.append(FileInput(path, path.parent, True))
         else:

@@ -302,8 +302,7 @@ def changes(conn: Session, since: datetime) -> list[Change]:
     before = {image_id: scan_id for image_id, scan_id in conn.execute(
         select(ScanRecord.image_id, func.max(ScanRecord.id))
         .where(ScanRecord.created_at <= since).group_by(ScanRecord.image_id))}
-    found = []
-    images = {i.id: i for i in conn.scalars(select(ImageRecord))}
+    diffs: dict[int, tuple[tuple[FindingView, ...], tuple[FindingView, ...]]] = {}
     for image_id, scan_id in latest.items():
         if before.get(image_id) == scan_id:
             continue
@@ -313,8 +312,10 @@ def changes(conn: Session, since: datetime) -> list[Change]:
         new = tuple(f for k, f in now.items() if k not in old)
         resolved = tuple(f for k, f in old.items() if k not in now)
         if new or resolved:
-            (row,) = _rows(conn, [images[image_id]])
-            found.append(Change(row, new, resolved))
+            diffs[image_id] = (new, resolved)
+    images = list(conn.scalars(select(ImageRecord).where(ImageRecord.id.in_(list(diffs)))))
+    rows = _rows(conn, images)  # one batch, not a query round per changed image
+    found = [Change(row, *diffs[image.id]) for image, row in zip(images, rows, strict=True)]
     return sorted(found, key=lambda c: _rank(c.image))
 
 
