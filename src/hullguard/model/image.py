@@ -94,6 +94,9 @@ class ImageConfig:
     variant: str = ""
     # The config's ``Volumes`` (paths the image expects to write; contain mounts emptyDirs).
     volumes: tuple[str, ...] = ()
+    # False when the config came from an SBOM that did not record the user (another tool's,
+    # or one written before hullguard recorded it): "" then means unknown, not root.
+    user_known: bool = True
 
 
 @dataclass(frozen=True)

@@ -137,6 +137,8 @@ def _image_properties(image: ImageInfo) -> Iterator[tuple[str, str]]:
         yield "hullguard:image:tag", tag
     for repo_digest in image.repo_digests:
         yield "hullguard:image:repo_digest", repo_digest
+    # an unset User runs as root: recorded as such, so a reader knows it was looked at
+    yield "hullguard:image:user", image.config.user or "root"
     for volume in image.config.volumes:  # what contain mounts emptyDirs at
         yield "hullguard:image:volume", volume
     for layer in image.layers:

@@ -88,10 +88,38 @@ def test_an_incident_folder_gates_like_its_images(demo: Demo, tmp_path: Path) ->
                for image in report["images"]}
     assert by_name[WEB]["secrets"] == "fail" and by_name[WEB]["vulnerabilities"] == "fail"
     assert by_name[WORKER]["secrets"] == "pass"
-    # the incident's SBOMs do not record the configured user: not checked, never a pass
-    assert by_name[WORKER]["non-root"] == "not-checked"
+    # the incident's SBOMs record the configured user: the same verdicts as the images
+    assert by_name[WEB]["non-root"] == "fail" and by_name[WORKER]["non-root"] == "pass"
     worker = next(i for i in report["images"] if i["image"] == WORKER)
-    assert "configured user" in worker["notes"][0]
+    assert not worker["notes"]
+
+
+def test_an_sbom_without_the_user_is_not_checked(demo: Demo, tmp_path: Path) -> None:
+    """Another tool's SBOM (or an older one) does not say who the image runs as: non-root is
+    then "not checked", never a pass and never a root failure."""
+    out = tmp_path / "incident"
+    done = hullguard("respond", "--demo", "--out", str(out), "-q", "--no-contain",
+                     "--no-remediate")
+    assert done.returncode in (0, 1), done.stderr
+    stripped = 0
+    for sbom in out.rglob("*.cdx.json"):
+        text = sbom.read_text()
+        document = json.loads(text)
+        for component in [document.get("metadata", {}).get("component") or {}]:
+            before = len(component.get("properties", []))
+            component["properties"] = [p for p in component.get("properties", [])
+                                       if p["name"] != "hullguard:image:user"]
+            stripped += before - len(component["properties"])
+        sbom.write_text(json.dumps(document))
+    assert stripped, "the incident's SBOMs carry hullguard:image:user"
+    policy = _write(tmp_path / "policy.yaml", SCAN_POLICY)
+    gated = hullguard("gate", "--policy", str(policy), "--stage", "scan", str(out), "-f",
+                      "json")
+    report = json.loads(gated.stdout)
+    statuses = {r["status"] for image in report["images"] for r in image["rules"]
+                if r["rule"] == "non-root" and image.get("digest")}
+    assert statuses == {"not-checked"}, gated.stdout
+    assert any("configured user" in note for i in report["images"] for note in i["notes"])
 
 
 def test_sign_stage_against_a_real_registry(registry_server: RegistryServer,

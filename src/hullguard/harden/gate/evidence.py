@@ -137,14 +137,21 @@ def from_incident_image(image: Mapping[str, Any], sbom: Sbom | None) -> Evidence
                     if isinstance(s, dict))
     return Evidence(
         given, name, digest=str(image.get("digest") or ""), pinned=pinned,
-        # the incident's CycloneDX SBOMs do not record the image config's user
-        user=None, vulns=vulns,
+        user=_user(sbom), vulns=vulns,
         uncovered=uncovered + tuple(str(s) for s in image.get("skipped") or []),
         secrets=secrets, licenses=_licenses(sbom) if sbom else None,
         base=str(image.get("base") or "") or (_label(sbom, BASE_NAME_LABEL) if sbom else ""),
         base_created=_first_layer_created(sbom) if sbom else "",
-        notes=("the incident folder does not record the image's configured user: non-root "
-               "is not checked (gate the image itself)",))
+        notes=() if _user(sbom) is not None else (
+            "the incident's SBOM does not record the image's configured user: non-root is "
+            "not checked (gate the image itself)",))
+
+
+def _user(sbom: Sbom | None) -> str | None:
+    """The configured user when the SBOM recorded it; None (not checked) otherwise."""
+    if sbom is None or not sbom.image.config.user_known:
+        return None
+    return sbom.image.config.user
 
 
 def _incident_fact(item: Mapping[str, Any]) -> VulnFact:

@@ -200,7 +200,9 @@ def _image(component: Fields | None, where: str) -> ImageInfo:
         tags=tuple(props.all("hullguard:image:tag") or props.all(TRIVY + "RepoTag")),
         platform=_platform(platform), layers=_layers(props),
         media_type=props.first("hullguard:image:media_type"),
-        config=ImageConfig(volumes=tuple(props.all("hullguard:image:volume"))),
+        config=ImageConfig(user=props.first("hullguard:image:user"),
+                           user_known=bool(props.all("hullguard:image:user")),
+                           volumes=tuple(props.all("hullguard:image:volume"))),
     )
 
 
