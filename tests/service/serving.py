@@ -1,0 +1,56 @@
+"""Running the service for a test: uvicorn in a thread on a free port of 127.0.0.1."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+
+from hullguard.service.app import create_app
+from hullguard.service.auth import create_token
+from hullguard.service.settings import Settings
+
+
+@contextmanager
+def running(settings: Settings, port: int, submitter: Any = None) -> Iterator[Any]:
+    """The app served on ``port`` until the block ends; yields the app."""
+    import uvicorn
+
+    app = create_app(settings, submitter)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    try:
+        yield app
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
+
+
+def token(app: Any, *scopes: str) -> str:
+    return create_token(app.state.service.engine, "test", scopes or ("read",), None).token
+
+
+def wait_for(check: Any, timeout: float = 120.0, every: float = 0.25) -> Any:
+    """Poll ``check()`` until it returns something truthy (or fail after ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(every)
+    raise AssertionError(f"not done within {timeout} s")
+
+
+def client(port: int, token_text: str) -> httpx.Client:
+    return httpx.Client(base_url=f"http://127.0.0.1:{port}",
+                        headers={"Authorization": f"Bearer {token_text}"}, timeout=30)

@@ -1,0 +1,56 @@
+"""End to end with real parts: docker-registry on 127.0.0.1 sends its notifications to the
+running service (uvicorn on a free port, store on the real PostgreSQL and on SQLite); skopeo
+pushes Alpine 3.10.3; the service checks the pushed digest with the registry, scans it against
+the corpus secdb v3.10 and one later musl fix, and the API and the dashboard show the image and its findings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from hullguard.service.settings import Settings
+from tests.service.serving import client, running, token, wait_for
+from tests.support.registry import free_port, have_skopeo, skopeo_push, start_registry
+
+SECRET = "e2e-webhook-secret-0123456789"
+
+
+@pytest.mark.slow
+def test_a_push_is_scanned_and_shown(store_url: str, alpine_layout: Path,
+                                     musl_db: Path, tmp_path: Path) -> None:
+    if not have_skopeo():
+        from tests.support.env import missing
+
+        missing("skopeo not installed")
+    port = free_port()
+    notify = {"notifications": {"endpoints": [{
+        "name": "hullguard", "url": f"http://127.0.0.1:{port}/webhooks/distribution",
+        "headers": {"Authorization": [f"Bearer {SECRET}"]},
+        "timeout": "5s", "threshold": 5, "backoff": "1s"}]}}
+    with start_registry(tmp_path / "registry", config=notify) as registry:
+        settings = Settings(store_url, str(musl_db), SECRET, (registry.host,), workers=1)
+        with running(settings, port) as app, client(port, token(app, "read")) as api:
+            skopeo_push(alpine_layout, "v1", registry, "shop/base", all_platforms=False)
+            done = wait_for(lambda: [s for s in api.get("/api/v1/scans").json()
+                                     if s["status"] in ("done", "failed")])
+            assert done[0]["status"] == "done", done[0]
+            assert done[0]["trigger"] == "webhook:distribution"
+            digest = done[0]["digest"]
+            image = api.get(f"/api/v1/images/{digest}").json()
+            assert image["digest"] == digest
+            assert f"{registry.host}/shop/base@{digest}" in {n["name"] for n in image["names"]}
+            findings = api.get("/api/v1/findings", params={"image": digest}).json()
+            assert findings and {f["image"] for f in findings} == {digest}
+            assert {(f["id"], f["package"]) for f in findings} >= {
+                ("CVE-2020-28928", "musl"), ("CVE-2020-28928", "musl-utils")}
+            vuln = "CVE-2020-28928"
+            holders = api.get("/api/v1/who-has", params={"vuln": vuln}).json()["images"]
+            assert [h["image"] for h in holders] == [digest]
+            history = api.get(f"/api/v1/images/{digest}/scans").json()
+            assert len(history) == 1 and history[0]["counts"]
+            metrics = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+            assert 'hullguard_submissions{status="done"} 1' in metrics
+            page = httpx.get(f"http://127.0.0.1:{port}/ui/images/{digest}").text
+            assert vuln in page
