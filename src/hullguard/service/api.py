@@ -12,6 +12,7 @@ from fastapi import Query
 from pydantic import BaseModel, Field
 
 from hullguard.errors import InputError, NotFoundError
+from hullguard.images.reference import parse_reference
 from hullguard.service.dashboard import data
 
 if TYPE_CHECKING:
@@ -77,6 +78,8 @@ def _scan_routes(router: APIRouter, service: Service, scan: Any, read: Any) -> N
         if not references:
             raise InputError("no image reference to scan", where="request",
                              hint="give references or an inventory naming images")
+        for reference in references:  # all checked before any is queued
+            parse_reference(reference)
         return ScanAccepted(submissions=[Submitted(reference=r, id=service.submit_reference(r))
                                          for r in dict.fromkeys(references)], issues=issues)
 

@@ -54,7 +54,7 @@ class Service:
         """Queue a scan of one reference (checked by the reference grammar first)."""
         from hullguard.images.reference import parse_reference
 
-        parse_reference(reference)
+        reference = str(parse_reference(reference))  # normalized, as the inventory's are
         job = ImageJob(reference, reference, options=self.job_options())
         return self.submitter.submit(job, queue=PUSH_QUEUE, trigger=trigger, digest=digest)
 
