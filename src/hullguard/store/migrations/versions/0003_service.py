@@ -17,6 +17,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # if_not_exists: an unversioned store of a development build may hold these already
     op.create_table(
         "api_tokens",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -29,6 +30,7 @@ def upgrade() -> None:
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("token_hash"),
+        if_not_exists=True,
     )
     op.create_table(
         "submissions",
@@ -43,10 +45,12 @@ def upgrade() -> None:
         sa.Column("scan_id", sa.Integer(), nullable=True),
         sa.Column("error", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
+        if_not_exists=True,
     )
-    op.create_index(op.f("ix_submissions_digest"), "submissions", ["digest"])
-    op.create_index(op.f("ix_submissions_status"), "submissions", ["status"])
-    op.create_index(op.f("ix_submissions_created_at"), "submissions", ["created_at"])
+    op.create_index(op.f("ix_submissions_digest"), "submissions", ["digest"], if_not_exists=True)
+    op.create_index(op.f("ix_submissions_status"), "submissions", ["status"], if_not_exists=True)
+    op.create_index(op.f("ix_submissions_created_at"), "submissions", ["created_at"],
+                    if_not_exists=True)
 
 
 def downgrade() -> None:
