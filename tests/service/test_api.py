@@ -93,11 +93,11 @@ def test_images_names_history_and_who_has(filled: tuple[TestClient, dict[str, st
     assert pushed in {n["name"] for n in image["names"]}
     assert image["latest_scan"]["id"] == scan["id"]
     assert _get(filled, f"/api/v1/images/{digest}/scans") == [scan]
-    holders = _get(filled, "/api/v1/who-has", vuln="CVE-2020-28928")["images"]
+    holders = _get(filled, "/api/v1/who-has/vuln", id="CVE-2020-28928")["images"]
     assert [h["image"] for h in holders] == [digest]
-    has_musl = _get(filled, "/api/v1/who-has", package="musl")
+    has_musl = _get(filled, "/api/v1/who-has/package", name="musl")
     assert [i["id"] for i in has_musl["images"]] == [digest]
-    assert _get(filled, "/api/v1/who-has", package="no-such-package")["images"] == []
+    assert _get(filled, "/api/v1/who-has/package", name="no-such-package")["images"] == []
 
 
 def test_lineage_blast_radius_coverage_and_queue(filled: tuple[TestClient, dict[str, str]],

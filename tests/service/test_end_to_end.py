@@ -46,7 +46,7 @@ def test_a_push_is_scanned_and_shown(store_url: str, alpine_layout: Path,
             assert {(f["id"], f["package"]) for f in findings} >= {
                 ("CVE-2020-28928", "musl"), ("CVE-2020-28928", "musl-utils")}
             vuln = "CVE-2020-28928"
-            holders = api.get("/api/v1/who-has", params={"vuln": vuln}).json()["images"]
+            holders = api.get("/api/v1/who-has/vuln", params={"id": vuln}).json()["images"]
             assert [h["image"] for h in holders] == [digest]
             history = api.get(f"/api/v1/images/{digest}/scans").json()
             assert len(history) == 1 and history[0]["counts"]

@@ -25,6 +25,22 @@ Limit = Query(100, ge=1, le=1000)
 MAX_REFERENCES = 1000
 
 
+class Problem(BaseModel):
+    detail: Any
+    where: str = ""
+    hint: str = ""
+
+
+# What any route may answer besides its success (documented for OpenAPI clients).
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "no token, or an unknown, expired or revoked one"},
+    403: {"model": Problem, "description": "the token lacks the route's scope"},
+    404: {"model": Problem, "description": "not in the store"},
+    422: {"model": Problem, "description": "a parameter or the body is not acceptable"},
+    503: {"model": Problem, "description": "the scan queue is full or the store unavailable"},
+}
+
+
 class InventoryUpload(BaseModel):
     filename: str = Field(..., min_length=1, max_length=200,
                           description="How to read it: a Kubernetes manifest (.yaml, .json), "
@@ -56,7 +72,7 @@ class TokenRequest(BaseModel):
 def api_router(service: Service) -> APIRouter:
     from fastapi import APIRouter, Depends
 
-    router = APIRouter(prefix="/api/v1")
+    router = APIRouter(prefix="/api/v1", responses=ERRORS)
     read, scan, admin = (Depends(service.require(s)) for s in ("read", "scan", "admin"))
     _scan_routes(router, service, scan, read)
     _image_routes(router, service, read)
@@ -159,19 +175,18 @@ def _image_routes(router: APIRouter, service: Service, read: Any) -> None:
 def _graph_routes(router: APIRouter, service: Service, read: Any) -> None:
     from hullguard.graph import queries as graph
 
-    @router.get("/who-has", dependencies=[read])
-    def who_has(package: str = Query("", max_length=300),
-                vuln: str = Query("", max_length=200)) -> dict[str, Any]:
-        """Images holding a package (``name``, ``name@version`` or a purl-style query) or
-        whose latest scan has a vulnerability."""
+    @router.get("/who-has/package", dependencies=[read])
+    def who_has_package(name: str = Query(..., min_length=1, max_length=300)) -> dict[str, Any]:
+        """Images holding a package: ``name``, ``name@version`` or a purl-style query."""
+        return service.graph(lambda source: graph.who_has(source, name))
+
+    @router.get("/who-has/vuln", dependencies=[read])
+    def who_has_vuln(id: str = Query(..., min_length=1, max_length=200)) -> dict[str, Any]:
+        """Images whose latest scan has the vulnerability (an id or an alias, e.g. a CVE)."""
         from hullguard.store import queries
 
-        if bool(package) == bool(vuln):
-            raise InputError("give one of package or vuln", where="who-has")
-        if vuln:
-            with service.session() as session:
-                return {"vuln": vuln, "images": queries.images_with_vuln(session, vuln)}
-        return service.graph(lambda source: graph.who_has(source, package))
+        with service.session() as session:
+            return {"vuln": id, "images": queries.images_with_vuln(session, id)}
 
     @router.get("/blast-radius", dependencies=[read])
     def blast_radius(image: str = Query(..., min_length=1, max_length=700)) -> dict[str, Any]:

@@ -27,10 +27,17 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hullguard.service")
 SECRET_HEADER = "x-hullguard-webhook-secret"
+HOOK_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "the payload is not JSON or not of the sender's format"},
+    401: {"description": "wrong webhook secret"},
+    413: {"description": "the payload is too large"},
+    429: {"description": "too many requests from this sender (Retry-After)"},
+    503: {"description": "webhooks are off (no secret configured) or the queue is full"},
+}
 
 
 def webhook_router(service: Service) -> APIRouter:
-    router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+    router = APIRouter(prefix="/webhooks", tags=["webhooks"], responses=HOOK_ERRORS)
     limiter = RateLimiter(service.settings.webhook_rate, service.settings.webhook_burst)
 
     @router.post("/distribution", status_code=202)

@@ -7,28 +7,27 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from fastapi import APIRouter
-    from fastapi.responses import PlainTextResponse
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse, PlainTextResponse
 
+if TYPE_CHECKING:
     from hullguard.service.app import Service
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 def metrics_router(service: Service) -> APIRouter:
-    from fastapi import APIRouter, Depends
-    from fastapi.responses import JSONResponse, PlainTextResponse
-
     router = APIRouter(tags=["operations"])
     needs = [] if service.settings.public_metrics else [Depends(service.require("read"))]
+    refused = {} if service.settings.public_metrics else {401: {"description": "no token"}}
 
-    @router.get("/metrics", response_class=PlainTextResponse, dependencies=needs)
+    @router.get("/metrics", response_class=PlainTextResponse, dependencies=needs,
+                responses=refused)
     def metrics() -> PlainTextResponse:
         """Submissions by status, queue depth, findings by severity, advisory DB age."""
         return PlainTextResponse(render_metrics(service), media_type=CONTENT_TYPE)
 
-    @router.get("/healthz")
+    @router.get("/healthz", responses={503: {"description": "the store does not answer"}})
     def healthz() -> JSONResponse:
         """200 when the store answers, else 503 with why."""
         from hullguard.store.base import reachable
