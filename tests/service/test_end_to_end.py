@@ -1,7 +1,8 @@
 """End to end with real parts: docker-registry on 127.0.0.1 sends its notifications to the
 running service (uvicorn on a free port, store on the real PostgreSQL and on SQLite); skopeo
 pushes Alpine 3.10.3; the service checks the pushed digest with the registry, scans it against
-the corpus secdb v3.10 and one later musl fix, and the API and the dashboard show the image and its findings."""
+the corpus secdb v3.10 and one later musl fix,
+and the API and the dashboard show the image and its findings."""
 
 from __future__ import annotations
 

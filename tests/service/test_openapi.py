@@ -22,7 +22,6 @@ from hullguard.service.submitter import InProcessSubmitter
 from hullguard.store.base import ensure_schema, make_engine
 from tests.service.serving import token
 
-
 GRAMMARS = {"/api/v1/scans", "/api/v1/who-has/package"}
 
 

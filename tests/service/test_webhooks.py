@@ -139,7 +139,7 @@ def test_a_digest_the_registry_lacks_scans_nothing(service: tuple[Any, Held],
 def test_each_format_queues_the_registry_digest_once(service: tuple[Any, Held],
                                                      registry_server: RegistryServer,
                                                      pushed: str) -> None:
-    app, held = service
+    app, _ = service
     host = registry_server.host
     first = _post(app, "/webhooks/distribution", distribution(host, "shop/app", pushed))
     assert first.status_code == 202, first.text

@@ -79,7 +79,8 @@ def test_tokens_and_submissions(fresh_store: str) -> None:
         soon = datetime.now(UTC) + timedelta(days=1)
         made = add_token(engine, "ci", "a" * 64, "hgt_abc", ("scan",), soon)
         found = find_token(engine, "a" * 64)
-        assert found is not None and found.scopes == ("scan",) and found.expires_at == made.expires_at
+        assert found is not None and found.scopes == ("scan",)
+        assert found.expires_at == made.expires_at
         assert find_token(engine, "b" * 64) is None
         assert revoke_token(engine, made.id) and not revoke_token(engine, made.id + 100)
         assert find_token(engine, "a" * 64).revoked_at is not None  # type: ignore[union-attr]

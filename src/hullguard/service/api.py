@@ -87,7 +87,7 @@ def _scan_routes(router: APIRouter, service: Service, scan: Any, read: Any) -> N
     @router.post("/scans", status_code=202, dependencies=[scan])
     def submit_scans(request: ScanRequest) -> ScanAccepted:
         """Queue scans of image references and of the images an uploaded inventory names."""
-        references, issues = list(request.references), []
+        references, issues = list(request.references), list[str]()
         if request.inventory is not None:
             found, issues = _inventory_references(request.inventory)
             references += found

@@ -77,7 +77,8 @@ class Service:
         bearer = HTTPBearer(auto_error=False, description="an API token (hullguard token "
                             "create)")
 
-        def check(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)
+        # FastAPI's dependency idiom: the default is evaluated once, on purpose
+        def check(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)  # noqa: B008
                   ) -> TokenInfo:
             if credentials is None:
                 raise HTTPException(401, "an API token is required",

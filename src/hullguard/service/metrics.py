@@ -5,7 +5,8 @@ Both answer without a token: they hold counts and ages, nothing of an image (set
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -19,7 +20,8 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 def metrics_router(service: Service) -> APIRouter:
     router = APIRouter(tags=["operations"])
     needs = [] if service.settings.public_metrics else [Depends(service.require("read"))]
-    refused = {} if service.settings.public_metrics else {401: {"description": "no token"}}
+    refused: dict[int | str, dict[str, Any]] = {} if service.settings.public_metrics else {
+        401: {"description": "no token"}}
 
     @router.get("/metrics", response_class=PlainTextResponse, dependencies=needs,
                 responses=refused)
@@ -39,7 +41,7 @@ def metrics_router(service: Service) -> APIRouter:
     return router
 
 
-def _family(name: str, kind: str, help_text: str, samples: dict[str, float],
+def _family(name: str, kind: str, help_text: str, samples: Mapping[str, float],
             label: str = "") -> list[str]:
     lines = [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
     for key, value in sorted(samples.items()):

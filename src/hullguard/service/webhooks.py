@@ -48,6 +48,10 @@ def _text(value: Any, limit: int = 512) -> str:
     return value if isinstance(value, str) and 0 < len(value) <= limit else ""
 
 
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def parse(kind: str, payload: Any) -> list[Push]:
     if not isinstance(payload, dict):
         raise InputError("the payload is not a JSON object", where=f"webhook {kind}")
@@ -63,8 +67,7 @@ def _distribution(payload: dict[str, Any]) -> list[Push]:
     for event in events[:MAX_PUSHES * 4]:  # layer pushes come as events too: skipped below
         if not isinstance(event, dict) or event.get("action") != "push":
             continue
-        target = event.get("target") if isinstance(event.get("target"), dict) else {}
-        request = event.get("request") if isinstance(event.get("request"), dict) else {}
+        target, request = _object(event.get("target")), _object(event.get("request"))
         if target.get("mediaType") not in MANIFEST_TYPES:
             continue
         host = urlsplit(_text(target.get("url"), 2048)).netloc or _text(request.get("host"))
