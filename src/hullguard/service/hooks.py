@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("hullguard.service")
 SECRET_HEADER = "x-hullguard-webhook-secret"
 HOOK_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "the payload is not JSON or not of the sender's format"},
+    400: {"description": "the payload is not JSON"},
+    422: {"description": "the payload is JSON but not of the sender's format"},
     401: {"description": "wrong webhook secret"},
     413: {"description": "the payload is too large"},
     429: {"description": "too many requests from this sender (Retry-After)"},
