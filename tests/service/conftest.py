@@ -4,23 +4,15 @@ layout to push, and a database with the corpus Alpine secdb v3.10."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from hullguard.images.builder import ImageSpec, rootfs_layer, write_oci_layout
+from tests.support import postgres
 from tests.support.env import corpus_path
-from tests.support.postgres import temporary_database
 
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.sqlite'}"
-        return
-    with temporary_database("hullguard_service") as url:
-        yield url
+fresh_store = postgres.fresh_store
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,27 +12,15 @@ import httpx
 from hullguard.service.app import create_app
 from hullguard.service.auth import create_token
 from hullguard.service.settings import Settings
+from tests.support.asgi import uvicorn_thread
 
 
 @contextmanager
 def running(settings: Settings, port: int, submitter: Any = None) -> Iterator[Any]:
     """The app served on ``port`` until the block ends; yields the app."""
-    import uvicorn
-
     app = create_app(settings, submitter)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    try:
+    with uvicorn_thread(app, port):
         yield app
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
 
 
 def token(app: Any, *scopes: str) -> str:

@@ -20,8 +20,8 @@ from tests.support.cli import run_hullguard
 
 
 @pytest.fixture
-def app(store_url: str) -> Iterator[Any]:
-    made = create_app(Settings(store_url, webhook_secret="hook-secret-for-auth-tests"))
+def app(fresh_store: str) -> Iterator[Any]:
+    made = create_app(Settings(fresh_store, webhook_secret="hook-secret-for-auth-tests"))
     yield made
     made.state.service.engine.dispose()
 

@@ -19,7 +19,7 @@ SECRET = "e2e-webhook-secret-0123456789"
 
 
 @pytest.mark.slow
-def test_a_push_is_scanned_and_shown(store_url: str, alpine_layout: Path,
+def test_a_push_is_scanned_and_shown(fresh_store: str, alpine_layout: Path,
                                      musl_db: Path, tmp_path: Path) -> None:
     if not have_skopeo():
         from tests.support.env import missing
@@ -31,7 +31,7 @@ def test_a_push_is_scanned_and_shown(store_url: str, alpine_layout: Path,
         "headers": {"Authorization": [f"Bearer {SECRET}"]},
         "timeout": "5s", "threshold": 5, "backoff": "1s"}]}}
     with start_registry(tmp_path / "registry", config=notify) as registry:
-        settings = Settings(store_url, str(musl_db), SECRET, (registry.host,), workers=1)
+        settings = Settings(fresh_store, str(musl_db), SECRET, (registry.host,), workers=1)
         with running(settings, port) as app, client(port, token(app, "read")) as api:
             skopeo_push(alpine_layout, "v1", registry, "shop/base", all_platforms=False)
             done = wait_for(lambda: [s for s in api.get("/api/v1/scans").json()
