@@ -53,5 +53,5 @@ def test_a_push_is_scanned_and_shown(fresh_store: str, alpine_layout: Path,
             assert len(history) == 1 and history[0]["counts"]
             metrics = httpx.get(f"http://127.0.0.1:{port}/metrics").text
             assert 'hullguard_submissions{status="done"} 1' in metrics
-            page = httpx.get(f"http://127.0.0.1:{port}/ui/images/{digest}").text
-            assert vuln in page
+            assert api.get(f"/ui/images/{digest}").status_code == 200
+            assert vuln in api.get(f"/ui/images/{digest}").text

@@ -96,12 +96,13 @@ class Service:
 def create_app(settings: Settings, submitter: Submitter | None = None) -> FastAPI:
     """The service app; the store is created (or checked current) now, so a bad ``--store``
     fails before anything listens."""
-    from fastapi import FastAPI
+    from fastapi import Depends, FastAPI
 
     from hullguard.service.api import api_router
     from hullguard.service.dashboard.pages import dashboard_router
     from hullguard.service.hooks import webhook_router
     from hullguard.service.metrics import metrics_router
+    from hullguard.service.ui_auth import login_router, page_guard
     from hullguard.store.base import ensure_schema, make_engine
 
     engine = make_engine(settings.store_url)
@@ -116,7 +117,9 @@ def create_app(settings: Settings, submitter: Submitter | None = None) -> FastAP
     app.include_router(api_router(service))
     app.include_router(webhook_router(service))
     app.include_router(metrics_router(service))
-    app.include_router(dashboard_router(service.session))
+    app.include_router(login_router(service))
+    app.include_router(dashboard_router(service.session),
+                       dependencies=[Depends(page_guard(service))])
     _handlers(app)
     app.middleware("http")(_access_log)
     app.router.on_shutdown.append(lambda: _close(service, own))
@@ -152,6 +155,7 @@ def _handlers(app: FastAPI) -> None:
     from fastapi.responses import JSONResponse
 
     from hullguard.service.submitter import QueueFull
+    from hullguard.service.ui_auth import LoginRequired, redirect_to_login
 
     async def hullguard_error(_request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, HullguardError)
@@ -162,6 +166,7 @@ def _handlers(app: FastAPI) -> None:
                              "hint": error.hint}, status, headers=headers)
 
     app.add_exception_handler(HullguardError, hullguard_error)
+    app.add_exception_handler(LoginRequired, redirect_to_login)
 
 
 async def _access_log(request: Request, call_next: Any) -> Any:
