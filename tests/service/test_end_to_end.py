@@ -41,7 +41,11 @@ def test_a_push_is_scanned_and_shown(fresh_store: str, alpine_layout: Path,
             digest = done[0]["digest"]
             image = api.get(f"/api/v1/images/{digest}").json()
             assert image["digest"] == digest
-            assert f"{registry.host}/shop/base@{digest}" in {n["name"] for n in image["names"]}
+            names = {n["name"] for n in image["names"]}
+            assert {f"{registry.host}/shop/base@{digest}", f"{registry.host}/shop/base:v1"} \
+                <= names  # the pushed tag too: names over time
+            lineage = api.get("/api/v1/lineage", params={"image": registry.ref("shop/base", "v1")})
+            assert lineage.status_code == 200 and digest in lineage.text
             findings = api.get("/api/v1/findings", params={"image": digest}).json()
             assert findings and {f["image"] for f in findings} == {digest}
             assert {(f["id"], f["package"]) for f in findings} >= {

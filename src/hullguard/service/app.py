@@ -49,13 +49,14 @@ class Service:
         s = self.settings
         return JobOptions(s.db_path, s.secrets, s.store_url, source=s.source)
 
-    def submit_reference(self, reference: str, *, digest: str = "",
-                         trigger: str = "api") -> str:
-        """Queue a scan of one reference (checked by the reference grammar first)."""
+    def submit_reference(self, reference: str, *, digest: str = "", trigger: str = "api",
+                         name: str = "") -> str:
+        """Queue a scan of one reference (checked by the reference grammar first); ``name``:
+        what the image is recorded as too (a pushed tag, when ``reference`` is by digest)."""
         from hullguard.images.reference import parse_reference
 
         reference = str(parse_reference(reference))  # normalized, as the inventory's are
-        job = ImageJob(reference, reference, options=self.job_options())
+        job = ImageJob(name or reference, reference, options=self.job_options())
         return self.submitter.submit(job, queue=PUSH_QUEUE, trigger=trigger, digest=digest)
 
     def graph(self, query: Callable[[GraphSource], Any]) -> dict[str, Any]:

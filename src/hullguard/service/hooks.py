@@ -111,6 +111,18 @@ def _queue_pushes(service: Service, kind: str, pushes: list[Push]) -> dict[str, 
     return {"accepted": accepted, "ignored": ignored}
 
 
+def _tag_name(push: Push) -> str:
+    """The pushed tag's full name (normalized), or "" when there is none or it is not one."""
+    from hullguard.images.reference import parse_reference
+
+    if not push.tag:
+        return ""
+    try:
+        return str(parse_reference(f"{push.registry}/{push.repository}:{push.tag}"))
+    except HullguardError:
+        return ""
+
+
 def _queue_one(service: Service, kind: str, push: Push) -> tuple[str, dict[str, str]]:
     """("", what was queued) or (why nothing was, {})."""
     if push.registry not in service.settings.registries:
@@ -122,5 +134,6 @@ def _queue_one(service: Service, kind: str, push: Push) -> tuple[str, dict[str, 
     if digest is None:
         return "the registry has no such manifest: nothing scanned", {}
     reference = f"{push.registry}/{push.repository}@{digest}"
-    submission = service.submit_reference(reference, digest=digest, trigger=f"webhook:{kind}")
+    submission = service.submit_reference(reference, digest=digest, trigger=f"webhook:{kind}",
+                                          name=_tag_name(push))
     return "", {"reference": reference, "digest": digest, "id": submission}
