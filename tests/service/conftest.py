@@ -24,6 +24,14 @@ def alpine_layout(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def alpine_next_layout(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Alpine 3.12.12's minirootfs, tag v1: the same tag rebuilt on a newer release."""
+    tarball = corpus_path("images", "alpine", "alpine-minirootfs-3.12.12-x86_64.tar.gz")
+    spec = ImageSpec([rootfs_layer(tarball)], config={"Cmd": ["/bin/sh"]})
+    return write_oci_layout(tmp_path_factory.mktemp("alpine-next") / "layout", spec, tag="v1")
+
+
+@pytest.fixture(scope="session")
 def musl_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The corpus secdb v3.10 plus one later fix of musl (CVE-2020-28928, fixed in
     1.1.22-r4 in Alpine's v3.10 branch after the corpus snapshot): Alpine 3.10.3 ships

@@ -6,6 +6,7 @@ and the API and the dashboard show the image and its findings."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import httpx
@@ -13,14 +14,21 @@ import pytest
 
 from hullguard.service.settings import Settings
 from tests.service.serving import client, running, token, wait_for
-from tests.support.registry import free_port, have_skopeo, skopeo_push, start_registry
+from tests.support.registry import (
+    RegistryServer,
+    free_port,
+    have_skopeo,
+    skopeo_push,
+    start_registry,
+)
 
 SECRET = "e2e-webhook-secret-0123456789"
 
 
 @pytest.mark.slow
 def test_a_push_is_scanned_and_shown(fresh_store: str, alpine_layout: Path,
-                                     musl_db: Path, tmp_path: Path) -> None:
+                                     alpine_next_layout: Path, musl_db: Path,
+                                     tmp_path: Path) -> None:
     if not have_skopeo():
         from tests.support.env import missing
 
@@ -59,3 +67,21 @@ def test_a_push_is_scanned_and_shown(fresh_store: str, alpine_layout: Path,
             assert 'hullguard_submissions{status="done"} 1' in metrics
             assert api.get(f"/ui/images/{digest}").status_code == 200
             assert vuln in api.get(f"/ui/images/{digest}").text
+            _the_tag_moves(api, registry, alpine_next_layout, digest)
+
+
+def _the_tag_moves(api: httpx.Client, registry: RegistryServer, layout: Path,
+                   first: str) -> None:
+    """The tag rebuilt on Alpine 3.12 and pushed again: a second scan, of the new digest;
+    the tag now names the newer build, the old digest keeps its own scan."""
+    skopeo_push(layout, "v1", registry, "shop/base", all_platforms=False)
+    done = wait_for(lambda: [s for s in api.get("/api/v1/scans", params={"status": "done"})
+                             .json() if s["digest"] != first])
+    second = done[0]["digest"]
+    tag = registry.ref("shop/base", "v1")
+    lineage = api.get("/api/v1/lineage", params={"image": tag}).json()
+    assert second in json.dumps(lineage) and second != first
+    assert len(api.get("/api/v1/history").json()) == 2
+    assert api.get(f"/api/v1/images/{first}/scans").json()[0]["image"] == first
+    assert "CVE-2020-28928" not in {f["id"] for f in api.get(
+        "/api/v1/findings", params={"image": second}).json()}
