@@ -76,6 +76,7 @@ def api_router(service: Service) -> APIRouter:
     read, scan, admin = (Depends(service.require(s)) for s in ("read", "scan", "admin"))
     _scan_routes(router, service, scan, read)
     _image_routes(router, service, read)
+    _fleet_routes(router, service, read)
     _graph_routes(router, service, read)
     _token_routes(router, service, admin)
     return router
@@ -156,6 +157,11 @@ def _image_routes(router: APIRouter, service: Service, read: Any) -> None:
         wanted = queries.FindingFilter(severity or "", package, vuln, image, suppressed)
         with service.session() as session:
             return queries.findings(session, wanted, limit, offset)
+
+
+
+def _fleet_routes(router: APIRouter, service: Service, read: Any) -> None:
+    from hullguard.store import queries
 
     @router.get("/queue", dependencies=[read])
     def priority_queue(limit: int = Limit) -> list[dict[str, Any]]:
