@@ -82,6 +82,9 @@ ROLES: dict[str, str] = {
     # pin
     "map_file": "in-file", "mirror": "other", "write": "other",
     "diff": "other", "kustomize": "out-file", "fail_on_unpinned": "other",
+    # serve, token
+    "host": "other", "port": "other", "webhook_secret": "other", "registry": "other",
+    "queue_size": "other", "scope": "other", "expires_days": "other", "token_id": "text",
 }
 WRITING_DB = {("db", "import"), ("db", "update")}
 

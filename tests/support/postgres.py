@@ -6,6 +6,9 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
 
 from tests.support.env import missing
 
@@ -33,3 +36,14 @@ def temporary_database(prefix: str = "hullguard") -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A store URL that does not exist yet: no SQLite file, an empty PostgreSQL database
+    (import it into a conftest.py to use it)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.sqlite'}"
+        return
+    with temporary_database("hullguard_test") as url:
+        yield url

@@ -22,9 +22,13 @@ QUEUES = (PUSH_QUEUE, RESCAN_QUEUE)
 
 
 class Submitter(Protocol):
-    def submit(self, job: ImageJob, *, queue: str = PUSH_QUEUE) -> str:
+    def submit(self, job: ImageJob, *, queue: str = PUSH_QUEUE, trigger: str = "api",
+               digest: str = "") -> str:
         """Queue one job and return its submission id. A job whose ``digest`` was already
-        scanned with the same cataloger versions may be answered from the store instead."""
+        scanned with the same cataloger versions may be answered from the store instead.
+        ``trigger`` says who asked (``api``, ``webhook:harbor``, ...); ``digest`` is what to
+        deduplicate on when it is not the job's (a pushed index's digest): a submission of
+        a digest still queued or running answers with that one's id."""
         ...
 
 

@@ -314,3 +314,16 @@ def open_store(url: str | None = None, *, create: bool = True
         raise store_error(engine, error) from None
     finally:
         engine.dispose()
+
+
+def reachable(engine: Engine) -> str:
+    """"" when the store answers a trivial query, else why not (one line, no password)."""
+    from sqlalchemy import literal, select
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        with engine.connect() as conn:
+            conn.execute(select(literal(1)))
+    except SQLAlchemyError as error:
+        return store_error(engine, error).message
+    return ""

@@ -232,3 +232,39 @@ class GraphSyncedRecord(Base):
 def table_of(record: type[Base]) -> Table:
     """The Core table of a mapped class (for Core insert/upsert/select statements)."""
     return cast(Table, record.__table__)
+
+
+# ---------------------------------------------------------------- the service (store.service)
+
+
+class TokenRecord(Base):
+    """An API token of ``hullguard serve``: only its SHA-256 is kept (the token itself is
+    shown once, at creation), with its scopes, expiry and revocation."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))  # the first characters, to tell tokens apart
+    scopes: Mapped[str] = mapped_column(String(64))  # comma-joined: read, scan, admin
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SubmissionRecord(Base):
+    """A scan the service was asked for (API or webhook) and what became of it."""
+
+    __tablename__ = "submissions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    reference: Mapped[str] = mapped_column(Text)
+    digest: Mapped[str] = mapped_column(String(200), index=True, default="")
+    queue: Mapped[str] = mapped_column(String(16))
+    trigger: Mapped[str] = mapped_column(String(40))  # api, webhook:distribution, ...
+    status: Mapped[str] = mapped_column(String(16), index=True)  # queued running done failed
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    scan_id: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str] = mapped_column(Text, default="")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from hullguard.model import Finding, Sbom
@@ -41,3 +41,21 @@ def record_run(url: str, inventory: Inventory, scans: Iterable[ScanEntry], db_la
         return write(engine, work)
     finally:
         engine.dispose()
+
+
+def record_image(engine: Engine, sbom: Sbom, findings: Sequence[Finding], db_label: str,
+                 kind: str = "scan") -> int:
+    """One image's scan (image, SBOM, findings) and its lineage index entry in one write
+    transaction, leaving the inventory as it is (a push-triggered scan); the scan id."""
+    encoded = encode_sbom(sbom)
+
+    def work(conn: Connection) -> int:
+        from hullguard.store.graph import index_in
+
+        with Session(bind=conn, expire_on_commit=False) as session:
+            scan_id = add_scan(session, sbom, findings, db_label, kind, encoded)
+            session.flush()
+        index_in(conn, [(sbom.image, sbom)], datetime.now(UTC))
+        return scan_id
+
+    return write(engine, work)

@@ -6,10 +6,8 @@ names from the store are shown as text, never run."""
 from __future__ import annotations
 
 import json
-import socket
 import sqlite3
 import subprocess
-import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -17,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.asgi import uvicorn_thread
 from tests.support.browser import Browser
 from tests.support.cli import REPO, run_hullguard
+from tests.support.registry import free_port
 
 WEB = "registry.shop.internal/shop/web:1.4.2"
 HOSTILE = '<img src=x onerror="window.pwned=1">'
@@ -54,25 +54,11 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(store: Path) -> Iterator[str]:
-    import uvicorn
-
     from hullguard.service.dashboard.pages import create_dashboard_app
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(create_dashboard_app(f"sqlite:///{store}"), host="127.0.0.1",
-                            port=port, log_level="warning")
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not running.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert running.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}/ui"
-    running.should_exit = True
-    thread.join(timeout=10)
+    port = free_port()
+    with uvicorn_thread(create_dashboard_app(f"sqlite:///{store}"), port):
+        yield f"http://127.0.0.1:{port}/ui"
 
 
 @pytest.fixture(scope="module")

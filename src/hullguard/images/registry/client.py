@@ -177,6 +177,24 @@ class RegistryClient:
         digest = _verify_manifest(body, ref.digest, header, where)
         return body, media_type, digest
 
+    def head_manifest(self, ref: ManifestRef) -> Digest | None:
+        """The digest the registry holds under the reference (tag or digest), from a HEAD;
+        None when it has no such manifest (404). A registry that omits the digest header is
+        asked with a GET, whose body is verified. Used to check what a webhook claims."""
+        target = str(ref.digest) if ref.digest else ref.tag
+        where = f"{self.host}/{ref.repository}@{target}"
+        with self._request("HEAD", f"/v2/{ref.repository}/manifests/{target}",
+                           _pull(ref.repository), where, allow=(404,),
+                           headers={"Accept": ", ".join(ALL_MANIFEST_TYPES)}) as response:
+            if response.status_code == 404:
+                return None
+            found = _header_digest(response.headers.get("docker-content-digest"), where)
+        if found is None:
+            return self.get_manifest(ref)[2]
+        if ref.digest is not None and found != ref.digest:
+            raise IntegrityError(f"the registry answered {found}, not {ref.digest}", where=where)
+        return found
+
     def fetch_blob(self, repository: str, descriptor: Descriptor, dest: Path) -> Path:
         """Stream a blob to ``dest``, verifying size and digest on the way.
 
