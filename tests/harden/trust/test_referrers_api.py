@@ -20,7 +20,7 @@ from hullguard.harden.trust import formats
 from hullguard.images.registry import RegistryClient
 from hullguard.images.registry.referrers import get_referrers
 from tests.harden.trust.conftest import hullguard, push_image
-from tests.harden.trust.test_cosign_interop import bundle_flags, cosign
+from tests.harden.trust.test_cosign_interop import OFFLINE_SIGN, bundle_flags, cosign
 from tests.support import oci_registry
 from tests.support.env import go_tool
 from tests.support.registry import Pushed, RegistryServer
@@ -178,3 +178,26 @@ def test_sign_both_and_attest_read_by_every_verifier(
         assert done.returncode == 0, (command, done.stderr)
         assert cosign(*command, "--key", str(other_keys[1]), *bundle_flags(tmp_path),
                       pushed.by_digest, home=tmp_path).returncode != 0
+
+
+def test_cosign_bundle_attestation_read_by_hullguard(
+        layout: str, pushed: Pushed, hg_keys: tuple[Path, Path], regctl_home: Path,
+        tmp_path: Path) -> None:
+    """cosign attests in the new bundle format (its own referrer writer: go-containerregistry's
+    remote package); hullguard finds and verifies it in either layout."""
+    private, public = hg_keys
+    predicate = tmp_path / "bom.json"
+    predicate.write_text('{"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1}')
+    done = cosign("attest", "--key", str(private), "--type", "cyclonedx", "--predicate",
+                  str(predicate), "--new-bundle-format", *OFFLINE_SIGN, pushed.by_digest,
+                  home=tmp_path)
+    assert done.returncode == 0, done.stderr
+    fallback = {f"sha256-{pushed.digest.hex}"} if layout == "tag-schema" else set()
+    assert tags_of(pushed) == {"v1"} | fallback
+    listed = json.loads(regctl("artifact", "list", pushed.by_digest, "--format",
+                               "{{jsonPretty .Manifest}}", home=regctl_home))
+    assert len(listed["manifests"]) == 1
+    verified = hullguard("verify-attestation", pushed.by_digest, "--key", str(public),
+                         "--type", "cyclonedx")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert verified.stdout.count("OK   bundle") == 1, verified.stdout
