@@ -13,11 +13,13 @@ from hullguard.demo import Demo, prepare_demo
 from hullguard.demo.images import demo_images
 from hullguard.images.builder import write_oci_layout
 from hullguard.images.registry import RegistryClient, push_layout
+from tests.support import oci_registry
 from tests.support import registry as support
 from tests.support.cli import keygen, run_hullguard
 from tests.support.registry import RegistryServer
 
 registry_server = support.registry_server
+referrers_registry = oci_registry.referrers_registry
 PASSWORD = "gate test password"
 WEB = "registry.shop.internal/shop/web:1.4.2"
 WORKER = "registry.shop.internal/shop/worker:2.0.1"

@@ -1,6 +1,7 @@
 """``hullguard gate`` end to end on real images: the demo fleet's docker-archives matched
 against the demo advisory DB, an incident folder written by ``respond --demo``, and images in
-a real docker-registry signed and attested by ``hullguard sign``/``attest``."""
+a real docker-registry (and a registry with the OCI 1.1 referrers API) signed and attested by
+``hullguard sign``/``attest``."""
 
 from __future__ import annotations
 
@@ -122,14 +123,20 @@ def test_an_sbom_without_the_user_is_not_checked(demo: Demo, tmp_path: Path) -> 
     assert any("configured user" in note for i in report["images"] for note in i["notes"])
 
 
-def test_sign_stage_against_a_real_registry(registry_server: RegistryServer,
-                                            keys: tuple[Path, Path], tmp_path: Path) -> None:
+@pytest.mark.parametrize(("registry", "layout"), [
+    ("registry_server", "both"),  # docker-registry: .sig/.att tags and the referrers tag index
+    ("referrers_registry", "bundle"),  # the OCI 1.1 referrers API, bundles only
+])
+def test_sign_stage_against_a_real_registry(registry: str, layout: str,
+                                            keys: tuple[Path, Path], tmp_path: Path,
+                                            request: pytest.FixtureRequest) -> None:
     private, public = keys
+    registry_server: RegistryServer = request.getfixturevalue(registry)
     signed = push_demo(registry_server, tmp_path, WORKER, "gate/signed")
     unsigned = push_demo(registry_server, tmp_path, WEB, "gate/unsigned")
     for command in (("sign", signed, "--key", str(private)),
                     ("attest", signed, "--key", str(private), "--type", "cyclonedx")):
-        done = hullguard(*command)
+        done = hullguard(*command, "--format", layout)
         assert done.returncode == 0, done.stderr
     policy = _write(tmp_path / "policy.yaml", f"""\
 allowed_registries: ["{registry_server.host}/gate/*"]

@@ -17,7 +17,7 @@ import pytest
 from hullguard.harden.mirror.mapping import read_mapping
 from hullguard.images.builder import FileSpec, ImageSpec, LayerSpec, write_oci_layout
 from hullguard.model import Digest
-from tests.harden.mirror.conftest import Pushed, crane_digest, mirror, report_of, skopeo_raw
+from tests.harden.mirror.conftest import Pushed, crane_digest, mirror, report_of
 from tests.support.registry import FakeRegistry, Handler, RegistryServer
 
 pytestmark = pytest.mark.slow
@@ -222,43 +222,3 @@ def test_a_rate_limit_stops_the_run_with_the_time_to_retry(
     assert wait - 5 < delay < wait + 60
     assert [e.source for e in read_mapping(mapping)] == [multiarch.by_tag]
     assert time.time() - started < 60  # it stopped, it did not sleep through the limit
-
-
-def test_referrers_from_the_api_become_the_tag_index_at_a_mirror_without_it(
-        source: Source, target_registry: RegistryServer, docker_config: Path,
-        tmp_path: Path) -> None:
-    """The source answers the OCI 1.1 referrers API (a stand-in: no registry with the API can
-    be built here, distribution v3.1.2 has none); the mirror (docker-registry 2.8) has no API,
-    so the referrers tag schema index is written there, and the artifact is copied byte for
-    byte."""
-    import hashlib
-
-    def digest(data: bytes) -> str:
-        return "sha256:" + hashlib.sha256(data).hexdigest()
-
-    empty, sbom = b"{}", b'{"bomFormat":"CycloneDX","specVersion":"1.5"}'
-    artifact_type = "application/vnd.cyclonedx+json"
-    artifact = json.dumps({
-        "schemaVersion": 2, "mediaType": MANIFEST, "artifactType": artifact_type,
-        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": digest(empty),
-                   "size": 2},
-        "layers": [{"mediaType": artifact_type, "digest": digest(sbom), "size": len(sbom)}],
-        "subject": {"mediaType": MANIFEST, "digest": str(source.digest),
-                    "size": len(source.manifest)}}).encode()
-    source.blobs.update({digest(empty): empty, digest(sbom): sbom})
-    index = json.dumps({"schemaVersion": 2, "mediaType": INDEX, "manifests": [
-        {"mediaType": MANIFEST, "digest": digest(artifact), "size": len(artifact),
-         "artifactType": artifact_type}]}).encode()
-    source.routes[f"/v2/evil/app/referrers/{source.digest}"] = lambda h: h.reply(
-        200, index, INDEX)
-    source.routes[f"/v2/evil/app/manifests/{digest(artifact)}"] = lambda h: h.reply(
-        200, artifact, MANIFEST, {"Docker-Content-Digest": digest(artifact)})
-
-    image = only_image(run(source, target_registry, docker_config, tmp_path))
-    assert image["status"] == "copied", image
-    assert "1 referrer" in image["copied"]  # type: ignore[operator]
-    repository = str(image["mirror"]).split("@")[0]
-    tag_index = json.loads(skopeo_raw(f"{repository}:sha256-{source.digest.hex}"))
-    assert [m["digest"] for m in tag_index["manifests"]] == [digest(artifact)]
-    assert tag_index["manifests"][0]["artifactType"] == artifact_type
-    assert skopeo_raw(f"{repository}@{digest(artifact)}") == artifact

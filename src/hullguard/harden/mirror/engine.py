@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from hullguard.errors import HullguardError, LimitExceeded, NotFoundError, RateLimited
 from hullguard.harden.mirror.mapping import MirrorTarget, mirror_name
@@ -61,6 +61,7 @@ from hullguard.images.manifest import (
     OCI_INDEX,
     Descriptor,
     digest_of,
+    load_json,
     parse_descriptor,
     verify_blob,
 )
@@ -422,7 +423,8 @@ class Mirror:
 
         entries = json.loads(have)["manifests"] if have else []
         known = {e.get("digest") for e in entries}
-        added = [e for e in json.loads(index.data)["manifests"] if e.get("digest") not in known]
+        added = [_with_artifact_type(e, plan) for e in json.loads(index.data)["manifests"]
+                 if e.get("digest") not in known]
         if added:
             data = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX,
                                "manifests": entries + added}, separators=(",", ":")).encode()
@@ -514,3 +516,15 @@ def _summary(plan: ImagePlan, actions: _Actions) -> list[str]:
 
 
 __all__ = ["NOT_STARTED", "Mirror", "MirrorOptions", "Observer"]
+
+
+def _with_artifact_type(entry: dict[str, Any], plan: ImagePlan) -> dict[str, Any]:
+    """An index entry as the referrers tag schema wants it: ``artifactType`` is the referrer
+    manifest's own (some referrers APIs, go-containerregistry's registry among them, list the
+    config media type instead; verifiers filtering on the type would then miss a bundle)."""
+    for document in plan.documents:
+        if str(document.digest) == entry.get("digest") and document.role == "referrer":
+            declared = load_json(document.data, str(document.digest)).get("artifactType")
+            if isinstance(declared, str) and declared:
+                return {**entry, "artifactType": declared}
+    return entry

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from hullguard.errors import HullguardError, InputError, IntegrityError, LimitExceeded
 from hullguard.harden.trust import formats, keys
-from hullguard.harden.trust.attach import Attached, Attachments, Target
+from hullguard.harden.trust.attach import EMPTY_MEDIA, Attached, Attachments, Target
 from hullguard.images.manifest import parse_descriptor
 from hullguard.images.reference import parse_reference
 
@@ -128,13 +128,26 @@ def _bundles(store: Attachments, target: Target, key: PublicKeyTypes,
              predicate_uri: str) -> list[Checked]:
     found = []
     for item in store.referrers():
-        if item.artifact_type != formats.BUNDLE_MEDIA:
-            continue
-        if _other_kind(item, predicate_uri):
+        if not _is_bundle(store, item) or _other_kind(item, predicate_uri):
             continue
         found.append(_guard("bundle", f"referrer {item.descriptor.digest}",
                             partial(_bundle, store, target, key, item, predicate_uri)))
     return found
+
+
+def _is_bundle(store: Attachments, item: Attached) -> bool:
+    """A Sigstore bundle referrer. Some registries list the config's media type (the empty
+    descriptor) instead of the manifest's ``artifactType`` (go-containerregistry's registry,
+    registries built on OCI 1.1's release candidates): then the manifest itself is asked."""
+    if item.artifact_type == formats.BUNDLE_MEDIA:
+        return True
+    if item.artifact_type not in ("", EMPTY_MEDIA):
+        return False
+    try:
+        manifest = store.manifest(item.descriptor.digest)
+    except ITEM_ERRORS:
+        return False  # not listed as a bundle, and not readable as one: not ours to report
+    return manifest.get("artifactType") == formats.BUNDLE_MEDIA
 
 
 def _other_kind(item: Attached, predicate_uri: str) -> bool:
