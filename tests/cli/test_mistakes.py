@@ -82,6 +82,9 @@ ROLES: dict[str, str] = {
     # pin
     "map_file": "in-file", "mirror": "other", "write": "other",
     "diff": "other", "kustomize": "out-file", "fail_on_unpinned": "other",
+    # monitor
+    "interval": "other", "full_every": "other", "watch_dir": "in-dir", "watch_repo": "other",
+    "alert": "other", "digest_mode": "other", "dashboard_url": "other", "once": "other",
 }
 WRITING_DB = {("db", "import"), ("db", "update")}
 
