@@ -118,8 +118,9 @@ def images_naming(session: Session, pairs: Iterable[tuple[str, str]]) -> list[St
 def sbom_data(session: Session, digests: Iterable[str]) -> dict[str, bytes]:
     out: dict[str, bytes] = {}
     for part in chunks(digests):
-        out.update(session.execute(select(SbomRecord.digest, SbomRecord.data)
-                                   .where(SbomRecord.digest.in_(part))).tuples())
+        rows = session.execute(select(SbomRecord.digest, SbomRecord.data)
+                               .where(SbomRecord.digest.in_(part)))
+        out.update({digest: data for digest, data in rows})
     return out
 
 
@@ -129,9 +130,10 @@ def latest_findings(session: Session, image_ids: Sequence[int]
     latest: dict[int, int] = {}
     for start in range(0, len(image_ids), _CHUNK):
         part = list(image_ids[start:start + _CHUNK])
-        latest.update(session.execute(select(ScanRecord.image_id, func.max(ScanRecord.id))
-                                      .where(ScanRecord.image_id.in_(part))
-                                      .group_by(ScanRecord.image_id)).tuples())
+        rows = session.execute(select(ScanRecord.image_id, func.max(ScanRecord.id))
+                               .where(ScanRecord.image_id.in_(part))
+                               .group_by(ScanRecord.image_id))
+        latest.update({image_id: scan_id for image_id, scan_id in rows})
     by_scan = findings_of(session, sorted(latest.values()))
     return {image_id: by_scan.get(scan_id, {}) for image_id, scan_id in latest.items()}
 
@@ -199,7 +201,7 @@ def events_since(session: Session, since: datetime | None, limit: int = 1000
 
 def event_counts(session: Session) -> dict[str, int]:
     rows = session.execute(select(FindingEventRecord.kind, func.count())
-                           .group_by(FindingEventRecord.kind)).tuples()
+                           .group_by(FindingEventRecord.kind))
     return {kind: int(count) for kind, count in rows}
 
 
