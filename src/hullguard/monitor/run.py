@@ -113,13 +113,23 @@ def import_dropped(folder: Path, db_path: Path, report: CycleReport) -> None:
         try:
             if path.stat().st_size > MAX_DROPPED_BYTES:
                 raise InputError(f"larger than {MAX_DROPPED_BYTES >> 20} MiB", where=str(path))
-            import_inputs(db_path, [ImportInput(path, name=f"watch-dir:{path.name}")])
+            _check_import(import_inputs(db_path, [ImportInput(path,
+                                                              name=f"watch-dir:{path.name}")]),
+                          path)
         except HullguardError as error:
             report.rejected.append(f"{path.name}: {error.message}")
             _move(path, folder / "rejected", reason=f"{error.where}: {error.message}\n")
             continue
         report.imported.append(path.name)
         _move(path, folder / "imported")
+
+
+def _check_import(reports: list[Any], path: Path) -> None:
+    """A file that gave no record is refused (its warnings say why), not counted as news."""
+    if reports and not sum(reports[0].stats.loaded.values()):
+        warnings = reports[0].stats.warnings
+        reason = warnings[0].removeprefix(f"{path}: ") if warnings else "no advisory records"
+        raise InputError(reason[:300], where=str(path))
 
 
 def _move(path: Path, target_dir: Path, reason: str = "") -> None:
