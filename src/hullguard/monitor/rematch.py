@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -57,9 +57,16 @@ def index_components(factory: sessionmaker[Session]) -> int:
     for start in range(0, len(todo), INDEX_BATCH):
         batch = [(digest, _sbom_pairs(decode_sbom(data, f"store:{digest}")))
                  for digest, data in todo[start:start + INDEX_BATCH]]
-        write_session(factory.kw["bind"], lambda session, batch=batch: [
-            add_components(session, digest, pairs) for digest, pairs in batch])
+        write_session(factory.kw["bind"], _adder(batch))
     return len(todo)
+
+
+def _adder(batch: list[tuple[str, set[Pair]]]) -> Callable[[Session], None]:
+    def work(session: Session) -> None:
+        for digest, pairs in batch:
+            add_components(session, digest, pairs)
+
+    return work
 
 
 def _sbom_pairs(sbom: Sbom) -> set[Pair]:

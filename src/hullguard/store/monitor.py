@@ -172,12 +172,13 @@ def workloads_of(session: Session, images: Sequence[tuple[str, str]]) -> dict[st
             found[key].add(workload)
     by_digest = {digest: key for key, digest in images if digest}
     for part in chunks(by_digest):
-        rows = session.execute(select(OccurrenceRecord.running_digest,
-                                      OccurrenceRecord.ref_digest, OccurrenceRecord.workload_key)
-                               .where(OccurrenceRecord.workload_key != "",
-                                      OccurrenceRecord.running_digest.in_(part)
-                                      | OccurrenceRecord.ref_digest.in_(part)))
-        for running, pinned, workload in rows:
+        by_pin = session.execute(select(OccurrenceRecord.running_digest,
+                                        OccurrenceRecord.ref_digest,
+                                        OccurrenceRecord.workload_key)
+                                 .where(OccurrenceRecord.workload_key != "",
+                                        OccurrenceRecord.running_digest.in_(part)
+                                        | OccurrenceRecord.ref_digest.in_(part)))
+        for running, pinned, workload in by_pin:
             for digest in {running, pinned} & set(by_digest):
                 found[by_digest[digest]].add(workload)
     return {key: sorted(values) for key, values in found.items()}
