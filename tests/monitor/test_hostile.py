@@ -36,7 +36,10 @@ def test_an_alert_target_the_policy_refuses_is_one_clear_error(spec: str) -> Non
 def test_a_private_alert_target_is_allowed_only_explicitly() -> None:
     allowed = parse_channel("slack:https://10.0.0.7/hook", {},
                             AddressPolicy.parse(["10.0.0.0/8"]))
-    assert allowed.name == "slack:10.0.0.7"
+    assert allowed.name.startswith("slack:10.0.0.7#")
+    other = parse_channel("slack:https://10.0.0.7/other-hook", {},
+                          AddressPolicy.parse(["10.0.0.0/8"]))
+    assert other.name != allowed.name  # two hooks on one host are deduplicated apart
 
 
 def test_the_cli_refuses_a_metadata_webhook_and_never_echoes_the_secret(tmp_path: Path) -> None:

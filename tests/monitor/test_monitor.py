@@ -15,14 +15,15 @@ from pathlib import Path
 import pytest
 import yaml
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from hullguard.model import Severity
 from hullguard.monitor.alerts import WEBHOOK_SECRET_ENV, parse_channel
 from hullguard.monitor.run import MonitorConfig, run_cycle
 from hullguard.store import open_store
+from hullguard.store.base import write_session
 from hullguard.store.models import FindingEventRecord, OccurrenceRecord, ScanRecord, WorkloadRecord
 from hullguard.store.scans import add_scan, image_key
-from hullguard.store.base import write_session
 from hullguard.vuln.db import VulnDB
 from hullguard.vuln.dbwrite import ImportInput, import_inputs
 from hullguard.vuln.scan import match
@@ -39,16 +40,16 @@ def _fleet(url: str, db: VulnDB) -> dict[str, int]:
              "b": python_sbom("registry.example/b:1", {"requests": "2.0.0"}),
              "c": python_sbom("registry.example/c:1", {"flask": "1.0"})}
 
-    def work(session: object) -> dict[str, int]:
-        ids = {name: add_scan(session, sbom, match(sbom, db)[0], "base", "scan")  # type: ignore[arg-type]
+    def work(session: Session) -> dict[str, int]:
+        ids = {name: add_scan(session, sbom, match(sbom, db)[0], "base", "scan")
                for name, sbom in sboms.items()}
-        session.add(WorkloadRecord(key="prod/Deployment/web", namespace="prod",  # type: ignore[attr-defined]
+        session.add(WorkloadRecord(key="prod/Deployment/web", namespace="prod",
                                    kind="Deployment", name="web", data="{}",
                                    environment="production", criticality="high"))
-        session.add(OccurrenceRecord(  # type: ignore[attr-defined]
-            registry_host="registry.example", repository="a", tag="1", ref_name="registry.example/a",
-            kind="kubernetes", workload_key="prod/Deployment/web",
-            running_digest=image_key(sboms["a"])))
+        session.add(OccurrenceRecord(
+            registry_host="registry.example", repository="a", tag="1",
+            ref_name="registry.example/a", kind="kubernetes",
+            workload_key="prod/Deployment/web", running_digest=image_key(sboms["a"])))
         return ids
 
     with open_store(url) as factory:
@@ -108,8 +109,10 @@ def test_an_imported_advisory_rematches_only_what_it_names_and_alerts_once(
         changed = {i for i in after if after[i] != before[i]}
         assert len(changed) == 1  # B and C keep their latest scan: untouched
         assert ("new", "CVE-2019-10906", "registry.example/a:1") in _events(store_url)
-        assert second.delivery.sent == {f"webhook:127.0.0.1": 1, "slack:127.0.0.1": 1,
-                                        "smtp:127.0.0.1": 1}
+        assert sorted((name.split("#")[0], count) for name, count in
+                      second.delivery.sent.items()) == [("slack:127.0.0.1", 1),
+                                                        ("smtp:127.0.0.1", 1),
+                                                        ("webhook:127.0.0.1", 1)]
         _check_deliveries(receiver, smtp_server)
 
         fixed = {**original, "affected": [{**original["affected"][0], "versions": [],
@@ -130,6 +133,7 @@ def test_an_imported_advisory_rematches_only_what_it_names_and_alerts_once(
 
 def _check_deliveries(receiver: Receiver, mailbox: Mailbox) -> None:
     from standardwebhooks import Webhook
+    from standardwebhooks.webhooks import WebhookVerificationError
 
     hooks = [(h, b) for p, h, b in receiver.posts if p == "/hook"]
     assert len(hooks) == 1 and len(receiver.bodies("/slack")) == 1
@@ -143,7 +147,7 @@ def _check_deliveries(receiver: Receiver, mailbox: Mailbox) -> None:
     assert "CVE-2019-10906" in receiver.bodies("/slack")[0]["text"]
     assert "CVE-2019-10906" in mailbox.messages[0]["Subject"]
     tampered = body.replace(b"CVE-2019-10906", b"CVE-2019-10907")
-    with pytest.raises(Exception, match="[Ss]ignature"):
+    with pytest.raises(WebhookVerificationError):
         Webhook(SECRET).verify(tampered, {k.lower(): v for k, v in headers.items()})
 
 

@@ -21,6 +21,7 @@ is configured and again at connect time (DNS rebinding); plain http only to loop
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import smtplib
@@ -123,7 +124,7 @@ def _alerts_of(event: Mapping[str, Any], threshold: Severity, url: str) -> list[
 
 
 class Channel(Protocol):
-    name: str  # stored with the dedup keys: "slack:host", "webhook:host", "smtp:host"
+    name: str  # stored with the dedup keys: "slack:HOST#HASH", "webhook:HOST#HASH", "smtp:HOST"
 
     def send(self, alerts: Sequence[Alert]) -> None: ...
 
@@ -158,7 +159,10 @@ class HttpTarget:
             raise AlertError("plain http to a host that is not loopback", where=self.where,
                              hint="use https")
         checked_addresses(host, what="alert target", where=self.where, policy=self.policy)
-        self.host = host
+        # The channel's name in the dedup table and in messages: the host and a short hash of
+        # the URL (two Slack hooks share a host; the path is the hook's secret, never shown).
+        digest = hashlib.sha256(self.url.encode()).hexdigest()[:8]
+        self.label = f"{host}#{digest}"
 
     def post(self, body: bytes, headers: dict[str, str]) -> None:
         from hullguard.images.api import MIN_TRANSFER_RATE
@@ -186,7 +190,7 @@ class HttpTarget:
 class SlackChannel:
     def __init__(self, url: str, policy: AddressPolicy | None = None) -> None:
         self.target = HttpTarget(url, "--alert slack:", policy or AddressPolicy.from_env())
-        self.name = f"slack:{self.target.host}"
+        self.name = f"slack:{self.target.label}"
 
     def send(self, alerts: Sequence[Alert]) -> None:
         text = _message(alerts)[:SLACK_TEXT_LIMIT]
@@ -201,7 +205,7 @@ class WebhookChannel:
         from standardwebhooks import Webhook
 
         self.target = HttpTarget(url, "--alert webhook:", policy or AddressPolicy.from_env())
-        self.name = f"webhook:{self.target.host}"
+        self.name = f"webhook:{self.target.label}"
         try:
             self.signer = Webhook(secret)
         except Exception:  # the library's own errors: never echo the secret
