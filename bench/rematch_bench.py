@@ -165,7 +165,7 @@ def run(images: int, store: str | None, per_image: int) -> dict[str, float | int
             "advisory": vuln, "package": target.name, "kind": report.kind,
             "rematched": report.images_rematched, "changed": report.images_changed,
             "new_findings": report.events.get("new", 0),
-            "time_to_findings_s": round(elapsed, 2)}
+            "time_to_findings_s": round(elapsed, 2), "phases": report.phases}
 
 
 def _popular(names: dict[str, list[Named]]) -> str:

@@ -91,6 +91,12 @@ class CycleReport:
     watch: WatchReport = field(default_factory=WatchReport)
     delivery: Delivery = field(default_factory=Delivery)
     seconds: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)  # seconds per step
+
+    def timed(self, phase: str, since: float) -> float:
+        now = time.monotonic()
+        self.phases[phase] = round(self.phases.get(phase, 0.0) + now - since, 3)
+        return now
 
     def plain(self) -> dict[str, Any]:
         return {"started": self.started.isoformat(), "kind": self.kind,
@@ -101,7 +107,7 @@ class CycleReport:
                           "waiting": self.watch.waiting, "errors": self.watch.errors},
                 "alerts": {"sent": self.delivery.sent, "deduplicated": self.delivery.skipped,
                            "errors": self.delivery.errors},
-                "seconds": round(self.seconds, 3)}
+                "seconds": round(self.seconds, 3), "phases": self.phases}
 
 
 def import_dropped(folder: Path, db_path: Path, report: CycleReport) -> None:
@@ -147,7 +153,9 @@ def run_cycle(factory: sessionmaker[Session], config: MonitorConfig,
     report = CycleReport(now or datetime.now(UTC))
     if config.watch_dir is not None:
         import_dropped(config.watch_dir, config.db_path, report)
+    mark = report.timed("import", started)
     report.indexed = index_components(factory)
+    report.timed("index", mark)
     with VulnDB.open(config.db_path) as db:
         events = _rematch(factory, db, config, report)
         if config.watch and config.submit is not None:
@@ -163,9 +171,11 @@ def run_cycle(factory: sessionmaker[Session], config: MonitorConfig,
 
 def _rematch(factory: sessionmaker[Session], db: VulnDB, config: MonitorConfig,
              report: CycleReport) -> list[dict[str, Any]]:
+    mark = time.monotonic()
     with factory() as session:
         changes = advisory_changes(db, advisory_state(session))
         last_full = last_run(session, ["full", "baseline"])
+    mark = report.timed("detect", mark)
     report.changes = changes.summary()
     due = last_full is None or report.started - _aware(last_full.started_at) >= config.full_every
     if changes.baseline:
@@ -175,8 +185,10 @@ def _rematch(factory: sessionmaker[Session], db: VulnDB, config: MonitorConfig,
     else:
         result = rematch_targeted(factory, db, changes.packages)
     events = result.events + _kev_events(factory, changes, report.started)
+    mark = report.timed("rematch", mark)
     write_session(factory.kw["bind"], lambda session: save_advisory_state(
         session, changes.state_rows, changes.state_removed))
+    report.timed("save_state", mark)
     report.images_rematched = result.images
     report.images_changed = sum(1 for c in result.changes if c.changed)
     for event in events:
