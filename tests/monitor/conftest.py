@@ -14,11 +14,12 @@ from typing import Any
 import pytest
 
 from hullguard.model import Digest, Distro, ImageInfo, Layer, Package, PackageType, Sbom
+from tests.store import conftest as store_fixtures
 from tests.support import registry as support
 from tests.support.env import missing
-from tests.support.postgres import temporary_database
 
 registry_server = support.registry_server
+fresh_store = store_fixtures.fresh_store  # a new store on SQLite and on the real PostgreSQL
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "advisories" / "pypa" / "vulns"
 if not CORPUS.is_dir():
     CORPUS = Path("/work/shared/corpus/advisories/pypa/vulns")
@@ -30,15 +31,6 @@ def corpus_file(package: str, name: str) -> Path:
     if not path.is_file():
         missing(f"the advisory corpus is not at {CORPUS}")
     return path
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.sqlite'}"
-        return
-    with temporary_database("hullguard_monitor") as url:
-        yield url
 
 
 def python_sbom(reference: str, packages: dict[str, str]) -> Sbom:

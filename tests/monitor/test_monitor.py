@@ -34,8 +34,18 @@ JINJA = ("jinja2", "PYSEC-2019-217.yaml")  # CVE-2019-10906, fixed in 2.10.1
 REQUESTS = ("requests", "PYSEC-2014-13.yaml")
 
 
-def _fleet(url: str, db: VulnDB) -> dict[str, int]:
-    """Three stored images (scanned against the baseline database); a workload runs A."""
+def _fleet(url: str, tmp_path: Path) -> tuple[Path, Path]:
+    """A database of one real advisory, a folder to drop more in, and three stored images
+    scanned against it; a workload runs A. (database, folder)"""
+    db_path, folder = tmp_path / "vulndb.sqlite", tmp_path / "drop"
+    folder.mkdir()
+    import_inputs(db_path, [ImportInput(corpus_file(*REQUESTS))])
+    with VulnDB.open(db_path) as db:
+        _store_fleet(url, db)
+    return db_path, folder
+
+
+def _store_fleet(url: str, db: VulnDB) -> dict[str, int]:
     sboms = {"a": python_sbom("registry.example/a:1", {"jinja2": "2.10", "flask": "1.0"}),
              "b": python_sbom("registry.example/b:1", {"requests": "2.0.0"}),
              "c": python_sbom("registry.example/c:1", {"flask": "1.0"})}
@@ -85,18 +95,14 @@ def _config(db: Path, folder: Path, receiver: Receiver, mailbox: Mailbox,
 
 
 def test_an_imported_advisory_rematches_only_what_it_names_and_alerts_once(
-        store_url: str, tmp_path: Path, receiver: Receiver, smtp_server: Mailbox,
+        fresh_store: str, tmp_path: Path, receiver: Receiver, smtp_server: Mailbox,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    db_path, folder = tmp_path / "vulndb.sqlite", tmp_path / "drop"
-    folder.mkdir()
-    import_inputs(db_path, [ImportInput(corpus_file(*REQUESTS))])
-    with VulnDB.open(db_path) as db:
-        _fleet(store_url, db)
+    db_path, folder = _fleet(fresh_store, tmp_path)
     config = _config(db_path, folder, receiver, smtp_server, monkeypatch)
-    with open_store(store_url) as factory:
+    with open_store(fresh_store) as factory:
         first = run_cycle(factory, config)
         assert first.kind == "baseline" and first.indexed == 3
-        before = _latest_scans(store_url)
+        before = _latest_scans(fresh_store)
 
         original = yaml.safe_load(corpus_file(*JINJA).read_text())
         original["severity"] = [{"type": "CVSS_V3", "score": CRITICAL}]  # NVD's rating of it
@@ -105,10 +111,10 @@ def test_an_imported_advisory_rematches_only_what_it_names_and_alerts_once(
         assert second.kind == "targeted" and second.imported == ["jinja2.yaml"]
         assert second.changes["added"] == 1
         assert second.images_rematched == 1 and second.images_changed == 1  # A only
-        after = _latest_scans(store_url)
+        after = _latest_scans(fresh_store)
         changed = {i for i in after if after[i] != before[i]}
         assert len(changed) == 1  # B and C keep their latest scan: untouched
-        assert ("new", "CVE-2019-10906", "registry.example/a:1") in _events(store_url)
+        assert ("new", "CVE-2019-10906", "registry.example/a:1") in _events(fresh_store)
         assert sorted((name.split("#")[0], count) for name, count in
                       second.delivery.sent.items()) == [("slack:127.0.0.1", 1),
                                                         ("smtp:127.0.0.1", 1),
@@ -122,7 +128,7 @@ def test_an_imported_advisory_rematches_only_what_it_names_and_alerts_once(
         _drop(folder, fixed)
         third = run_cycle(factory, config)
         assert third.changes["changed"] == 1 and third.events == {"resolved": 1}
-        assert ("resolved", "CVE-2019-10906", "registry.example/a:1") in _events(store_url)
+        assert ("resolved", "CVE-2019-10906", "registry.example/a:1") in _events(fresh_store)
 
         _drop(folder, original)  # the finding comes back: recorded, but not alerted again
         fourth = run_cycle(factory, config)
@@ -152,16 +158,12 @@ def _check_deliveries(receiver: Receiver, mailbox: Mailbox) -> None:
 
 
 def test_digest_mode_sends_one_message_per_channel(
-        store_url: str, tmp_path: Path, receiver: Receiver, smtp_server: Mailbox,
+        fresh_store: str, tmp_path: Path, receiver: Receiver, smtp_server: Mailbox,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    db_path, folder = tmp_path / "vulndb.sqlite", tmp_path / "drop"
-    folder.mkdir()
-    import_inputs(db_path, [ImportInput(corpus_file(*REQUESTS))])
-    with VulnDB.open(db_path) as db:
-        _fleet(store_url, db)
+    db_path, folder = _fleet(fresh_store, tmp_path)
     config = _config(db_path, folder, receiver, smtp_server, monkeypatch)
     config.digest, config.threshold = True, Severity.UNKNOWN
-    with open_store(store_url) as factory:
+    with open_store(fresh_store) as factory:
         run_cycle(factory, config)
         for name in ("PYSEC-2019-217.yaml", "PYSEC-2021-66.yaml"):
             shutil.copy(corpus_file("jinja2", name), folder / name)
@@ -172,31 +174,25 @@ def test_digest_mode_sends_one_message_per_channel(
     assert len(smtp_server.messages) == 1 and len(receiver.bodies("/slack")) == 1
 
 
-def test_a_full_rematch_runs_when_due(store_url: str, tmp_path: Path) -> None:
-    db_path = tmp_path / "vulndb.sqlite"
-    import_inputs(db_path, [ImportInput(corpus_file(*REQUESTS))])
-    with VulnDB.open(db_path) as db:
-        _fleet(store_url, db)
+def test_a_full_rematch_runs_when_due(fresh_store: str, tmp_path: Path) -> None:
+    db_path, _folder = _fleet(fresh_store, tmp_path)
     config = MonitorConfig(db_path, full_every=timedelta(hours=1))
-    with open_store(store_url) as factory:
+    with open_store(fresh_store) as factory:
         assert run_cycle(factory, config).kind == "baseline"
         assert run_cycle(factory, config).kind == "targeted"
         later = run_cycle(factory, config, now=datetime.now(UTC) + timedelta(hours=2))
     assert later.kind == "full" and later.images_rematched == 3
 
 
-def test_status_reports_the_cycles(store_url: str, tmp_path: Path) -> None:
+def test_status_reports_the_cycles(fresh_store: str, tmp_path: Path) -> None:
     from tests.support.cli import run_hullguard
 
-    db_path = tmp_path / "vulndb.sqlite"
-    import_inputs(db_path, [ImportInput(corpus_file(*REQUESTS))])
-    with VulnDB.open(db_path) as db:
-        _fleet(store_url, db)
-    once = run_hullguard("monitor", "run", "--once", "--store", store_url, "--db", str(db_path),
+    db_path, _folder = _fleet(fresh_store, tmp_path)
+    once = run_hullguard("monitor", "run", "--once", "--store", fresh_store, "--db", str(db_path),
                          "--format", "json")
     assert once.returncode == 0, once.stderr
     assert json.loads(once.stdout)["kind"] == "baseline"
-    status = run_hullguard("monitor", "status", "--store", store_url, "--format", "json")
+    status = run_hullguard("monitor", "status", "--store", fresh_store, "--format", "json")
     assert status.returncode == 0, status.stderr
     state = json.loads(status.stdout)
     assert state["counts"]["indexed_sboms"] == 3 and "baseline" in state["last_run"]

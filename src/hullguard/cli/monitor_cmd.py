@@ -21,6 +21,7 @@ from hullguard.cli.common import (
     parse_severity,
     write_output,
 )
+from hullguard.cli.store_cmd import StoreOption
 from hullguard.errors import HullguardError, InputError
 
 if TYPE_CHECKING:
@@ -29,9 +30,6 @@ if TYPE_CHECKING:
 monitor_app = typer.Typer(help="Continuous monitoring: re-match the store when advisories "
                           "change, watch registry tags, send alerts.", no_args_is_help=True)
 
-StoreOption = Annotated[str | None, typer.Option(
-    "--store", help="Store: SQLite path or postgresql:// DSN "
-    "(default: $HULLGUARD_STORE or the user data directory).")]
 FORMATS = ("text", "json")
 
 
