@@ -23,6 +23,7 @@ from hullguard.monitor.run import MonitorConfig, run_cycle
 from hullguard.store import open_store
 from hullguard.store.base import write_session
 from hullguard.store.models import FindingEventRecord, OccurrenceRecord, ScanRecord, WorkloadRecord
+from hullguard.store.monitor import workload_events
 from hullguard.store.scans import add_scan, image_key
 from hullguard.vuln.db import VulnDB
 from hullguard.vuln.dbwrite import ImportInput, import_inputs
@@ -34,12 +35,12 @@ JINJA = ("jinja2", "PYSEC-2019-217.yaml")  # CVE-2019-10906, fixed in 2.10.1
 REQUESTS = ("requests", "PYSEC-2014-13.yaml")
 
 
-def _fleet(url: str, tmp_path: Path) -> tuple[Path, Path]:
+def _fleet(url: str, tmp_path: Path, *advisories: tuple[str, str]) -> tuple[Path, Path]:
     """A database of one real advisory, a folder to drop more in, and three stored images
     scanned against it; a workload runs A. (database, folder)"""
     db_path, folder = tmp_path / "vulndb.sqlite", tmp_path / "drop"
     folder.mkdir()
-    import_inputs(db_path, [ImportInput(corpus_file(*REQUESTS))])
+    import_inputs(db_path, [ImportInput(corpus_file(*a)) for a in (REQUESTS, *advisories)])
     with VulnDB.open(db_path) as db:
         _store_fleet(url, db)
     return db_path, folder
@@ -135,6 +136,9 @@ def test_an_imported_advisory_rematches_only_what_it_names_and_alerts_once(
         assert fourth.events == {"new": 1} and fourth.delivery.sent == {}
         assert fourth.delivery.skipped == 3
     _check_deliveries(receiver, smtp_server)  # still exactly one per channel
+    with open_store(fresh_store, create=False) as factory, factory() as session:
+        per_workload = workload_events(session)
+    assert per_workload == {"prod/Deployment/web": {"new": 2, "resolved": 1}}
 
 
 def _check_deliveries(receiver: Receiver, mailbox: Mailbox) -> None:
@@ -196,3 +200,27 @@ def test_status_reports_the_cycles(fresh_store: str, tmp_path: Path) -> None:
     assert status.returncode == 0, status.stderr
     state = json.loads(status.stdout)
     assert state["counts"]["indexed_sboms"] == 3 and "baseline" in state["last_run"]
+
+
+def test_a_new_kev_entry_for_a_finding_the_fleet_has_alerts_once(
+        fresh_store: str, tmp_path: Path, receiver: Receiver,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    db_path, folder = _fleet(fresh_store, tmp_path, JINJA)  # A has CVE-2019-10906 already
+    monkeypatch.setenv(WEBHOOK_SECRET_ENV, SECRET)
+    config = MonitorConfig(db_path, full_every=timedelta(days=1), watch_dir=folder,
+                           channels=[parse_channel(f"webhook:{receiver.url}/hook")],
+                           threshold=Severity.CRITICAL)
+    catalog = {"catalogVersion": "2026.12.04", "vulnerabilities": [
+        {"cveID": "CVE-2019-10906", "dateAdded": "2026-12-04", "dueDate": "2026-12-25",
+         "knownRansomwareCampaignUse": "Unknown"}]}
+    with open_store(fresh_store) as factory:
+        run_cycle(factory, config)
+        (folder / "kev.json").write_text(json.dumps(catalog))
+        added = run_cycle(factory, config)
+        (folder / "kev.json").write_text(json.dumps(catalog))  # the same catalog again
+        same = run_cycle(factory, config)
+    assert added.changes["kev_added"] == 1 and added.events == {"kev": 1}
+    assert same.changes["kev_added"] == 0 and same.events == {}
+    alerts = [a for body in receiver.bodies("/hook") for a in body["data"]["alerts"]]
+    assert [(a["kind"], a["vulnerability"], a["reference"]) for a in alerts] == [
+        ("kev", "CVE-2019-10906", "registry.example/a:1")]

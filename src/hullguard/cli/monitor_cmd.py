@@ -195,6 +195,8 @@ def status_command(
              f"last full:   {state['last_full'] or 'never'}",
              *(f"{name + ':':<12} {value}" for name, value in sorted(state["counts"].items())),
              f"events:      {json.dumps(state['events'], sort_keys=True)}"]
+    lines += [f"workload {key}: {json.dumps(kinds, sort_keys=True)}"
+              for key, kinds in state["workloads"].items()]
     lines += [f"watch {w['reference']}: {w['digest'] or '-'}"
               + (f" (failing x{w['failures']}: {w['error']})" if w["failures"] else "")
               for w in state["watched"]]

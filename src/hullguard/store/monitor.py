@@ -272,7 +272,7 @@ def status_of(session: Session) -> dict[str, Any]:
 
     if "monitor_runs" not in inspect(session.connection()).get_table_names():
         return {"last_run": None, "last_full": None, "counts": {}, "events": {},
-                "watched": []}
+                "workloads": {}, "watched": []}
     last, full = last_run(session, ["targeted", "full", "baseline"]), last_run(
         session, ["full", "baseline"])
     watched = [{"reference": w.reference, "digest": w.digest, "failures": w.failures,
@@ -280,7 +280,20 @@ def status_of(session: Session) -> dict[str, Any]:
                for w in watched_tags(session).values()]
     return {"last_run": _run_line(last), "last_full": _run_line(full),
             "counts": count_rows(session), "events": event_counts(session),
+            "workloads": workload_events(session),
             "watched": sorted(watched, key=lambda w: str(w["reference"]))}
+
+
+def workload_events(session: Session, limit: int = 10_000) -> dict[str, dict[str, int]]:
+    """Workload key -> events by kind, over the latest ``limit`` events that name one."""
+    rows = session.execute(select(FindingEventRecord.kind, FindingEventRecord.workloads)
+                           .where(FindingEventRecord.workloads != "[]")
+                           .order_by(FindingEventRecord.id.desc()).limit(limit))
+    out: dict[str, dict[str, int]] = defaultdict(dict)
+    for kind, workloads in rows:
+        for workload in json.loads(workloads):
+            out[workload][kind] = out[workload].get(kind, 0) + 1
+    return dict(sorted(out.items()))
 
 
 def _run_line(run: MonitorRunRecord | None) -> str | None:
