@@ -227,7 +227,9 @@ class WebhookChannel:
 class _GuardedSMTP(smtplib.SMTP):
     """smtplib whose connection goes through the address policy (checked addresses only)."""
 
-    policy: AddressPolicy = AddressPolicy()
+    def __init__(self, host: str, port: int, policy: AddressPolicy, timeout: float) -> None:
+        self.policy = policy  # before connecting: smtplib connects in __init__
+        super().__init__(host, port, timeout=timeout)  # (and keeps host for STARTTLS's SNI)
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
         return connect(host, port, timeout=timeout, what="SMTP server", where="--alert smtp",
@@ -259,15 +261,13 @@ class SmtpChannel:
         message.set_content(_message(alerts))
         try:
             self._deliver(message)
-        except (smtplib.SMTPException, OSError) as error:
+        except (smtplib.SMTPException, OSError, ValueError) as error:
             raise AlertError(f"SMTP delivery failed: {type(error).__name__}: "
                              f"{str(error)[:200]}", where=self.name) from None
 
     def _deliver(self, message: EmailMessage) -> None:
-        client = _GuardedSMTP(timeout=TIMEOUT)
-        client.policy = self.policy
+        client = _GuardedSMTP(self.host, self.port, self.policy, TIMEOUT)
         try:
-            client.connect(self.host, self.port)
             if self.starttls:
                 client.starttls(context=ssl.create_default_context())
             if self.username:
