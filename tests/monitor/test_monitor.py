@@ -22,7 +22,13 @@ from hullguard.monitor.alerts import WEBHOOK_SECRET_ENV, parse_channel
 from hullguard.monitor.run import MonitorConfig, run_cycle
 from hullguard.store import open_store
 from hullguard.store.base import write_session
-from hullguard.store.models import FindingEventRecord, OccurrenceRecord, ScanRecord, WorkloadRecord
+from hullguard.store.models import (
+    FindingEventRecord,
+    FindingRecord,
+    OccurrenceRecord,
+    ScanRecord,
+    WorkloadRecord,
+)
 from hullguard.store.monitor import workload_events
 from hullguard.store.scans import add_scan, image_key
 from hullguard.vuln.db import VulnDB
@@ -47,7 +53,7 @@ def _fleet(url: str, tmp_path: Path, *advisories: tuple[str, str]) -> tuple[Path
 
 
 def _store_fleet(url: str, db: VulnDB) -> dict[str, int]:
-    sboms = {"a": python_sbom("registry.example/a:1", {"jinja2": "2.10", "flask": "1.0"}),
+    sboms = {"a": python_sbom("registry.example/a:1", {"jinja2": "2.10", "requests": "2.0.0"}),
              "b": python_sbom("registry.example/b:1", {"requests": "2.0.0"}),
              "c": python_sbom("registry.example/c:1", {"flask": "1.0"})}
 
@@ -116,6 +122,7 @@ def test_an_imported_advisory_rematches_only_what_it_names_and_alerts_once(
         changed = {i for i in after if after[i] != before[i]}
         assert len(changed) == 1  # B and C keep their latest scan: untouched
         assert ("new", "CVE-2019-10906", "registry.example/a:1") in _events(fresh_store)
+        _check_complete(fresh_store, db_path, changed.pop())  # the rest carried over
         assert sorted((name.split("#")[0], count) for name, count in
                       second.delivery.sent.items()) == [("slack:127.0.0.1", 1),
                                                         ("smtp:127.0.0.1", 1),
@@ -139,6 +146,21 @@ def test_an_imported_advisory_rematches_only_what_it_names_and_alerts_once(
     with open_store(fresh_store, create=False) as factory, factory() as session:
         per_workload = workload_events(session)
     assert per_workload == {"prod/Deployment/web": {"new": 2, "resolved": 1}}
+
+
+def _check_complete(url: str, db_path: Path, image_id: int) -> None:
+    """The targeted entry holds what a full match of the image gives (and its counts)."""
+    sbom = python_sbom("registry.example/a:1", {"jinja2": "2.10", "requests": "2.0.0"})
+    with VulnDB.open(db_path) as db:
+        expected = match(sbom, db)[0]
+    with open_store(url, create=False) as factory, factory() as session:
+        scan_id = _latest_scans(url)[image_id]
+        rows = session.scalars(select(FindingRecord).where(FindingRecord.scan_id == scan_id))
+        stored = sorted((f.vuln_id, f.package_key) for f in rows)
+        counts = json.loads(session.get_one(ScanRecord, scan_id).counts)
+    assert stored == sorted((f.id, f.package.key) for f in expected) and len(stored) >= 2
+    assert counts == {str(s): sum(1 for f in expected if f.severity == s)
+                      for s in {f.severity for f in expected}}
 
 
 def _check_deliveries(receiver: Receiver, mailbox: Mailbox) -> None:

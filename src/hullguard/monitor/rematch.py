@@ -25,16 +25,17 @@ from hullguard.model.secret import SecretFinding
 from hullguard.store.base import write_session
 from hullguard.store.monitor import (
     StoredImage,
+    add_carried_scan,
     add_components,
     add_events,
     images_naming,
-    latest_findings,
+    latest_scan_ids,
     sbom_data,
     unindexed_sboms,
     workloads_of,
 )
 from hullguard.store.rescan import ImageChanges, diff_findings, rescan_all
-from hullguard.store.scans import add_scan, decode_sbom
+from hullguard.store.scans import add_scan, decode_sbom, findings_of
 from hullguard.vuln.db import VulnDB
 from hullguard.vuln.importers.osv import normalize_name
 from hullguard.vuln.match import ecosystems_for
@@ -82,27 +83,35 @@ class Rematch:
 
 def rematch_targeted(factory: sessionmaker[Session], db: VulnDB,
                      pairs: set[Pair]) -> Rematch:
-    """Re-match the packages named by ``pairs`` in the images whose SBOMs have them."""
+    """Re-match the packages named by ``pairs`` in the images whose SBOMs have them; an
+    image whose findings for them changed gets a new scan entry carrying the rest over."""
     with factory() as session:
         images = images_naming(session, pairs)
         data = sbom_data(session, {image.sbom_digest for image in images})
-        before = latest_findings(session, [image.id for image in images])
+        latest = latest_scan_ids(session, [image.id for image in images])
+        before = findings_of(session, sorted(latest.values()))
     cache, out, pending = MatchCache(), [], []
     for image in images:
         sbom = decode_sbom(data[image.sbom_digest], f"store:{image.key}")
         named = tuple(p for p in sbom.packages if lookup_pairs(p, sbom) & pairs)
         found, _ = match(dataclasses.replace(sbom, packages=named), db, cache)
         keys = {p.key for p in named}
-        prior = {k: v for k, v in before.get(image.id, {}).items() if k[1] in keys}
+        previous = latest.get(image.id)
+        prior = {k: v for k, v in before.get(previous or -1, {}).items() if k[1] in keys}
         changes = ImageChanges(image.reference, image.key)
         diff_findings(changes, prior, found, db)
         if changes.changed:
             out.append((image, changes))
-            every, _ = match(sbom, db, cache)
-            pending.append((sbom, sort_findings(every), (image.sbom_digest,
-                                                         data[image.sbom_digest])))
+            pending.append(_carry(sbom, sort_findings(found), keys, previous,
+                                  (image.sbom_digest, data[image.sbom_digest]), str(db.path)))
     events = _record(factory, db, out, "targeted", pending)
     return Rematch([c for _i, c in out], len(images), events)
+
+
+def _carry(sbom: Sbom, found: list[Finding], keys: set[str], previous: int | None,
+           encoded: tuple[str, bytes], label: str) -> Callable[[Session], object]:
+    return lambda session: add_carried_scan(session, sbom, found, keys, previous, label,
+                                            encoded)
 
 
 def rematch_full(factory: sessionmaker[Session], db: VulnDB) -> Rematch:
@@ -119,7 +128,7 @@ def _image_of(changes: ImageChanges) -> StoredImage:
 
 def _record(factory: sessionmaker[Session], db: VulnDB,
             changed: list[tuple[StoredImage, ImageChanges]], cause: str,
-            pending: list[tuple[Sbom, list[Any], tuple[str, bytes]]]) -> list[dict[str, Any]]:
+            pending: list[Callable[[Session], object]]) -> list[dict[str, Any]]:
     """The new scan entries and the events, in one write transaction."""
     if not changed and not pending:
         return []
@@ -131,8 +140,8 @@ def _record(factory: sessionmaker[Session], db: VulnDB,
               for row in event_rows(image, changes, used.get(image.key, []), kev, cause, now)]
 
     def work(session: Session) -> None:
-        for sbom, findings, encoded in pending:
-            add_scan(session, sbom, findings, str(db.path), "rescan", encoded)
+        for write_scan in pending:
+            write_scan(session)
         add_events(session, events)
 
     write_session(factory.kw["bind"], work)

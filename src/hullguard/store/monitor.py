@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy import Integer, delete, func, literal, select, tuple_, update
 from sqlalchemy.orm import Session
 
+from hullguard.model import Finding, Sbom, Severity
 from hullguard.store.base import upsert
 from hullguard.store.inventory import chunks
 from hullguard.store.models import (
@@ -34,7 +35,7 @@ from hullguard.store.models import (
     WatchedTagRecord,
     table_of,
 )
-from hullguard.store.scans import FindingKey, findings_of
+from hullguard.store.scans import add_scan
 
 EVENT_FIELDS = ("at", "kind", "cause", "image_key", "reference", "vuln_id", "package", "version",
                 "severity", "kev", "workloads")
@@ -124,9 +125,8 @@ def sbom_data(session: Session, digests: Iterable[str]) -> dict[str, bytes]:
     return out
 
 
-def latest_findings(session: Session, image_ids: Sequence[int]
-                    ) -> dict[int, dict[FindingKey, dict[str, Any]]]:
-    """image id -> the findings of its latest scan (as :func:`findings_of` gives them)."""
+def latest_scan_ids(session: Session, image_ids: Sequence[int]) -> dict[int, int]:
+    """image id -> id of its latest scan."""
     latest: dict[int, int] = {}
     for start in range(0, len(image_ids), _CHUNK):
         part = list(image_ids[start:start + _CHUNK])
@@ -134,8 +134,29 @@ def latest_findings(session: Session, image_ids: Sequence[int]
                                .where(ScanRecord.image_id.in_(part))
                                .group_by(ScanRecord.image_id))
         latest.update({image_id: scan_id for image_id, scan_id in rows})
-    by_scan = findings_of(session, sorted(latest.values()))
-    return {image_id: by_scan.get(scan_id, {}) for image_id, scan_id in latest.items()}
+    return latest
+
+
+def add_carried_scan(session: Session, sbom: Sbom, findings: Sequence[Finding],
+                     keys: Iterable[str], previous: int | None, db_label: str,
+                     encoded: tuple[str, bytes]) -> int:
+    """A ``rescan`` entry whose findings for the packages ``keys`` are ``findings`` (just
+    matched) and, for every other package, the ``previous`` scan's rows, copied inside the
+    database (no other package is matched again, nothing is decoded)."""
+    scan_id = add_scan(session, sbom, findings, db_label, "rescan", encoded)
+    table = table_of(FindingRecord)
+    if previous is not None:
+        names = [c.name for c in table.c if c.name not in ("id", "scan_id")]
+        rows = select(literal(scan_id, Integer), *(table.c[n] for n in names)).where(
+            table.c.scan_id == previous, table.c.package_key.not_in(sorted(set(keys))))
+        session.execute(table.insert().from_select(["scan_id", *names], rows))
+    totals = session.execute(select(table.c.severity, func.count())
+                             .where(table.c.scan_id == scan_id, table.c.suppressed_by == "")
+                             .group_by(table.c.severity))
+    counts = {str(Severity(severity)): int(n) for severity, n in totals}
+    session.execute(update(ScanRecord).where(ScanRecord.id == scan_id)
+                    .values(counts=json.dumps(counts)))
+    return scan_id
 
 
 def fleet_findings_of(session: Session, vuln_ids: Iterable[str]) -> list[dict[str, Any]]:
