@@ -5,8 +5,9 @@ The index holds, per stored SBOM, every (ecosystem, name) the matcher looks its 
 under (:func:`hullguard.vuln.match.ecosystems_for`, names normalized as the database stores
 them), so "which images does this advisory name" is one join in the store. A targeted
 re-match matches only those packages of those images; an image whose findings for them
-changed gets a new ``rescan`` entry (its whole SBOM matched again, so the entry is complete)
-and one event per finding that appeared, was fixed or withdrawn.
+changed gets a new ``rescan`` entry (those findings, plus the previous entry's rows for
+every other package copied inside the database) and one event per finding that appeared,
+was fixed or withdrawn.
 """
 
 from __future__ import annotations
