@@ -246,3 +246,34 @@ def test_a_new_kev_entry_for_a_finding_the_fleet_has_alerts_once(
     alerts = [a for body in receiver.bodies("/hook") for a in body["data"]["alerts"]]
     assert [(a["kind"], a["vulnerability"], a["reference"]) for a in alerts] == [
         ("kev", "CVE-2019-10906", "registry.example/a:1")]
+
+
+def test_the_loop_runs_a_cycle_every_interval_and_flushes_each_report(
+        fresh_store: str, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.support.cli import REPO
+
+    db_path, folder = _fleet(fresh_store, tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hullguard", "monitor", "run", "--store", fresh_store, "--db",
+         str(db_path), "--interval", "1s", "--watch-dir", str(folder), "--format", "json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert process.stdout is not None
+        first = json.loads(process.stdout.readline())
+        shutil.copy(corpus_file(*JINJA), folder / ".jinja2.yaml")  # hidden while written
+        (folder / ".jinja2.yaml").rename(folder / "jinja2.yaml")
+        second = json.loads(process.stdout.readline())
+        if not second["imported"]:  # the file landed after the second cycle had started
+            second = json.loads(process.stdout.readline())
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+    assert first["kind"] == "baseline"
+    assert second["kind"] == "targeted" and second["imported"] == ["jinja2.yaml"]
+    assert second["events"] == {"new": 1} and second["images_rematched"] == 1

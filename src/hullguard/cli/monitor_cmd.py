@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -156,8 +157,11 @@ def _submitter(db: Path, store: str | None, insecure: bool) -> Any:
 
 
 def _show(report: CycleReport, fmt: str) -> None:
+    """One cycle's report, flushed at once: a long-running monitor's output is read by a
+    log collector while it runs."""
     if fmt == "json":
         write_output(json.dumps(report.plain(), sort_keys=True) + "\n", None)
+        sys.stdout.flush()
         return
     changes = ", ".join(f"{v} {k}" for k, v in report.changes.items() if v) or "none"
     events = ", ".join(f"{v} {k}" for k, v in sorted(report.events.items())) or "none"
@@ -172,6 +176,7 @@ def _show(report: CycleReport, fmt: str) -> None:
     lines += [f"  watch: {text}" for text in report.watch.errors]
     lines += [f"  alert: {text}" for text in report.delivery.errors]
     write_output("\n".join(lines) + "\n", None)
+    sys.stdout.flush()
 
 
 @monitor_app.command("status")
