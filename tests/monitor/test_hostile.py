@@ -79,3 +79,25 @@ def test_garbage_and_huge_dropped_files_are_rejected_one_by_one(
     rejected = sorted(p.name for p in (folder / "rejected").iterdir())
     assert len(rejected) == 4 and sum(n.endswith(".reason.txt") for n in rejected) == 2
     assert not any(p.is_file() for p in folder.iterdir())  # nothing left to retry forever
+
+
+@pytest.mark.parametrize(("flag", "value", "said"), [
+    ("--interval", "0s", "--interval"), ("--interval", "soon", "--interval"),
+    ("--full-every", "-5h", "--full-every"), ("--threshold", "dire", "--threshold"),
+    ("--dashboard-url", "javascript:alert(1)", "--dashboard-url"),
+    ("--alert", "ftp://files.example/x", "--alert"),
+    ("--watch-repo", "Not A Reference!", "--watch-repo"),
+    ("--watch-repo", "127.0.0.1:5000/app@sha256:" + "a" * 64, "--watch-repo"),
+])
+def test_a_bad_flag_value_is_one_error_before_any_work(
+        tmp_path: Path, flag: str, value: str, said: str) -> None:
+    from hullguard.vuln.dbwrite import ImportInput, import_inputs
+
+    db = tmp_path / "vulndb.sqlite"
+    import_inputs(db, [ImportInput(corpus_file("requests", "PYSEC-2014-13.yaml"))])
+    store = tmp_path / "store.sqlite"
+    done = run_hullguard("monitor", "run", "--once", "--store", str(store), "--db", str(db),
+                         flag, value)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert said in done.stderr and len(done.stderr.strip().splitlines()) <= 2
+    assert not store.exists()  # nothing was created
