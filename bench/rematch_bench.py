@@ -10,8 +10,10 @@ really have findings), and an initial scan matched against the database. Then on
 advisory is changed the way an upstream correction would (its range widened, ``modified``
 bumped) and dropped into the watched folder; the timed step is the monitor cycle that
 imports it, detects the change, re-matches the stored components it names and records the
-new findings (``time to findings``). The one-time component indexing and the baseline cycle
-(the first fingerprint of the database) are reported separately.
+new findings (``time to findings``); ``--repeat`` advisories (of different packages) are
+changed one cycle after the other and the median is reported with each run. The one-time
+component indexing and the baseline cycle (the first fingerprint of the database) are
+reported separately.
 
 Default store: a temporary SQLite file; ``--store postgresql://...`` for PostgreSQL.
 """
@@ -22,6 +24,7 @@ import argparse
 import hashlib
 import json
 import random
+import statistics
 import tempfile
 import time
 import zipfile
@@ -133,7 +136,8 @@ def changed_advisory(root: Path, target: Named, folder: Path) -> str:
     return str(doc["id"])
 
 
-def run(images: int, store: str | None, per_image: int) -> dict[str, float | int | str]:
+def run(images: int, store: str | None, per_image: int,
+        repeat: int = 3) -> dict[str, object]:
     from hullguard.monitor.rematch import index_components
     from hullguard.monitor.run import MonitorConfig, run_cycle
     from hullguard.store import open_store
@@ -150,27 +154,27 @@ def run(images: int, store: str | None, per_image: int) -> dict[str, float | int
         stored = fill_store(url, db_path, synthetic_sboms(images, per_image, names))
         fill = time.perf_counter() - started
         config = MonitorConfig(db_path, full_every=timedelta(days=1), watch_dir=folder)
+        runs, times = [], []
         with open_store(url) as factory:
             started = time.perf_counter()
             index_components(factory)
             index = time.perf_counter() - started
             baseline = run_cycle(factory, config)
-            target = next(n for n in names["PyPI"] if n.name == _popular(names))
-            vuln = changed_advisory(CORPUS, target, folder)
-            started = time.perf_counter()
-            report = run_cycle(factory, config)
-            elapsed = time.perf_counter() - started
+            for target in names["PyPI"][:repeat]:  # one changed advisory per cycle
+                vuln = changed_advisory(CORPUS, target, folder)
+                started = time.perf_counter()
+                report = run_cycle(factory, config)
+                times.append(round(time.perf_counter() - started, 2))
+                runs.append({"advisory": vuln, "package": target.name, "kind": report.kind,
+                             "rematched": report.images_rematched,
+                             "changed": report.images_changed,
+                             "new_findings": report.events.get("new", 0),
+                             "seconds": times[-1],
+                             "phases": report.phases})
     return {"images": stored, "store": url.split(":", 1)[0], "fill_s": round(fill, 1),
             "index_s": round(index, 2), "baseline_s": round(baseline.seconds, 2),
-            "advisory": vuln, "package": target.name, "kind": report.kind,
-            "rematched": report.images_rematched, "changed": report.images_changed,
-            "new_findings": report.events.get("new", 0),
-            "time_to_findings_s": round(elapsed, 2), "phases": report.phases}
-
-
-def _popular(names: dict[str, list[Named]]) -> str:
-    """A PyPI package every seed draws like any other (uniform sampling): the first one."""
-    return names["PyPI"][0].name
+            "time_to_findings_median_s": statistics.median(times),
+            "runs": runs}
 
 
 def main() -> None:
@@ -178,8 +182,11 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=10_000)
     parser.add_argument("--packages", type=int, default=30)
     parser.add_argument("--store", default=None)
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="advisories changed one after the other (the median is kept)")
     args = parser.parse_args()
-    print(json.dumps(run(args.images, args.store, args.packages), sort_keys=True))
+    print(json.dumps(run(args.images, args.store, args.packages, args.repeat),
+                     sort_keys=True))
 
 
 if __name__ == "__main__":
