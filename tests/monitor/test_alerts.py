@@ -94,3 +94,28 @@ def test_a_receiver_error_is_retried_later(receiver: Receiver) -> None:
                       mark_sent=lambda _c, keys: sent.update(keys))
     assert failed.errors == [f"{channel.name}: the receiver answered HTTP 500"]
     assert retried.sent == {channel.name: 1} and len(receiver.posts) == 2
+
+
+def test_hostile_names_neither_ping_slack_nor_inject_mail_headers(
+        receiver: Receiver, smtp_server: Mailbox) -> None:
+    hostile = Alert("k", "finding", "[high] CVE-1 in <!channel> pkg\r\nBcc: victim@example.org",
+                    "sha256:" + "b" * 64, "evil<!here>:1", "")
+    channels = [parse_channel(f"slack:{receiver.url}/slack", {}),
+                parse_channel(f"smtp://{smtp_server.host}:{smtp_server.port}"
+                              "?from=hg@example.org&to=ops@example.org", {})]
+    report = deliver(channels, [hostile], digest=False, already_sent=lambda _c, _k: set(),
+                     mark_sent=lambda _c, _k: None)
+    assert not report.errors
+    text = receiver.bodies("/slack")[0]["text"]
+    assert "<!" not in text and "&lt;!channel&gt;" in text
+    message = smtp_server.messages[0]
+    assert message["Bcc"] is None and "\n" not in message["Subject"]
+    assert message["X-RcptTo"] == "ops@example.org"
+
+
+def test_a_long_image_key_gives_a_bounded_alert_key() -> None:
+    from hullguard.monitor.alerts import alert_key
+
+    key = alert_key("finding", "dir:" + "x" * 2000, "CVE-1", "pkg")
+    assert len(key) < 100 and key.startswith("finding:sha256:")
+    assert key == alert_key("finding", "dir:" + "x" * 2000, "CVE-1", "pkg")

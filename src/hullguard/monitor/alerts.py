@@ -97,6 +97,13 @@ def alerts_from(events: Iterable[Mapping[str, Any]], threshold: Severity,
     return list(found.values())
 
 
+def alert_key(kind: str, *parts: str) -> str:
+    """``kind:part:part``; a long one (an image keyed by a long reference) as a hash, so it
+    fits the dedup table's key."""
+    key = ":".join((kind, *parts))
+    return key if len(key) <= 300 else f"{kind}:sha256:{hashlib.sha256(key.encode()).hexdigest()}"
+
+
 def _alerts_of(event: Mapping[str, Any], threshold: Severity, url: str) -> list[Alert]:
     kind, image, vuln = event["kind"], event["image_key"], event["vuln_id"]
     workloads = tuple(json.loads(event.get("workloads") or "[]"))
@@ -107,14 +114,14 @@ def _alerts_of(event: Mapping[str, Any], threshold: Severity, url: str) -> list[
     subject = f"{vuln} in {event.get('package', '')} {event.get('version', '')}".strip()
     out = []
     if kind == "new" and workloads and severity >= threshold:
-        out.append(Alert(f"finding:{image}:{vuln}:{event.get('package', '')}", "finding",
+        out.append(Alert(alert_key("finding", image, vuln, event.get("package", "")), "finding",
                          f"[{severity}] {subject} now affects running image "
                          f"{event['reference']}", **base))
     if (kind == "new" and event.get("kev")) or kind == "kev":
-        out.append(Alert(f"kev:{vuln}:{image}", "kev", f"[KEV] {subject} (known exploited) "
+        out.append(Alert(alert_key("kev", vuln, image), "kev", f"[KEV] {subject} (known exploited) "
                          f"in {event['reference']}", **base))
     if kind == "secret":
-        out.append(Alert(f"secret:{image}:{vuln}:{event.get('package', '')}", "secret",
+        out.append(Alert(alert_key("secret", image, vuln, event.get("package", "")), "secret",
                          f"[secret] {vuln} found in {event['reference']} "
                          f"({event.get('package', '')})", **base))
     return out
@@ -193,7 +200,10 @@ class SlackChannel:
         self.name = f"slack:{self.target.label}"
 
     def send(self, alerts: Sequence[Alert]) -> None:
-        text = _message(alerts)[:SLACK_TEXT_LIMIT]
+        # &, < and > are Slack's control characters (<!channel>, links): names from images
+        # and feeds must not ping everyone or forge links
+        text = _message(alerts)[:SLACK_TEXT_LIMIT].replace("&", "&amp;").replace(
+            "<", "&lt;").replace(">", "&gt;")
         self.target.post(json.dumps({"text": text}).encode(), {})
 
 
@@ -256,8 +266,8 @@ class SmtpChannel:
     def send(self, alerts: Sequence[Alert]) -> None:
         message = EmailMessage()
         message["From"], message["To"] = self.sender, ", ".join(self.recipients)
-        message["Subject"] = (alerts[0].title if len(alerts) == 1
-                              else f"hullguard: {len(alerts)} alerts")[:200]
+        subject = alerts[0].title if len(alerts) == 1 else f"hullguard: {len(alerts)} alerts"
+        message["Subject"] = " ".join(subject.split())[:200]  # one line: no header injection
         message.set_content(_message(alerts))
         try:
             self._deliver(message)
