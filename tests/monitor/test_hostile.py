@@ -101,3 +101,31 @@ def test_a_bad_flag_value_is_one_error_before_any_work(
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert said in done.stderr and len(done.stderr.strip().splitlines()) <= 2
     assert not store.exists()  # nothing was created
+
+
+def test_the_loop_reports_a_failed_cycle_and_goes_on(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from hullguard.monitor.run import MonitorConfig, run_forever
+    from hullguard.store import open_store
+    from hullguard.vuln.dbwrite import ImportInput, import_inputs
+
+    db = tmp_path / "vulndb.sqlite"
+    import_inputs(db, [ImportInput(corpus_file("requests", "PYSEC-2014-13.yaml"))])
+    outcomes: list[object] = []
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        if len(sleeps) == 1:
+            db.write_bytes(b"not a database at all")  # replaced by a broken file
+        if len(sleeps) == 3:
+            raise KeyboardInterrupt
+
+    config = MonitorConfig(db, interval=timedelta(seconds=5))
+    with open_store(f"sqlite:///{tmp_path / 'store.sqlite'}") as factory, \
+            pytest.raises(KeyboardInterrupt):
+        run_forever(factory, config, outcomes.append, sleep)
+    assert [type(o).__name__ for o in outcomes] == ["CycleReport", "DatabaseError",
+                                                    "DatabaseError"]
+    assert all(1.0 <= s <= 5.0 for s in sleeps)

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hullguard.errors import HullguardError, InputError
@@ -28,7 +29,7 @@ from hullguard.monitor.alerts import Channel, Delivery, alerts_from, deliver
 from hullguard.monitor.changes import AdvisoryChanges, advisory_changes
 from hullguard.monitor.rematch import Rematch, index_components, rematch_full, rematch_targeted
 from hullguard.monitor.watch import Submit, WatchReport, poll
-from hullguard.store.base import write_session
+from hullguard.store.base import store_error, write_session
 from hullguard.store.monitor import (
     EVENT_FIELDS,
     add_events,
@@ -251,4 +252,6 @@ def run_forever(factory: sessionmaker[Session], config: MonitorConfig,
             on_cycle(run_cycle(factory, config))
         except HullguardError as error:
             on_cycle(error)
+        except SQLAlchemyError as error:  # a read that failed (the store went away)
+            on_cycle(store_error(factory.kw["bind"], error))
         sleep(max(1.0, config.interval.total_seconds() - (time.monotonic() - started)))
