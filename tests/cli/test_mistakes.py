@@ -85,6 +85,9 @@ ROLES: dict[str, str] = {
     # serve, token
     "host": "other", "port": "other", "webhook_secret": "other", "registry": "other",
     "queue_size": "other", "scope": "other", "expires_days": "other", "token_id": "text",
+    # monitor
+    "interval": "other", "full_every": "other", "watch_dir": "in-dir", "watch_repo": "other",
+    "alert": "other", "digest_mode": "other", "dashboard_url": "other", "once": "other",
 }
 WRITING_DB = {("db", "import"), ("db", "update")}
 

@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "hullguard.cli.gate_cmd",
     "hullguard.cli.pin_cmd",
     "hullguard.cli.serve_cmd",
+    "hullguard.cli.monitor_cmd",
 )
 
 app = typer.Typer(

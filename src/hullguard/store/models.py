@@ -11,7 +11,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Table, Text
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hullguard.store.base import Base
@@ -227,6 +237,92 @@ class GraphSyncedRecord(Base):
     __tablename__ = "graph_synced"
 
     sbom_digest: Mapped[str] = mapped_column(String(80), primary_key=True)
+
+
+# ---------------------------------------------------------------- monitoring (store.monitor)
+
+
+class AdvisoryStateRecord(Base):
+    """The advisory database as the monitor last saw it: one row per stored record (the
+    database's own dedup key), with a hash of its content and the packages it names, so the
+    next update's added/changed/withdrawn records (and what they used to name) are known
+    without keeping the old database file."""
+
+    __tablename__ = "monitor_advisories"
+
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    vuln_id: Mapped[str] = mapped_column(String(200), index=True)
+    content: Mapped[str] = mapped_column(String(64))  # sha256 of the stored record
+    modified: Mapped[str] = mapped_column(String(40), default="")
+    withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
+    packages: Mapped[str] = mapped_column(Text, default="[]")  # JSON [[ecosystem, name], ...]
+
+
+class ComponentRecord(Base):
+    """Where a stored SBOM's packages are looked up in the advisory database (ecosystem and
+    normalized name, as the matcher asks): the join that finds the SBOMs an advisory names."""
+
+    __tablename__ = "monitor_components"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sbom_digest: Mapped[str] = mapped_column(String(80), index=True)
+    ecosystem: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(255))
+    __table_args__ = (Index("ix_monitor_components_lookup", "ecosystem", "name"),)
+
+
+class FindingEventRecord(Base):
+    """A finding that appeared or went away (or a secret found), per image, with the
+    workloads running the image at the time."""
+
+    __tablename__ = "monitor_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # new | resolved | withdrawn | secret | kev
+    cause: Mapped[str] = mapped_column(String(16))  # targeted | full | scan | kev
+    image_key: Mapped[str] = mapped_column(String(1024), index=True)
+    reference: Mapped[str] = mapped_column(Text)
+    vuln_id: Mapped[str] = mapped_column(String(200))
+    package: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[str] = mapped_column(Text, default="")
+    severity: Mapped[int] = mapped_column(Integer, default=0)
+    kev: Mapped[bool] = mapped_column(Boolean, default=False)
+    workloads: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of workload keys
+
+
+class AlertSentRecord(Base):
+    """An alert already delivered on one channel: the same key is never sent there again."""
+
+    __tablename__ = "monitor_alerts"
+
+    key: Mapped[str] = mapped_column(String(600), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(40), primary_key=True)
+    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WatchedTagRecord(Base):
+    """A watched repository tag: the digest it last pointed at, and the poll schedule."""
+
+    __tablename__ = "monitor_watched"
+
+    reference: Mapped[str] = mapped_column(String(700), primary_key=True)  # repo:tag
+    digest: Mapped[str] = mapped_column(String(140), default="")
+    checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    next_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+
+
+class MonitorRunRecord(Base):
+    """One monitor cycle: what it did (status, and when the next full re-match is due)."""
+
+    __tablename__ = "monitor_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # targeted | full | baseline
+    summary: Mapped[str] = mapped_column(Text)  # JSON counts
 
 
 def table_of(record: type[Base]) -> Table:

@@ -49,7 +49,7 @@ def _withdrawn(stored: dict[str, Any], db: VulnDB) -> bool:
     return all(a.withdrawn for a in records)
 
 
-def _diff(changes: ImageChanges, before: dict[FindingKey, dict[str, Any]],
+def diff_findings(changes: ImageChanges, before: dict[FindingKey, dict[str, Any]],
           now: list[Finding], db: VulnDB) -> None:
     current = {(f.id, f.package.key): f for f in now}
     changes.new = [_summary(current[k]) for k in current if k not in before]
@@ -77,7 +77,7 @@ def rescan_all(factory: sessionmaker[Session], db: VulnDB) -> list[ImageChanges]
         sbom = decode_sbom(data, f"store:{image.key}")
         findings, _unparseable = match(sbom, db, cache)
         before = previous.get(latest.get(image.id, -1), {})
-        _diff(changes, before, findings, db)
+        diff_findings(changes, before, findings, db)
         if changes.changed or image.id not in latest:
             pending.append((sbom, sort_findings(findings), (str(image.sbom_digest), data)))
     if pending:

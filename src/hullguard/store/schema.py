@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
 # Revisions, oldest first: the files in migrations/versions (tests/store checks they agree).
-REVISIONS = ("0001_baseline", "0002_image_names", "0003_service")
+REVISIONS = ("0001_baseline", "0002_image_names", "0003_service", "0004_monitor")
 BASELINE = REVISIONS[0]
 HEAD = REVISIONS[-1]
 OLDEST_READABLE = BASELINE  # this version's reads work on a store at this revision or later

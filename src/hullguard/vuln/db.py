@@ -10,6 +10,7 @@ checked (see :mod:`hullguard.vuln.schema`).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -48,6 +49,18 @@ class Enrichment:
     epss: Epss | None = None
     kev: Kev | None = None
     ratings: tuple[Rated, ...] = ()  # of records with this id or alias (vuln.severity)
+
+
+@dataclass(frozen=True)
+class RecordPrint:
+    """One stored advisory record, as much as a comparison of two databases needs."""
+
+    key: str
+    vuln_id: str
+    withdrawn: bool
+    content: str
+    modified: str
+    packages: tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True)
@@ -183,6 +196,26 @@ class VulnDB:
                                      chunk_ids))
         return [self._by_rid[rid] for rid in sorted(rids) if rid in self._by_rid]
 
+    def fingerprints(self) -> Iterator[RecordPrint]:
+        """Every stored record as the monitor compares databases: its dedup key, id, whether it
+        is withdrawn, a sha256 of its stored content, its ``modified`` time and the
+        (ecosystem, name) pairs it names. One pass over the tables; nothing is decoded but
+        the modified field."""
+        named: dict[int, list[tuple[str, str]]] = {}
+        for rid, ecosystem, name in self._query("SELECT rid, ecosystem, name FROM affected", ()):
+            named.setdefault(rid, []).append((ecosystem, name))
+        rows = self._query("SELECT rid, dedup, id, withdrawn, data FROM advisories", ())
+        for rid, dedup, vuln_id, withdrawn, data in rows:
+            text = data.encode() if isinstance(data, str) else bytes(data)
+            yield RecordPrint(str(dedup), str(vuln_id), bool(withdrawn),
+                              hashlib.sha256(text).hexdigest(), _modified(text),
+                              tuple(sorted(set(named.get(rid, ())))))
+
+    def kev_ids(self) -> dict[str, str]:
+        """CVE -> date added, for every KEV entry in the database."""
+        return {str(cve): str(added) for cve, added in
+                self._query("SELECT cve, date_added FROM kev", ())}
+
     def feeds_for(self, ecosystem: str) -> list[str]:
         """The sources (feeds) holding records for ``ecosystem`` (e.g. ``Alpine:v3.20``); empty
         when the database has no data for it (what coverage reports)."""
@@ -242,6 +275,14 @@ def _source_info(row: Any) -> SourceInfo:
      checked) = row
     return SourceInfo(name, kind, url, etag, modified, sha256, imported, records, skipped,
                       tuple(json.loads(warnings)), checked)
+
+
+def _modified(data: bytes) -> str:
+    try:
+        value = json.loads(data).get("mo", "")
+    except (ValueError, AttributeError, RecursionError):
+        return ""
+    return str(value)[:40]
 
 
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
