@@ -6,6 +6,7 @@ and refuse the same forgeries."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from pathlib import Path
 
@@ -94,7 +95,17 @@ def _other_digest(instance: Instance, image: Pushed) -> bytes:
 
 
 def _untrusted_ca(instance: Instance, image: Pushed) -> bytes:
-    return signed_bundle(Instance("rogue"), statement(image), WHO, ISSUER)
+    """A rogue CA (and CT log) the trusted root does not name; the log entry itself is
+    signed by the trusted log, so only the certificate chain is wrong."""
+    rogue = Instance("rogue", log_key=instance.log_key)
+    return signed_bundle(rogue, statement(image), WHO, ISSUER)
+
+
+def _untrusted_log(instance: Instance, image: Pushed) -> bytes:
+    """The trusted CA and CT log, but the entry and checkpoint signed by an unknown log."""
+    rogue = copy.copy(instance)
+    rogue.log_key = ec.generate_private_key(ec.SECP256R1())
+    return signed_bundle(rogue, statement(image), WHO, ISSUER)
 
 
 Maker = Callable[[Instance, Pushed], bytes]
@@ -108,6 +119,7 @@ CASES: list[tuple[str, Maker, str, str, bool, str]] = [
     ("payload-for-another-digest", _other_digest, WHO, ISSUER, False,
      "statement subjects do not include"),
     ("untrusted-ca", _untrusted_ca, WHO, ISSUER, False, "certificate chain"),
+    ("untrusted-log", _untrusted_log, WHO, ISSUER, False, "invalid log entry"),
 ]
 
 
@@ -124,6 +136,11 @@ def test_keyless_matrix_hullguard_and_cosign(name: str, make: Maker, identity: s
     assert reason in out
     cosign_code, cosign_out = cosign_verify(image, root, tmp_path, identity, issuer)
     assert (cosign_code == 0) == accepted, cosign_out
+    if accepted:  # cosign checked the log entry too, not just the signature
+        assert "transparency log was verified offline" in cosign_out, cosign_out
+    said = next(line for line in out.splitlines() if "bundle" in line).strip()
+    print(f"{name}: hullguard exit {code}: {said[:300]}\n  cosign exit {cosign_code}: "
+          f"{cosign_out.strip().splitlines()[-1][:300]}")  # the matrix in the docs
 
 
 def test_identity_regexp_and_attestation(image: Pushed, instance: Instance,

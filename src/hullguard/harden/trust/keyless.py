@@ -136,9 +136,18 @@ def verify_bundle(keyless: Keyless, data: bytes, where: str) -> Signed:
     try:
         payload_type, payload = verifier.verify_dsse(bundle, policy)
     except Exception as error:  # sigstore raises several error types
-        raise IntegrityError(_first_line(error), where=where) from error
+        raise IntegrityError(_explain(_first_line(error)), where=where) from error
     cert = bundle.signing_certificate
     return Signed(payload_type, payload, ", ".join(sans(cert)), issuer_of(cert))
+
+
+def _explain(reason: str) -> str:
+    """sigstore-python's reason, with what it means where that is not obvious."""
+    if "certificate chain" in reason:
+        return f"the certificate is not issued by a CA of the trusted root ({reason})"
+    if reason.startswith("invalid log entry"):
+        return f"the log entry is not signed by a log of the trusted root ({reason})"
+    return reason
 
 
 def sans(cert: Certificate) -> list[str]:
