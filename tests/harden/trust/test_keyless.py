@@ -143,8 +143,9 @@ def test_keyless_matrix_hullguard_and_cosign(name: str, make: Maker, identity: s
           f"{cosign_out.strip().splitlines()[-1][:300]}")  # the matrix in the docs
 
 
+@pytest.mark.slow
 def test_identity_regexp_and_attestation(image: Pushed, instance: Instance,
-                                         root: Path) -> None:
+                                         root: Path, tmp_path: Path) -> None:
     attach(image, _good(instance, image))
     custom = formats.predicate_type("custom")
     attach(image, signed_bundle(instance, statement(image, predicate=custom), WHO, ISSUER),
@@ -161,6 +162,15 @@ def test_identity_regexp_and_attestation(image: Pushed, instance: Instance,
                        "--certificate-identity-regexp", r"^ops@", "--certificate-oidc-issuer",
                        ISSUER)
     assert missed.returncode == 1, missed.stdout
+    # cosign agrees on both (its regexp flag, its verify-attestation of the bundle)
+    flags = ["--trusted-root", str(root), "--new-bundle-format", "--certificate-oidc-issuer",
+             ISSUER, *REGISTRY_FLAGS]
+    regexp = cosign("verify", *flags, "--certificate-identity-regexp",
+                    r"^release@hullguard\.test$", image.by_digest, home=tmp_path)
+    assert regexp.returncode == 0, regexp.stderr
+    attested = cosign("verify-attestation", *flags, "--type", "custom",
+                      "--certificate-identity", WHO, image.by_digest, home=tmp_path)
+    assert attested.returncode == 0, attested.stderr
 
 
 def test_legacy_keyless_signature_is_reported_not_skipped(image: Pushed,
