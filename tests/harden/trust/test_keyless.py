@@ -216,3 +216,17 @@ def test_flag_mistakes_exit_2(args: list[str], root: Path, tmp_path: Path) -> No
     assert done.returncode == 2, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
     assert "error" in done.stderr.lower()
+
+
+def test_hostile_bundles_are_refused_with_a_reason(image: Pushed, instance: Instance,
+                                                   root: Path) -> None:
+    good = _good(instance, image).decode()
+    der = good.split('"rawBytes":"', 1)[1].split('"', 1)[0]
+    attach(image, good.replace(der, "AAAA" * 8).encode())  # a certificate that is not one
+    attach(image, b'{"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json", '
+                  b'"dsseEnvelope": {"payload": "", "payloadType": "x", "signatures": []}}')
+    code, out = verify(image, root)
+    assert code == 1, out
+    assert "Traceback" not in out
+    assert out.count("FAIL bundle") == 2
+    assert "not a verifiable bundle" in out
