@@ -119,8 +119,10 @@ def load(path: Path, identities: tuple[Identity, ...]) -> Keyless:
 
 
 def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return (text[0] if text else type(error).__name__)[:300]
+    """The error's gist: a pydantic error's first lines name the field and the problem."""
+    lines = [line.strip() for line in str(error).strip().splitlines()[:3] if line.strip()]
+    text = "; ".join(line for line in lines if not line.startswith("For further"))
+    return (text or type(error).__name__)[:300]
 
 
 def verify_bundle(keyless: Keyless, data: bytes, where: str) -> Signed:
