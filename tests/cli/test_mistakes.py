@@ -57,6 +57,9 @@ ROLES: dict[str, str] = {
     "key": "in-file", "predicate": "in-file", "predicate_name": "other", "layout": "other",
     "signature_repo": "other", "annotation": "other", "out_prefix": "out-prefix",
     "force": "other",
+    # verify keyless: a trusted root file and the signer's identity
+    "trusted_root": "in-file", "certificate_identity": "other",
+    "certificate_identity_regexp": "other", "certificate_oidc_issuer": "other",
     # contain / remediate
     "inputs": "path", "workload": "other", "metrics_port": "other", "logging_port": "other",
     "writable": "other", "priority": "other", "base": "other", "monitoring_namespace": "other",

@@ -52,6 +52,22 @@ Username = Annotated[str | None, typer.Option(
 PasswordStdin = Annotated[bool, typer.Option(
     "--password-stdin", help="Read the registry password from stdin.")]
 SignatureRepo = Annotated[str | None, typer.Option("--signature-repo", help=SIG_REPO_HELP)]
+VerifyKey = Annotated[Path | None, typer.Option(
+    "--key", help=PUB_HELP + " Or, keyless, --trusted-root with the identity flags.",
+    dir_okay=False)]
+TrustedRoot = Annotated[Path | None, typer.Option(
+    "--trusted-root", dir_okay=False,
+    help="Keyless: a Sigstore trusted_root.json (Fulcio CAs, Rekor and CT log keys); "
+         "bundles are verified offline against it, nothing is fetched.")]
+CertIdentity = Annotated[str | None, typer.Option(
+    "--certificate-identity", help="Keyless: the signer's identity (certificate SAN), exact.")]
+CertIdentityRegexp = Annotated[str | None, typer.Option(
+    "--certificate-identity-regexp",
+    help="Keyless: a regular expression the signer's identity must match (unanchored, as "
+         "cosign; anchor it with ^...$).")]
+CertIssuer = Annotated[str | None, typer.Option(
+    "--certificate-oidc-issuer", help="Keyless: the OIDC issuer of the signer's certificate, "
+    "exact (required with --trusted-root).")]
 
 
 def register(app: typer.Typer) -> None:
@@ -293,17 +309,21 @@ def _own_sbom(target: Target, kind: str, insecure: bool, username: str | None) -
 @handle_errors
 def verify_command(
     image: Annotated[str, typer.Argument(help=VERIFY_IMAGE_HELP)],
-    key: Annotated[Path, typer.Option("--key", help=PUB_HELP, dir_okay=False)],
+    key: VerifyKey = None,
+    trusted_root: TrustedRoot = None, certificate_identity: CertIdentity = None,
+    certificate_identity_regexp: CertIdentityRegexp = None,
+    certificate_oidc_issuer: CertIssuer = None,
     signature_repo: SignatureRepo = None,
     insecure: Insecure = False, username: Username = None, password_stdin: PasswordStdin = False,
     registry_deadline: float | None = REGISTRY_DEADLINE_OPTION,
     allow_private_registries: bool = ALLOW_PRIVATE_OPTION,
 ) -> None:
-    """Verify IMAGE's signatures (legacy .sig and bundle referrers) with --key; exit 1 when
-    none verifies."""
+    """Verify IMAGE's signatures (legacy .sig and bundle referrers) with --key, or keyless
+    bundles with --trusted-root and the signer's identity; exit 1 when none verifies."""
     from hullguard.harden.trust.verify import verify_signatures
 
-    public, key_name = _public_key(key)
+    public, key_name = _trust(key, trusted_root, certificate_identity,
+                              certificate_identity_regexp, certificate_oidc_issuer)
     with _attachments(image, signature_repo, insecure, username, password_stdin) as (
             store, target):
         found = verify_signatures(store, target, public)
@@ -313,19 +333,24 @@ def verify_command(
 @handle_errors
 def verify_attestation_command(
     image: Annotated[str, typer.Argument(help=VERIFY_IMAGE_HELP)],
-    key: Annotated[Path, typer.Option("--key", help=PUB_HELP, dir_okay=False)],
+    key: VerifyKey = None,
+    trusted_root: TrustedRoot = None, certificate_identity: CertIdentity = None,
+    certificate_identity_regexp: CertIdentityRegexp = None,
+    certificate_oidc_issuer: CertIssuer = None,
     predicate_name: Annotated[str, typer.Option("--type", help=TYPE_HELP)] = "custom",
     signature_repo: SignatureRepo = None,
     insecure: Insecure = False, username: Username = None, password_stdin: PasswordStdin = False,
     registry_deadline: float | None = REGISTRY_DEADLINE_OPTION,
     allow_private_registries: bool = ALLOW_PRIVATE_OPTION,
 ) -> None:
-    """Verify IMAGE's attestations of --type with --key; exit 1 when none verifies."""
+    """Verify IMAGE's attestations of --type with --key (or keyless: --trusted-root and the
+    signer's identity); exit 1 when none verifies."""
     from hullguard.harden.trust.formats import predicate_type
     from hullguard.harden.trust.verify import verify_attestations
 
     uri = predicate_type(predicate_name)
-    public, key_name = _public_key(key)
+    public, key_name = _trust(key, trusted_root, certificate_identity,
+                              certificate_identity_regexp, certificate_oidc_issuer)
     with _attachments(image, signature_repo, insecure, username, password_stdin) as (
             store, target):
         found = verify_attestations(store, target, public, uri)
@@ -350,6 +375,28 @@ def _attachments(image: str, signature_repo: str | None, insecure: bool,
         yield RegistryAttachments(client, target), target
 
 
+def _trust(key: Path | None, trusted_root: Path | None, subject: str | None,
+           subject_regexp: str | None, issuer: str | None) -> tuple[Any, str]:
+    """A public key (--key) or a keyless trusted root with one identity: exactly one."""
+    from hullguard.harden.trust import keyless
+
+    identity_given = subject or subject_regexp or issuer
+    if key is not None and trusted_root is not None:
+        raise InputError("give --key or --trusted-root, not both", where="--trusted-root")
+    if key is not None:
+        if identity_given:
+            raise InputError("certificate identity flags need --trusted-root (keyless), not "
+                             "--key", where="--certificate-identity")
+        return _public_key(key)
+    if trusted_root is None:
+        raise InputError("nothing to verify with", where="--key",
+                         hint="give --key FILE, or --trusted-root FILE with "
+                              "--certificate-identity[-regexp] and --certificate-oidc-issuer")
+    wanted = keyless.identity(issuer, subject, subject_regexp, "--certificate-identity")
+    found = keyless.load(trusted_root, (wanted,))
+    return found, found.describe()
+
+
 def _public_key(path: Path) -> tuple[Any, str]:
     from hullguard.harden.trust.keys import key_id, load_public_key
 
@@ -364,7 +411,8 @@ def _report_checked(target: Target, found: list[Checked], key_name: str, what: s
         extra = f" [{item.predicate_type}]" if item.predicate_type else ""
         typer.echo(printable(f"  {mark} {item.layout:6} {item.location}{extra}: {item.reason}"))
     good = sum(item.verified for item in found)
-    typer.echo(printable(f"{good} of {len(found)} {what}(s) verified with key {key_name}"))
+    using = key_name if key_name.startswith("trusted root") else f"key {key_name}"
+    typer.echo(printable(f"{good} of {len(found)} {what}(s) verified with {using}"))
     if not good:
         eprint(f"error: no valid {what} for {target.name}@{target.digest}")
         raise typer.Exit(EXIT_FINDINGS)

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
     from hullguard.harden.trust.attach import Attachments, Target
+    from hullguard.harden.trust.verify import Trust
     from hullguard.respond.model import ImageResult
     from hullguard.vuln.db import VulnDB
 
@@ -42,7 +43,9 @@ def collect_images(images: Sequence[str], policy: StagePolicy, options: CollectO
     from hullguard.pipeline.executors import InProcessExecutor
     from hullguard.pipeline.jobs import ImageJob, JobOptions
 
-    keys = [(str(path), _public_key(path)) for path in _key_files(policy)]
+    keys: list[tuple[str, Trust]] = [(str(path), _public_key(path))
+                                     for path in _key_files(policy)]
+    keys += _keyless(policy)
     wanted = {rule.key for rule in active_rules(policy)}
     job_options = JobOptions(options.db_path, "secrets" in wanted, source=options.source)
     jobs = [ImageJob(image, image, options=job_options) for image in images]
@@ -69,7 +72,7 @@ def _open_db(path: str) -> VulnDB | None:
 
 
 def _evidence(image: str, result: ImageResult, db: VulnDB | None, policy: StagePolicy,
-              keys: list[tuple[str, PublicKeyTypes]], wanted: set[str],
+              keys: list[tuple[str, Trust]], wanted: set[str],
               source: SourceOptions) -> Evidence:
     from hullguard.vuln.coverage import image_coverage
 
@@ -97,6 +100,20 @@ def _key_files(policy: StagePolicy) -> tuple[Path, ...]:
     return policy.signatures.keys if policy.signatures else ()
 
 
+def _keyless(policy: StagePolicy) -> list[tuple[str, Trust]]:
+    """The policy's identities with its trusted root (parsed once), or nothing."""
+    from hullguard.harden.trust import keyless
+
+    wanted = policy.signatures
+    if wanted is None or not wanted.identities or wanted.trusted_root is None:
+        return []
+    identities = tuple(keyless.identity(item.issuer, item.subject, None,
+                                        f"{policy.source}: signatures.identities")
+                       for item in wanted.identities)
+    found = keyless.load(wanted.trusted_root, identities)
+    return [(f"keyless ({found.describe()})", found)]
+
+
 def _public_key(path: Path) -> PublicKeyTypes:
     from hullguard.harden.trust.keys import load_public_key, read_key_file
 
@@ -104,7 +121,7 @@ def _public_key(path: Path) -> PublicKeyTypes:
 
 
 def _with_trust(evidence: Evidence, image: str, policy: StagePolicy,
-                keys: list[tuple[str, PublicKeyTypes]], source: SourceOptions) -> Evidence:
+                keys: list[tuple[str, Trust]], source: SourceOptions) -> Evidence:
     """Signatures and attestations checked with every key; a registry failure leaves them
     unchecked (None) with the reason noted."""
     try:
@@ -119,14 +136,14 @@ def _with_trust(evidence: Evidence, image: str, policy: StagePolicy,
                                attestations=attestations if policy.attestations else None)
 
 
-def _signature_check(store: Attachments, target: Target, key: PublicKeyTypes) -> Check:
+def _signature_check(store: Attachments, target: Target, key: Trust) -> Check:
     from hullguard.harden.trust.verify import verify_signatures
 
     return _summary(verify_signatures(store, target, key), "signature")
 
 
 def _attestation_check(store: Attachments, target: Target,
-                       keys: list[tuple[str, PublicKeyTypes]], kind: str) -> Check:
+                       keys: list[tuple[str, Trust]], kind: str) -> Check:
     from hullguard.harden.trust.formats import predicate_type
     from hullguard.harden.trust.verify import verify_attestations
 
@@ -139,7 +156,8 @@ def _summary(checked: Iterable[Any], what: str) -> Check:
     items = list(checked)
     good = [c for c in items if c.verified]
     if good:
-        return Check(True, f"verified {what} ({good[0].layout}, {good[0].location})")
+        who = f", signed by {good[0].signer}" if good[0].signer else ""
+        return Check(True, f"verified {what} ({good[0].layout}, {good[0].location}{who})")
     if not items:
         return Check(False, f"no {what} found")
     return Check(False, "; ".join(f"{c.layout} {c.location}: {c.reason}" for c in items[:5]))

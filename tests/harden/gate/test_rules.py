@@ -141,6 +141,10 @@ def test_signatures_need_a_verified_one_and_keys_to_check_with(tmp_path: Path) -
     keyless = policy(signatures={"required": True, "identities": [
         {"issuer": "https://token.actions.githubusercontent.com", "subject": "x"}]})
     assert statuses(keyless, scanned(signatures=good)) == {"signatures": NOT_CHECKED}
+    rooted = policy(signatures={"required": True, "trusted_root": "root.json", "identities": [
+        {"issuer": "https://token.actions.githubusercontent.com", "subject": "x"}]})
+    assert statuses(rooted, scanned(signatures=good)) == {"signatures": PASS}
+    assert statuses(rooted, scanned(signatures=bad)) == {"signatures": FAIL}
 
 
 def test_stages_choose_rules_and_their_sections_override() -> None:

@@ -34,6 +34,7 @@ class Signatures:
     required: bool = False
     keys: tuple[Path, ...] = ()
     identities: tuple[Identity, ...] = ()
+    trusted_root: Path | None = None  # keyless: identities are checked against it, offline
 
 
 @dataclass(frozen=True)
@@ -166,7 +167,10 @@ def _signatures(value: Any, base: Path) -> Signatures | None:
                  for path in (Path(text) for text in value.get("keys", [])))
     identities = tuple(Identity(item["issuer"], item["subject"])
                        for item in value.get("identities", []))
-    return Signatures(bool(value.get("required", True)), keys, identities)
+    root = Path(value["trusted_root"]) if value.get("trusted_root") else None
+    if root is not None and not root.is_absolute():
+        root = base / root
+    return Signatures(bool(value.get("required", True)), keys, identities, root)
 
 
 def _vulnerabilities(value: Any) -> Vulnerabilities | None:

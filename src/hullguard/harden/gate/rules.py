@@ -82,15 +82,20 @@ class Signatures:
     name = "signatures"
     key = "signatures"
     stages = frozenset({"sign", "deploy"})
-    description = "A signature by one of the policy's keys verifies for the image's digest."
+    description = ("A signature by one of the policy's keys, or a keyless bundle by one of "
+                   "its identities (offline, against signatures.trusted_root), verifies for "
+                   "the image's digest.")
 
     def check(self, policy: StagePolicy, evidence: Evidence, today: date) -> RuleCheck:
         wanted = policy.signatures
         if wanted is None or not wanted.required:
             return RuleCheck()
-        if not wanted.keys:
-            return RuleCheck(not_checked="keyless identities are not verified yet: list "
-                             "keys under signatures.keys")
+        keyless = bool(wanted.identities and wanted.trusted_root)
+        if not wanted.keys and not keyless:
+            why = ("identities need signatures.trusted_root (a Sigstore trusted_root.json) "
+                   "to be verified offline" if wanted.identities
+                   else "the policy names no keys or identities")
+            return RuleCheck(not_checked=why)
         if evidence.signatures is None:
             return RuleCheck(not_checked="signatures were not checked (not an image in a "
                              "registry, or the registry failed)")

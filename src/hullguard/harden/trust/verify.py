@@ -15,12 +15,15 @@ from typing import TYPE_CHECKING
 from hullguard.errors import HullguardError, InputError, IntegrityError, LimitExceeded
 from hullguard.harden.trust import formats, keys
 from hullguard.harden.trust.attach import EMPTY_MEDIA, Attached, Attachments, Target
+from hullguard.harden.trust.keyless import LEGACY_CERT_ANNOTATION, Keyless, verify_bundle
 from hullguard.images.manifest import parse_descriptor
 from hullguard.images.reference import parse_reference
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
+    # A public key, or a trusted root and the identities for keyless bundles.
+    Trust = PublicKeyTypes | Keyless
 
 MAX_PAYLOAD = 1 << 20  # a simple-signing payload is a few hundred bytes
 MAX_ATTESTATION = 32 << 20  # an SBOM predicate can be large, but not unbounded
@@ -35,10 +38,11 @@ class Checked:
     verified: bool
     reason: str
     predicate_type: str = ""
+    signer: str = ""  # keyless: the certificate's identity and issuer
 
 
 def verify_signatures(store: Attachments, target: Target,
-                      key: PublicKeyTypes) -> list[Checked]:
+                      key: Trust) -> list[Checked]:
     """Every signature of the image (``.sig`` layers and signature bundles), checked."""
     where = store.location("sig")
     found = [_guard("legacy", f"{where} layer {i}",
@@ -47,7 +51,7 @@ def verify_signatures(store: Attachments, target: Target,
     return found + _bundles(store, target, key, formats.SIGN_PREDICATE)
 
 
-def verify_attestations(store: Attachments, target: Target, key: PublicKeyTypes,
+def verify_attestations(store: Attachments, target: Target, key: Trust,
                         predicate_uri: str) -> list[Checked]:
     """Every attestation of the image (``.att`` layers and bundles), checked against the
     predicate type asked for."""
@@ -58,17 +62,31 @@ def verify_attestations(store: Attachments, target: Target, key: PublicKeyTypes,
     return found + _bundles(store, target, key, predicate_uri)
 
 
-def _guard(layout: str, location: str, check: Callable[[], tuple[str, str]]) -> Checked:
-    """Run one item's check: ``("", predicate)`` is accepted, ``(reason, predicate)`` not."""
+def _guard(layout: str, location: str, check: Callable[[], tuple[str, ...]]) -> Checked:
+    """Run one item's check: ``("", predicate)`` is accepted, ``(reason, predicate)`` not;
+    a keyless check returns ``("", predicate, signer)``."""
     try:
-        reason, predicate = check()
+        reason, predicate, *signer = check()
     except ITEM_ERRORS as error:
         return Checked(layout, location, False, error.message)
-    return Checked(layout, location, not reason, reason or "verified", predicate)
+    who = signer[0] if signer else ""
+    good = f"verified, signed by {who}" if who else "verified"
+    return Checked(layout, location, not reason, reason or good, predicate, who)
 
 
-def _legacy_signature(store: Attachments, target: Target, key: PublicKeyTypes,
+def _legacy_keyless(item: Attached) -> tuple[str, str]:
+    """Keyless verification of a legacy layer: never silently skipped, never claimed."""
+    if item.descriptor.annotation(LEGACY_CERT_ANNOTATION):
+        return ("NOT VERIFIED: a legacy keyless signature (certificate in annotations, Rekor "
+                "bundle annotation) cannot be verified offline against a trusted root file "
+                "by hullguard; sign with a Sigstore bundle (cosign --new-bundle-format)"), ""
+    return "not checked: signed with a key (no certificate), and keyless was asked", ""
+
+
+def _legacy_signature(store: Attachments, target: Target, key: Trust,
                       item: Attached) -> tuple[str, str]:
+    if isinstance(key, Keyless):
+        return _legacy_keyless(item)
     if item.descriptor.media_type != formats.SIMPLE_SIGNING:
         return f"layer media type {item.descriptor.media_type!r} is not simple signing", ""
     encoded = item.descriptor.annotation(formats.SIGNATURE_ANNOTATION)
@@ -97,8 +115,10 @@ def _claims_reason(target: Target, digest: str, identity: str) -> str:
     return ""
 
 
-def _legacy_attestation(store: Attachments, target: Target, key: PublicKeyTypes,
+def _legacy_attestation(store: Attachments, target: Target, key: Trust,
                         item: Attached, predicate_uri: str) -> tuple[str, str]:
+    if isinstance(key, Keyless):
+        return _legacy_keyless(item)
     if item.descriptor.media_type != formats.DSSE_MEDIA:
         return f"layer media type {item.descriptor.media_type!r} is not a DSSE envelope", ""
     data = store.blob(item.descriptor, MAX_ATTESTATION)
@@ -115,7 +135,13 @@ def _envelope_reason(target: Target, key: PublicKeyTypes, envelope: formats.Enve
     signed = formats.pae(envelope.payload_type, envelope.payload)
     if not any(keys.verify(key, sig, signed) for sig in envelope.signatures):
         return "no DSSE signature verifies with the key", ""
-    statement = formats.parse_statement(envelope.payload, where)
+    return _statement_reason(target, envelope.payload, predicate_uri, where)
+
+
+def _statement_reason(target: Target, payload: bytes, predicate_uri: str,
+                      where: str) -> tuple[str, str]:
+    """Check a verified in-toto statement: predicate type and subject."""
+    statement = formats.parse_statement(payload, where)
     shown = statement.predicate_type[:200]
     if statement.predicate_type != predicate_uri:
         return f"predicate type {shown!r}, not the {predicate_uri!r} asked for", shown
@@ -124,7 +150,7 @@ def _envelope_reason(target: Target, key: PublicKeyTypes, envelope: formats.Enve
     return "", shown
 
 
-def _bundles(store: Attachments, target: Target, key: PublicKeyTypes,
+def _bundles(store: Attachments, target: Target, key: Trust,
              predicate_uri: str) -> list[Checked]:
     found = []
     for item in store.referrers():
@@ -160,8 +186,8 @@ def _other_kind(item: Attached, predicate_uri: str) -> bool:
     return asked_signature != (declared == formats.SIGN_PREDICATE)
 
 
-def _bundle(store: Attachments, target: Target, key: PublicKeyTypes, item: Attached,
-            predicate_uri: str) -> tuple[str, str]:
+def _bundle(store: Attachments, target: Target, key: Trust, item: Attached,
+            predicate_uri: str) -> tuple[str, ...]:
     where = f"referrer {item.descriptor.digest}"
     manifest = store.manifest(item.descriptor.digest)
     subject = parse_descriptor(manifest.get("subject"), f"{where} subject")
@@ -173,8 +199,20 @@ def _bundle(store: Attachments, target: Target, key: PublicKeyTypes, item: Attac
     layer = parse_descriptor(layers[0], f"{where} layer")
     if layer.media_type != formats.BUNDLE_MEDIA:
         return f"layer media type {layer.media_type!r} is not a Sigstore bundle", ""
-    envelope = formats.parse_bundle(store.blob(layer, MAX_ATTESTATION), where)
+    data = store.blob(layer, MAX_ATTESTATION)
+    envelope = formats.parse_bundle(data, where)
+    if isinstance(key, Keyless):
+        return _keyless_bundle(target, key, data, predicate_uri, where)
     return _envelope_reason(target, key, envelope, predicate_uri, where)
+
+
+def _keyless_bundle(target: Target, keyless: Keyless, data: bytes, predicate_uri: str,
+                    where: str) -> tuple[str, str, str]:
+    signed = verify_bundle(keyless, data, where)
+    if signed.payload_type != formats.INTOTO_PAYLOAD:
+        return f"payload type {signed.payload_type[:80]!r} is not in-toto", "", ""
+    reason, shown = _statement_reason(target, signed.payload, predicate_uri, where)
+    return reason, shown, f"{signed.subject} (issuer {signed.issuer})"
 
 
 def digest_warning(target: Target) -> str:
