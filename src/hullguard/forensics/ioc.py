@@ -10,15 +10,17 @@ Regexes use Python's ``re`` on image content and DuckDB's RE2 on the logs.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hullguard.errors import InputError
+from hullguard.forensics.joins import FleetImage, IndicatorHit, join, read_fleet
 from hullguard.images.api import FileKind, ImageSource, LayerEntry, SourceOptions
 from hullguard.images.tree import FileTree
 from hullguard.model.image import ImageInfo, Layer
@@ -112,6 +114,7 @@ class IocMatch:
     state: str  # visible, deleted, overwritten, config, log
     indicator: str
     detail: str = ""
+    time: datetime.datetime | None = None  # the log record's time (log matches)
 
 
 @dataclass
@@ -119,6 +122,8 @@ class IocReport:
     targets: list[str] = field(default_factory=list)
     matches: list[IocMatch] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    digests: dict[str, str] = field(default_factory=dict)  # target -> manifest digest
+    indicators: list[IndicatorHit] = field(default_factory=list)  # matches joined (joins.py)
 
 
 def ioc_scan(images: Iterable[str], indicators: Indicators, *,
@@ -134,10 +139,29 @@ def ioc_scan(images: Iterable[str], indicators: Indicators, *,
         report.targets.append(image)
         with open_image(_image_ref(image), options) as source:
             scan_image(source, image, indicators, report, max_file_size)
+            # respond's digest for an image too: the manifest's, else the config's (archives)
+            report.digests[image] = str(source.info.digest or source.info.config_digest or "")
     if case is not None:
         report.targets.append(str(case))
         report.matches += scan_logs(case, indicators)
+    join_report(report, case, read_fleet(case, report.warnings) if case else {})
     return report
+
+
+def join_report(report: IocReport, case: Path | None,
+                fleet: Mapping[str, FleetImage]) -> None:
+    """Fill ``report.indicators``: each hit's images, workloads and first sighting (from the
+    case's events when it has a database)."""
+    from hullguard.forensics import db
+
+    if case is None or not db.database_path(case).is_file():
+        report.indicators = join(report.matches, report.digests, fleet, None)
+        return
+    con = db.open_read(case)
+    try:
+        report.indicators = join(report.matches, report.digests, fleet, con)
+    finally:
+        con.close()
 
 
 def _image_ref(image: str) -> str:
@@ -275,10 +299,16 @@ def _log_hits(con: duckdb.DuckDBPyConnection, indicators: Indicators,
             raise InputError(f"indicator {indicator} cannot run on the logs: {error}") from None
         for file, line, source, action, time in found:
             yield IocMatch(case, "log", -1, f"{file}:{line}", "log", str(indicator),
-                           f"{source} {action} at {time}")
+                           f"{source} {action} at {time}", time)
 
 
 def to_json(report: IocReport) -> str:
     doc = {"targets": report.targets, "warnings": report.warnings,
+           "indicators": [{**hit.__dict__, "first_seen": _iso(hit.first_seen)}
+                          for hit in report.indicators],
            "matches": [match.__dict__ for match in report.matches]}
     return json.dumps(doc, indent=2, default=str) + "\n"
+
+
+def _iso(value: datetime.datetime | None) -> str | None:
+    return value.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z") if value else None
