@@ -47,30 +47,42 @@ class Indicators:
     hashes: dict[str, dict[str, Indicator]] = field(default_factory=dict)  # algo -> hex -> ind
     strings: list[Indicator] = field(default_factory=list)
     regexes: list[Indicator] = field(default_factory=list)
+    names: dict[str, Indicator] = field(default_factory=dict)  # file name (last component)
     yara: Any = None  # compiled yara.Rules
+    notes: list[str] = field(default_factory=list)  # what an input could not express here
 
     def __bool__(self) -> bool:
-        return bool(self.hashes or self.strings or self.regexes or self.yara is not None)
+        return bool(self.hashes or self.strings or self.regexes or self.names or
+                    self.yara is not None)
 
 
 def load_iocs(path: Path, into: Indicators | None = None) -> Indicators:
     """One indicator per line: a sha256/sha1/md5 hex hash (optionally ``sha256:``-prefixed),
-    ``string:TEXT``, ``regex:PATTERN``; ``#`` starts a comment line."""
+    ``string:TEXT``, ``regex:PATTERN``, ``name:FILENAME``; ``#`` starts a comment line. A
+    file that is a JSON object is read as a STIX 2.1 bundle (stix.py)."""
+    from hullguard.forensics.stix import load_stix, looks_like_stix
+
     found = into if into is not None else Indicators()
     try:
+        with path.open("rb") as handle:
+            if looks_like_stix(handle.read(4096)):
+                return load_stix(path, found)
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as error:
         raise InputError(f"cannot read the indicator file: {error}", where=str(path)) from None
     for number, line in enumerate(lines, 1):
         text = line.strip()
         if text and not text.startswith("#"):
-            _add(found, text, f"{path}:{number}")
+            add_indicator(found, text, f"{path}:{number}")
     return found
 
 
-def _add(found: Indicators, text: str, where: str) -> None:
+def add_indicator(found: Indicators, text: str, where: str) -> None:
+    """One indicator in the line format (``KIND:VALUE`` or a bare hash)."""
     kind, sep, value = text.partition(":")
-    if sep and kind == "string" and value:
+    if sep and kind == "name" and value and "/" not in value:
+        found.names[value] = Indicator("name", value)
+    elif sep and kind == "string" and value:
         found.strings.append(Indicator("string", value, re.compile(re.escape(value.encode()))))
     elif sep and kind == "regex" and value:
         try:
@@ -83,7 +95,8 @@ def _add(found: Indicators, text: str, where: str) -> None:
         algo = _HASH_LENGTHS.get(len(digest))
         if algo is None or (sep and kind != algo) or not re.fullmatch(r"[0-9a-fA-F]+", digest):
             raise InputError(f"not an indicator: {text[:80]!r}", where=where,
-                             hint="a sha256/sha1/md5 hash, string:TEXT or regex:PATTERN")
+                             hint="a sha256/sha1/md5 hash, string:TEXT, regex:PATTERN or "
+                                  "name:FILENAME")
         found.hashes.setdefault(algo, {})[digest.lower()] = Indicator(algo, digest.lower())
 
 
@@ -133,8 +146,10 @@ def ioc_scan(images: Iterable[str], indicators: Indicators, *,
     from hullguard.images import open_image
 
     if not indicators:
-        raise InputError("no indicators given", hint="pass --iocs FILE and/or --yara RULES")
-    report = IocReport()
+        raise InputError("no usable indicators given" + (
+            f" ({len(indicators.notes)} not usable, first: {indicators.notes[0]})"
+            if indicators.notes else ""), hint="pass --iocs FILE and/or --yara RULES")
+    report = IocReport(warnings=list(indicators.notes))
     for image in images:
         report.targets.append(image)
         with open_image(_image_ref(image), options) as source:
@@ -213,6 +228,9 @@ def _scan_entry(entry: LayerEntry, layer: Layer, name: str, indicators: Indicato
              if (h := hasher.hexdigest()) in indicators.hashes[a]]
     found += [IocMatch(name, where, layer.index, info.path, "", str(ind), detail)
               for ind, detail in content_hits(bytes(head), indicators, report.warnings)]
+    named = indicators.names.get(info.path.rpartition("/")[2])
+    if named is not None:
+        found.append(IocMatch(name, where, layer.index, info.path, "", str(named), "file name"))
     return [(layer.index, match) for match in found]
 
 
