@@ -49,11 +49,13 @@ def load_stix(path: Path, found: Indicators) -> Indicators:
     for item in indicators:
         where = f"{path}: {str(item.get('id', '(no id)'))[:80]}"
         pattern, kind = item.get("pattern"), item.get("pattern_type", "stix")
-        if kind != "stix" or not isinstance(pattern, str):
+        if kind != "stix":
             found.notes.append(f"{where}: pattern type {str(kind)[:40]!r} not supported, "
                                "indicator not used")
-            continue
-        _add_pattern(found, pattern, where)
+        elif not isinstance(pattern, str):
+            found.notes.append(f"{where}: no pattern string, indicator not used")
+        else:
+            _add_pattern(found, pattern, where)
     return found
 
 
