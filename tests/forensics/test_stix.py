@@ -85,3 +85,17 @@ def test_a_bundle_with_nothing_usable_says_why(tmp_path: Path,
     found = load_iocs(_bundle(tmp_path / "b.json", ["[x-custom:prop = 'a']"]))
     with pytest.raises(InputError, match="x-custom:prop"):
         ioc_scan(images, found)
+
+
+def test_an_and_observation_is_skipped_but_its_or_siblings_are_used(tmp_path: Path) -> None:
+    found = load_iocs(_bundle(tmp_path / "b.json", [
+        "[url:value = 'http://c2.evil.example/x'] OR [file:name = 'x' AND file:size > 1]",
+        "[file:name = 'a'] AND [file:name = 'b']",
+        "[file:name = 'c'] FOLLOWEDBY [file:name = 'd']",
+        "[file:name = 'it\\'s'] OR [file:name = 'e']"]))
+    assert [i.value for i in found.strings] == ["http://c2.evil.example/x"]
+    assert sorted(found.names) == ["e", "it's"]  # nothing of the AND/FOLLOWEDBY patterns
+    assert [n.split(": ", 2)[2].split(" in ")[0] for n in found.notes] == [
+        "AND", "AND", "FOLLOWEDBY"]
+    assert "that observation not used" in found.notes[0]
+    assert "indicator not used" in found.notes[1]

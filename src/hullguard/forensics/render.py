@@ -125,9 +125,10 @@ def _sarif(report: IocReport) -> str:
     from hullguard.secrets.report import sarif_log
 
     kinds = sorted({m.indicator.partition(":")[0] for m in report.matches})
-    joined = {h.indicator: {"images": h.images, "workloads": h.workloads,
-                            "firstSeen": cell(h.first_seen) or None,
-                            "firstSeenBy": h.first_seen_by} for h in report.indicators}
+    joined: dict[str, dict[str, Any]] = {
+        h.indicator: {"images": h.images, "workloads": h.workloads,
+                      "firstSeen": cell(h.first_seen) or None,
+                      "firstSeenBy": h.first_seen_by} for h in report.indicators}
     rules = [{"id": f"ioc-{kind}", "name": f"IoC{kind.title()}",
               "shortDescription": {"text": f"indicator of compromise ({kind})"},
               "defaultConfiguration": {"level": "error"}} for kind in kinds]
@@ -137,6 +138,11 @@ def _sarif(report: IocReport) -> str:
                     "artifactLocation": {"uri": m.path.lstrip("/")}},
                     "properties": {"target": m.target, "where": m.where, "layer": m.layer,
                                    "state": m.state}}],
-                "properties": {"indicator": m.indicator, **joined.get(m.indicator, {})}}
+                "properties": _reach(m.indicator, joined)}
                for m in report.matches]
     return sarif_log(rules, results, {"targets": report.targets})
+
+
+def _reach(indicator: str, joined: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """A SARIF result's properties: the indicator and where it reaches (joins.py)."""
+    return {"indicator": indicator, **joined.get(indicator, {})}

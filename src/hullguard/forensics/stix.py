@@ -12,10 +12,11 @@ hand. What is used, each comparison being one indicator:
 
 Comparisons joined by ``OR`` are each a sufficient match, so they are used one by one. What
 cannot be evaluated faithfully is reported in ``Indicators.notes`` (shown as warnings), never
-silently dropped: a whole pattern with ``AND``/``FOLLOWEDBY`` (using its parts alone would
-match more than it says), any other object, property or operator (``NOT``, ``LIKE``, ``>``),
-other pattern types (yara, sigma, snort), and qualifiers (``WITHIN``, ``REPEATS``: ignored,
-the comparisons still used).
+silently dropped: an observation ``[a AND b]`` (either part alone would match more than it
+says; the pattern's other ``OR`` observations are still used), a whole pattern whose
+observations are joined by ``AND``/``FOLLOWEDBY``, any other object, property or operator
+(``NOT``, ``LIKE``, ``>``), other pattern types (yara, sigma, snort), and qualifiers
+(``WITHIN``, ``REPEATS``: ignored, the comparisons still used).
 """
 
 from __future__ import annotations
@@ -71,48 +72,69 @@ def _objects(path: Path) -> list[Any]:
             doc.get("objects"), list):
         raise InputError("not a STIX 2.1 bundle (type 'bundle' with a list of objects)",
                          where=str(path))
-    return doc["objects"]
+    objects: list[Any] = doc["objects"]
+    return objects
 
 
 def _add_pattern(found: Indicators, pattern: str, where: str) -> None:
     from stix2patterns.exceptions import ParseException
 
     try:
-        data, conjunction = _inspect(pattern)
+        data, observations = _inspect(pattern)
     except (ParseException, RecursionError) as error:
         found.notes.append(f"{where}: pattern does not parse ({str(error)[:120]}), "
                            "indicator not used")
         return
-    if conjunction:
-        found.notes.append(f"{where}: {conjunction} in {pattern[:120]!r} cannot be evaluated "
-                           "here, indicator not used")
+    joined = set(data.observation_ops) - {"OR"}
+    if joined:
+        found.notes.append(f"{where}: {' and '.join(sorted(joined))} in {pattern[:120]!r} "
+                           "cannot be evaluated here, indicator not used")
         return
     if data.qualifiers:
         found.notes.append(f"{where}: qualifiers {sorted(data.qualifiers)} ignored")
-    for object_type, comparisons in data.comparisons.items():
-        for steps, op, literal in comparisons:
+    for text, conjunctive, comparisons in observations:
+        if conjunctive:  # [a AND b]: either part alone would match more than it says
+            found.notes.append(f"{where}: AND in {text[:120]!r} cannot be evaluated here, "
+                               "that observation not used")
+            continue
+        for object_type, steps, op, literal in comparisons:
             problem = _add_comparison(found, object_type, steps, op, literal, where)
             if problem:
                 found.notes.append(f"{where}: {problem}, comparison not used")
 
 
-def _inspect(pattern: str) -> tuple[Any, str]:
-    """The library's inspection of ``pattern`` and the conjunction in it, if any."""
-    from stix2patterns.v21.inspector import InspectionListener
+Observation = tuple[str, bool, list[tuple[str, list[Any], str, str]]]
+
+
+def _inspect(pattern: str) -> tuple[Any, list[Observation]]:
+    """The library's inspection of the whole pattern, and of each ``[...]`` observation on
+    its own: (its text, whether it joins comparisons with AND, its comparisons)."""
+    from stix2patterns.v21.grammars.STIXPatternListener import STIXPatternListener
     from stix2patterns.v21.pattern import Pattern
 
-    class Listener(InspectionListener):  # type: ignore[misc]
-        conjunction = ""
+    class Observations(STIXPatternListener):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self.spans: list[tuple[int, int]] = []
+            self.conjunctive: set[int] = set()
+
+        def enterObservationExpressionSimple(self, ctx: Any) -> None:
+            self.spans.append((ctx.start.start, ctx.stop.stop + 1))
 
         def exitComparisonExpressionAnd(self, ctx: Any) -> None:
-            if ctx.getChildCount() > 1:  # propTest AND propTest ...
-                self.conjunction = "AND"
+            if ctx.getChildCount() > 1 and self.spans:  # propTest AND propTest ...
+                self.conjunctive.add(len(self.spans) - 1)
 
-    listener = Listener()
-    Pattern(pattern).walk(listener)
-    data = listener.pattern_data()
-    ops = set(data.observation_ops) - {"OR"}
-    return data, listener.conjunction or " and ".join(sorted(ops))
+    parsed = Pattern(pattern)
+    listener = Observations()
+    parsed.walk(listener)
+    observations: list[Observation] = []
+    for index, (start, stop) in enumerate(listener.spans):
+        text = pattern[start:stop]
+        found = Pattern(text).inspect().comparisons
+        observations.append((text, index in listener.conjunctive, [
+            (kind, steps, op, literal) for kind, items in found.items()
+            for steps, op, literal in items]))
+    return parsed.inspect(), observations
 
 
 def _add_comparison(found: Indicators, object_type: str, steps: list[Any], op: str,
