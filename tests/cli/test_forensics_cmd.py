@@ -113,3 +113,27 @@ def test_ioc_with_an_indicator_file_only(runner: CliRunner, tmp_path: Path) -> N
     assert (match["path"], match["state"]) == ("/etc/beacon.conf", "visible")
     none = runner.invoke(app, ["forensics", "ioc", f"docker-archive:{image}"])
     assert none.exit_code == 2
+
+
+def test_ioc_with_a_stix_bundle_reports_what_it_cannot_use(runner: CliRunner,
+                                                           tmp_path: Path) -> None:
+    layer = LayerSpec((FileSpec("etc/beacon.conf", b"host=pool.evil.example\n"),))
+    image = write_docker_archive(tmp_path / "img.tar", ImageSpec([layer]), "img:1")
+    bundle = tmp_path / "bundle.json"
+    bundle.write_text(json.dumps({"type": "bundle", "id": "bundle--1", "objects": [
+        {"type": "indicator", "id": "indicator--1", "pattern_type": "stix",
+         "pattern": "[domain-name:value = 'pool.evil.example']"},
+        {"type": "indicator", "id": "indicator--2", "pattern_type": "stix",
+         "pattern": "[x-mine:thing = 'a']"}]}))
+    result = runner.invoke(app, ["forensics", "ioc", "--iocs", str(bundle),
+                                 f"docker-archive:{image}", "-f", "json"])
+    assert result.exit_code == 1, result.output
+    doc = json.loads(result.stdout)
+    assert [m["indicator"] for m in doc["matches"]] == ["string:pool.evil.example"]
+    assert doc["indicators"][0]["images"] == [f"docker-archive:{image}"]
+    assert "x-mine:thing = is not supported" in result.stderr
+    bundle.write_text('{"type": "bundle", "objects": [{"type": "indicator", "pattern": 5}]}')
+    bad = runner.invoke(app, ["forensics", "ioc", "--iocs", str(bundle),
+                              f"docker-archive:{image}"])
+    assert bad.exit_code == 2 and "no usable indicators" in bad.stderr, bad.output
+    assert "no pattern string" in bad.stderr

@@ -136,7 +136,9 @@ NOT_UTF8 = b'{"time": "\xff\xfe"}\n'
 HOSTILE: dict[str, list[bytes]] = {
     "distribution-log": [j(registry_line(**{"http.response.status": "200"})),
                          j(registry_line(**{"time": 12})), j(registry_line(time="yesterday")),
-                         j(registry_line(**{"http.request.uri": ["x"]}))],
+                         j(registry_line(**{"http.request.uri": ["x"]})),
+                         # an empty object where a string belongs (DuckDB would infer a MAP)
+                         j(registry_line(**{"auth.user.name": {}}))],
     "distribution-events": [j({"events": [{"action": "steal"}]}),
                             j({"events": [{**envelope("pull", MANIFEST)["events"][0],
                                            "target": "x"}]}),

@@ -128,6 +128,20 @@ def test_gzip_file_and_duplicate_lines_across_files(tmp_path: Path) -> None:
         assert db.count_events(con) == 3
 
 
+def test_a_line_repeated_in_one_file_is_one_event_and_reingest_adds_none(
+        tmp_path: Path) -> None:
+    path = tmp_path / "a.log"
+    line = GOOD["distribution-log"][0]
+    path.write_bytes(line * 3 + GOOD["distribution-log"][1])
+    spec = IngestSpec.parse(f"distribution-log:{path}")
+    first = ingest(tmp_path / "case", [spec])
+    again = ingest(tmp_path / "case", [spec])
+    assert (first.files[0].events, first.files[0].new_events) == (4, 2)
+    assert (again.files[0].new_events, again.total_events) == (0, 2)
+    with db.open_read(tmp_path / "case") as con:
+        assert con.execute("SELECT min(line) FROM events WHERE line <= 3").fetchone() == (1,)
+
+
 def test_huge_line_does_not_hide_the_next_one(tmp_path: Path) -> None:
     path = tmp_path / "log"
     path.write_bytes(GENERIC[0] + GOOD["docker-log"][0] + b"x" * (3 << 20))  # no final newline

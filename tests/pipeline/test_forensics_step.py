@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from hullguard.demo import prepare_demo
 from hullguard.demo.registry_logs import write_registry_day
@@ -97,6 +98,21 @@ def test_iocs_are_searched_in_the_images_and_the_logs(tmp_path: Path) -> None:
     assert log_hit.path.startswith(str(tmp_path / "demo" / "registry.log"))
     html = (tmp_path / "out" / "report.html").read_text()
     assert 'id="ioc-hits"' in html and "string:demo busybox" in html
+    _check_reach(found.ioc_indicators, tmp_path / "out")
+
+
+def _check_reach(indicators: Any, out: Path) -> None:
+    """Each hit joined: the images, their workloads (the inventory), first seen in the logs."""
+    busybox = next(i for i in indicators if i.indicator == "string:demo busybox")
+    assert WEB in busybox.images and busybox.workloads  # web runs in the demo's manifests
+    findings = json.loads((out / "findings.json").read_text())
+    web = next(i for i in findings["images"] if i["name"] == WEB)
+    assert set(web["workloads"]) <= set(busybox.workloads)
+    assert busybox.first_seen.startswith("20") and "of the image" in busybox.first_seen_by
+    address = next(i for i in indicators if i.indicator == "string:203.0.113.66")
+    assert address.log_records > 0 and address.first_seen
+    assert "Where each indicator reaches" in (out / "declaration.md").read_text()
+    assert 'id="ioc-reach"' in (out / "report.html").read_text()
 
 
 def test_respond_refuses_a_bad_iocs_file_before_any_work(tmp_path: Path) -> None:

@@ -81,10 +81,14 @@ def ingest_file(con: duckdb.DuckDBPyConnection, spec: IngestSpec) -> FileReport:
 
 
 def _load(spec: IngestSpec, report: FileReport, handle: IO[bytes], appender: Any) -> None:
+    """Parse in Python, hand DuckDB whole batches (the appender: measured equal to a JSON
+    buffer read by ``read_json`` and ten times faster than ``executemany``)."""
     batch: list[tuple[object, ...]] = []
+    name, file = spec.source.name, str(spec.path)
     for outcome in spec.source.parse(bounded_lines(handle, report)):
         _tally(report, outcome)
-        batch.extend(_rows(spec, outcome))
+        if outcome.events:
+            batch += _rows(name, file, outcome)
         if len(batch) >= BATCH_ROWS:
             appender.append_rows(batch)
             appender.flush()
@@ -104,12 +108,12 @@ def _tally(report: FileReport, outcome: Outcome) -> None:
     report.events += len(outcome.events)
 
 
-def _rows(spec: IngestSpec, outcome: Outcome) -> Iterator[tuple[object, ...]]:
-    raw = outcome.raw.replace("\x00", "\ufffd")
-    name = spec.source.name
-    for index, event in enumerate(outcome.events):
-        yield (event_id(name, raw, index), *_values(name, event), str(spec.path),
-               outcome.line, raw)
+def _rows(name: str, file: str, outcome: Outcome) -> list[tuple[object, ...]]:
+    raw = outcome.raw
+    if "\x00" in raw:  # DuckDB's VARCHAR takes no NUL
+        raw = raw.replace("\x00", "\ufffd")
+    return [(event_id(name, raw, index), *_values(name, event), file, outcome.line, raw)
+            for index, event in enumerate(outcome.events)]
 
 
 def event_id(source: str, raw: str, index: int) -> str:

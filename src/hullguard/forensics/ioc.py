@@ -10,15 +10,17 @@ Regexes use Python's ``re`` on image content and DuckDB's RE2 on the logs.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hullguard.errors import InputError
+from hullguard.forensics.joins import FleetImage, IndicatorHit, join, read_fleet
 from hullguard.images.api import FileKind, ImageSource, LayerEntry, SourceOptions
 from hullguard.images.tree import FileTree
 from hullguard.model.image import ImageInfo, Layer
@@ -45,30 +47,42 @@ class Indicators:
     hashes: dict[str, dict[str, Indicator]] = field(default_factory=dict)  # algo -> hex -> ind
     strings: list[Indicator] = field(default_factory=list)
     regexes: list[Indicator] = field(default_factory=list)
+    names: dict[str, Indicator] = field(default_factory=dict)  # file name (last component)
     yara: Any = None  # compiled yara.Rules
+    notes: list[str] = field(default_factory=list)  # what an input could not express here
 
     def __bool__(self) -> bool:
-        return bool(self.hashes or self.strings or self.regexes or self.yara is not None)
+        return bool(self.hashes or self.strings or self.regexes or self.names or
+                    self.yara is not None)
 
 
 def load_iocs(path: Path, into: Indicators | None = None) -> Indicators:
     """One indicator per line: a sha256/sha1/md5 hex hash (optionally ``sha256:``-prefixed),
-    ``string:TEXT``, ``regex:PATTERN``; ``#`` starts a comment line."""
+    ``string:TEXT``, ``regex:PATTERN``, ``name:FILENAME``; ``#`` starts a comment line. A
+    file that is a JSON object is read as a STIX 2.1 bundle (stix.py)."""
+    from hullguard.forensics.stix import load_stix, looks_like_stix
+
     found = into if into is not None else Indicators()
     try:
+        with path.open("rb") as handle:
+            if looks_like_stix(handle.read(4096)):
+                return load_stix(path, found)
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as error:
         raise InputError(f"cannot read the indicator file: {error}", where=str(path)) from None
     for number, line in enumerate(lines, 1):
         text = line.strip()
         if text and not text.startswith("#"):
-            _add(found, text, f"{path}:{number}")
+            add_indicator(found, text, f"{path}:{number}")
     return found
 
 
-def _add(found: Indicators, text: str, where: str) -> None:
+def add_indicator(found: Indicators, text: str, where: str) -> None:
+    """One indicator in the line format (``KIND:VALUE`` or a bare hash)."""
     kind, sep, value = text.partition(":")
-    if sep and kind == "string" and value:
+    if sep and kind == "name" and value and "/" not in value:
+        found.names[value] = Indicator("name", value)
+    elif sep and kind == "string" and value:
         found.strings.append(Indicator("string", value, re.compile(re.escape(value.encode()))))
     elif sep and kind == "regex" and value:
         try:
@@ -81,7 +95,8 @@ def _add(found: Indicators, text: str, where: str) -> None:
         algo = _HASH_LENGTHS.get(len(digest))
         if algo is None or (sep and kind != algo) or not re.fullmatch(r"[0-9a-fA-F]+", digest):
             raise InputError(f"not an indicator: {text[:80]!r}", where=where,
-                             hint="a sha256/sha1/md5 hash, string:TEXT or regex:PATTERN")
+                             hint="a sha256/sha1/md5 hash, string:TEXT, regex:PATTERN or "
+                                  "name:FILENAME")
         found.hashes.setdefault(algo, {})[digest.lower()] = Indicator(algo, digest.lower())
 
 
@@ -112,6 +127,7 @@ class IocMatch:
     state: str  # visible, deleted, overwritten, config, log
     indicator: str
     detail: str = ""
+    time: datetime.datetime | None = None  # the log record's time (log matches)
 
 
 @dataclass
@@ -119,6 +135,8 @@ class IocReport:
     targets: list[str] = field(default_factory=list)
     matches: list[IocMatch] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    digests: dict[str, str] = field(default_factory=dict)  # target -> manifest digest
+    indicators: list[IndicatorHit] = field(default_factory=list)  # matches joined (joins.py)
 
 
 def ioc_scan(images: Iterable[str], indicators: Indicators, *,
@@ -128,16 +146,37 @@ def ioc_scan(images: Iterable[str], indicators: Indicators, *,
     from hullguard.images import open_image
 
     if not indicators:
-        raise InputError("no indicators given", hint="pass --iocs FILE and/or --yara RULES")
-    report = IocReport()
+        raise InputError("no usable indicators given" + (
+            f" ({len(indicators.notes)} not usable, first: {indicators.notes[0]})"
+            if indicators.notes else ""), hint="pass --iocs FILE and/or --yara RULES")
+    report = IocReport(warnings=list(indicators.notes))
     for image in images:
         report.targets.append(image)
         with open_image(_image_ref(image), options) as source:
             scan_image(source, image, indicators, report, max_file_size)
+            # respond's digest for an image too: the manifest's, else the config's (archives)
+            report.digests[image] = str(source.info.digest or source.info.config_digest or "")
     if case is not None:
         report.targets.append(str(case))
         report.matches += scan_logs(case, indicators)
+    join_report(report, case, read_fleet(case, report.warnings) if case else {})
     return report
+
+
+def join_report(report: IocReport, case: Path | None,
+                fleet: Mapping[str, FleetImage]) -> None:
+    """Fill ``report.indicators``: each hit's images, workloads and first sighting (from the
+    case's events when it has a database)."""
+    from hullguard.forensics import db
+
+    if case is None or not db.database_path(case).is_file():
+        report.indicators = join(report.matches, report.digests, fleet, None)
+        return
+    con = db.open_read(case)
+    try:
+        report.indicators = join(report.matches, report.digests, fleet, con)
+    finally:
+        con.close()
 
 
 def _image_ref(image: str) -> str:
@@ -189,6 +228,9 @@ def _scan_entry(entry: LayerEntry, layer: Layer, name: str, indicators: Indicato
              if (h := hasher.hexdigest()) in indicators.hashes[a]]
     found += [IocMatch(name, where, layer.index, info.path, "", str(ind), detail)
               for ind, detail in content_hits(bytes(head), indicators, report.warnings)]
+    named = indicators.names.get(info.path.rpartition("/")[2])
+    if named is not None:
+        found.append(IocMatch(name, where, layer.index, info.path, "", str(named), "file name"))
     return [(layer.index, match) for match in found]
 
 
@@ -275,10 +317,16 @@ def _log_hits(con: duckdb.DuckDBPyConnection, indicators: Indicators,
             raise InputError(f"indicator {indicator} cannot run on the logs: {error}") from None
         for file, line, source, action, time in found:
             yield IocMatch(case, "log", -1, f"{file}:{line}", "log", str(indicator),
-                           f"{source} {action} at {time}")
+                           f"{source} {action} at {time}", time)
 
 
 def to_json(report: IocReport) -> str:
     doc = {"targets": report.targets, "warnings": report.warnings,
+           "indicators": [{**hit.__dict__, "first_seen": _iso(hit.first_seen)}
+                          for hit in report.indicators],
            "matches": [match.__dict__ for match in report.matches]}
     return json.dumps(doc, indent=2, default=str) + "\n"
+
+
+def _iso(value: datetime.datetime | None) -> str | None:
+    return value.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z") if value else None

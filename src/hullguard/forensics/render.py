@@ -111,14 +111,24 @@ def ioc(report: IocReport, fmt: str) -> str:
     if fmt == "sarif":
         return _sarif(report)
     rows = [[m.target, m.where, m.path, m.state, m.indicator, m.detail] for m in report.matches]
-    return table(IOC_COLUMNS, rows) if rows else "no indicator found in " + \
-        ", ".join(report.targets) + "\n"
+    if not rows:
+        return "no indicator found in " + ", ".join(report.targets) + "\n"
+    joined = [[h.indicator, ", ".join(h.images), ", ".join(h.workloads) or "(none known)",
+               h.log_records, h.first_seen, h.first_seen_by] for h in report.indicators]
+    return table(IOC_COLUMNS, rows) + "\n" + table(JOIN_COLUMNS, joined)
+
+
+JOIN_COLUMNS = ("indicator", "images", "workloads", "log records", "first seen", "first seen by")
 
 
 def _sarif(report: IocReport) -> str:
     from hullguard.secrets.report import sarif_log
 
     kinds = sorted({m.indicator.partition(":")[0] for m in report.matches})
+    joined: dict[str, dict[str, Any]] = {
+        h.indicator: {"images": h.images, "workloads": h.workloads,
+                      "firstSeen": cell(h.first_seen) or None,
+                      "firstSeenBy": h.first_seen_by} for h in report.indicators}
     rules = [{"id": f"ioc-{kind}", "name": f"IoC{kind.title()}",
               "shortDescription": {"text": f"indicator of compromise ({kind})"},
               "defaultConfiguration": {"level": "error"}} for kind in kinds]
@@ -127,5 +137,12 @@ def _sarif(report: IocReport) -> str:
                 "locations": [{"physicalLocation": {
                     "artifactLocation": {"uri": m.path.lstrip("/")}},
                     "properties": {"target": m.target, "where": m.where, "layer": m.layer,
-                                   "state": m.state}}]} for m in report.matches]
+                                   "state": m.state}}],
+                "properties": _reach(m.indicator, joined)}
+               for m in report.matches]
     return sarif_log(rules, results, {"targets": report.targets})
+
+
+def _reach(indicator: str, joined: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """A SARIF result's properties: the indicator and where it reaches (joins.py)."""
+    return {"indicator": indicator, **joined.get(indicator, {})}

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import datetime
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,7 @@ from hullguard.respond.model import (
     ForensicsSummary,
     ImageResult,
     IocHit,
+    IocIndicator,
     LogAnomaly,
 )
 
@@ -23,20 +25,20 @@ if TYPE_CHECKING:
 
     from hullguard.forensics.ingest import IngestSpec
     from hullguard.forensics.ioc import Indicators
+    from hullguard.forensics.joins import IndicatorHit
     from hullguard.forensics.model import IngestSummary
 
 FOLDER = "forensics"
 
 
 def run_forensics(images: Sequence[ImageResult], staging: Path, specs: Sequence[IngestSpec],
-                  indicators: Indicators | None = None) -> ForensicsSummary:
+                  indicators: Indicators | None = None,
+                  workloads: Mapping[str, Sequence[str]] | None = None) -> ForensicsSummary:
     """The summary, or one with ``error`` set (and no ``forensics/``) when the step failed."""
-    from dataclasses import replace
-
     try:
         summary = _logs(images, staging, specs) if specs else ForensicsSummary()
-        return replace(summary, **_iocs(images, staging if specs else None, indicators)) \
-            if indicators else summary
+        return replace(summary, **_iocs(images, staging if specs else None, indicators,
+                                        workloads or {})) if indicators else summary
     except Exception as error:  # any failure here must not cost the incident folder
         from hullguard.pipeline.followups import reason
 
@@ -57,30 +59,41 @@ def _logs(images: Sequence[ImageResult], staging: Path,
         con.close()
 
 
-def _iocs(images: Sequence[ImageResult], case: Path | None,
-          indicators: Indicators) -> dict[str, Any]:
+def _iocs(images: Sequence[ImageResult], case: Path | None, indicators: Indicators,
+          workloads: Mapping[str, Sequence[str]]) -> dict[str, Any]:
     """--iocs/--yara over every scanned image (all layers, deleted files too) and the logs;
-    an image that cannot be opened is a warning, the others are still searched."""
+    an image that cannot be opened is a warning, the others are still searched. The hits
+    are joined to the workloads and the first sighting in the logs."""
     from hullguard.errors import HullguardError
-    from hullguard.forensics.ioc import ioc_scan, scan_logs
+    from hullguard.forensics.ioc import IocReport, ioc_scan, join_report, scan_logs
+    from hullguard.forensics.joins import fleet_from_results
 
-    searched, hits, warnings = [], [], []
+    searched, joined = [], IocReport()
     for image in (i for i in images if i.scanned and i.source):
         try:
             report = ioc_scan([image.source], indicators)
         except HullguardError as error:
-            warnings.append(f"{image.name}: not searched for indicators: {error}")
+            joined.warnings.append(f"{image.name}: not searched for indicators: {error}")
             continue
         searched.append(image.name)
-        warnings += report.warnings
-        hits += [IocHit(image.name, m.path, m.state, m.indicator, m.detail)
-                 for m in report.matches]
+        joined.warnings += report.warnings
+        joined.matches += [replace(m, target=image.name) for m in report.matches]
+        joined.digests[image.name] = image.digest
     if case is not None:
         searched.append("logs")
-        hits += [IocHit("logs", m.path, m.state, m.indicator, m.detail)
-                 for m in scan_logs(case, indicators)]
-    return {"ioc_searched": tuple(searched), "ioc_hits": tuple(hits),
-            "ioc_warnings": tuple(warnings)}
+        joined.matches += scan_logs(case, indicators)
+    join_report(joined, case, fleet_from_results(((i.name, i.digest) for i in images),
+                                                 workloads))
+    return {"ioc_searched": tuple(searched), "ioc_hits": tuple(
+                IocHit("logs" if m.state == "log" else m.target, m.path, m.state, m.indicator,
+                       m.detail) for m in joined.matches),
+            "ioc_warnings": tuple(joined.warnings),
+            "ioc_indicators": tuple(_indicator(h) for h in joined.indicators)}
+
+
+def _indicator(hit: IndicatorHit) -> IocIndicator:
+    return IocIndicator(hit.indicator, tuple(hit.images), tuple(hit.workloads), hit.log_records,
+                        _iso(hit.first_seen) if hit.first_seen else "", hit.first_seen_by)
 
 
 def _summary(con: duckdb.DuckDBPyConnection, ingested: IngestSummary,

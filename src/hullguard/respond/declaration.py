@@ -42,7 +42,21 @@ def _forensics(incident: Incident) -> str:
         lines += [f"- `{_md(h.target)}` {_md(h.path)} ({_md(h.state)}): {_md(h.indicator)}"
                   for h in found.ioc_hits] or ["- no hit"]
         lines += [f"- warning: {_md(w)}" for w in found.ioc_warnings]
+        lines += _indicator_lines(found)
     return "\n".join(lines)
+
+
+def _indicator_lines(found: ForensicsSummary) -> list[str]:
+    """Each indicator that hit: images, workloads, first seen (the timeline join)."""
+    if not found.ioc_indicators:
+        return []
+    lines = ["", "Where each indicator reaches:", ""]
+    return lines + [
+        f"- {_md(i.indicator)}: images {_md(', '.join(i.images)) or 'none'}; workloads "
+        f"{_md(', '.join(i.workloads)) or 'none known'}; first seen "
+        f"{_md(i.first_seen) or 'not in the logs'}"
+        + (f" ({_md(i.first_seen_by)})" if i.first_seen_by else "")
+        for i in found.ioc_indicators]
 
 
 def _log_lines(found: ForensicsSummary) -> list[str]:

@@ -110,6 +110,18 @@ class IocHit:
 
 
 @dataclass(frozen=True)
+class IocIndicator:
+    """One indicator that hit, joined to the fleet and the timeline (forensics/joins.py)."""
+
+    indicator: str
+    images: tuple[str, ...] = ()
+    workloads: tuple[str, ...] = ()  # namespace/Kind/name running those images
+    log_records: int = 0
+    first_seen: str = ""  # ISO time, UTC; "" when no ingested event names it
+    first_seen_by: str = ""
+
+
+@dataclass(frozen=True)
 class ForensicsSummary:
     """What respond's forensics step found in the logs it ingested (``forensics/``)."""
 
@@ -123,6 +135,7 @@ class ForensicsSummary:
     ioc_searched: tuple[str, ...] = ()  # what --iocs/--yara searched (images, "logs")
     ioc_hits: tuple[IocHit, ...] = ()
     ioc_warnings: tuple[str, ...] = ()
+    ioc_indicators: tuple[IocIndicator, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -186,6 +186,7 @@ def render_findings_json(incident: Incident, sboms: dict[str, str] | None = None
     from hullguard.vuln.report.native import finding_dict
 
     sboms = sbom_files(incident.images) if sboms is None else sboms
+    workloads = {i.ref.name: list(i.workload_keys) for i in incident.inventory.images}
     images = []
     for image in incident.images:
         findings = [finding_dict(f, image.sbom) for f in image.findings] if image.sbom else []
@@ -197,7 +198,8 @@ def render_findings_json(incident: Incident, sboms: dict[str, str] | None = None
                        "coverage": [coverage_dict(c) for c in image.coverage],
                        "skipped": image.skipped,  # content the catalog could not read
                        "secrets": _plain(list(image.secrets)),
-                       "sbom": sboms.get(image.name)})
+                       "sbom": sboms.get(image.name),
+                       "workloads": workloads.get(image.name, [])})  # forensics ioc joins
     doc = {"schema_version": 1, "incident": incident.id,
            "declared_at": incident.declared_at.isoformat(), "severity": incident.severity,
            "database": incident.database, "inputs": list(incident.inputs),

@@ -68,9 +68,16 @@ def _fast(number: int, line: bytes) -> Outcome:
     return Outcome(number, body, events or (), ignored=events is None)
 
 
+_STRING_FIELDS = ("http.request.method", "http.request.uri", "time", "auth.user.name",
+                  "http.request.remoteaddr", "http.request.useragent", "http.request.host",
+                  "http.request.id")
+
+
 def convert(record: dict[str, Any]) -> tuple[Event, ...] | None:
-    method = text(record, "http.request.method")
-    uri = text(record, "http.request.uri")
+    # One pass over the string fields instead of a text() call each: this runs per line of
+    # the biggest source, and the per-field calls were a third of its parse time.
+    method, uri, when, actor, addr, agent, host, request = (
+        _string(record, key) for key in _STRING_FIELDS)
     status = integer(record, "http.response.status")
     if not method or not uri or status is None:
         return None  # start-up and other messages
@@ -79,13 +86,16 @@ def convert(record: dict[str, Any]) -> tuple[Event, ...] | None:
     if action == "push-blob":
         digest = (parse_qs(query).get("digest") or [""])[0]
     return (Event(
-        time=timestamp(text(record, "time")), action=action,
-        actor=text(record, "auth.user.name"),
-        client_addr=host_only(text(record, "http.request.remoteaddr")),
-        user_agent=text(record, "http.request.useragent"),
-        registry=text(record, "http.request.host"), repository=repository, tag=tag,
-        digest=digest, status=str(status), ok=200 <= status < 400,
-        request_id=text(record, "http.request.id")),)
+        time=timestamp(when), action=action, actor=actor, client_addr=host_only(addr),
+        user_agent=agent, registry=host, repository=repository, tag=tag, digest=digest,
+        status=str(status), ok=200 <= status < 400, request_id=request),)
+
+
+def _string(record: dict[str, Any], key: str) -> str:
+    value = record.get(key)
+    if value.__class__ is str:  # the common case, without isinstance's subclass walk
+        return value
+    return text(record, key)
 
 
 def classify(method: str, path: str, status: int) -> tuple[str, str, str, str]:
