@@ -1,5 +1,5 @@
-"""One walk for catalog and secrets: the secret visitor gives the same SBOM and the same secret report as
-two separate walks, and each layer is walked once."""
+"""One walk for catalog and secrets: with the secret visitor, the walk gives the same SBOM and
+the same secret report as two separate walks, and each layer is walked once."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 from hullguard.catalog import catalog_source
 from hullguard.images import open_image
 from hullguard.images.api import ImageSource, LayerWalk
-from hullguard.model import Layer
 from hullguard.images.walk import walk_layers
+from hullguard.model import Layer
 from hullguard.secrets import scan_image, secret_visitor, visitor_report
 from tests.secrets.corpus import write_planted
 

@@ -45,7 +45,6 @@ def catalog_image(ref: str, options: SourceOptions | None = None, *,
 
         return redact_sbom(read_sbom(ref.removeprefix("sbom:")))
     from hullguard.images import open_image
-
     from hullguard.images.layercache import open_layer_cache
 
     options = options or SourceOptions()
