@@ -32,10 +32,10 @@ class JobOptions:
     secrets: bool = True
     store_url: str = ""  # reuse an SBOM stored for the same manifest digest ("" = none)
     journal: str = ""  # the journal folder to reuse earlier results from ("" = none)
-    # per-layer records: "" = the user cache directory, "off" = none, else a directory
-    layer_cache: str = ""
     # Credentials (username/password) travel with the job: a queue must be trusted with them.
     source: SourceOptions = field(default_factory=SourceOptions)
+    # per-layer records: "" = the user cache directory, "off" = none, else a directory
+    layer_cache: str = ""
 
 
 @dataclass(frozen=True)
