@@ -68,8 +68,8 @@ def runtime_layer(count: int, size: int) -> LayerSpec:
 def bases() -> dict[str, list[LayerSpec]]:
     tarballs = alpine_tarballs()
     return {"alpine": [rootfs_layer(tarballs[-1])],
-            "python": [rootfs_layer(tarballs[-2]), stdlib_layer(24 << 20)],
-            "jdk": [rootfs_layer(tarballs[-3]), runtime_layer(40, 1 << 20)]}
+            "python": [rootfs_layer(tarballs[-2]), stdlib_layer(32 << 20)],
+            "jdk": [rootfs_layer(tarballs[-3]), runtime_layer(48, 1 << 20)]}
 
 
 def app_layer(base: str, number: int) -> LayerSpec:
