@@ -69,7 +69,10 @@ class SecretVisitor:
     def __init__(self, collector: Collector) -> None:
         self.collector = collector
         self._rules = {rule.id: rule for rule in collector.matcher.rules}
-        self._tree = FileTree()  # the layers' whiteouts and overrides, for file_state
+        # every entry's header, for the squashed view file_state needs: the tree is built
+        # only when a finding must be restated (most images have none; replayed layers then
+        # cost no tree at all)
+        self._headers: list[tuple[int, FileInfo]] = []
         self._log = self._new_log()
         self._place, self._replay = Place(), False
         self.key = "secrets:" + hashlib.sha256("\n".join(
@@ -83,12 +86,11 @@ class SecretVisitor:
         return False
 
     def start_layer(self, layer: Layer, replay: bool) -> None:
-        self._tree.start_layer(layer.index)
         self._log, self._replay = self._new_log(), replay
         self._place = Place(layer.index, str(layer.diff_id or ""), layer.created_by)
 
     def visit(self, entry: LayerEntry, layer: Layer) -> LayerEntry:
-        self._tree.apply(entry.info, layer.index)
+        self._headers.append((layer.index, entry.info))
         if self._replay or entry.info.kind is not FileKind.FILE:
             return entry
         data = _read_for_scan(entry, self._log, self._place)
@@ -117,7 +119,16 @@ class SecretVisitor:
 
     def finish(self) -> None:
         """Mark findings in files that later layers deleted or overwrote."""
-        self.collector.restate(lambda path, index: file_state(self._tree, path, index))
+        tree: list[FileTree] = []
+
+        def state_of(path: str, index: int) -> FileState:
+            if not tree:
+                tree.append(FileTree())
+                for layer_index, info in self._headers:
+                    tree[0].apply(info, layer_index)
+            return file_state(tree[0], path, index)
+
+        self.collector.restate(state_of)
 
 
 @functools.cache
