@@ -136,7 +136,12 @@ def table(times: dict[str, list[float]], images: int) -> str:
     lines = [f"fleet: {images} images (3 bases), median of {len(times['cold'])} runs", "",
              "| case | wall s | speed-up |", "|---|---:|---:|"]
     lines += [f"| {name} | {seconds:.2f} | {ratio:.1f}x |" for name, seconds, ratio in rows]
-    lines.append(f"\nchild cached / cold = {med['child-cached'] / med['child-cold']:.2f}")
+    pairs = [cached / cold for cached, cold in zip(times["child-cached"], times["child-cold"],
+                                                    strict=True)]
+    fleet = [cold / bases for cold, bases in zip(times["cold"], times["bases"], strict=True)]
+    lines.append(f"\nchild cached / cold, per run: {', '.join(f'{r:.2f}' for r in pairs)}"
+                 f" (median {statistics.median(pairs):.2f}); fleet cold / bases cached, per "
+                 f"run: {', '.join(f'{r:.1f}x' for r in fleet)}")
     return "\n".join(lines)
 
 
