@@ -76,6 +76,8 @@ ROLES: dict[str, str] = {
     "to": "other", "all_platforms": "other", "tags": "other", "no_signatures": "other",
     "jobs": "other", "chunk_size": "other", "output_format": "other", "name_map": "in-file",
     "mapping": "out-file", "cache_dir": "out-dir", "docker_config": "in-file",
+    # the per-layer record cache (--layer-cache DIR|off)
+    "layer_cache": "out-dir",
     # posture
     "org": "other", "api_url": "other", "ca_file": "in-file",
     # gate

@@ -8,9 +8,14 @@ language packages that an OS package installed (``owned_by``).
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import posixpath
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
 
 import hullguard
 from hullguard.catalog.aliases import AliasEntry, aliased_files
@@ -20,10 +25,12 @@ from hullguard.catalog.extractors.osrelease import choose_distro
 from hullguard.catalog.ospurl import os_purl
 from hullguard.errors import HullguardError, IntegrityError, LimitExceeded
 from hullguard.images.api import FileInfo, FileKind, ImageSource, LayerEntry, MemoryEntry
+from hullguard.images.layercache import LayerCache
 from hullguard.images.tree import FileTree
+from hullguard.images.walk import Visitor, walk_layers
 from hullguard.model import Distro, ImageInfo, Layer, Package, PluginStatus, Sbom, Status
 
-Progress = Callable[[str], None]
+Progress = Callable[[str], None]  # the same as hullguard.images.walk.Progress
 MAX_SHARED_READ = 64 << 20  # a file several extractors want is read once into memory
 MAX_WARNINGS = 1000
 MAX_ERRORS_KEPT = 100  # per extractor; the count is always exact
@@ -31,21 +38,38 @@ _HitKey = tuple[str, str, int]  # extractor name, path, layer index
 
 
 def catalog_source(source: ImageSource, *, extractors: Sequence[Extractor] | None = None,
-                   on_progress: Progress | None = None) -> Sbom:
-    """Catalog an opened image: one pass over its layers, then the post-walk decisions."""
+                   on_progress: Progress | None = None, visitors: Sequence[Visitor] = (),
+                   cache: LayerCache | None = None) -> Sbom:
+    """Catalog an opened image: one pass over its layers (shared with ``visitors``, which see
+    each entry first; layers recorded in ``cache`` are replayed), then the post-walk
+    decisions."""
     if extractors is None:
         from hullguard.catalog.registry import default_extractors
 
         extractors = default_extractors()
     walk = _Walk(source.info, list(extractors))
-    total = len(source.info.layers)
-    for number, layer in enumerate(source.info.layers, start=1):
-        files = walk.layer(source, layer)
-        if on_progress:
-            digest = layer.diff_id.short if layer.diff_id else "rootfs"
-            on_progress(f"layer {number}/{total} {digest}: {files} entries")
+    walk_layers(source, [*visitors, walk], cache=cache, on_progress=on_progress)
     walk.offer_aliases(source)
     return walk.finish()
+
+
+def extractors_key(extractors: Sequence[Extractor]) -> str:
+    """The catalog visitor's version: hullguard's, each extractor's name and version (when it
+    has one) and a hash of its module's source, so a changed cataloger re-walks."""
+    parts = [f"{ex.name}:{getattr(ex, 'version', '')}:{_module_hash(type(ex).__module__)}"
+             for ex in extractors]
+    text = "\n".join([hullguard.__version__, _module_hash(__name__), *parts])
+    return "catalog:" + hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+@functools.cache
+def _module_hash(name: str) -> str:
+    module = sys.modules.get(name)
+    path = getattr(module, "__file__", None)
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest() if path else name
+    except OSError:
+        return name
 
 
 @dataclass
@@ -69,21 +93,37 @@ class _Walk:
         self.removed: set[tuple[str, int]] = set()  # (whiteout path, layer)
         self.opaque: set[tuple[str, int]] = set()  # (opaque directory, layer)
         self.walker_warnings: list[str] = []
+        self.key = extractors_key(extractors)
+        self._diff_id, self._failures = "", 0
 
-    def layer(self, source: ImageSource, layer: Layer) -> int:
-        """Walk one layer; return how many entries it had."""
-        self.tree.start_layer(layer.index)
-        diff_id = str(layer.diff_id) if layer.diff_id else ""
-        count = 0
-        walker = source.walk_layer(layer)
+    # -- the walk engine's visitor -------------------------------------------------------------
+
+    def wants(self, info: FileInfo) -> bool:
         try:
-            for entry in walker:
-                count += 1
-                self._entry(entry, layer.index, diff_id)
-        finally:
-            walker.close()  # an abandoned walk releases its file
-        self.walker_warnings += walker.warnings
-        return count
+            return any(ex.file_required(info) for ex in self.extractors)
+        except Exception:  # a broken plugin fails in visit; its layer is not recorded
+            return False
+
+    def start_layer(self, layer: Layer, replay: bool) -> None:
+        self.tree.start_layer(layer.index)
+        self._diff_id = str(layer.diff_id) if layer.diff_id else ""
+        self._failures = self._failure_count()
+
+    def visit(self, entry: LayerEntry, layer: Layer) -> LayerEntry:
+        self._entry(entry, layer.index, self._diff_id)
+        return entry
+
+    def end_layer(self, layer: Layer, warnings: list[str]) -> Any:
+        """A layer where an extractor failed is not recorded (the error text names the
+        image), so a replayed layer is one that gave no failure."""
+        self.walker_warnings += warnings
+        return {} if self._failure_count() == self._failures else None
+
+    def restore(self, summary: Any, layer: Layer) -> None:
+        return None  # everything it needs came back with the replayed entries
+
+    def _failure_count(self) -> int:
+        return sum(tally.failures for tally in self.tallies.values())
 
     def _entry(self, entry: LayerEntry, index: int, diff_id: str) -> None:
         info = entry.info

@@ -166,6 +166,17 @@ def check_output_dir(path: Path, where: str) -> None:
     _probe_directory(_nearest_existing(Path(os.path.abspath(path))), path, where)
 
 
+def check_layer_cache(setting: str) -> str:
+    """``--layer-cache``: "off", or a directory that is (or can be created as) writable;
+    "" is the default directory. Returns the setting the pipeline takes."""
+    if setting in ("", "off"):
+        return setting
+    if not setting.strip():
+        raise InputError("give a directory or off", where="--layer-cache")
+    check_output_dir(Path(setting), "--layer-cache")
+    return str(Path(setting).expanduser().resolve())
+
+
 def check_store(url: str | None, where: str = "--store") -> None:
     """A SQLite store (a path or ``sqlite:///PATH``) must be a writable file location;
     other URLs (PostgreSQL) are checked when connecting."""
@@ -323,6 +334,10 @@ REGISTRY_DEADLINE_OPTION: Any = typer.Option(
     None, "--registry-deadline", metavar="SECONDS", callback=_deadline_chosen,
     help="Overall time limit of one registry request, body included (default 1800; also "
          "HULLGUARD_REGISTRY_DEADLINE).")
+LAYER_CACHE_OPTION: Any = typer.Option(
+    "", "--layer-cache", metavar="DIR|off",
+    help="Per-layer record cache: a layer seen before (same verified blob digest) is not "
+         "read or downloaded again. Default: on, in the user cache directory.")
 ALLOW_PRIVATE_OPTION: Any = typer.Option(
     False, "--allow-private-registries", callback=_private_allowed,
     help="Allow registries on private addresses (10/8, 172.16/12, 192.168/16, fc00::/7, "

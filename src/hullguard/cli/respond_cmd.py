@@ -14,9 +14,11 @@ from hullguard.cli.common import (
     COMPOSE_ENV_OPTION,
     EXIT_FINDINGS,
     FAIL_ON_UNCOVERED_HELP,
+    LAYER_CACHE_OPTION,
     REGISTRY_DEADLINE_OPTION,
     check_format,
     check_input_file,
+    check_layer_cache,
     check_output_dir,
     check_store,
     eprint,
@@ -315,6 +317,7 @@ def register(app: typer.Typer) -> None:
         posture: PostureOption = None, posture_level: PostureLevelOption = "L1",
         posture_api_url: PostureApiOption = "https://hub.docker.com",
         posture_ca_file: PostureCaOption = None,
+        layer_cache: str = LAYER_CACHE_OPTION,
     ) -> None:
         """Breach response: inventory, fleet scan, secrets, lineage and triage, written as an
         incident folder (declaration.md, report.html, findings.json, findings.sarif, sboms/)."""
@@ -341,6 +344,7 @@ def register(app: typer.Typer) -> None:
         options = _with_follow_ups(options, demo, contain, remediate)
         from dataclasses import replace
 
+        options = replace(options, layer_cache=check_layer_cache(layer_cache))
         if logs and not demo:
             from hullguard.forensics.ingest import IngestSpec
 
@@ -374,6 +378,7 @@ def register(app: typer.Typer) -> None:
         allow_private_registries: bool = ALLOW_PRIVATE_OPTION,
         env: list[str] | None = COMPOSE_ENV_OPTION,
         env_file: list[Path] | None = COMPOSE_ENV_FILE_OPTION,
+        layer_cache: str = LAYER_CACHE_OPTION,
     ) -> None:
         """Scan every distinct image of the inventory in parallel (resumable; one bad image
         is reported as not scanned and the rest continue). Exit 0; 1 with
@@ -386,6 +391,9 @@ def register(app: typer.Typer) -> None:
         options = _options(list(paths or []), state, db, image or [], offline, workers,
                            not no_secrets, cluster, kubeconfig, context, None,
                            _store_url(store, no_store))
+        from dataclasses import replace
+
+        options = replace(options, layer_cache=check_layer_cache(layer_cache))
         fleet = _run(scan_inventory_fleet, options, quiet)
         results = fleet.results
         _warn(fleet.warnings)

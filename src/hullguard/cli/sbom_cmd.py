@@ -14,10 +14,12 @@ import typer
 
 from hullguard.cli.common import (
     ALLOW_PRIVATE_OPTION,
+    LAYER_CACHE_OPTION,
     OUTPUT_OPTION,
     PLATFORM_OPTION,
     REGISTRY_DEADLINE_OPTION,
     check_format,
+    check_layer_cache,
     check_output_file,
     handle_errors,
     option_quiet,
@@ -61,6 +63,7 @@ def sbom_command(
         "--password-stdin", help="Read the registry password from stdin.")] = False,
     registry_deadline: float | None = REGISTRY_DEADLINE_OPTION,
     allow_private_registries: bool = ALLOW_PRIVATE_OPTION,
+    layer_cache: str = LAYER_CACHE_OPTION,
     quiet: bool = option_quiet(),
 ) -> None:
     """Catalog the packages inside IMAGE and write an SBOM (default: a readable table)."""
@@ -68,8 +71,9 @@ def sbom_command(
 
     check_format(fmt, FORMATS)
     check_output_file(output, "--output")
+    layer_cache = check_layer_cache(layer_cache)
     options = _source_options(platform, insecure, username, password_stdin)
-    sbom = _catalog(resolve_image(image), options, quiet)
+    sbom = _catalog(resolve_image(image), options, quiet, layer_cache)
     # Warnings go to stderr (never into the SBOM stream); a hostile image can make many.
     show_warnings(sbom.warnings, more=" (all are listed in -f json)")
     write_output(render(sbom, fmt), output)
@@ -95,9 +99,9 @@ def _read_password() -> str:
     return text
 
 
-def _catalog(image: str, options: SourceOptions, quiet: bool) -> Sbom:
+def _catalog(image: str, options: SourceOptions, quiet: bool, layer_cache: str) -> Sbom:
     from hullguard.catalog import catalog_image
 
     with progress(f"cataloging {image}", quiet) as update:
-        return catalog_image(image, options, on_progress=update)
+        return catalog_image(image, options, on_progress=update, layer_cache=layer_cache)
 

@@ -18,11 +18,13 @@ from hullguard.cli.common import (
     EXIT_FINDINGS,
     FAIL_ON_OPTION,
     FAIL_ON_UNCOVERED_OPTION,
+    LAYER_CACHE_OPTION,
     OUTPUT_OPTION,
     PLATFORM_OPTION,
     REGISTRY_DEADLINE_OPTION,
     check_format,
     check_input_file,
+    check_layer_cache,
     check_output_file,
     check_store,
     eprint,
@@ -122,6 +124,7 @@ def scan_command(
     max_age_days: float | None = MAX_AGE_OPTION,
     registry_deadline: float | None = REGISTRY_DEADLINE_OPTION,
     allow_private_registries: bool = ALLOW_PRIVATE_OPTION,
+    layer_cache: str = LAYER_CACHE_OPTION,
     quiet: bool = option_quiet(),
 ) -> None:
     """Scan IMAGE for known vulnerabilities (catalog, match, enrich, suppress, filter)."""
@@ -138,13 +141,15 @@ def scan_command(
     for path in vex or []:
         check_input_file(path, "--vex")
     check_input_file(ignore_file, "--ignore-file")
+    layer_cache = check_layer_cache(layer_cache)
     statements, rules, vex_warnings = load_suppressions(vex or [], ignore_file)
     options = ScanOptions(levels, ignore_unfixed, statements, rules)
     with open_db(db, max_age_days, quiet) as vdb, \
             progress(f"cataloging {image}", quiet) as update:
         scanned = scan_image(resolve_image(image), vdb, options,
                              _source_options(platform, insecure), store=store,
-                             record=not no_store, on_progress=update)
+                             record=not no_store, on_progress=update,
+                             layer_cache=layer_cache)
     report = scanned.report
     if scanned.not_recorded:
         eprint(f"warning: scan not recorded in the store: {scanned.not_recorded}")

@@ -34,6 +34,8 @@ class JobOptions:
     journal: str = ""  # the journal folder to reuse earlier results from ("" = none)
     # Credentials (username/password) travel with the job: a queue must be trusted with them.
     source: SourceOptions = field(default_factory=SourceOptions)
+    # per-layer records: "" = the user cache directory, "off" = none, else a directory
+    layer_cache: str = ""
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,7 @@ class RespondOptions:
     criticality_config: str | None = None
     source_options: SourceOptions = field(default_factory=SourceOptions)
     store_url: str = ""  # "" = do not use the store
+    layer_cache: str = ""  # per-layer records: "" = the user cache directory, "off" = none
     executor: Executor | None = None  # None: in-process or a local pool, by ``workers``
     contain: bool = False  # write OUT/containment/ (hullguard contain on the new incident)
     remediate: bool = False  # write OUT/remediation/ (remediate; offline when ``offline``)
@@ -101,7 +102,8 @@ def _job(image: InventoryImage, options: RespondOptions) -> ImageJob:
     # inventory's digest may be an image index's, not the platform manifest's the job checks.
     return ImageJob(name, source, image.origin, "",
                     JobOptions(options.db_path, options.secrets, options.store_url,
-                               source=options.source_options))
+                               source=options.source_options,
+                               layer_cache=options.layer_cache))
 
 
 OFFLINE = Problem("offline", message="offline, and no local image was given for it "

@@ -26,13 +26,16 @@ class ImageScan:
 def scan_image(image: str, db: VulnDB, options: ScanOptions,
                source: SourceOptions | None = None, *, store: str | None = None,
                record: bool = True,
-               on_progress: Callable[[str], None] | None = None) -> ImageScan:
+               on_progress: Callable[[str], None] | None = None,
+               layer_cache: str = "off") -> ImageScan:
     """Catalog ``image``, match it against ``db`` (suppressions and filters in ``options``)
-    and record the scan in ``store`` unless ``record`` is False."""
+    and record the scan in ``store`` unless ``record`` is False; ``layer_cache`` as
+    :func:`hullguard.images.layercache.open_layer_cache` takes it."""
     from hullguard.catalog import catalog_image
     from hullguard.vuln.scan import scan_sbom
 
-    sbom = catalog_image(image, source or SourceOptions(), on_progress=on_progress)
+    sbom = catalog_image(image, source or SourceOptions(), on_progress=on_progress,
+                         layer_cache=layer_cache)
     report = scan_sbom(sbom, db, options)
     return ImageScan(report, _record(store, report, db) if record else None)
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from hullguard.images.api import ImageSource
+    from hullguard.images.layercache import LayerCache
     from hullguard.vuln.db import VulnDB
 
 
@@ -174,19 +175,33 @@ def _walk(job: ImageJob, context: WorkerContext,
     """The SBOM and the secrets, redacted before they leave the worker (nothing downstream,
     journal, store or folder, ever sees a secret in clear)."""
     from hullguard.catalog import catalog_source
-    from hullguard.secrets import secret_tee, tee_report
+    from hullguard.secrets import secret_visitor, visitor_report
     from hullguard.secrets.redact import Redactor, config_secrets
 
     stored = _stored_sbom(context, source)
+    cache = _layer_cache(job.options)
     if not job.options.secrets:
-        sbom = stored or catalog_source(source)
+        sbom = stored or catalog_source(source, cache=cache)
         return Redactor(config_secrets(source.info)).sbom(sbom), ()
-    tee = secret_tee(source)
-    sbom = stored or catalog_source(tee)
-    findings = tee_report(tee).findings
-    seen = {s.decode("utf-8", errors="replace") for s in tee.collector.seen if s}
+    visitor = secret_visitor()
+    if stored is None:
+        sbom = catalog_source(source, visitors=[visitor], cache=cache)
+    else:  # the SBOM came from the store: walk for the secrets alone
+        from hullguard.images.walk import walk_layers
+
+        sbom = stored
+        walk_layers(source, [visitor], cache=cache)
+    findings = visitor_report(visitor, source.info).findings
+    seen = {s.decode("utf-8", errors="replace") for s in visitor.collector.seen if s}
     redactor = Redactor(seen | config_secrets(source.info))
     return redactor.sbom(sbom), tuple(map(redactor.finding, findings))
+
+
+def _layer_cache(options: JobOptions) -> LayerCache | None:
+    from hullguard.images.layercache import open_layer_cache
+
+    return open_layer_cache(options.layer_cache,
+                            verify_diff_ids=options.source.verify_diff_ids)
 
 
 def _stored_sbom(context: WorkerContext, source: ImageSource) -> Sbom | None:

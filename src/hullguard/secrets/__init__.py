@@ -23,11 +23,11 @@ from hullguard.secrets.engine import Matcher
 from hullguard.secrets.rules import Rule, builtin_rules
 
 if TYPE_CHECKING:
-    from hullguard.secrets.image import SecretTee
+    from hullguard.secrets.image import SecretVisitor
 
 __all__ = ["Allowlist", "Limits", "Matcher", "builtin_rules", "image_reference",
            "load_allowlist", "scan_bytes", "scan_image", "scan_path", "scan_target",
-           "secret_tee", "tee_report"]
+           "secret_visitor", "visitor_report"]
 
 
 def _collector(allowlist: Allowlist | None, limits: Limits | None,
@@ -48,20 +48,19 @@ def scan_image(source_or_ref: ImageSource | str, options: SourceOptions | None =
     return _scan_source(source_or_ref, collector)
 
 
-def secret_tee(source: ImageSource, *, allowlist: Allowlist | None = None,
-               limits: Limits | None = None, rules: Sequence[Rule] | None = None) -> SecretTee:
-    """Wrap an opened image so that whoever walks it (the catalog engine) also feeds the
-    secret scanner: one walk for both. Call :func:`tee_report` when the walk is done."""
-    from hullguard.secrets.image import SecretTee
+def secret_visitor(*, allowlist: Allowlist | None = None, limits: Limits | None = None,
+                   rules: Sequence[Rule] | None = None) -> SecretVisitor:
+    """The secret scanner as a visitor of an image walk that also feeds other visitors (the
+    catalog): one walk for both. Call :func:`visitor_report` when the walk is done."""
+    from hullguard.secrets.image import SecretVisitor
 
-    return SecretTee(source, _collector(allowlist, limits, rules))
+    return SecretVisitor(_collector(allowlist, limits, rules))
 
 
-def tee_report(tee: SecretTee) -> SecretReport:
-    """The secret report of a tee'd walk (layers the walk skipped are scanned now)."""
-    tee.drain()
-    tee.finish()
-    return _report(tee.info, tee.collector)
+def visitor_report(visitor: SecretVisitor, info: ImageInfo) -> SecretReport:
+    """The secret report of a walk ``visitor`` saw every layer of."""
+    visitor.finish()
+    return _report(info, visitor.collector)
 
 
 def _scan_source(source: ImageSource, collector: Collector) -> SecretReport:

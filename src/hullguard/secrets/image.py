@@ -6,12 +6,22 @@ are still scanned, because the blob still ships them; their findings say so and 
 
 from __future__ import annotations
 
+import base64
+import functools
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import hullguard
 from hullguard.errors import LimitExceeded
-from hullguard.images.api import FileKind, ImageSource, LayerEntry, LayerWalk, MemoryEntry
+from hullguard.images.api import FileInfo, FileKind, ImageSource, LayerEntry, MemoryEntry
 from hullguard.images.tree import FileTree
-from hullguard.model.image import ImageConfig, ImageInfo, Layer
-from hullguard.model.secret import FileState
+from hullguard.images.walk import walk_layers
+from hullguard.model.image import ImageConfig, Layer
+from hullguard.model.secret import FileState, SecretLocation
 from hullguard.secrets.collect import Collector, Place
+from hullguard.secrets.rules import Rule
 
 
 def file_state(tree: FileTree, path: str, layer_index: int) -> FileState:
@@ -30,82 +40,105 @@ def file_state(tree: FileTree, path: str, layer_index: int) -> FileState:
 
 
 def scan_layers(source: ImageSource, collector: Collector) -> None:
-    tee = SecretTee(source, collector)
-    tee.drain()
-    tee.finish()
+    visitor = SecretVisitor(collector)
+    walk_layers(source, [visitor])
+    visitor.finish()
 
 
-class _TeeWalk:
-    """One layer's walk as the other reader sees it; ``warnings`` are the walker's."""
+@dataclass
+class _LayerLog(Collector):
+    """One layer's scan as a replayable log: the raw matches (before the allowlist, which the
+    image's collector applies), skipped files, warnings and counters."""
 
-    def __init__(self, tee: SecretTee, walker: LayerWalk, layer: Layer) -> None:
-        self._tee, self._walker, self._layer = tee, walker, layer
+    matches: list[tuple[str, bytes, str, int]] = field(default_factory=list)
+
+    def _add(self, rule: Rule, secret: bytes, location: SecretLocation) -> None:
+        self.matches.append((rule.id, secret, location.path, location.line))
+
+    def summary(self) -> dict[str, Any]:
+        return {"matches": [[rule, base64.b64encode(secret).decode(), path, line]
+                            for rule, secret, path, line in self.matches],
+                "skipped": [[s.path, s.reason, s.size] for s in self.skipped],
+                "warnings": self.warnings, "counts": [self.files, self.size, self.binaries]}
+
+
+class SecretVisitor:
+    """The secret scanner as a visitor of the walk engine: every regular file of every layer
+    (it wants no file kept in a layer record: its per-layer findings are its summary)."""
+
+    def __init__(self, collector: Collector) -> None:
+        self.collector = collector
+        self._rules = {rule.id: rule for rule in collector.matcher.rules}
+        # every entry's header, for the squashed view file_state needs: the tree is built
+        # only when a finding must be restated (most images have none; replayed layers then
+        # cost no tree at all)
+        self._headers: list[tuple[int, FileInfo]] = []
+        self._log = self._new_log()
+        self._place, self._replay = Place(), False
+        self.key = "secrets:" + hashlib.sha256("\n".join(
+            [hullguard.__version__, _source_hash(), repr(collector.matcher.rules),
+             repr(collector.limits)]).encode()).hexdigest()[:32]
+
+    def _new_log(self) -> _LayerLog:
+        return _LayerLog(self.collector.matcher, limits=self.collector.limits)
+
+    def wants(self, info: FileInfo) -> bool:
+        return False
+
+    def start_layer(self, layer: Layer, replay: bool) -> None:
+        self._log, self._replay = self._new_log(), replay
         self._place = Place(layer.index, str(layer.diff_id or ""), layer.created_by)
 
-    def __iter__(self) -> _TeeWalk:
-        return self
-
-    def __next__(self) -> LayerEntry:
-        return self._tee.observe(next(self._walker), self._layer.index, self._place)
-
-    @property
-    def warnings(self) -> list[str]:
-        return self._walker.warnings
-
-    def close(self) -> None:
-        self._walker.close()
-
-
-class SecretTee:
-    """Scans every layer entry for secrets while another reader walks the image (``respond``
-    catalogs and secret-scans in one walk): an ImageSource that wraps ``source``."""
-
-    def __init__(self, source: ImageSource, collector: Collector) -> None:
-        self._source, self.collector = source, collector
-        self._tree = FileTree()  # the layers' whiteouts and overrides, for file_state
-        self._walked: set[int] = set()
-
-    @property
-    def info(self) -> ImageInfo:
-        return self._source.info
-
-    def walk_layer(self, layer: Layer) -> LayerWalk:
-        self._tree.start_layer(layer.index)
-        self._walked.add(layer.index)
-        return _TeeWalk(self, self._source.walk_layer(layer), layer)
-
-    def observe(self, entry: LayerEntry, index: int, place: Place) -> LayerEntry:
-        self._tree.apply(entry.info, index)
-        if entry.info.kind is not FileKind.FILE:
+    def visit(self, entry: LayerEntry, layer: Layer) -> LayerEntry:
+        self._headers.append((layer.index, entry.info))
+        if self._replay or entry.info.kind is not FileKind.FILE:
             return entry
-        data = _read_for_scan(entry, self.collector, place)
+        data = _read_for_scan(entry, self._log, self._place)
         return entry if data is None else MemoryEntry(entry.info, data)
 
-    def drain(self) -> None:
-        """Walk, for secrets only, the layers the other reader did not (all of them when its
-        result came from elsewhere, e.g. an SBOM stored for this digest)."""
-        if self._walked:
-            return
-        for layer in self.info.layers:
-            walk = self.walk_layer(layer)
-            try:
-                for _ in walk:
-                    pass
-            finally:
-                walk.close()
+    def end_layer(self, layer: Layer, warnings: list[str]) -> Any:
+        if self._replay:
+            return None
+        summary = self._log.summary()
+        self.restore(summary, layer)
+        return summary
+
+    def restore(self, summary: Any, layer: Layer) -> None:
+        """Add one layer's findings to the image's, placed in this image's layer."""
+        place, collector = self._place, self.collector
+        for rule_id, secret, path, line in summary["matches"]:
+            collector._add(self._rules[rule_id], base64.b64decode(secret), SecretLocation(
+                path, line, place.layer_index, place.layer_diff_id, place.created_by,
+                place.state))
+        for path, reason, size in summary["skipped"]:
+            collector.skip(path, reason, size, place)
+        collector.warnings.extend(summary["warnings"])
+        files, size, binaries = summary["counts"]
+        collector.files, collector.size = collector.files + files, collector.size + size
+        collector.binaries += binaries
 
     def finish(self) -> None:
         """Mark findings in files that later layers deleted or overwrote."""
-        self.collector.restate(lambda path, index: file_state(self._tree, path, index))
+        tree: list[FileTree] = []
 
-    def close(self) -> None:
-        self._source.close()
+        def state_of(path: str, index: int) -> FileState:
+            if not tree:
+                tree.append(FileTree())
+                for layer_index, info in self._headers:
+                    tree[0].apply(info, layer_index)
+            return file_state(tree[0], path, index)
 
-    def __enter__(self) -> SecretTee:
-        return self
+        self.collector.restate(state_of)
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+
+@functools.cache
+def _source_hash() -> str:
+    """The secret scanner's own version: a hash of its modules and rule file."""
+    folder = Path(__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted([*folder.glob("*.py"), *folder.glob("*.yaml")]):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def _read_for_scan(entry: LayerEntry, collector: Collector, place: Place) -> bytes | None:

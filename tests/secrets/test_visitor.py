@@ -1,5 +1,5 @@
-"""One walk for catalog and secrets: the tee gives the same SBOM and the same secret report as
-two separate walks, and each layer is walked once."""
+"""One walk for catalog and secrets: with the secret visitor, the walk gives the same SBOM and
+the same secret report as two separate walks, and each layer is walked once."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from pathlib import Path
 from hullguard.catalog import catalog_source
 from hullguard.images import open_image
 from hullguard.images.api import ImageSource, LayerWalk
+from hullguard.images.walk import walk_layers
 from hullguard.model import Layer
-from hullguard.secrets import scan_image, secret_tee, tee_report
+from hullguard.secrets import scan_image, secret_visitor, visitor_report
 from tests.secrets.corpus import write_planted
 
 
@@ -35,16 +36,16 @@ def _secrets_key(report) -> set[tuple[str, str, tuple[tuple[str, int, str], ...]
             for f in report.findings}
 
 
-def test_tee_equals_two_walks_and_walks_each_layer_once(tmp_path: Path) -> None:
+def test_visitor_equals_two_walks_and_walks_each_layer_once(tmp_path: Path) -> None:
     ref = f"docker-archive:{write_planted(tmp_path)}"
     separate_secrets = scan_image(ref)
     with open_image(ref) as source:
         separate_sbom = catalog_source(source)
     with open_image(ref) as source:
         counting = CountingSource(source)
-        tee = secret_tee(counting)  # type: ignore[arg-type]
-        sbom = catalog_source(tee)
-        report = tee_report(tee)
+        visitor = secret_visitor()
+        sbom = catalog_source(counting, visitors=[visitor])  # type: ignore[arg-type]
+        report = visitor_report(visitor, source.info)
     assert set(counting.walks.values()) == {1}
     assert len(counting.walks) == len(sbom.image.layers)
     assert [p.purl for p in sbom.packages] == [p.purl for p in separate_sbom.packages]
@@ -52,8 +53,10 @@ def test_tee_equals_two_walks_and_walks_each_layer_once(tmp_path: Path) -> None:
     assert any(str(loc.state) == "deleted" for f in report.findings for loc in f.locations)
 
 
-def test_tee_alone_scans_every_layer(tmp_path: Path) -> None:
+def test_visitor_alone_scans_every_layer(tmp_path: Path) -> None:
     ref = f"docker-archive:{write_planted(tmp_path)}"
     with open_image(ref) as source:
-        report = tee_report(secret_tee(source))  # nothing else walked: it drains the layers
+        visitor = secret_visitor()
+        walk_layers(source, [visitor])  # the secret scanner alone
+        report = visitor_report(visitor, source.info)
     assert _secrets_key(report) == _secrets_key(scan_image(ref))
