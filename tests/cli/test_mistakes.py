@@ -82,6 +82,8 @@ ROLES: dict[str, str] = {
     # pin
     "map_file": "in-file", "mirror": "other", "write": "other",
     "diff": "other", "kustomize": "out-file", "fail_on_unpinned": "other",
+    # worker, --executor celery
+    "broker": "other", "queues": "other", "concurrency": "other", "executor": "other",
 }
 WRITING_DB = {("db", "import"), ("db", "update")}
 

@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "hullguard.cli.store_cmd",
     "hullguard.cli.gate_cmd",
     "hullguard.cli.pin_cmd",
+    "hullguard.cli.worker_cmd",
 )
 
 app = typer.Typer(
