@@ -61,9 +61,7 @@ def register(app: Celery) -> None:
 
 def run_task(task: Any, job_json: str, record: bool) -> str:
     job = ImageJob.from_json(job_json)
-    store = str(task.app.conf.get("hullguard_store") or "")
-    if store and not job.options.store_url:  # the worker's --store, for jobs naming none
-        job = replace(job, options=replace(job.options, store_url=store))
+    job = local_paths(job, str(task.app.conf.get("hullguard_store") or ""))
     outcome = reused_outcome(job)
     if outcome is None:
         with registry_slot(job.source):
@@ -76,6 +74,18 @@ def run_task(task: Any, job_json: str, record: bool) -> str:
     elif record and outcome.result.sbom is not None and not outcome.result.reused:
         record_outcome(job, outcome)
     return outcome.to_json()
+
+
+def local_paths(job: ImageJob, store: str) -> ImageJob:
+    """The worker's own store (``--store``) for jobs naming none, and its advisory database
+    (``$HULLGUARD_DB``) when the job's path does not exist on this machine."""
+    options = job.options
+    if store and not options.store_url:
+        options = replace(options, store_url=store)
+    own_db = os.environ.get("HULLGUARD_DB", "")
+    if own_db and (not options.db_path or not os.path.exists(options.db_path)):
+        options = replace(options, db_path=own_db)
+    return replace(job, options=options)
 
 
 def reused_outcome(job: ImageJob) -> ImageOutcome | None:
