@@ -10,8 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from hullguard.images.builder import FileSpec, ImageSpec, LayerSpec, rootfs_layer, \
-    write_oci_layout
+from hullguard.images.builder import (
+    FileSpec,
+    ImageSpec,
+    LayerSpec,
+    rootfs_layer,
+    write_oci_layout,
+)
 from hullguard.images.registry import RegistryClient, push_layout
 from tests.support.brokers import Broker, start_broker
 from tests.support.cli import run_hullguard
