@@ -34,6 +34,7 @@ def worker_command(
     from hullguard.errors import InputError
     from hullguard.pipeline.submit import QUEUES
 
+    check_store(store)
     if not broker:
         raise InputError("no broker given", where="--broker",
                          hint="--broker amqp://guest:guest@HOST:5672// or "
@@ -45,7 +46,6 @@ def worker_command(
                          where="--queues", hint=f"one or more of {', '.join(QUEUES)}")
     if concurrency < 0:
         raise InputError("must be 0 (CPUs) or more", where="--concurrency")
-    check_store(store)
     _start(broker, store or "", chosen, concurrency or os.cpu_count() or 1)
 
 

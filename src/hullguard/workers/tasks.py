@@ -53,10 +53,12 @@ def backoff(retries: int) -> float:
 def register(app: Celery) -> None:
     from hullguard.workers.app import TASK_NAME
 
-    @app.task(name=TASK_NAME, bind=True, acks_late=True, reject_on_worker_lost=True,
-              max_retries=None)
     def scan_image(self: Any, job_json: str, record: bool = False) -> str:
         return run_task(self, job_json, record)
+
+    # max_retries=None: run_task counts the attempts itself (then the dead-letter queue)
+    app.task(name=TASK_NAME, bind=True, acks_late=True, reject_on_worker_lost=True,
+             max_retries=None)(scan_image)
 
 
 def run_task(task: Any, job_json: str, record: bool) -> str:
