@@ -15,6 +15,7 @@ same registry I/O and walk, without the matching.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -69,13 +70,20 @@ def build_db(path: Path) -> Path:
 
 
 def hullguard(*args: str) -> float:
+    """Wall seconds of one scan-fleet run that scanned every image (a run that reported
+    images as not scanned would time nothing: it stops the benchmark)."""
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     started = time.monotonic()
     done = subprocess.run([sys.executable, "-m", "hullguard", *args], capture_output=True,
                           text=True, env=env, check=False, timeout=3600)
+    seconds = time.monotonic() - started
     if done.returncode != 0:
         raise SystemExit(f"hullguard {' '.join(args)} failed: {done.stderr[-2000:]}")
-    return time.monotonic() - started
+    rows = json.loads(done.stdout)["images"]
+    failed = [row for row in rows if not row["scanned"] or not row["packages"]]
+    if failed:
+        raise SystemExit(f"not scanned (or empty): {failed[:3]}")
+    return seconds
 
 
 def fleet_run(tmp: Path, name: str, listing: Path, db: Path, *extra: str) -> float:
