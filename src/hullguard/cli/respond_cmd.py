@@ -99,8 +99,12 @@ def _with_executor(options: RespondOptions, name: str, broker: str | None) -> Re
 
 
 def _celery(broker: str | None) -> Any:
+    import os
+
     from hullguard.errors import InputError
 
+    broker = broker or os.environ.get("HULLGUARD_BROKER", "")  # not an envvar of --broker:
+    # a set $HULLGUARD_BROKER must not turn the default executor's run into a mistake
     if not broker:
         raise InputError("--executor celery needs a broker", where="--broker",
                          hint="--broker amqp://guest:guest@HOST:5672// or redis://HOST:6379/0 "
@@ -225,7 +229,7 @@ ExecutorOption = Annotated[str, typer.Option(
                        "default picks by --workers) or celery (hullguard worker processes "
                        "behind --broker).")]
 BrokerOption = Annotated[str | None, typer.Option(
-    "--broker", envvar="HULLGUARD_BROKER",
+    "--broker",
     help="Celery broker for --executor celery: amqp://... (RabbitMQ) or redis://... "
          "(default: $HULLGUARD_BROKER).")]
 Store = Annotated[str | None, typer.Option(
