@@ -93,6 +93,8 @@ ROLES: dict[str, str] = {
     # monitor
     "interval": "other", "full_every": "other", "watch_dir": "in-dir", "watch_repo": "other",
     "alert": "other", "digest_mode": "other", "dashboard_url": "other", "once": "other",
+    # worker, --executor celery
+    "broker": "other", "queues": "other", "concurrency": "other", "executor": "other",
 }
 WRITING_DB = {("db", "import"), ("db", "update")}
 

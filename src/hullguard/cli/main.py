@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "hullguard.cli.pin_cmd",
     "hullguard.cli.serve_cmd",
     "hullguard.cli.monitor_cmd",
+    "hullguard.cli.worker_cmd",
 )
 
 app = typer.Typer(

@@ -69,6 +69,59 @@ def _options(paths: list[str], out: Path, db: str | None, images: list[str], off
                           context=context, criticality_config=criticality, store_url=store)
 
 
+EXECUTORS = ("inprocess", "local", "celery")
+
+
+def _with_executor(options: RespondOptions, name: str, broker: str | None) -> RespondOptions:
+    """The executor named by --executor ("" = by --workers, as before); celery checks the
+    broker now, within its bound, before any work."""
+    from dataclasses import replace
+
+    from hullguard.errors import InputError
+
+    if name and name not in EXECUTORS:
+        raise InputError(f"unknown executor {name!r}", where="--executor",
+                         hint=f"one of {', '.join(EXECUTORS)}")
+    if broker and name != "celery":
+        raise InputError("--broker needs --executor celery", where="--broker")
+    if name == "inprocess":
+        from hullguard.pipeline.executors import InProcessExecutor
+
+        return replace(options, executor=InProcessExecutor())
+    if name == "local":
+        import os
+
+        from hullguard.pipeline.executors import LocalPoolExecutor
+
+        return replace(options, executor=LocalPoolExecutor(options.workers or os.cpu_count()
+                                                           or 1))
+    if name == "celery":
+        return replace(options, executor=_celery(broker))
+    return options
+
+
+def _celery(broker: str | None) -> Any:
+    import os
+
+    from hullguard.errors import InputError
+
+    broker = broker or os.environ.get("HULLGUARD_BROKER", "")  # not an envvar of --broker:
+    # a set $HULLGUARD_BROKER must not turn the default executor's run into a mistake
+    if not broker:
+        raise InputError("--executor celery needs a broker", where="--broker",
+                         hint="--broker amqp://guest:guest@HOST:5672// or redis://HOST:6379/0 "
+                              "(or $HULLGUARD_BROKER)")
+    try:
+        from hullguard.workers.app import check_broker
+        from hullguard.workers.client import CeleryExecutor
+    except ImportError as error:
+        raise InputError(f"the workers extra is not installed ({error.name})",
+                         where="--executor", hint="pip install 'hullguard[workers]'") from None
+    executor = CeleryExecutor(check_broker(broker))
+    executor.check_broker()
+    return executor
+
+
 def _demo_options(out: Path, workers: int, secrets: bool) -> RespondOptions:
     from hullguard.demo import prepare_demo
     from hullguard.pipeline.respond import STATE_DIR, RespondOptions
@@ -173,6 +226,14 @@ CriticalityConfig = Annotated[str | None, typer.Option(
 Workers = Annotated[int, typer.Option("--workers", "-j", help="Worker processes (0 = CPUs).")]
 NoSecrets = Annotated[bool, typer.Option("--no-secrets", help="Skip secret scanning.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]
+ExecutorOption = Annotated[str, typer.Option(
+    "--executor", help="Where images are scanned: inprocess, local (worker processes; the "
+                       "default picks by --workers) or celery (hullguard worker processes "
+                       "behind --broker).")]
+BrokerOption = Annotated[str | None, typer.Option(
+    "--broker",
+    help="Celery broker for --executor celery: amqp://... (RabbitMQ) or redis://... "
+         "(default: $HULLGUARD_BROKER).")]
 Store = Annotated[str | None, typer.Option(
     "--store", help="Store URL or SQLite path (default: $HULLGUARD_STORE or store.sqlite in "
                     "the user data dir).")]
@@ -318,6 +379,7 @@ def register(app: typer.Typer) -> None:
         posture_api_url: PostureApiOption = "https://hub.docker.com",
         posture_ca_file: PostureCaOption = None,
         layer_cache: str = LAYER_CACHE_OPTION,
+        executor: ExecutorOption = "", broker: BrokerOption = None,
     ) -> None:
         """Breach response: inventory, fleet scan, secrets, lineage and triage, written as an
         incident folder (declaration.md, report.html, findings.json, findings.sarif, sboms/)."""
@@ -355,6 +417,7 @@ def register(app: typer.Typer) -> None:
             options = replace(options, posture=_posture(
                 posture, posture_level, posture_api_url, posture_ca_file,
                 offline and not demo))
+        options = _with_executor(options, executor, broker)
         incident = _run(respond, options, quiet)
         _warn(incident.warnings)
         unchecked = warn_uncovered(list(incident.images))
@@ -379,6 +442,7 @@ def register(app: typer.Typer) -> None:
         env: list[str] | None = COMPOSE_ENV_OPTION,
         env_file: list[Path] | None = COMPOSE_ENV_FILE_OPTION,
         layer_cache: str = LAYER_CACHE_OPTION,
+        executor: ExecutorOption = "", broker: BrokerOption = None,
     ) -> None:
         """Scan every distinct image of the inventory in parallel (resumable; one bad image
         is reported as not scanned and the rest continue). Exit 0; 1 with
@@ -394,6 +458,7 @@ def register(app: typer.Typer) -> None:
         from dataclasses import replace
 
         options = replace(options, layer_cache=check_layer_cache(layer_cache))
+        options = _with_executor(options, executor, broker)
         fleet = _run(scan_inventory_fleet, options, quiet)
         results = fleet.results
         _warn(fleet.warnings)

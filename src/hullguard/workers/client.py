@@ -1,0 +1,140 @@
+"""Submitting to the workers: :class:`CelerySubmitter` (fire and forget, the worker records
+the scan) and :class:`CeleryExecutor` (a fleet run waits for every outcome and records them
+itself, like the local executors)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from hullguard.errors import HullguardError
+from hullguard.model.problem import Problem
+from hullguard.pipeline.jobs import ImageJob, ImageOutcome
+from hullguard.pipeline.submit import PUSH_QUEUE, QUEUES, RESCAN_QUEUE
+from hullguard.respond.model import ImageResult
+from hullguard.workers.app import TASK_NAME, make_app
+
+if TYPE_CHECKING:
+    from celery import Celery
+
+BROKER_WAIT = 30.0  # seconds a submission waits for an unreachable broker before failing
+POLL = 0.2  # seconds between looks at unfinished results
+
+
+class BrokerUnreachable(HullguardError):
+    """The broker did not answer within the bound: nothing was submitted after that point."""
+
+
+def _hint() -> str:
+    return ("start RabbitMQ or Redis there, or check --broker; jobs already submitted "
+            "stay queued on the broker")
+
+
+class _Client:
+    def __init__(self, broker: str, *, wait: float = BROKER_WAIT,
+                 app: Celery | None = None) -> None:
+        self.broker = broker
+        self.wait = wait
+        self.app = app or make_app(broker)
+
+    def check_broker(self) -> None:
+        """Connect within :attr:`wait` seconds or raise :class:`BrokerUnreachable`."""
+        try:
+            with self.app.connection_for_write() as connection:
+                connection.ensure_connection(max_retries=None, interval_start=0.5,
+                                             interval_step=0.5, interval_max=2.0,
+                                             timeout=self.wait)
+        except Exception as error:  # kombu raises the transport's own errors
+            raise BrokerUnreachable(
+                f"broker unreachable after {self.wait:g} s: {type(error).__name__}: "
+                f"{str(error)[:200]}", where=_safe(self.broker), hint=_hint()) from None
+
+    def send(self, job: ImageJob, queue: str, record: bool) -> Any:
+        if queue not in QUEUES:
+            raise HullguardError(f"unknown queue {queue!r}", where="queue",
+                                 hint=f"one of {', '.join(QUEUES)}")
+        self.check_broker()
+        try:
+            return self.app.send_task(TASK_NAME, args=(job.to_json(), record), queue=queue,
+                                      retry=True, retry_policy={
+                                          "max_retries": 3, "interval_start": 0.5,
+                                          "interval_step": 1.0, "interval_max": 2.0})
+        except Exception as error:
+            raise BrokerUnreachable(f"submission failed: {type(error).__name__}: "
+                                    f"{str(error)[:200]}", where=_safe(self.broker),
+                                    hint=_hint()) from None
+
+
+class CelerySubmitter(_Client):
+    """:class:`~hullguard.pipeline.submit.Submitter` on Celery: the worker scans and records
+    in the store named by the job (or the worker's ``--store``)."""
+
+    def submit(self, job: ImageJob, *, queue: str = PUSH_QUEUE, trigger: str = "api",
+               digest: str = "") -> str:
+        # trigger and digest: the Submitter protocol's; a worker deduplicates by the job's
+        # digest itself (a digest already scanned is answered from the store), so neither
+        # changes what is sent.
+        del trigger, digest
+        return str(self.send(job, queue, record=True).id)
+
+
+class CeleryExecutor(_Client):
+    """:class:`~hullguard.pipeline.executors.Executor` on Celery: submits every job, then
+    yields each outcome as it arrives (the caller records them, as with local executors)."""
+
+    def __init__(self, broker: str, *, queue: str = RESCAN_QUEUE, wait: float = BROKER_WAIT,
+                 app: Celery | None = None) -> None:
+        super().__init__(broker, wait=wait, app=app)
+        self.queue = queue
+
+    def run(self, jobs: Sequence[ImageJob]) -> Iterator[tuple[ImageJob, ImageOutcome]]:
+        if not jobs:
+            return
+        pending = {self.send(job, self.queue, record=False): job for job in jobs}
+        yield from self._collect(pending)
+
+    def _collect(self, pending: dict[Any, ImageJob]) -> Iterator[tuple[ImageJob, ImageOutcome]]:
+        unreachable_since: float | None = None
+        while pending:
+            try:
+                done = [r for r in list(pending) if r.ready()]
+                unreachable_since = None
+            except Exception as error:  # the result channel is the broker: it went away
+                unreachable_since = unreachable_since or time.monotonic()
+                if time.monotonic() - unreachable_since > self.wait:
+                    raise BrokerUnreachable(
+                        f"lost the broker while waiting for {len(pending)} scans: "
+                        f"{type(error).__name__}", where=_safe(self.broker),
+                        hint=_hint()) from None
+                done = []
+            for result in done:
+                job = pending.pop(result)
+                yield job, _outcome(job, result)
+            if not done:
+                time.sleep(POLL)
+
+
+def _outcome(job: ImageJob, result: Any) -> ImageOutcome:
+    value = result.get(propagate=False, disable_sync_subtasks=False)
+    if result.successful() and isinstance(value, str):
+        try:
+            return ImageOutcome.from_json(value)
+        except HullguardError as error:
+            value = error
+    problem = Problem("internal", message=f"worker task failed: {type(value).__name__}: "
+                                          f"{str(value)[:300]}")
+    return ImageOutcome(ImageResult(job.reference, job.source, job.origin, problem=problem))
+
+
+def _safe(url: str) -> str:
+    """The broker URL without its password (it ends up in messages and logs)."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    credentials, host = rest.rsplit("@", 1)
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in credentials else f"{scheme}://{user}@{host}"
+
+
+__all__ = ["BrokerUnreachable", "CeleryExecutor", "CelerySubmitter"]
