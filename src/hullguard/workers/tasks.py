@@ -79,7 +79,10 @@ def run_task(task: Any, job_json: str, record: bool, submission: str = "") -> st
             mark(job, submission, "queued")
             raise task.retry(countdown=backoff(task.request.retries))
         dead_letter(task.app, job_json, problem, task.request.retries)
-    elif record and outcome.result.sbom is not None and not outcome.result.reused:
+    # a service's submission gets a scan row even when answered from the store (as the
+    # in-process submitter records every scan): its done row points at current findings
+    elif record and outcome.result.sbom is not None and (submission
+                                                          or not outcome.result.reused):
         scan_id = record_outcome(job, outcome)
     finish(job, submission, outcome, scan_id)
     return outcome.to_json()
