@@ -59,9 +59,15 @@ def serve_command(
     insecure: Annotated[bool, typer.Option(
         "--insecure", help="Allow plain-HTTP registries and unverified TLS.")] = False,
     allow_private_registries: bool = ALLOW_PRIVATE_OPTION,
+    broker: Annotated[str, typer.Option(
+        "--broker", envvar="HULLGUARD_BROKER", show_default=False,
+        help="Celery broker (amqp://USER:PASS@HOST:5672// or redis://HOST:6379/0): scans go "
+             "to hullguard worker processes on it instead of this process (--workers and "
+             "--queue-size then do not apply). The workers need the same --store.")] = "",
 ) -> None:
     """Run the API, registry webhooks, /metrics, /healthz and the dashboard (/ui) over the
-    store; scans run in this process. Every API route needs a token (hullguard token create)."""
+    store; scans run in this process, or with --broker on hullguard worker processes. Every
+    API route needs a token (hullguard token create)."""
     import logging
 
     import uvicorn
@@ -71,13 +77,17 @@ def serve_command(
     from hullguard.service.settings import Settings
 
     check_store(store)
+    if broker:
+        from hullguard.workers.app import check_broker
+
+        check_broker(broker)
     db_path = _checked_db(db)
     _check_port(host, port)
     from hullguard.store.base import default_store_url
 
     settings = Settings(store or default_store_url(), db_path, webhook_secret,
                         tuple(registry or ()), workers, queue_size,
-                        source=SourceOptions(insecure=insecure))
+                        source=SourceOptions(insecure=insecure), broker=broker)
     app = create_app(settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     eprint(f"hullguard serve: http://{host}:{port}/ (API /api/v1, dashboard /ui, docs /docs)")

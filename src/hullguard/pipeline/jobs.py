@@ -10,11 +10,12 @@ scan, the journal key under which the one writer (the parent) records it.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from hullguard.errors import HullguardError, InputError
 from hullguard.images.api import SourceOptions
+from hullguard.model import Sbom
 from hullguard.model.inventory import Origin
 from hullguard.model.problem import Problem
 from hullguard.pipeline.codec import from_plain, to_plain
@@ -104,3 +105,12 @@ def problem_of(error: BaseException) -> Problem:
 
 
 __all__ = ["ImageJob", "ImageOutcome", "JobOptions", "problem_of"]
+
+
+def named_sbom(sbom: Sbom, job: ImageJob) -> Sbom:
+    """A job scanned by digest for a name (a webhook's pushed tag): the image is recorded
+    under that name too, so names over time and lineage lookups by tag find it."""
+    if job.reference == job.source or job.reference in sbom.image.tags:
+        return sbom
+    image = replace(sbom.image, tags=(*sbom.image.tags, job.reference))
+    return replace(sbom, image=image)

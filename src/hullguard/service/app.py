@@ -3,7 +3,8 @@
 :func:`create_app` wires the parts: the JSON API (:mod:`.api`), registry webhooks
 (:mod:`.hooks`), ``/metrics`` and ``/healthz`` (:mod:`.metrics`) and the dashboard under
 ``/ui``. Scans go through a :class:`~hullguard.pipeline.submit.Submitter`: by default the
-in-process one (:mod:`.submitter`); the Celery one plugs into the same seam."""
+in-process one (:mod:`.submitter`), or with ``settings.broker`` the Celery one
+(:class:`~hullguard.workers.client.CelerySubmitter`), whose workers update the rows."""
 
 from __future__ import annotations
 
@@ -110,7 +111,8 @@ def create_app(settings: Settings, submitter: Submitter | None = None) -> FastAP
     ensure_schema(engine)
     own = submitter is None
     if submitter is None:
-        submitter = _in_process(settings, engine)
+        submitter = (_on_workers(settings, engine) if settings.broker
+                     else _in_process(settings, engine))
     service = Service(settings, engine, submitter)
     app = FastAPI(title="hullguard", version=_version(),
                   description="Container supply-chain security: scans, findings, lineage.")
@@ -136,6 +138,14 @@ def _in_process(settings: Settings, engine: Engine) -> Submitter:
     return InProcessSubmitter(engine, workers=settings.workers, queue_size=settings.queue_size)
 
 
+def _on_workers(settings: Settings, engine: Engine) -> Submitter:
+    from hullguard.workers.client import CelerySubmitter
+
+    # The queue is the broker's and the workers update the rows: submissions a previous run
+    # left queued or running are still on their way, so they stay as they are.
+    return CelerySubmitter(settings.broker, engine=engine)
+
+
 def _close(service: Service, own: bool) -> None:
     close = getattr(service.submitter, "close", None)
     if own and callable(close):
@@ -157,10 +167,11 @@ def _handlers(app: FastAPI) -> None:
 
     from hullguard.service.submitter import QueueFull
     from hullguard.service.ui_auth import LoginRequired, redirect_to_login
+    from hullguard.workers.client import BrokerUnreachable
 
     async def hullguard_error(_request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, HullguardError)
-        status = 503 if isinstance(error, QueueFull) else next(
+        status = 503 if isinstance(error, QueueFull | BrokerUnreachable) else next(
             (code for kind, code in STATUS if isinstance(error, kind)), 400)
         headers = {"Retry-After": "30"} if status == 503 else None
         return JSONResponse({"detail": error.message, "where": error.where,

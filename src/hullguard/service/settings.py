@@ -27,3 +27,6 @@ class Settings:
     public_metrics: bool = True  # False: /metrics needs a token with the read scope
     secrets: bool = True  # scan layers for secrets too
     source: SourceOptions = field(default_factory=SourceOptions)
+    # A Celery broker URL: scans go to `hullguard worker` processes instead of this
+    # process's pool ("" = in-process); the queue then lives on the broker.
+    broker: str = ""

@@ -12,13 +12,11 @@ import logging
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from hullguard.errors import HullguardError
-from hullguard.model import Sbom
-from hullguard.pipeline.jobs import ImageJob, ImageOutcome
+from hullguard.pipeline.jobs import ImageJob, ImageOutcome, named_sbom
 from hullguard.pipeline.submit import PUSH_QUEUE
 from hullguard.pipeline.worker import run_image_job
 
@@ -93,16 +91,8 @@ class InProcessSubmitter:
             problem = result.problem
             return None, f"{problem.kind}: {problem.message}" if problem else "no SBOM"
         label = job.options.db_path or "none"
-        return record_image(self.engine, _named(result.sbom, job), result.findings, label), ""
+        return record_image(self.engine, named_sbom(result.sbom, job), result.findings, label), ""
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
-
-def _named(sbom: Sbom, job: ImageJob) -> Sbom:
-    """A job scanned by digest for a name (a webhook's pushed tag): the image is recorded
-    under that name too, so names over time and lineage lookups by tag find it."""
-    if job.reference == job.source or job.reference in sbom.image.tags:
-        return sbom
-    image = replace(sbom.image, tags=(*sbom.image.tags, job.reference))
-    return replace(sbom, image=image)

@@ -5,7 +5,9 @@ itself, like the local executors)."""
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from hullguard.errors import HullguardError
@@ -17,6 +19,7 @@ from hullguard.workers.app import TASK_NAME, make_app
 
 if TYPE_CHECKING:
     from celery import Celery
+    from sqlalchemy import Engine
 
 BROKER_WAIT = 30.0  # seconds a submission waits for an unreachable broker before failing
 POLL = 0.2  # seconds between looks at unfinished results
@@ -50,13 +53,14 @@ class _Client:
                 f"broker unreachable after {self.wait:g} s: {type(error).__name__}: "
                 f"{str(error)[:200]}", where=_safe(self.broker), hint=_hint()) from None
 
-    def send(self, job: ImageJob, queue: str, record: bool) -> Any:
+    def send(self, job: ImageJob, queue: str, record: bool, submission: str = "") -> Any:
         if queue not in QUEUES:
             raise HullguardError(f"unknown queue {queue!r}", where="queue",
                                  hint=f"one of {', '.join(QUEUES)}")
         self.check_broker()
         try:
-            return self.app.send_task(TASK_NAME, args=(job.to_json(), record), queue=queue,
+            return self.app.send_task(TASK_NAME, args=(job.to_json(), record, submission),
+                                      task_id=submission or None, queue=queue,
                                       retry=True, retry_policy={
                                           "max_retries": 3, "interval_start": 0.5,
                                           "interval_step": 1.0, "interval_max": 2.0})
@@ -68,15 +72,34 @@ class _Client:
 
 class CelerySubmitter(_Client):
     """:class:`~hullguard.pipeline.submit.Submitter` on Celery: the worker scans and records
-    in the store named by the job (or the worker's ``--store``)."""
+    in the store named by the job (or the worker's ``--store``).
+
+    With ``engine`` (``hullguard serve --broker``) each submission is also a row in that
+    store, deduplicated by digest like the in-process submitter's; its id is the Celery task
+    id, and the worker moves the row to running, done or failed."""
+
+    def __init__(self, broker: str, *, engine: Engine | None = None,
+                 wait: float = BROKER_WAIT, app: Celery | None = None) -> None:
+        super().__init__(broker, wait=wait, app=app)
+        self.engine = engine
 
     def submit(self, job: ImageJob, *, queue: str = PUSH_QUEUE, trigger: str = "api",
                digest: str = "") -> str:
-        # trigger and digest: the Submitter protocol's; a worker deduplicates by the job's
-        # digest itself (a digest already scanned is answered from the store), so neither
-        # changes what is sent.
-        del trigger, digest
-        return str(self.send(job, queue, record=True).id)
+        if self.engine is None:
+            return str(self.send(job, queue, record=True).id)
+        from hullguard.store.service import Submission, add_submission, set_status
+
+        wanted = Submission(uuid.uuid4().hex, job.reference, digest or job.digest, queue,
+                            trigger, "queued", datetime.now(UTC))
+        recorded = add_submission(self.engine, wanted)
+        if recorded.id != wanted.id:
+            return recorded.id  # the same digest is queued or running already
+        try:
+            self.send(job, queue, record=True, submission=wanted.id)
+        except HullguardError as error:
+            set_status(self.engine, wanted.id, "failed", error=error.message)
+            raise
+        return wanted.id
 
 
 class CeleryExecutor(_Client):

@@ -53,29 +53,60 @@ def backoff(retries: int) -> float:
 def register(app: Celery) -> None:
     from hullguard.workers.app import TASK_NAME
 
-    def scan_image(self: Any, job_json: str, record: bool = False) -> str:
-        return run_task(self, job_json, record)
+    def scan_image(self: Any, job_json: str, record: bool = False,
+                   submission: str = "") -> str:
+        return run_task(self, job_json, record, submission)
 
     # max_retries=None: run_task counts the attempts itself (then the dead-letter queue)
     app.task(name=TASK_NAME, bind=True, acks_late=True, reject_on_worker_lost=True,
              max_retries=None)(scan_image)
 
 
-def run_task(task: Any, job_json: str, record: bool) -> str:
+def run_task(task: Any, job_json: str, record: bool, submission: str = "") -> str:
+    """Scan one job; ``submission``: the service's row for it (``serve --broker``), moved to
+    running now and to done or failed when the outcome is final (not before a retry)."""
     job = ImageJob.from_json(job_json)
     job = local_paths(job, str(task.app.conf.get("hullguard_store") or ""))
+    mark(job, submission, "running")
     outcome = reused_outcome(job)
     if outcome is None:
         with registry_slot(job.source):
             outcome = run_image_job(job)
     problem = outcome.result.problem
+    scan_id = None
     if problem is not None and problem.kind in RETRYABLE:
         if task.request.retries < max_retries():
+            mark(job, submission, "queued")
             raise task.retry(countdown=backoff(task.request.retries))
         dead_letter(task.app, job_json, problem, task.request.retries)
-    elif record and outcome.result.sbom is not None and not outcome.result.reused:
-        record_outcome(job, outcome)
+    # a service's submission gets a scan row even when answered from the store (as the
+    # in-process submitter records every scan): its done row points at current findings
+    elif record and outcome.result.sbom is not None and (submission
+                                                          or not outcome.result.reused):
+        scan_id = record_outcome(job, outcome)
+    finish(job, submission, outcome, scan_id)
     return outcome.to_json()
+
+
+def mark(job: ImageJob, submission: str, status: str, *, scan_id: int | None = None,
+         error: str = "") -> None:
+    """Move the service's submission row, if the job has one and the store is reachable."""
+    engine = worker_context(job.options).store() if submission else None
+    if engine is None:
+        return
+    from hullguard.store.service import set_status
+
+    set_status(engine, submission, status, scan_id=scan_id, error=error)
+
+
+def finish(job: ImageJob, submission: str, outcome: ImageOutcome,
+           scan_id: int | None) -> None:
+    problem = outcome.result.problem
+    if problem is not None or outcome.result.sbom is None:
+        why = f"{problem.kind}: {problem.message}" if problem else "no SBOM"
+        mark(job, submission, "failed", error=why)
+    else:
+        mark(job, submission, "done", scan_id=scan_id)
 
 
 def local_paths(job: ImageJob, store: str) -> ImageJob:
@@ -116,18 +147,18 @@ def reused_outcome(job: ImageJob) -> ImageOutcome | None:
                                     reused=True))
 
 
-def record_outcome(job: ImageJob, outcome: ImageOutcome) -> None:
-    """One scan row (image, SBOM, findings) in one transaction."""
-    from hullguard.store.base import write_session
-    from hullguard.store.scans import add_scan
+def record_outcome(job: ImageJob, outcome: ImageOutcome) -> int | None:
+    """One scan row (image under the job's name too, SBOM, findings, lineage index entry)
+    in one transaction; the scan id."""
+    from hullguard.pipeline.jobs import named_sbom
+    from hullguard.store.runs import record_image
 
     engine = worker_context(job.options).store()
     result = outcome.result
     if engine is None or result.sbom is None:
-        return
-    sbom, label = result.sbom, job.options.db_path or "no advisory database (not matched)"
-    write_session(engine, lambda session: add_scan(session, sbom, result.findings, label,
-                                                   "scan"))
+        return None
+    label = job.options.db_path or "no advisory database (not matched)"
+    return record_image(engine, named_sbom(result.sbom, job), result.findings, label)
 
 
 def dead_letter(app: Celery, job_json: str, problem: Problem, attempts: int) -> None:
