@@ -28,6 +28,18 @@ class PackageType(StrEnum):
         return self in (PackageType.APK, PackageType.DEB, PackageType.RPM)
 
 
+# The one ecosystem table: language package type -> OSV ecosystem name (the advisory DB key,
+# the osv-* feed name, the hullguard.vuln.versions scheme). Ordered as the default OSV feeds.
+LANGUAGE_ECOSYSTEMS: dict[PackageType, str] = {
+    PackageType.PYTHON: "PyPI", PackageType.GO_MODULE: "Go", PackageType.NPM: "npm",
+    PackageType.JAVA: "Maven", PackageType.GEM: "RubyGems", PackageType.CARGO: "crates.io",
+    PackageType.NUGET: "NuGet", PackageType.COMPOSER: "Packagist",
+}
+# OS package types -> the OSV ecosystem whose version ordering they use (no distro release).
+OS_ECOSYSTEMS: dict[PackageType, str] = {
+    PackageType.APK: "Alpine", PackageType.DEB: "Debian", PackageType.RPM: "Red Hat"}
+
+
 @dataclass(frozen=True, order=True)
 class Location:
     """Where in the image a package's evidence lives: the path and the layer that holds it."""
