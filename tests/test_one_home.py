@@ -56,3 +56,9 @@ def test_every_listed_home_still_parses_yaml() -> None:
 
 def test_the_sarif_module_builds_the_envelope() -> None:
     assert _SARIF_ENVELOPE.search((SRC / SARIF_HOME).read_text("utf-8"))
+
+
+def test_pep503_normalization_lives_only_in_the_model() -> None:
+    offenders = [name for name, text in _sources()
+                 if name != "model/package.py" and "[-_.]+" in text]
+    assert offenders == [], f"use hullguard.model.package.pep503_name, not a copy in {offenders}"

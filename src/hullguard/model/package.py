@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 
 from hullguard.model.image import ImageInfo
 
@@ -35,6 +37,16 @@ LANGUAGE_ECOSYSTEMS: dict[PackageType, str] = {
     PackageType.JAVA: "Maven", PackageType.GEM: "RubyGems", PackageType.CARGO: "crates.io",
     PackageType.NUGET: "NuGet", PackageType.COMPOSER: "Packagist",
 }
+_PEP503_RUNS = re.compile(r"[-_.]+")
+
+
+@lru_cache(maxsize=16_384)
+def pep503_name(name: str) -> str:
+    """PEP 503 normalization (``Jinja2`` -> ``jinja2``, ``zope.interface`` -> ``zope-interface``):
+    the one copy, used by the advisory DB keys, suppressions, remediation and graph lookups."""
+    return _PEP503_RUNS.sub("-", name).lower()
+
+
 # OS package types -> the OSV ecosystem whose version ordering they use (no distro release).
 OS_ECOSYSTEMS: dict[PackageType, str] = {
     PackageType.APK: "Alpine", PackageType.DEB: "Debian", PackageType.RPM: "Red Hat"}
