@@ -20,6 +20,11 @@ def escape_controls(text: str) -> str:
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 
 
+def escape_lines(lines: list[str]) -> str:
+    """Lines joined for a text table, each with its control characters escaped."""
+    return "\n".join(escape_controls(line) for line in lines) + "\n"
+
+
 def has_surrogates(text: str) -> bool:
     """True when ``text`` cannot be encoded as UTF-8 (lone surrogates from hostile input)."""
     return not text.isascii() and _SURROGATE_RE.search(text) is not None

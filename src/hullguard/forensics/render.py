@@ -122,7 +122,7 @@ JOIN_COLUMNS = ("indicator", "images", "workloads", "log records", "first seen",
 
 
 def _sarif(report: IocReport) -> str:
-    from hullguard.secrets.report import sarif_log
+    from hullguard.sarif import sarif_log
 
     kinds = sorted({m.indicator.partition(":")[0] for m in report.matches})
     joined: dict[str, dict[str, Any]] = {

@@ -13,14 +13,10 @@ from functools import lru_cache
 from typing import Any
 
 from hullguard.errors import InputError
-from hullguard.model.package import PackageType
+from hullguard.model.package import LANGUAGE_ECOSYSTEMS, OS_ECOSYSTEMS, PackageType, pep503_name
 
 # PackageType value -> OSV ecosystem name understood by hullguard.vuln.versions
-ECOSYSTEMS = {
-    "apk": "Alpine", "deb": "Debian", "rpm": "Red Hat", "pypi": "PyPI", "npm": "npm",
-    "golang": "Go", "maven": "Maven", "gem": "RubyGems", "composer": "Packagist",
-    "cargo": "crates.io", "nuget": "NuGet",
-}
+ECOSYSTEMS = {str(kind): name for kind, name in (OS_ECOSYSTEMS | LANGUAGE_ECOSYSTEMS).items()}
 _TYPE_ALIASES = {"python": "pypi", "pip": "pypi", "go": "golang", "java": "maven",
                  "rubygems": "gem", "crates": "cargo", "alpine": "apk", "debian": "deb"}
 _OPS = ("<=", ">=", "!=", "==", "<", ">", "=")
@@ -47,7 +43,7 @@ class PackageQuery:
 def name_key(name: str, type: str = "") -> str:
     """The lookup key: lower case; PEP 503 normalization (``-``/``_``/``.`` runs -> ``-``)
     so ``Jinja2``, ``jinja2`` and ``jinja_2`` meet, for every type (a cheap superset)."""
-    return re.sub(r"[-_.]+", "-", name.strip().lower())
+    return pep503_name(name.strip())
 
 
 def parse_query(text: str) -> PackageQuery:

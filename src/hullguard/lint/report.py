@@ -8,7 +8,8 @@ from collections import Counter
 from typing import Any
 
 from hullguard.model.lint import LintCheck, LintFinding, LintReport
-from hullguard.secrets.report import escape_lines, sarif_level, sarif_log
+from hullguard.sarif import sarif_level, sarif_log
+from hullguard.textsafe import escape_lines
 
 FORMATS = ("table", "json", "sarif")
 

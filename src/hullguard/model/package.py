@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 
 from hullguard.model.image import ImageInfo
 
@@ -26,6 +28,28 @@ class PackageType(StrEnum):
     @property
     def is_os(self) -> bool:
         return self in (PackageType.APK, PackageType.DEB, PackageType.RPM)
+
+
+# The one ecosystem table: language package type -> OSV ecosystem name (the advisory DB key,
+# the osv-* feed name, the hullguard.vuln.versions scheme). Ordered as the default OSV feeds.
+LANGUAGE_ECOSYSTEMS: dict[PackageType, str] = {
+    PackageType.PYTHON: "PyPI", PackageType.GO_MODULE: "Go", PackageType.NPM: "npm",
+    PackageType.JAVA: "Maven", PackageType.GEM: "RubyGems", PackageType.CARGO: "crates.io",
+    PackageType.NUGET: "NuGet", PackageType.COMPOSER: "Packagist",
+}
+_PEP503_RUNS = re.compile(r"[-_.]+")
+
+
+@lru_cache(maxsize=16_384)
+def pep503_name(name: str) -> str:
+    """PEP 503 normalization (``Jinja2`` -> ``jinja2``, ``zope.interface`` -> ``zope-interface``):
+    the one copy, used by the advisory DB keys, suppressions, remediation and graph lookups."""
+    return _PEP503_RUNS.sub("-", name).lower()
+
+
+# OS package types -> the OSV ecosystem whose version ordering they use (no distro release).
+OS_ECOSYSTEMS: dict[PackageType, str] = {
+    PackageType.APK: "Alpine", PackageType.DEB: "Debian", PackageType.RPM: "Red Hat"}
 
 
 @dataclass(frozen=True, order=True)

@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from hullguard.errors import HullguardError
+from hullguard.model.package import LANGUAGE_ECOSYSTEMS, PackageType, pep503_name
 
-ECOSYSTEMS = {"pypi": "PyPI", "npm": "npm"}  # package type -> version ordering
+ECOSYSTEMS = {str(kind): LANGUAGE_ECOSYSTEMS[kind]  # package type -> version ordering
+              for kind in (PackageType.PYTHON, PackageType.NPM)}
 MAX_FILES = 16
 MAX_BYTES = 4 << 20
 _SAFE_VERSION = re.compile(r"[0-9][A-Za-z0-9.+_-]{0,63}")
@@ -45,10 +47,6 @@ class Pins:
     notes: list[str] = field(default_factory=list)
 
 
-def _pep503(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def lang_fixes(findings: list[Any], safe_id: re.Pattern[str]) -> list[LangFix]:
     """The PyPI/npm findings of one image that have a fix, merged per package."""
     from hullguard.vuln.versions import compare
@@ -71,7 +69,7 @@ def lang_fixes(findings: list[Any], safe_id: re.Pattern[str]) -> list[LangFix]:
             continue
         if not above:
             continue
-        key = (kind, _pep503(name) if kind == "pypi" else name)
+        key = (kind, pep503_name(name) if kind == "pypi" else name)
         old = merged.get(key)
         best = max(above[0], old.fixed, key=lambda v: _key(kind, v)) if old else above[0]
         merged[key] = LangFix(kind, name, installed, best,
@@ -115,11 +113,11 @@ def pin_context(dockerfile: Path, fixes: list[LangFix]) -> Pins:
 
 
 def _pin_requirements(text: str, fixes: list[LangFix], path: Path, pins: Pins) -> str:
-    by_name = {_pep503(f.name): f for f in fixes}
+    by_name = {pep503_name(f.name): f for f in fixes}
     lines = text.splitlines(keepends=True)
     for index, line in enumerate(lines):
         match = _REQ_LINE.match(line.rstrip("\r\n"))
-        fix = by_name.get(_pep503(match["name"])) if match else None
+        fix = by_name.get(pep503_name(match["name"])) if match else None
         if match is None or fix is None:
             continue
         if "--hash" in line or line.rstrip().endswith("\\"):

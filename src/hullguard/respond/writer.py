@@ -217,11 +217,11 @@ def render_findings_json(incident: Incident, sboms: dict[str, str] | None = None
 
 def render_sarif(incident: Incident) -> str:
     """All findings of the fleet as one SARIF 2.1.0 log: one run per scanned image."""
-    from hullguard.vuln.report import sarif
+    from hullguard import sarif
+    from hullguard.vuln.report.sarif import to_dict
     from hullguard.vuln.scan import ScanReport
 
-    runs = [sarif.to_dict(ScanReport(image.sbom, image.findings,
+    runs = [to_dict(ScanReport(image.sbom, image.findings,
                                      coverage=image.coverage))["runs"][0]
             for image in incident.images if image.sbom is not None]
-    doc = {"$schema": sarif.SCHEMA_URI, "version": "2.1.0", "runs": runs}
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return sarif.dumps(sarif.envelope(runs), ascii_only=False)

@@ -8,35 +8,13 @@ import json
 from collections import Counter
 from typing import Any
 
-from hullguard import __version__
 from hullguard.model import Severity
 from hullguard.model.secret import SecretFinding, SecretLocation, SecretReport
+from hullguard.sarif import sarif_level, sarif_log
 from hullguard.secrets.rules import RULES_VERSION, Rule, builtin_rules
-from hullguard.textsafe import escape_controls as escape
+from hullguard.textsafe import escape_lines
 
-SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 FORMATS = ("table", "json", "sarif")
-
-
-def sarif_level(severity: Severity) -> str:
-    if severity >= Severity.HIGH:
-        return "error"
-    return "warning" if severity >= Severity.MEDIUM else "note"
-
-
-def sarif_log(rules: list[dict[str, Any]], results: list[dict[str, Any]],
-              properties: dict[str, Any] | None = None) -> str:
-    """A one-run SARIF 2.1.0 log for hullguard (shared by the secrets and lint commands)."""
-    run: dict[str, Any] = {
-        "tool": {"driver": {"name": "hullguard", "version": __version__,
-                            "informationUri": "https://github.com/hullguard/hullguard",
-                            "rules": rules}},
-        "results": results,
-    }
-    if properties:
-        run["properties"] = properties
-    log = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
-    return json.dumps(log, indent=2, ensure_ascii=True) + "\n"
 
 
 def _location_json(location: SecretLocation) -> dict[str, Any]:
@@ -95,10 +73,6 @@ def to_table(report: SecretReport) -> str:
         lines.append(f"skipped: {skipped.path}: {skipped.reason}")
     lines.extend(f"warning: {w}" for w in report.warnings)
     return escape_lines(lines)
-
-
-def escape_lines(lines: list[str]) -> str:
-    return "\n".join(escape(line) for line in lines) + "\n"
 
 
 def _sarif_rule(rule: Rule) -> dict[str, Any]:

@@ -16,8 +16,6 @@ from importlib import resources
 from itertools import pairwise
 from typing import Any
 
-import yaml
-
 from hullguard.errors import InputError
 from hullguard.model import Severity
 
@@ -205,10 +203,10 @@ def _confidence(value: object) -> str:
 
 def parse_rules(text: str, where: str) -> tuple[Rule, ...]:
     """Rules from YAML text (trusted package data or a user-supplied rules file)."""
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise InputError(f"rules file is not valid YAML: {error}", where=where) from None
+    from hullguard.inventory.yamlsafe import loads_all  # the bounded loader: a rules file
+    # may come from a user; errors carry file:line
+    documents = loads_all(text, where).documents
+    doc = documents[0] if len(documents) == 1 else None
     if not isinstance(doc, dict) or not isinstance(doc.get("rules"), list):
         raise InputError("rules file needs a top-level 'rules' list", where=where)
     rules = tuple(_compile_rule(raw, where) for raw in doc["rules"])

@@ -32,8 +32,9 @@ from typing import Any
 
 from hullguard.errors import InputError
 from hullguard.fsutil import read_bounded
+from hullguard.model.package import LANGUAGE_ECOSYSTEMS
 
-OSV_ECOSYSTEMS = ("PyPI", "Go", "npm", "Maven", "RubyGems", "crates.io", "NuGet", "Packagist")
+OSV_ECOSYSTEMS = tuple(LANGUAGE_ECOSYSTEMS.values())  # the model's one ecosystem table
 ALPINE_BRANCHES = ("v3.16", "v3.17", "v3.18", "v3.19", "v3.20", "v3.21", "v3.22")
 OSV_URL = "https://osv-vulnerabilities.storage.googleapis.com/{ecosystem}/all.zip"
 ALPINE_URL = "https://secdb.alpinelinux.org/{branch}/{repo}.json"

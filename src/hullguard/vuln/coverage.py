@@ -18,8 +18,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hullguard.model import Distro, Package, Sbom, Status
+from hullguard.model.package import LANGUAGE_ECOSYSTEMS
 from hullguard.vuln.db import VulnDB
-from hullguard.vuln.match import LANGUAGE_ECOSYSTEMS, distro_ecosystems
+from hullguard.vuln.match import distro_ecosystems
 
 FIX_COMMAND = "hullguard db update"
 FIX_HINT = (f"run `{FIX_COMMAND}` (or `hullguard db import FEED` with the distro's or "

@@ -40,6 +40,7 @@ from hullguard.model import (
     Range,
     Sbom,
 )
+from hullguard.model.package import LANGUAGE_ECOSYSTEMS
 from hullguard.textsafe import has_surrogates
 from hullguard.vuln.importers.debian import release_ecosystem
 from hullguard.vuln.importers.osv import normalize_name  # the key the importers store
@@ -51,11 +52,6 @@ from hullguard.vuln.versions import semver as semver_versions
 Target = tuple[str, str, bool]  # (ecosystem key, name to look up, by_source)
 Lookup = Callable[[str, str], Sequence[Advisory]]
 
-LANGUAGE_ECOSYSTEMS: dict[PackageType, str] = {
-    PackageType.PYTHON: "PyPI", PackageType.NPM: "npm", PackageType.GO_MODULE: "Go",
-    PackageType.JAVA: "Maven", PackageType.GEM: "RubyGems", PackageType.CARGO: "crates.io",
-    PackageType.NUGET: "NuGet", PackageType.COMPOSER: "Packagist",
-}
 _BY_NAME = {scheme.name: scheme for scheme in SCHEMES.values()}
 _RPM_DISTROS = {"rocky": "Rocky Linux", "almalinux": "AlmaLinux", "mageia": "Mageia",
                 "openeuler": "openEuler"}

@@ -3,10 +3,11 @@ version / qualifier set of the package it names."""
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
 from packageurl import PackageURL
+
+from hullguard.model.package import pep503_name
 
 
 @lru_cache(maxsize=4096)
@@ -19,7 +20,7 @@ def _parse(text: str) -> PackageURL | None:
 
 def _norm_name(purl_type: str, name: str) -> str:
     if purl_type == "pypi":
-        return re.sub(r"[-_.]+", "-", name).lower()
+        return pep503_name(name)
     return name
 
 

@@ -67,7 +67,7 @@ def to_json(report: GateReport) -> str:
 
 
 def to_sarif(report: GateReport) -> str:
-    from hullguard.secrets.report import sarif_log
+    from hullguard.sarif import sarif_log
 
     rules = [{"id": rule.name, "name": rule.key,
               "shortDescription": {"text": rule.description},

@@ -120,7 +120,7 @@ def not_checked_lines(report: LintReport) -> list[str]:
 
 def to_table(report: LintReport) -> str:
     """lint's table, the status MANUAL spelled out, then the not-checked section."""
-    from hullguard.secrets.report import escape_lines
+    from hullguard.textsafe import escape_lines
 
     table = _MANUAL_ROW.sub(r"\1 NOT-CHECKED(manual) ", lint_report.to_table(report))
     extra = not_checked_lines(report)

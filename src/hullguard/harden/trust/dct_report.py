@@ -42,7 +42,7 @@ def to_json(result: DctAudit) -> str:
 
 
 def to_sarif(result: DctAudit) -> str:
-    from hullguard.secrets.report import sarif_log
+    from hullguard.sarif import sarif_log
 
     levels = {"high": "error", "medium": "warning", "low": "note"}
     rules = [{"id": d.id, "name": d.id, "shortDescription": {"text": d.title},

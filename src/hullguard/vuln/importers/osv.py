@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
-from functools import lru_cache
 from typing import Any
 
 from hullguard.model import Advisory, Affected, CvssScore, Event, Range, Severity
+from hullguard.model.package import pep503_name
 from hullguard.vuln.importers.base import ImportStats, Limits, text, valid_id
 from hullguard.vuln.importers.cvssutil import score_vector
 
@@ -25,16 +24,8 @@ def normalize_name(ecosystem: str, name: str) -> str:
     PEP 503 for PyPI (``Jinja2`` -> ``jinja2``, ``zope.interface`` -> ``zope-interface``);
     other ecosystems keep the name (npm scopes such as ``@babel/core`` included)."""
     if ecosystem == "PyPI":
-        return _pep503(name)
+        return pep503_name(name)
     return name
-
-
-_PEP503_RE = re.compile(r"[-_.]+")
-
-
-@lru_cache(maxsize=16_384)
-def _pep503(name: str) -> str:
-    return _PEP503_RE.sub("-", name).lower()
 
 
 def accepts(doc: Any) -> bool:

@@ -5,15 +5,13 @@ column); the location is the file in the image that recorded the package."""
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
-from hullguard import __version__
+from hullguard import sarif
 from hullguard.model import Finding, Severity
 from hullguard.vuln.coverage import coverage_dict
 from hullguard.vuln.scan import ScanReport
 
-SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning",
           Severity.LOW: "note", Severity.NEGLIGIBLE: "note", Severity.UNKNOWN: "warning"}
 # Used when a finding has no CVSS score: GitHub maps >= 9 critical, >= 7 high, >= 4 medium.
@@ -22,7 +20,7 @@ _DEFAULT_SCORE = {Severity.CRITICAL: 9.5, Severity.HIGH: 8.0, Severity.MEDIUM: 5
 
 
 def render(report: ScanReport) -> str:
-    return json.dumps(to_dict(report), indent=2, ensure_ascii=False) + "\n"
+    return sarif.dumps(to_dict(report), ascii_only=False)
 
 
 def to_dict(report: ScanReport) -> dict[str, Any]:
@@ -30,19 +28,12 @@ def to_dict(report: ScanReport) -> dict[str, Any]:
     for finding in report.findings:
         rules.setdefault(finding.id, _rule(finding))
     index = {rule_id: i for i, rule_id in enumerate(rules)}
-    return {
-        "$schema": SCHEMA_URI, "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "hullguard", "version": __version__,
-                                "informationUri": "https://github.com/hullguard/hullguard",
-                                "rules": list(rules.values())}},
-            "results": [_result(f, index[f.id], report) for f in report.findings],
-            "invocations": [_invocation(report)],
-            "properties": {"image": report.sbom.image.name,
-                           "coverage": [coverage_dict(c) for c in report.coverage],
-                           "skipped": report.skipped},
-        }],
-    }
+    return sarif.envelope([sarif.run(
+        list(rules.values()), [_result(f, index[f.id], report) for f in report.findings],
+        invocations=[_invocation(report)],
+        properties={"image": report.sbom.image.name,
+                    "coverage": [coverage_dict(c) for c in report.coverage],
+                    "skipped": report.skipped})])
 
 
 def _score(finding: Finding) -> float:
