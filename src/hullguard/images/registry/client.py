@@ -11,6 +11,7 @@ blobs by size and digest while streaming to disk (a mismatch deletes the partial
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import logging
 import os
@@ -90,11 +91,30 @@ class ManifestRef(Protocol):
 def ssl_context(ca_file: str | None) -> ssl.SSLContext:
     """Trust ``ca_file``, else $HULLGUARD_CA_FILE, else $SSL_CERT_FILE, else the system store."""
     path = ca_file or os.environ.get("HULLGUARD_CA_FILE") or os.environ.get("SSL_CERT_FILE")
+    return _trusting(path)
+
+
+# One context per CA file per process: loading the system store costs 20-60 ms, once per
+# registry client before (a fleet scan opens a client per image). A context is read-only after
+# it is made and safe to share between threads; a CA file edited while a process runs is read
+# again only by a new process. Failures are not cached (lru_cache does not keep exceptions).
+@functools.lru_cache(maxsize=8)
+def _trusting(path: str | None) -> ssl.SSLContext:
     try:
         return ssl.create_default_context(cafile=path) if path else \
             ssl.create_default_context()
     except (OSError, ssl.SSLError) as error:
         raise InputError(f"cannot load CA certificates: {error}", where=str(path)) from None
+
+
+@functools.cache
+def _unverified() -> ssl.SSLContext:
+    """--insecure: httpx would build (and load the system store into) a fresh context per
+    client and transport for ``verify=False``; one shared context that checks nothing."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 def proxy_secrets(environ: Mapping[str, str]) -> list[str]:
@@ -130,7 +150,7 @@ class RegistryClient:
         self._loopback = is_loopback_host(split_host_port(host)[0])
         self.redact = Redactor()
         self.redact.add(*proxy_secrets(os.environ))
-        verify: ssl.SSLContext | bool = False if insecure else ssl_context(ca_file)
+        verify = _unverified() if insecure else ssl_context(ca_file)
         # trust_env: HTTP(S)_PROXY, ALL_PROXY and NO_PROXY, as curl and the Go tools honour
         # them (httpx 0.28 reads no .netrc and, with our own SSL context, no SSL_CERT_FILE);
         # loopback registries always go direct, as in Go's net/http.
