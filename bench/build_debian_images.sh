@@ -21,5 +21,6 @@ build() {  # name, packages (comma separated, may be empty)
 
 build debian-minbase
 build debian-python "python3,python3-pip,openssl,curl,git,ca-certificates"
+build debian-jdk "default-jdk-headless,ca-certificates"  # the layer cache bench's JDK base
 build debian-large "build-essential,python3-dev,default-jdk-headless,maven,nodejs,npm,ruby,python3-pip,git,curl"
 ls -la "$out"

@@ -11,7 +11,7 @@ this process, one image after another, blobs downloaded into a fresh temp dir ea
 * bases cached: the three bases scanned once first (their records made), then the fleet;
 * a new child on a cached base against the same child cold.
 
-    python3 bench/layer_cache_bench.py [--children 6] [--runs 3]
+    python3 bench/layer_cache_bench.py [--children 6] [--runs 3] [--debian bench/.work/rootfs]
 """
 
 from __future__ import annotations
@@ -65,8 +65,16 @@ def runtime_layer(count: int, size: int) -> LayerSpec:
     return LayerSpec(tuple(files), created_by="ADD jdk.tar.gz /opt/jdk")
 
 
-def bases() -> dict[str, list[LayerSpec]]:
+def bases(debian: Path | None = None) -> dict[str, list[LayerSpec]]:
+    """The issue's three bases: Alpine, Debian with python3, Debian with a JDK. With
+    ``debian`` (bench/build_debian_images.sh's output folder, holding debian-python.tar and
+    debian-jdk.tar made by mmdebstrap) the real Debian root filesystems; without, stand-ins
+    on Alpine (a layer of Python sources, a layer of generated "JDK" files)."""
     tarballs = alpine_tarballs()
+    if debian is not None:
+        return {"alpine": [rootfs_layer(tarballs[-1])],
+                "python": [rootfs_layer(debian / "debian-python.tar")],
+                "jdk": [rootfs_layer(debian / "debian-jdk.tar")]}
     return {"alpine": [rootfs_layer(tarballs[-1])],
             "python": [rootfs_layer(tarballs[-2]), stdlib_layer(32 << 20)],
             "jdk": [rootfs_layer(tarballs[-3]), runtime_layer(48, 1 << 20)]}
@@ -79,12 +87,13 @@ def app_layer(base: str, number: int) -> LayerSpec:
                      created_by=f"COPY app{number} /srv/app{number}")
 
 
-def push_fleet(server: RegistryServer, work: Path, children: int) -> dict[str, list[str]]:
+def push_fleet(server: RegistryServer, work: Path, children: int,
+               debian: Path | None = None) -> dict[str, list[str]]:
     """Repositories by base: the base image first, then its children, then one extra child
     (the "new" image)."""
     fleet: dict[str, list[str]] = {}
     with RegistryClient(server.host) as client:
-        for base, layers in bases().items():
+        for base, layers in bases(debian).items():
             names = [f"{base}/base"] + [f"{base}/app{n}" for n in range(children + 1)]
             for number, name in enumerate(names):
                 spec = ImageSpec(layers if number == 0 else [*layers, app_layer(base, number)])
@@ -149,11 +158,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--children", type=int, default=6, help="children per base")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--debian", type=Path, help="folder with debian-python.tar and "
+                        "debian-jdk.tar (bench/build_debian_images.sh): real Debian bases")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="hullguard-layercache-") as tmp:
         work = Path(tmp)
         with start_registry(work / "registry") as server:
-            fleet = push_fleet(server, work, args.children)
+            fleet = push_fleet(server, work, args.children, args.debian)
             times = measure(server, fleet, args.runs, work)
     print(table(times, 3 * args.children))
 
