@@ -47,13 +47,17 @@ def result_backend(broker: str) -> str:
 
 def make_app(broker: str) -> Celery:
     from celery import Celery
-    from kombu import Queue
+
+    # kombu.entity: kombu 5.7 ships type hints but does not re-export Queue from the package
+    from kombu.entity import Queue
 
     app = Celery("hullguard", broker=check_broker(broker), backend=result_backend(broker))
     app.conf.update(
         task_acks_late=True, task_reject_on_worker_lost=True, worker_prefetch_multiplier=1,
         task_serializer="json", result_serializer="json", accept_content=["json"],
-        task_queues=[Queue(PUSH_QUEUE), Queue(RESCAN_QUEUE), Queue(DEAD_QUEUE)],
+        # kombu 5.7's Queue() is unannotated; 5.6 has no hints at all (then nothing to ignore)
+        task_queues=[Queue(name) for name in (  # type: ignore[no-untyped-call,unused-ignore]
+            PUSH_QUEUE, RESCAN_QUEUE, DEAD_QUEUE)],
         task_default_queue=PUSH_QUEUE, task_track_started=True,
         broker_connection_timeout=CONNECT_TIMEOUT, broker_connection_retry_on_startup=True,
         # Redis: an unacknowledged message returns to the queue after this long (a worker
