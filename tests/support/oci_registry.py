@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.env import go_tool
-from tests.support.registry import RegistryServer
+from tests.support.registry import RegistryServer, stop_process
 
 READY_TIMEOUT = 20.0
 
@@ -67,12 +67,7 @@ def start_referrers_registry(root: Path) -> Iterator[RegistryServer]:
     try:
         yield RegistryServer(_bound_address(process, log), root, process=process)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
         if process.stdout is not None:
             process.stdout.close()
 
