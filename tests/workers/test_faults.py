@@ -128,7 +128,10 @@ def test_a_worker_killed_mid_scan_hands_the_job_to_another(
             first.__exit__(None, None, None)
         with start_worker(rabbitmq.url, tmp_path / "second.log") as second:
             fleet_run.join(timeout=RESULT_TIMEOUT)
-            assert "Task hullguard.scan_image" in second.text()
+            log = second.text()
+    assert not fleet_run.is_alive(), f"scan-fleet still waiting after {RESULT_TIMEOUT} s:\n{log}"
+    assert fleet_run.error is None, f"{fleet_run.error}\n{log}"
+    assert "Task hullguard.scan_image" in log
     rows, stored = fleet_run.value
     assert [row["scanned"] for row in rows] == [True], rows
     assert stored["scans"] == {("count", "1")}  # one scan, not lost, not duplicated
@@ -136,14 +139,18 @@ def test_a_worker_killed_mid_scan_hands_the_job_to_another(
 
 class _Run(threading.Thread):
     value: tuple[list[dict[str, object]], dict[str, set[tuple[str, str]]]]
+    error: BaseException | None = None
 
 
 def _background_scan_fleet(tmp: Path, images: list[Pushed], db: Path, broker: str) -> _Run:
     run = _Run(daemon=True)
 
     def target() -> None:
-        run.value = scan_fleet(tmp, "killed", images, db, "--executor", "celery",
-                               "--broker", broker)
+        try:
+            run.value = scan_fleet(tmp, "killed", images, db, "--executor", "celery",
+                                   "--broker", broker)
+        except BaseException as failed:  # reported by the test, not lost in the thread
+            run.error = failed
 
     run.run = target  # type: ignore[method-assign]
     run.start()
