@@ -183,7 +183,7 @@ def _image_ref(image: str) -> str:
     """A path to an image tar or OCI layout is opened as such (as ``secrets`` does)."""
     path = Path(image)
     if path.exists():
-        from hullguard.secrets import image_reference
+        from hullguard.images.sniff import image_reference
 
         return image_reference(path) or image
     return image

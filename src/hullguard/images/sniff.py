@@ -44,6 +44,19 @@ def sniff_path(text: str) -> SourceRef:
     return SourceRef(_tar_kind(path, text), str(path))
 
 
+def image_reference(path: Path) -> str | None:
+    """The source reference for a local path that holds an image (``oci:`` layout directory,
+    ``docker-archive:`` or ``oci-archive:`` tar), or None for anything else: the stages that
+    take files too (secrets, lint, IoC search) scan such a path as files."""
+    if path.is_dir():
+        return f"oci:{path}" if (path / "oci-layout").is_file() else None
+    try:
+        kind = _tar_kind(path, str(path))
+    except InputError:
+        return None
+    return f"{kind}:{path}" if kind in ("docker-archive", "oci-archive") else None
+
+
 def _tar_kind(path: Path, where: str) -> str:
     try:
         with tarfile.open(path, mode="r:") as archive:

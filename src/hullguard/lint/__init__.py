@@ -131,7 +131,7 @@ def lint_target(target: str, options: SourceOptions | None = None, *,
                 level: str = "L1") -> LintReport:
     """A local Dockerfile/manifest/directory is linted as files; an image path or any other
     reference is opened as an image."""
-    from hullguard.secrets import image_reference
+    from hullguard.images.sniff import image_reference
 
     path = Path(target)
     if path.exists():

@@ -7,13 +7,13 @@ They return a :class:`~hullguard.model.secret.SecretReport` and never print.
 
 from __future__ import annotations
 
-import tarfile
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hullguard.images.api import ImageSource, SourceOptions
+from hullguard.images.sniff import image_reference
 from hullguard.model.image import ImageConfig, ImageInfo
 from hullguard.model.secret import SecretReport
 from hullguard.secrets.allowlist import Allowlist, load_allowlist
@@ -100,26 +100,6 @@ def scan_bytes(data: bytes, path: str = "<input>", *, config: bool = False,
     else:
         collector.scan_file(data, path, Place())
     return collector.report(path)
-
-
-def image_reference(path: Path) -> str | None:
-    """The image reference for a local image path: an OCI layout directory (``oci:``), or a
-    tar holding ``manifest.json`` (``docker-archive:``) or ``oci-layout`` (``oci-archive:``)."""
-    if path.is_dir():
-        return f"oci:{path}" if (path / "oci-layout").is_file() else None
-    try:
-        with tarfile.open(path, mode="r:") as archive:
-            for count, member in enumerate(archive):
-                name = member.name.removeprefix("./")
-                if name == "manifest.json":
-                    return f"docker-archive:{path}"
-                if name == "oci-layout":
-                    return f"oci-archive:{path}"
-                if count > 100_000:
-                    break
-    except (tarfile.TarError, OSError, ValueError):
-        return None
-    return None
 
 
 def scan_target(target: str, options: SourceOptions | None = None, *,
