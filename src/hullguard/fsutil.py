@@ -8,7 +8,9 @@ import tempfile
 from pathlib import Path
 
 
-def _umask() -> int:
+def current_umask() -> int:
+    """The process umask (reading it means setting it: set 0, then put it back at once), for
+    files made by mkstemp/mkdtemp (0600/0700) that should get the usual mode."""
     current = os.umask(0)
     os.umask(current)
     return current
@@ -37,7 +39,7 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-        os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -31,18 +31,27 @@ class Hit:
 
 CheckFunction = Callable[[Any], Iterable[Hit]]
 _FUNCTIONS: dict[str, CheckFunction] = {}
+Function = TypeVar("Function")
 
 
-def check(check_id: str) -> Callable[[CheckFunction], CheckFunction]:
-    """Register the function that implements ``check_id``."""
+def registrar(table: dict[str, Function],
+              kind: str) -> Callable[[str], Callable[[Function], Function]]:
+    """The ``@check(check_id)`` decorator of a check family (lint's, posture's): it puts the
+    function implementing ``check_id`` into ``table``; a second one for an id is a bug."""
 
-    def register(function: CheckFunction) -> CheckFunction:
-        if check_id in _FUNCTIONS:
-            raise ValueError(f"check {check_id} registered twice")
-        _FUNCTIONS[check_id] = function
-        return function
+    def check(check_id: str) -> Callable[[Function], Function]:
+        def register(function: Function) -> Function:
+            if check_id in table:
+                raise ValueError(f"{kind} {check_id} registered twice")
+            table[check_id] = function
+            return function
 
-    return register
+        return register
+
+    return check
+
+
+check = registrar(_FUNCTIONS, "check")
 
 
 @cache

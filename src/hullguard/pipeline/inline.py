@@ -13,6 +13,11 @@ from hullguard.pipeline.submit import PUSH_QUEUE
 from hullguard.pipeline.worker import run_image_job, worker_context
 
 
+# Not service.submitter.InProcessSubmitter, on purpose: that one queues for the API (a
+# bounded thread pool, a submission row per job deduplicated by digest, the outcome recorded
+# as a scan with its lineage entry, a failure kept as the row's error); this one runs the job
+# now for the monitor, raises on a failed scan so the watch retries the tag, and records the
+# outcome with monitor events per finding and secret (alerts), with no submission row.
 class InlineSubmitter:
     def __init__(self) -> None:
         self._ids = itertools.count(1)

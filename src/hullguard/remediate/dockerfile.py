@@ -156,18 +156,19 @@ def _pin(doc: Dockerfile, stage: Stage, digest: str, edits: _Edits, patch: Patch
 
 def _effective_user(doc: Dockerfile) -> str:
     """The USER in effect at the end of the shipped stages ("" = root by default)."""
-    user = ""
-    for stage in reversed(shipped_stages(doc)):
-        for instr in stage.instructions:
-            if instr.keyword == "USER" and instr.value.split():
-                user = _first_word(instr.value)
-    return user
+    return _last_user(shipped_stages(doc))
 
 
 def _inherited_user(doc: Dockerfile) -> str:
     """The USER in effect at the final stage's FROM (set by a stage it builds on)."""
+    return _last_user(shipped_stages(doc)[1:])
+
+
+def _last_user(stages: list[Stage]) -> str:
+    """The USER in effect after ``stages`` (listed top first, as shipped_stages lists them,
+    so they run in reverse), "" when none sets one."""
     user = ""
-    for stage in reversed(shipped_stages(doc)[1:]):
+    for stage in reversed(stages):
         for instr in stage.instructions:
             if instr.keyword == "USER" and instr.value.split():
                 user = _first_word(instr.value)

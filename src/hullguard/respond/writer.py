@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from hullguard.errors import InputError
+from hullguard.fsutil import current_umask
 from hullguard.inventory.compose import redact
 from hullguard.respond.model import ImageResult, Incident
 
@@ -63,7 +64,7 @@ def write_incident(incident: Incident, out: Path, extend: Extend | None = None) 
         if extend is not None:
             incident = extend(incident, staging)
             _write_files(staging, render_main(incident))
-        os.chmod(staging, 0o777 & ~_umask())
+        os.chmod(staging, 0o777 & ~current_umask())
         _swap_in(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)  # the old folder, or the aborted new one
@@ -99,12 +100,6 @@ def render_files(incident: Incident) -> dict[str, str]:
         if image.sbom is not None and path and path not in files:
             files[path] = render(image.sbom, "cyclonedx-json")
     return files
-
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
 
 
 def _swap_in(staging: Path, out: Path) -> None:

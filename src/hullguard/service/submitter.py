@@ -32,6 +32,11 @@ class QueueFull(HullguardError):
     """The service has as many scans waiting as it may hold."""
 
 
+# Not pipeline.inline.InlineSubmitter, on purpose: that one scans synchronously for the
+# monitor (a failed scan raises so the watch retries the tag; the outcome is recorded with
+# monitor events per finding and secret, no submission row); this one queues for the API
+# (bounded, returns at once, one submission row per job deduplicated by digest, the outcome
+# recorded as a scan with its lineage entry and no events, a failure kept as the row's error).
 class InProcessSubmitter:
     def __init__(self, engine: Engine, *, workers: int = 2, queue_size: int = 100,
                  runner: Callable[[ImageJob], ImageOutcome] = run_image_job) -> None:

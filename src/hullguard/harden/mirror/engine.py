@@ -55,6 +55,7 @@ from hullguard.harden.mirror.upload import (
     put_manifest,
     try_mount,
 )
+from hullguard.harden.trust.attach import own_artifact_type
 from hullguard.images.manifest import (
     INDEX_TYPES,
     MANIFEST_TYPES,
@@ -520,11 +521,12 @@ __all__ = ["NOT_STARTED", "Mirror", "MirrorOptions", "Observer"]
 
 def _with_artifact_type(entry: dict[str, Any], plan: ImagePlan) -> dict[str, Any]:
     """An index entry as the referrers tag schema wants it: ``artifactType`` is the referrer
-    manifest's own (some referrers APIs, go-containerregistry's registry among them, list the
-    config media type instead; verifiers filtering on the type would then miss a bundle)."""
+    manifest's own (:func:`~hullguard.harden.trust.attach.own_artifact_type` says why)."""
+    listed = entry.get("artifactType")
+    listed = listed if isinstance(listed, str) else ""
     for document in plan.documents:
         if str(document.digest) == entry.get("digest") and document.role == "referrer":
-            declared = load_json(document.data, str(document.digest)).get("artifactType")
-            if isinstance(declared, str) and declared:
-                return {**entry, "artifactType": declared}
+            manifest = load_json(document.data, str(document.digest))
+            own = own_artifact_type(listed, manifest)
+            return {**entry, "artifactType": own} if own and own != listed else entry
     return entry

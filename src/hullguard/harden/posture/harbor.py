@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -151,47 +151,55 @@ def _per_project(harbor: Harbor) -> Iterator[tuple[str, dict[str, str]]]:
         yield str(project.get("name", "")), harbor.metadata(project)
 
 
+def _each_project(harbor: Harbor,
+                  problem: Callable[[dict[str, str]], str]) -> Iterator[Outcome]:
+    """A failure per project whose metadata has a ``problem`` (said after "project NAME";
+    "" for none), then how many projects were checked: every per-project metadata check."""
+    for name, meta in _per_project(harbor):
+        if found := problem(meta):
+            yield failed(f"project {name} {found}", name)
+    yield passed(f"{len(harbor.projects())} project(s) checked")
+
+
+def _flag(key: str, bad: bool, problem: str) -> Callable[[dict[str, str]], str]:
+    """The ``problem`` of a project whose boolean metadata ``key`` is ``bad``."""
+    return lambda meta: problem if _true(meta.get(key)) == bad else ""
+
+
 @check("HG-PH007")
 def public_projects(harbor: Harbor) -> Iterator[Outcome]:
-    for name, meta in _per_project(harbor):
-        if _true(meta.get("public")):
-            yield failed(f"project {name} is public", name)
-    yield passed(f"{len(harbor.projects())} project(s) checked")
+    yield from _each_project(harbor, _flag("public", True, "is public"))
 
 
 @check("HG-PH008")
 def scan_on_push(harbor: Harbor) -> Iterator[Outcome]:
-    for name, meta in _per_project(harbor):
-        if not _true(meta.get("auto_scan")):
-            yield failed(f"project {name} does not scan on push", name)
-    yield passed(f"{len(harbor.projects())} project(s) checked")
+    yield from _each_project(harbor, _flag("auto_scan", False, "does not scan on push"))
 
 
 @check("HG-PH009")
 def prevent_vulnerable(harbor: Harbor) -> Iterator[Outcome]:
-    for name, meta in _per_project(harbor):
-        severity = meta.get("severity", "")
-        if not _true(meta.get("prevent_vul")):
-            yield failed(f"project {name} lets vulnerable images be pulled", name)
-        elif severity not in STRICT_SEVERITIES:
-            yield failed(f"project {name} blocks only at severity {severity or 'unset'}", name)
-    yield passed(f"{len(harbor.projects())} project(s) checked")
+    yield from _each_project(harbor, _vulnerable_pulls)
+
+
+def _vulnerable_pulls(meta: dict[str, str]) -> str:
+    severity = meta.get("severity", "")
+    if not _true(meta.get("prevent_vul")):
+        return "lets vulnerable images be pulled"
+    if severity not in STRICT_SEVERITIES:
+        return f"blocks only at severity {severity or 'unset'}"
+    return ""
 
 
 @check("HG-PH010")
 def cosign(harbor: Harbor) -> Iterator[Outcome]:
-    for name, meta in _per_project(harbor):
-        if not _true(meta.get("enable_content_trust_cosign")):
-            yield failed(f"project {name} does not enforce cosign signatures", name)
-    yield passed(f"{len(harbor.projects())} project(s) checked")
+    yield from _each_project(harbor, _flag("enable_content_trust_cosign", False,
+                                           "does not enforce cosign signatures"))
 
 
 @check("HG-PH011")
 def notary(harbor: Harbor) -> Iterator[Outcome]:
-    for name, meta in _per_project(harbor):
-        if _true(meta.get("enable_content_trust")):
-            yield failed(f"project {name} relies on Notary v1 content trust (deprecated)", name)
-    yield passed(f"{len(harbor.projects())} project(s) checked")
+    yield from _each_project(harbor, _flag("enable_content_trust", True,
+                                           "relies on Notary v1 content trust (deprecated)"))
 
 
 @check("HG-PH012")

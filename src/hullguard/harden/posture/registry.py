@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from hullguard.harden.posture.http import Denied
-from hullguard.lint.registry import parse_level
+from hullguard.lint.registry import parse_level, registrar
 from hullguard.model import Severity
 from hullguard.model.lint import LEVELS, LintCheck, LintFinding, LintReport
 
@@ -47,18 +47,7 @@ def manual(message: str, location: str = "") -> Outcome:
 
 CheckFunction = Callable[[Any], Iterable[Outcome]]
 _FUNCTIONS: dict[str, CheckFunction] = {}
-
-
-def check(check_id: str) -> Callable[[CheckFunction], CheckFunction]:
-    """Register the function that implements ``check_id``."""
-
-    def register(function: CheckFunction) -> CheckFunction:
-        if check_id in _FUNCTIONS:
-            raise ValueError(f"posture check {check_id} registered twice")
-        _FUNCTIONS[check_id] = function
-        return function
-
-    return register
+check = registrar(_FUNCTIONS, "posture check")
 
 
 @cache

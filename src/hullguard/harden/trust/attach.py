@@ -71,6 +71,17 @@ class Attached:
         return value if isinstance(value, str) else ""
 
 
+def own_artifact_type(listed: str, manifest: dict[str, Any]) -> str:
+    """A referrer's ``artifactType`` as OCI 1.1 defines it: its manifest's own, ``listed`` (what
+    the referrers listing said) only when the manifest declares none. Some referrers APIs
+    (go-containerregistry's registry, registries built on OCI 1.1's release candidates) list
+    the config's media type instead, the empty descriptor's for an artifact; a verifier
+    filtering on the type would then miss a bundle. The one home of this repair: the verifier
+    and the mirror's referrers tag index both use it."""
+    declared = manifest.get("artifactType")
+    return declared if isinstance(declared, str) and declared else listed
+
+
 def resolve(client: RegistryClient, reference: ImageReference,
             signature_repository: str = "") -> Target:
     """The image's digest (a tag is resolved exactly once), media type and size."""

@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING
 
 from hullguard.errors import HullguardError, InputError, IntegrityError, LimitExceeded
 from hullguard.harden.trust import formats, keys
-from hullguard.harden.trust.attach import EMPTY_MEDIA, Attached, Attachments, Target
+from hullguard.harden.trust.attach import (
+    EMPTY_MEDIA,
+    Attached,
+    Attachments,
+    Target,
+    own_artifact_type,
+)
 from hullguard.harden.trust.keyless import LEGACY_CERT_ANNOTATION, Keyless, verify_bundle
 from hullguard.images.manifest import parse_descriptor
 from hullguard.images.reference import parse_reference
@@ -162,9 +168,9 @@ def _bundles(store: Attachments, target: Target, key: Trust,
 
 
 def _is_bundle(store: Attachments, item: Attached) -> bool:
-    """A Sigstore bundle referrer. Some registries list the config's media type (the empty
-    descriptor) instead of the manifest's ``artifactType`` (go-containerregistry's registry,
-    registries built on OCI 1.1's release candidates): then the manifest itself is asked."""
+    """A Sigstore bundle referrer. A listing that names no type or the empty descriptor's may
+    be a registry's misreport (:func:`~.attach.own_artifact_type`): only then is the manifest
+    itself asked, so other referrers cost no fetch."""
     if item.artifact_type == formats.BUNDLE_MEDIA:
         return True
     if item.artifact_type not in ("", EMPTY_MEDIA):
@@ -173,7 +179,7 @@ def _is_bundle(store: Attachments, item: Attached) -> bool:
         manifest = store.manifest(item.descriptor.digest)
     except ITEM_ERRORS:
         return False  # not listed as a bundle, and not readable as one: not ours to report
-    return manifest.get("artifactType") == formats.BUNDLE_MEDIA
+    return own_artifact_type(item.artifact_type, manifest) == formats.BUNDLE_MEDIA
 
 
 def _other_kind(item: Attached, predicate_uri: str) -> bool:
