@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from hullguard.errors import InputError, NotFoundError
 from hullguard.images.reference import parse_reference
-from hullguard.service.dashboard import data
+from hullguard.store import views as data
 
 if TYPE_CHECKING:
     from fastapi import APIRouter

@@ -51,9 +51,9 @@ def _family(name: str, kind: str, help_text: str, samples: Mapping[str, float],
 
 
 def render_metrics(service: Service) -> str:
-    from hullguard.service.dashboard.data import SEVERITIES
     from hullguard.store import queries
     from hullguard.store.service import status_counts
+    from hullguard.store.views import SEVERITIES
 
     statuses = {s: 0 for s in ("queued", "running", "done", "failed")}
     statuses.update(status_counts(service.engine))

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from hullguard.service.dashboard import data
+from hullguard.store import views as data
 
 if TYPE_CHECKING:
     import jinja2

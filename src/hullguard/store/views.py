@@ -1,4 +1,5 @@
-"""What the dashboard shows, read from the store: plain values, no HTML.
+"""The store's read models for the service (dashboard pages and API): plain values, no HTML;
+the one place the service's pages read the store, as repository functions (no SQL elsewhere).
 
 Images are the store's ``images`` rows (keyed by manifest digest, else config digest); their
 findings are those of their latest scan; names come from the lineage index; workloads from the
