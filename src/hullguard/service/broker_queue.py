@@ -9,6 +9,7 @@ metrics then say the broker is down instead of showing a depth nobody saw."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -23,6 +24,7 @@ from hullguard.service.submitter import QueueFull
 if TYPE_CHECKING:
     from hullguard.workers.client import CelerySubmitter
 
+log = logging.getLogger("hullguard.service")
 DEPTH_TTL = 5.0  # seconds a depth reading is reused (scrapes, submissions)
 DEPTH_QUEUES = (*QUEUES, "dead")  # hullguard.workers.app.DEAD_QUEUE, without importing Celery
 
@@ -72,6 +74,8 @@ class BrokerDepths:
         try:
             return Reading(self._read(self.broker, DEPTH_QUEUES), started)
         except HullguardError as error:
+            if self._last is None or self._last.depths is not None:  # once per outage
+                log.warning("%s (%s)", error.message, error.where)  # where: no password
             return Reading(None, started, problem=error.message)
 
 
