@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 ORDER = ("00-intro", "respond", "contain", "remediate", "forensics", "inventory", "graph", "sbom",
          "images", "registry", "catalog", "vulndb", "scan", "matching", "secrets", "lint", "trust",
-         "gate", "mirror", "pin", "posture", "serve", "dashboard", "monitor", "workers", "bench",
+         "gate", "mirror", "pin", "posture", "serve", "dashboard", "monitor", "workers", "deploy", "bench",
          "development")
 FOOTER = "\n<!-- Generated from docs/*.md by scripts/build_readme.py: edit those, not this. -->\n"
 

@@ -55,15 +55,16 @@ def serve_command(
                                          help="Scans run at once in this process.")] = 2,
     queue_size: Annotated[int, typer.Option(
         "--queue-size", min=1, max=100_000,
-        help="Scans that may wait; beyond it a submission is refused (HTTP 503).")] = 100,
+        help="Scans that may wait; beyond it a submission is refused (HTTP 503). With "
+             "--broker: messages waiting on the broker's push queue, as read from it.")] = 100,
     insecure: Annotated[bool, typer.Option(
         "--insecure", help="Allow plain-HTTP registries and unverified TLS.")] = False,
     allow_private_registries: bool = ALLOW_PRIVATE_OPTION,
     broker: Annotated[str, typer.Option(
         "--broker", envvar="HULLGUARD_BROKER", show_default=False,
         help="Celery broker (amqp://USER:PASS@HOST:5672// or redis://HOST:6379/0): scans go "
-             "to hullguard worker processes on it instead of this process (--workers and "
-             "--queue-size then do not apply). The workers need the same --store.")] = "",
+             "to hullguard worker processes on it instead of this process (--workers then "
+             "does not apply). The workers need the same --store.")] = "",
 ) -> None:
     """Run the API, registry webhooks, /metrics, /healthz and the dashboard (/ui) over the
     store; scans run in this process, or with --broker on hullguard worker processes. Every

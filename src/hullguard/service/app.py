@@ -139,11 +139,15 @@ def _in_process(settings: Settings, engine: Engine) -> Submitter:
 
 
 def _on_workers(settings: Settings, engine: Engine) -> Submitter:
+    from hullguard.service.broker_queue import BoundedBrokerSubmitter, BrokerDepths
     from hullguard.workers.client import CelerySubmitter
 
     # The queue is the broker's and the workers update the rows: submissions a previous run
-    # left queued or running are still on their way, so they stay as they are.
-    return CelerySubmitter(settings.broker, engine=engine)
+    # left queued or running are still on their way, so they stay as they are. Its depth is
+    # read from the broker too (/metrics, --queue-size).
+    depths = BrokerDepths(settings.broker, ttl=settings.broker_depth_ttl)
+    return BoundedBrokerSubmitter(CelerySubmitter(settings.broker, engine=engine), depths,
+                                  settings.queue_size)
 
 
 def _close(service: Service, own: bool) -> None:

@@ -71,12 +71,34 @@ def render_metrics(service: Service) -> str:
     if depth is not None:
         lines += _family("hullguard_queue_depth", "gauge", "Scans queued or running in this "
                          "process.", {"": float(depth)})
+    lines += _broker_lines(service)
     age = _db_age_seconds(service.settings.db_path)
     if age is not None:
         lines += _family("hullguard_advisory_db_age_seconds", "gauge", "Seconds since the "
                          "oldest advisory source was imported or confirmed current.",
                          {"": age})
     return "\n".join(lines) + "\n"
+
+
+def _broker_lines(service: Service) -> list[str]:
+    """With ``--broker``: whether the broker answered and, only if it did, the messages
+    waiting on each queue (never a depth nobody read: a down broker shows no depth)."""
+    from hullguard.service.broker_queue import BrokerDepths
+
+    depths = getattr(service.submitter, "depths", None)
+    if not isinstance(depths, BrokerDepths):
+        return []
+    reading = depths.reading()
+    lines = _family("hullguard_broker_up", "gauge", "1 if the broker answered the last "
+                    "queue-depth reading, else 0.", {"": float(reading.depths is not None)})
+    if reading.depths is None:
+        return lines
+    return [*lines,
+            *_family("hullguard_queue_depth", "gauge", "Scans waiting on the broker, by "
+                     "queue (messages no worker holds yet).", reading.depths, "queue"),
+            *_family("hullguard_queue_depth_age_seconds", "gauge", "Seconds since the "
+                     "broker's queue depths were read (they are cached briefly).",
+                     {"": round(reading.age, 3)})]
 
 
 def _db_age_seconds(path: str) -> float | None:

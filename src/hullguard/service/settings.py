@@ -21,7 +21,9 @@ class Settings:
     # so a webhook can never make the service connect somewhere of the sender's choosing.
     registries: tuple[str, ...] = ()
     workers: int = 2  # threads scanning in-process
-    queue_size: int = 100  # queued scans beyond which a submission is refused (503)
+    # queued scans beyond which a submission is refused (503): in this process, or with a
+    # broker the messages waiting on the queue the submission goes to (read from the broker)
+    queue_size: int = 100
     webhook_rate: float = 1.0  # webhook requests per second per sender (sustained)
     webhook_burst: int = 30
     public_metrics: bool = True  # False: /metrics needs a token with the read scope
@@ -30,3 +32,4 @@ class Settings:
     # A Celery broker URL: scans go to `hullguard worker` processes instead of this
     # process's pool ("" = in-process); the queue then lives on the broker.
     broker: str = ""
+    broker_depth_ttl: float = 5.0  # seconds a queue-depth reading of the broker is reused

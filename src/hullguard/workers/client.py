@@ -4,6 +4,7 @@ itself, like the local executors)."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 BROKER_WAIT = 30.0  # seconds a submission waits for an unreachable broker before failing
+DEPTH_TIMEOUT = 2.0  # seconds a queue-depth reading may take (connect, then each answer)
 POLL = 0.2  # seconds between looks at unfinished results
 
 
@@ -150,6 +152,52 @@ def _outcome(job: ImageJob, result: Any) -> ImageOutcome:
     return ImageOutcome(ImageResult(job.reference, job.source, job.origin, problem=problem))
 
 
+def queue_depths(broker: str, queues: Sequence[str], *,
+                 timeout: float = DEPTH_TIMEOUT) -> dict[str, int]:
+    """Messages waiting on each queue as the broker counts them (not those a worker holds):
+    RabbitMQ's answer to a passive ``queue.declare``, Redis's ``LLEN`` of the lists Celery
+    uses (kombu sums its priority lists). A queue the broker does not have (RabbitMQ before
+    the first message or worker; Redis drops an empty list) holds nothing. Raises
+    :class:`BrokerUnreachable` when the broker does not answer within ``timeout``."""
+    from kombu import Connection
+
+    try:
+        with Connection(broker, connect_timeout=timeout,
+                        transport_options=_timeouts(broker, timeout)) as connection:
+            connection.ensure_connection(max_retries=1, interval_start=0, timeout=timeout)
+            return {name: _depth(connection, name) for name in queues}
+    except Exception as error:  # kombu raises the transport's own errors
+        raise BrokerUnreachable(f"cannot read the queue depth: {type(error).__name__}: "
+                                f"{str(error)[:200]}", where=_safe(broker),
+                                hint=_hint()) from None
+
+
+def _timeouts(broker: str, timeout: float) -> dict[str, float]:
+    """Each transport's own names for its socket bounds (unknown ones are errors)."""
+    if broker.startswith(("redis://", "rediss://")):
+        return {"socket_timeout": timeout, "socket_connect_timeout": timeout}
+    return {"read_timeout": timeout, "write_timeout": timeout}
+
+
+def _depth(connection: Any, queue: str) -> int:
+    from kombu.exceptions import ChannelError as KombuChannelError
+
+    channel = connection.channel()  # a fresh channel: AMQP closes one on a 404
+    try:
+        return int(channel.queue_declare(queue=queue, passive=True).message_count)
+    except KombuChannelError as error:  # the virtual transports (Redis) say 404 this way
+        if "NOT_FOUND" not in str(error):
+            raise
+        return 0
+    except Exception as error:
+        if getattr(error, "code", None) != 404:  # py-amqp's NotFound: no such queue
+            raise
+        return 0
+    finally:
+        with contextlib.suppress(Exception):
+            channel.close()
+
+
 def _safe(url: str) -> str:
     """The broker URL without its password (it ends up in messages and logs)."""
     if "@" not in url or "://" not in url:
@@ -160,4 +208,4 @@ def _safe(url: str) -> str:
     return f"{scheme}://{user}:***@{host}" if ":" in credentials else f"{scheme}://{user}@{host}"
 
 
-__all__ = ["BrokerUnreachable", "CeleryExecutor", "CelerySubmitter"]
+__all__ = ["BrokerUnreachable", "CeleryExecutor", "CelerySubmitter", "queue_depths"]
