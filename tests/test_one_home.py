@@ -1,6 +1,7 @@
 """One home for each shared fact and writer: SARIF envelopes are built only in
 ``hullguard/sarif.py``; YAML is parsed only by the bounded loader or in the few places listed
-below (with the reason), so the duplicates folded in issue 12 cannot come back."""
+below (with the reason); SQL is written only in the store's repository modules, so the
+duplicates folded in issue 12 cannot come back."""
 
 from __future__ import annotations
 
@@ -28,6 +29,13 @@ YAML_HOMES = {
 _YAML_PARSE = re.compile(r"\byaml\.(?:safe_load|load|load_all|safe_load_all|full_load|"
                          r"unsafe_load|compose|compose_all)\(|\bYAML\(|"
                          r"\bimport Composer\b|\byaml\.\w*Loader\)")
+
+
+STORE_HOME = "store/"
+# building a query: the store's repository functions are the only place for it
+_SQL_BUILDING = re.compile(r"from sqlalchemy(?:\.[\w.]+)? import (?:\([^)]*|[^\n]*)"
+                           r"\b(?:select|text|func|insert|update|delete|and_|or_)\b|"
+                           r"\bsqlalchemy\.(?:select|text|insert)\(")
 
 
 def _sources() -> list[tuple[str, str]]:
@@ -62,3 +70,15 @@ def test_pep503_normalization_lives_only_in_the_model() -> None:
     offenders = [name for name, text in _sources()
                  if name != "model/package.py" and "[-_.]+" in text]
     assert offenders == [], f"use hullguard.model.package.pep503_name, not a copy in {offenders}"
+
+
+def test_sql_is_written_only_in_the_store() -> None:
+    offenders = [name for name, text in _sources()
+                 if not name.startswith(STORE_HOME) and _SQL_BUILDING.search(text)]
+    assert offenders == [], f"query through hullguard.store's functions, not in {offenders}"
+
+
+def test_the_store_does_write_sql() -> None:
+    """The check above can fail: the store's own modules match it."""
+    assert any(_SQL_BUILDING.search(text) for name, text in _sources()
+               if name.startswith(STORE_HOME))
