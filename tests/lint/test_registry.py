@@ -8,7 +8,7 @@ import pytest
 
 from hullguard.errors import InputError
 from hullguard.lint import all_checks, enforced
-from hullguard.lint.registry import functions, parse_level
+from hullguard.lint.registry import functions, merged, parse_level
 
 NIST = re.compile(r"^[A-Z]{2}-\d{1,2}$")
 
@@ -20,6 +20,26 @@ def test_every_check_has_a_function_and_metadata() -> None:
         assert re.fullmatch(r"HG-[DIKC]\d{3}", check.id)
         assert NIST.match(check.nist) and check.fix and check.help and check.title
         assert "\n" not in check.fix
+
+
+def test_an_id_in_two_check_tables_is_refused() -> None:
+    def first(context: object) -> list[object]:
+        return []
+
+    assert merged(({"HG-D001": first}, {"HG-D002": first}), "check") == {
+        "HG-D001": first, "HG-D002": first}
+    with pytest.raises(ValueError, match="check HG-D001 registered twice"):
+        merged(({"HG-D001": first}, {"HG-D001": first}), "check")
+
+
+def test_the_registry_is_the_union_of_the_modules_tables() -> None:
+    """functions() is the explicit list of check modules, each declaring its CHECKS table."""
+    from hullguard.lint import compose, dockerfile, image, kubernetes
+
+    tables = (dockerfile.CHECKS, image.CHECKS, kubernetes.CHECKS, compose.CHECKS)
+    assert sum(len(table) for table in tables) == len(functions())
+    for table, letter in zip(tables, "DIKC", strict=True):
+        assert table and all(check_id.startswith(f"HG-{letter}") for check_id in table)
 
 
 def test_levels_nest() -> None:

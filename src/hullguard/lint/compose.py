@@ -9,7 +9,7 @@ from typing import Any
 
 from hullguard.inventory.yamlsafe import line_of, list_at
 from hullguard.lint.common import describe, is_root, pin_state, secret_reason
-from hullguard.lint.registry import Hit, check
+from hullguard.lint.registry import CheckFunction, Hit
 
 
 @dataclass(frozen=True)
@@ -35,14 +35,12 @@ def _line(service: Service, key: str) -> int:
     return line_of(service.body, key) or service.line
 
 
-@check("HG-C001")
 def privileged(items: list[Service]) -> Iterator[Hit]:
     for service in items:
         if service.body.get("privileged") is True:
             yield Hit("privileged: true", service.label, _line(service, "privileged"))
 
 
-@check("HG-C002")
 def host_namespaces(items: list[Service]) -> Iterator[Hit]:
     for service in items:
         for key in ("network_mode", "pid", "ipc"):
@@ -50,7 +48,6 @@ def host_namespaces(items: list[Service]) -> Iterator[Hit]:
                 yield Hit(f"{key}: host", service.label, _line(service, key))
 
 
-@check("HG-C003")
 def docker_socket(items: list[Service]) -> Iterator[Hit]:
     for service in items:
         for volume in list_at(service.body, "volumes"):
@@ -59,7 +56,6 @@ def docker_socket(items: list[Service]) -> Iterator[Hit]:
                 yield Hit("mounts the Docker socket", service.label, _line(service, "volumes"))
 
 
-@check("HG-C004")
 def added_capabilities(items: list[Service]) -> Iterator[Hit]:
     for service in items:
         added = service.body.get("cap_add")
@@ -75,14 +71,12 @@ def _images(items: list[Service]) -> Iterator[tuple[Service, str]]:
             yield service, image
 
 
-@check("HG-C005")
 def mutable_image(items: list[Service]) -> Iterator[Hit]:
     for service, image in _images(items):
         if pin_state(image) == "mutable":
             yield Hit(f"image {image} uses a mutable tag", service.label, _line(service, "image"))
 
 
-@check("HG-C009")
 def image_without_digest(items: list[Service]) -> Iterator[Hit]:
     for service, image in _images(items):
         if pin_state(image) in ("tag", "mutable"):
@@ -99,7 +93,6 @@ def _environment(service: Service) -> Iterator[tuple[str, str]]:
                     if "=" in str(i))
 
 
-@check("HG-C006")
 def secret_in_environment(items: list[Service]) -> Iterator[Hit]:
     for service in items:
         for name, value in _environment(service):
@@ -109,7 +102,6 @@ def secret_in_environment(items: list[Service]) -> Iterator[Hit]:
                           _line(service, "environment"))
 
 
-@check("HG-C007")
 def no_user(items: list[Service]) -> Iterator[Hit]:
     for service in items:
         user = service.body.get("user")
@@ -117,8 +109,22 @@ def no_user(items: list[Service]) -> Iterator[Hit]:
             yield Hit("no non-root user: set", service.label, service.line)
 
 
-@check("HG-C008")
 def writable_root(items: list[Service]) -> Iterator[Hit]:
     for service in items:
         if service.body.get("read_only") is not True:
             yield Hit("read_only is not true", service.label, service.line)
+
+
+# The checks this module implements, one line each (the registry merges the tables:
+# an explicit list, nothing registers itself on import).
+CHECKS: dict[str, CheckFunction] = {
+    "HG-C001": privileged,
+    "HG-C002": host_namespaces,
+    "HG-C003": docker_socket,
+    "HG-C004": added_capabilities,
+    "HG-C005": mutable_image,
+    "HG-C009": image_without_digest,
+    "HG-C006": secret_in_environment,
+    "HG-C007": no_user,
+    "HG-C008": writable_root,
+}

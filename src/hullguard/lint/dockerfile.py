@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from hullguard.inventory.dockerfile import Dockerfile, Instruction, Stage, parse_arg, split_words
 from hullguard.lint.common import describe, is_root, pin_state, secret_reason
-from hullguard.lint.registry import Hit, check
+from hullguard.lint.registry import CheckFunction, Hit
 
 PIPE_TO_SHELL = re.compile(
     r"\b(?:curl|wget)\b[^|;&\n]*\|\s*(?:sudo\s+)?(?:env\s+)?(?:/\S*/)?"
@@ -39,7 +39,6 @@ def _run_text(instr: Instruction) -> str:
     return " ".join([instr.value, *(h.content for h in instr.heredocs)])
 
 
-@check("HG-D001")
 def runs_as_root(doc: Dockerfile) -> Iterator[Hit]:
     final = doc.final_stage
     if final is None:
@@ -56,14 +55,12 @@ def _bases(doc: Dockerfile) -> Iterator[Stage]:
     return (s for s in doc.stages if s.is_image)
 
 
-@check("HG-D002")
 def mutable_base(doc: Dockerfile) -> Iterator[Hit]:
     for stage in _bases(doc):
         if pin_state(stage.base) == "mutable":
             yield Hit(f"FROM {stage.base} uses a mutable tag", f"stage {stage.index}", stage.line)
 
 
-@check("HG-D003")
 def base_without_digest(doc: Dockerfile) -> Iterator[Hit]:
     for stage in _bases(doc):
         if pin_state(stage.base) in ("tag", "mutable"):
@@ -71,7 +68,6 @@ def base_without_digest(doc: Dockerfile) -> Iterator[Hit]:
                       stage.line)
 
 
-@check("HG-D004")
 def add_from_url(doc: Dockerfile) -> Iterator[Hit]:
     for instr in doc.instructions:
         if instr.keyword != "ADD" or instr.flag("checksum"):
@@ -82,7 +78,6 @@ def add_from_url(doc: Dockerfile) -> Iterator[Hit]:
                 yield Hit(f"ADD {source} downloads without a checksum", "", instr.line)
 
 
-@check("HG-D005")
 def pipe_to_shell(doc: Dockerfile) -> Iterator[Hit]:
     for instr in doc.instructions:
         if instr.keyword == "RUN" and PIPE_TO_SHELL.search(_run_text(instr)):
@@ -99,7 +94,6 @@ def _pairs(instr: Instruction) -> list[tuple[str, str]]:
     return [tuple(w.split("=", 1)) for w in words if "=" in w]  # type: ignore[misc]
 
 
-@check("HG-D006")
 def secret_in_config(doc: Dockerfile) -> Iterator[Hit]:
     for instr in doc.instructions:
         if instr.keyword not in ("ENV", "ARG", "LABEL"):
@@ -110,7 +104,6 @@ def secret_in_config(doc: Dockerfile) -> Iterator[Hit]:
                 yield Hit(f"{instr.keyword} {name}: {reason} ({describe(value)})", "", instr.line)
 
 
-@check("HG-D007")
 def package_cache_left(doc: Dockerfile) -> Iterator[Hit]:
     for instr in _shipped(doc, "RUN"):
         text = _run_text(instr)
@@ -125,7 +118,6 @@ def package_cache_left(doc: Dockerfile) -> Iterator[Hit]:
             yield Hit("pip install without --no-cache-dir", "", instr.line)
 
 
-@check("HG-D008")
 def no_healthcheck(doc: Dockerfile) -> Iterator[Hit]:
     final = doc.final_stage
     checks = list(_shipped(doc, "HEALTHCHECK"))
@@ -140,12 +132,10 @@ def _shipped_runs(doc: Dockerfile, pattern: re.Pattern[str], message: str) -> It
             yield Hit(message, "", instr.line)
 
 
-@check("HG-D009")
 def sudo(doc: Dockerfile) -> Iterator[Hit]:
     yield from _shipped_runs(doc, _SUDO, "sudo is installed or used")
 
 
-@check("HG-D010")
 def ssh_server(doc: Dockerfile) -> Iterator[Hit]:
     yield from _shipped_runs(doc, _SSHD, "an SSH server is installed")
     for instr in _shipped(doc, "EXPOSE"):
@@ -153,6 +143,22 @@ def ssh_server(doc: Dockerfile) -> Iterator[Hit]:
             yield Hit("EXPOSE 22 (SSH)", "", instr.line)
 
 
-@check("HG-D011")
 def world_writable(doc: Dockerfile) -> Iterator[Hit]:
     yield from _shipped_runs(doc, _WORLD_WRITABLE, "chmod makes files world-writable")
+
+
+# The checks this module implements, one line each (the registry merges the tables:
+# an explicit list, nothing registers itself on import).
+CHECKS: dict[str, CheckFunction] = {
+    "HG-D001": runs_as_root,
+    "HG-D002": mutable_base,
+    "HG-D003": base_without_digest,
+    "HG-D004": add_from_url,
+    "HG-D005": pipe_to_shell,
+    "HG-D006": secret_in_config,
+    "HG-D007": package_cache_left,
+    "HG-D008": no_healthcheck,
+    "HG-D009": sudo,
+    "HG-D010": ssh_server,
+    "HG-D011": world_writable,
+}

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from hullguard.images.api import FileInfo, FileKind, ImageSource
 from hullguard.lint.common import describe, is_root, secret_reason
 from hullguard.lint.dockerfile import PIPE_TO_SHELL
-from hullguard.lint.registry import Hit, check
+from hullguard.lint.registry import CheckFunction, Hit
 from hullguard.model.image import ImageInfo
 
 MAX_HITS = 50  # per check: a hostile image can have millions of odd files
@@ -52,21 +52,18 @@ def _capped(hits: list[Hit], what: str) -> Iterator[Hit]:
         yield Hit(f"... and {len(hits) - MAX_HITS} more {what}")
 
 
-@check("HG-I001")
 def runs_as_root(image: ImageContext) -> Iterator[Hit]:
     if is_root(image.info.config.user):
         shown = image.info.config.user or "(not set)"
         yield Hit(f"config User is {shown}: containers start as root", "config:User")
 
 
-@check("HG-I002")
 def no_healthcheck(image: ImageContext) -> Iterator[Hit]:
     test = image.info.config.healthcheck
     if not test or test[0].upper() == "NONE":
         yield Hit("no HEALTHCHECK in the image config", "config:Healthcheck")
 
 
-@check("HG-I003")
 def secrets_in_config(image: ImageContext) -> Iterator[Hit]:
     from hullguard.secrets import scan_bytes
 
@@ -83,7 +80,6 @@ def secrets_in_config(image: ImageContext) -> Iterator[Hit]:
                       f"config:history[{index}]")
 
 
-@check("HG-I004")
 def caches_left(image: ImageContext) -> Iterator[Hit]:
     for cache in _CACHES:
         files = [p for p, i in image.files.items()
@@ -103,14 +99,12 @@ def _mode_hits(image: ImageContext, wanted: int, message: str) -> list[Hit]:
     return hits
 
 
-@check("HG-I005")
 def setuid_files(image: ImageContext) -> Iterator[Hit]:
     hits = [h for h in _mode_hits(image, 0o6000, "setuid/setgid")
             if image.files[h.location].kind is FileKind.FILE]
     yield from _capped(hits, "setuid/setgid files")
 
 
-@check("HG-I006")
 def world_writable(image: ImageContext) -> Iterator[Hit]:
     yield from _capped(_mode_hits(image, 0o002, "world-writable"), "world-writable paths")
 
@@ -121,27 +115,22 @@ def _present(image: ImageContext, paths: tuple[str, ...], message: str) -> Itera
             yield Hit(message, path)
 
 
-@check("HG-I007")
 def sudo(image: ImageContext) -> Iterator[Hit]:
     yield from _present(image, _SUDO, "sudo is installed")
 
 
-@check("HG-I008")
 def ssh_server(image: ImageContext) -> Iterator[Hit]:
     yield from _present(image, _SSHD, "an SSH server is installed")
 
 
-@check("HG-I009")
 def package_managers(image: ImageContext) -> Iterator[Hit]:
     yield from _present(image, _PACKAGE_MANAGERS, "package manager in the final image")
 
 
-@check("HG-I010")
 def shells(image: ImageContext) -> Iterator[Hit]:
     yield from _present(image, _SHELLS, "shell in the final image")
 
 
-@check("HG-I011")
 def risky_history(image: ImageContext) -> Iterator[Hit]:
     for index, entry in enumerate(image.info.config.history):
         if PIPE_TO_SHELL.search(entry.created_by):
@@ -149,3 +138,20 @@ def risky_history(image: ImageContext) -> Iterator[Hit]:
                       f"config:history[{index}]")
         elif _ADD_URL.search(entry.created_by):
             yield Hit("a build step ADDed a remote URL", f"config:history[{index}]")
+
+
+# The checks this module implements, one line each (the registry merges the tables:
+# an explicit list, nothing registers itself on import).
+CHECKS: dict[str, CheckFunction] = {
+    "HG-I001": runs_as_root,
+    "HG-I002": no_healthcheck,
+    "HG-I003": secrets_in_config,
+    "HG-I004": caches_left,
+    "HG-I005": setuid_files,
+    "HG-I006": world_writable,
+    "HG-I007": sudo,
+    "HG-I008": ssh_server,
+    "HG-I009": package_managers,
+    "HG-I010": shells,
+    "HG-I011": risky_history,
+}

@@ -9,7 +9,7 @@ from typing import Any
 from hullguard.inventory.kubernetes import Container, KubeObject, containers, pod_spec
 from hullguard.inventory.yamlsafe import dict_at, line_of, list_at
 from hullguard.lint.common import describe, pin_state, secret_reason
-from hullguard.lint.registry import Hit, check
+from hullguard.lint.registry import CheckFunction, Hit
 
 
 @dataclass(frozen=True)
@@ -42,14 +42,12 @@ def _each(workload_list: list[Workload]) -> Iterator[tuple[Workload, Container,
             yield workload, container, dict_at(container.data, "securityContext"), where, line
 
 
-@check("HG-K001")
 def privileged(items: list[Workload]) -> Iterator[Hit]:
     for _, _, security, where, line in _each(items):
         if security.get("privileged") is True:
             yield Hit("privileged: true", where, line)
 
 
-@check("HG-K002")
 def host_path(items: list[Workload]) -> Iterator[Hit]:
     for workload in items:
         for volume in list_at(workload.spec, "volumes"):
@@ -59,7 +57,6 @@ def host_path(items: list[Workload]) -> Iterator[Hit]:
                           line_of(volume) or workload.obj.line)
 
 
-@check("HG-K003")
 def host_namespaces(items: list[Workload]) -> Iterator[Hit]:
     for workload in items:
         for key in ("hostNetwork", "hostPID", "hostIPC"):
@@ -68,7 +65,6 @@ def host_namespaces(items: list[Workload]) -> Iterator[Hit]:
                           line_of(workload.spec, key) or workload.obj.line)
 
 
-@check("HG-K004")
 def run_as_non_root(items: list[Workload]) -> Iterator[Hit]:
     for workload, _, security, where, line in _each(items):
         pod = dict_at(workload.spec, "securityContext")
@@ -79,14 +75,12 @@ def run_as_non_root(items: list[Workload]) -> Iterator[Hit]:
                       line)
 
 
-@check("HG-K005")
 def read_only_root(items: list[Workload]) -> Iterator[Hit]:
     for _, _, security, where, line in _each(items):
         if security.get("readOnlyRootFilesystem") is not True:
             yield Hit("readOnlyRootFilesystem is not true", where, line)
 
 
-@check("HG-K006")
 def automount_token(items: list[Workload]) -> Iterator[Hit]:
     for workload in items:
         if workload.spec.get("automountServiceAccountToken") is not False:
@@ -94,7 +88,6 @@ def automount_token(items: list[Workload]) -> Iterator[Hit]:
                       workload.obj.line)
 
 
-@check("HG-K007")
 def privilege_escalation(items: list[Workload]) -> Iterator[Hit]:
     for _, _, security, where, line in _each(items):
         if security.get("allowPrivilegeEscalation") is not False:
@@ -106,7 +99,6 @@ def _capabilities(security: dict[str, Any], key: str) -> list[str]:
     return [str(v).upper() for v in values] if isinstance(values, list) else []
 
 
-@check("HG-K008")
 def added_capabilities(items: list[Workload]) -> Iterator[Hit]:
     for _, _, security, where, line in _each(items):
         added = _capabilities(security, "add")
@@ -114,7 +106,6 @@ def added_capabilities(items: list[Workload]) -> Iterator[Hit]:
             yield Hit(f"capabilities added: {', '.join(added)}", where, line)
 
 
-@check("HG-K009")
 def resource_limits(items: list[Workload]) -> Iterator[Hit]:
     for _, container, _, where, line in _each(items):
         limits = dict_at(dict_at(container.data, "resources"), "limits")
@@ -123,7 +114,6 @@ def resource_limits(items: list[Workload]) -> Iterator[Hit]:
             yield Hit(f"no {' or '.join(missing)} limit", where, line)
 
 
-@check("HG-K010")
 def capabilities_not_dropped(items: list[Workload]) -> Iterator[Hit]:
     for _, _, security, where, line in _each(items):
         if "ALL" not in _capabilities(security, "drop"):
@@ -136,21 +126,18 @@ def _images(items: list[Workload]) -> Iterator[tuple[str, str, int]]:
             yield container.image, where, container.line or line
 
 
-@check("HG-K011")
 def mutable_image(items: list[Workload]) -> Iterator[Hit]:
     for image, where, line in _images(items):
         if pin_state(image) == "mutable":
             yield Hit(f"image {image} uses a mutable tag", where, line)
 
 
-@check("HG-K012")
 def image_without_digest(items: list[Workload]) -> Iterator[Hit]:
     for image, where, line in _images(items):
         if pin_state(image) in ("tag", "mutable"):
             yield Hit(f"image {image} is not pinned by digest", where, line)
 
 
-@check("HG-K013")
 def secret_in_env(items: list[Workload]) -> Iterator[Hit]:
     for _, container, _, where, _ in _each(items):
         for item in list_at(container.data, "env"):
@@ -161,3 +148,22 @@ def secret_in_env(items: list[Workload]) -> Iterator[Hit]:
             if reason:
                 yield Hit(f"env {name}: {reason} ({describe(value)})", where,
                           line_of(item, "value"))
+
+
+# The checks this module implements, one line each (the registry merges the tables:
+# an explicit list, nothing registers itself on import).
+CHECKS: dict[str, CheckFunction] = {
+    "HG-K001": privileged,
+    "HG-K002": host_path,
+    "HG-K003": host_namespaces,
+    "HG-K004": run_as_non_root,
+    "HG-K005": read_only_root,
+    "HG-K006": automount_token,
+    "HG-K007": privilege_escalation,
+    "HG-K008": added_capabilities,
+    "HG-K009": resource_limits,
+    "HG-K010": capabilities_not_dropped,
+    "HG-K011": mutable_image,
+    "HG-K012": image_without_digest,
+    "HG-K013": secret_in_env,
+}

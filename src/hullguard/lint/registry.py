@@ -7,7 +7,7 @@ them into findings. ``enforced(level)`` is the subset a hardening level requires
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -30,28 +30,19 @@ class Hit:
 
 
 CheckFunction = Callable[[Any], Iterable[Hit]]
-_FUNCTIONS: dict[str, CheckFunction] = {}
 Function = TypeVar("Function")
 
 
-def registrar(table: dict[str, Function],
-              kind: str) -> Callable[[str], Callable[[Function], Function]]:
-    """The ``@check(check_id)`` decorator of a check family (lint's, posture's): it puts the
-    function implementing ``check_id`` into ``table``; a second one for an id is a bug."""
-
-    def check(check_id: str) -> Callable[[Function], Function]:
-        def register(function: Function) -> Function:
-            if check_id in table:
+def merged(tables: Iterable[Mapping[str, Function]], kind: str) -> dict[str, Function]:
+    """A check family's functions by id, from its modules' explicit ``CHECKS`` tables (lint's,
+    posture's); an id in two tables is a bug."""
+    found: dict[str, Function] = {}
+    for table in tables:
+        for check_id, function in table.items():
+            if check_id in found:
                 raise ValueError(f"{kind} {check_id} registered twice")
-            table[check_id] = function
-            return function
-
-        return register
-
-    return check
-
-
-check = registrar(_FUNCTIONS, "check")
+            found[check_id] = function
+    return found
 
 
 @cache
@@ -82,10 +73,10 @@ def enforced(level: str, target: str | None = None) -> tuple[LintCheck, ...]:
 
 
 def functions() -> dict[str, CheckFunction]:
-    """Every check's function (importing the modules registers them)."""
-    from hullguard.lint import compose, dockerfile, image, kubernetes  # noqa: F401
+    """Every check's function, by id: the one list of lint's check modules."""
+    from hullguard.lint import compose, dockerfile, image, kubernetes
 
-    return dict(_FUNCTIONS)
+    return merged((dockerfile.CHECKS, image.CHECKS, kubernetes.CHECKS, compose.CHECKS), "check")
 
 
 def run_checks(target: str, context: Any, name: str, level: str) -> list[LintFinding]:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from hullguard.errors import InputError
-from hullguard.harden.posture.registry import Outcome, check, failed, passed
+from hullguard.harden.posture.registry import CheckFunction, Outcome, failed, passed
 
 MAX_CONFIG = 1 << 20
 LOCAL_DRIVERS = ("filesystem", "inmemory")
@@ -64,7 +64,6 @@ def _all_interfaces(addr: str) -> bool:
     return host in ("", "0.0.0.0", "::")
 
 
-@check("HG-PR001")
 def authentication(config: RegistryConfig) -> Iterator[Outcome]:
     kinds = sorted(config.section("auth"))
     if "htpasswd" in kinds or "token" in kinds:
@@ -75,7 +74,6 @@ def authentication(config: RegistryConfig) -> Iterator[Outcome]:
         yield failed("no auth section: anyone who reaches the port can push and pull", "auth")
 
 
-@check("HG-PR002")
 def tls(config: RegistryConfig) -> Iterator[Outcome]:
     http = config.section("http")
     settings = config.section("http", "tls")
@@ -89,20 +87,17 @@ def tls(config: RegistryConfig) -> Iterator[Outcome]:
                      "http.tls")
 
 
-@check("HG-PR003")
 def listen_address(config: RegistryConfig) -> Iterator[Outcome]:
     addr = str(config.section("http").get("addr", ":5000"))
     yield (failed if _all_interfaces(addr) else passed)(f"http.addr is {addr!r}", "http.addr")
 
 
-@check("HG-PR004")
 def delete_enabled(config: RegistryConfig) -> Iterator[Outcome]:
     on = config.section("storage", "delete").get("enabled") is True
     yield (failed if on else passed)(f"storage.delete.enabled is {str(on).lower()}",
                                      "storage.delete")
 
 
-@check("HG-PR005")
 def notifications(config: RegistryConfig) -> Iterator[Outcome]:
     endpoints = config.section("notifications").get("endpoints") or []
     usable = [e for e in endpoints if isinstance(e, dict) and not e.get("disabled")
@@ -115,14 +110,12 @@ def notifications(config: RegistryConfig) -> Iterator[Outcome]:
                      "notifications")
 
 
-@check("HG-PR006")
 def access_log(config: RegistryConfig) -> Iterator[Outcome]:
     off = config.section("log", "accesslog").get("disabled") is True
     yield (failed if off else passed)(f"log.accesslog.disabled is {str(off).lower()}",
                                       "log.accesslog")
 
 
-@check("HG-PR007")
 def pull_through(config: RegistryConfig) -> Iterator[Outcome]:
     proxy = config.section("proxy")
     if not proxy.get("remoteurl"):
@@ -137,7 +130,6 @@ def pull_through(config: RegistryConfig) -> Iterator[Outcome]:
     yield from problems or [passed(f"pull-through cache of {url}", "proxy")]
 
 
-@check("HG-PR008")
 def storage_redirect(config: RegistryConfig) -> Iterator[Outcome]:
     drivers = [k for k in config.section("storage") if k not in STORAGE_KEYS]
     driver = drivers[0] if drivers else "filesystem"
@@ -148,7 +140,6 @@ def storage_redirect(config: RegistryConfig) -> Iterator[Outcome]:
         yield failed(f"driver {driver} hands clients pre-signed storage URLs", "storage")
 
 
-@check("HG-PR009")
 def debug_server(config: RegistryConfig) -> Iterator[Outcome]:
     addr = config.section("http", "debug").get("addr")
     if addr and not _listens_on_loopback(str(addr)):
@@ -156,3 +147,18 @@ def debug_server(config: RegistryConfig) -> Iterator[Outcome]:
                      "http.debug")
     else:
         yield passed(f"http.debug.addr is {addr or 'unset'}", "http.debug")
+
+
+# The checks this module implements, one line each (the registry merges the tables:
+# an explicit list, nothing registers itself on import).
+CHECKS: dict[str, CheckFunction] = {
+    "HG-PR001": authentication,
+    "HG-PR002": tls,
+    "HG-PR003": listen_address,
+    "HG-PR004": delete_enabled,
+    "HG-PR005": notifications,
+    "HG-PR006": access_log,
+    "HG-PR007": pull_through,
+    "HG-PR008": storage_redirect,
+    "HG-PR009": debug_server,
+}

@@ -22,7 +22,7 @@ from typing import Any
 
 from hullguard.errors import AuthError, InputError
 from hullguard.harden.posture.http import ApiClient, Denied, Memo
-from hullguard.harden.posture.registry import Outcome, check, failed, manual, passed
+from hullguard.harden.posture.registry import CheckFunction, Outcome, failed, manual, passed
 
 HUB_API = "https://hub.docker.com"
 DOCKER_IO_KEYS = ("https://index.docker.io/v1/", "index.docker.io", "docker.io",
@@ -219,18 +219,15 @@ def _days(since: dt.datetime | None, now: dt.datetime) -> int:
 
 # -- checks ------------------------------------------------------------------------------
 
-@check("HG-PD001")
 def two_factor(hub: DockerHub) -> Iterator[Outcome]:
     names = ", ".join(str(m.get("username")) for m in hub.members()[:20])
     yield manual(f"2FA status is not in the API; verify these members by hand: {names}")
 
 
-@check("HG-PD002")
 def sso(hub: DockerHub) -> Iterator[Outcome]:
     yield manual("SSO enforcement is not in the API; verify it in the Admin Console")
 
 
-@check("HG-PD003")
 def owners(hub: DockerHub) -> Iterator[Outcome]:
     found = [str(m.get("username")) for m in hub.members()
              if str(m.get("role", "")).lower() == "owner" or "owners" in (m.get("groups") or [])]
@@ -238,14 +235,12 @@ def owners(hub: DockerHub) -> Iterator[Outcome]:
     yield (failed if len(found) > MAX_OWNERS else passed)(text)
 
 
-@check("HG-PD004")
 def team_permissions(hub: DockerHub) -> Iterator[Outcome]:
     teams = [f"{g.get('name')} ({g.get('member_count', '?')} members)" for g in hub.groups()]
     yield manual(f"review the repository permissions of {len(teams)} team(s): "
                  + (", ".join(teams) or "none"))
 
 
-@check("HG-PD005")
 def never_expiring(hub: DockerHub) -> Iterator[Outcome]:
     tokens = [t for t in hub.tokens() if t.active]
     for token in tokens:
@@ -255,7 +250,6 @@ def never_expiring(hub: DockerHub) -> Iterator[Outcome]:
     yield from _partial(hub, f"{len(tokens)} active token(s) checked")
 
 
-@check("HG-PD006")
 def unused(hub: DockerHub) -> Iterator[Outcome]:
     for token in (t for t in hub.tokens() if t.active):
         if token.last_used is None:
@@ -267,7 +261,6 @@ def unused(hub: DockerHub) -> Iterator[Outcome]:
     yield from _partial(hub, "every active token was used recently")
 
 
-@check("HG-PD007")
 def write_used_for_pulls(hub: DockerHub) -> Iterator[Outcome]:
     writers = [t for t in hub.tokens() if t.active and t.writes and t.last_used]
     labelled = [t for t in writers if any(w in t.label.lower() for w in ("pull", "read"))]
@@ -285,7 +278,6 @@ def write_used_for_pulls(hub: DockerHub) -> Iterator[Outcome]:
     yield from _partial(hub, f"{len(writers)} used write-scoped token(s) checked")
 
 
-@check("HG-PD008")
 def rotation(hub: DockerHub) -> Iterator[Outcome]:
     for token in (t for t in hub.tokens() if t.active):
         limit = PUSH_ROTATION_DAYS if token.writes else PULL_ROTATION_DAYS
@@ -309,7 +301,6 @@ def _partial(hub: DockerHub, summary: str) -> Iterator[Outcome]:
     yield passed(summary)
 
 
-@check("HG-PD009")
 def public_repositories(hub: DockerHub) -> Iterator[Outcome]:
     repos = hub.repositories()
     for repo in repos:
@@ -318,7 +309,6 @@ def public_repositories(hub: DockerHub) -> Iterator[Outcome]:
     yield passed(f"{len(repos)} repositories checked")
 
 
-@check("HG-PD010")
 def immutable_tags(hub: DockerHub) -> Iterator[Outcome]:
     for repo in hub.repositories():
         name = f"{hub.org}/{repo.get('name')}"
@@ -333,7 +323,6 @@ def immutable_tags(hub: DockerHub) -> Iterator[Outcome]:
                          name)
 
 
-@check("HG-PD011")
 def audit_log(hub: DockerHub) -> Iterator[Outcome]:
     events = hub.audit_events()
     if not events:
@@ -342,7 +331,6 @@ def audit_log(hub: DockerHub) -> Iterator[Outcome]:
         yield passed(f"{len(events)} audit event(s) in {AUDIT_DAYS} days")
 
 
-@check("HG-PD012")
 def push_bursts(hub: DockerHub) -> Iterator[Outcome]:
     pushes: dict[tuple[str, str], list[dt.datetime]] = defaultdict(list)
     for event in hub.audit_events():
@@ -377,17 +365,14 @@ def _actor(event: dict[str, Any]) -> str:
     return str(event.get("actor", ""))
 
 
-@check("HG-PD013")
 def webhooks(hub: DockerHub) -> Iterator[Outcome]:
     yield manual("webhooks are not in the public Hub API; review each repository's Webhooks")
 
 
-@check("HG-PD014")
 def scanning(hub: DockerHub) -> Iterator[Outcome]:
     yield manual("Docker Scout enrolment is not in the Hub API; verify it in Scout settings")
 
 
-@check("HG-PD015")
 def image_access(hub: DockerHub) -> Iterator[Outcome]:
     restricted = hub.settings().get("restricted_images")
     if not isinstance(restricted, dict) or not isinstance(restricted.get("enabled"), bool):
@@ -408,3 +393,24 @@ def check_org(org: str) -> str:
     if not org or not all(c.isalnum() or c in "-_." for c in org):
         raise InputError(f"not a Docker Hub organization name: {org!r}", where="--org")
     return org
+
+
+# The checks this module implements, one line each (the registry merges the tables:
+# an explicit list, nothing registers itself on import).
+CHECKS: dict[str, CheckFunction] = {
+    "HG-PD001": two_factor,
+    "HG-PD002": sso,
+    "HG-PD003": owners,
+    "HG-PD004": team_permissions,
+    "HG-PD005": never_expiring,
+    "HG-PD006": unused,
+    "HG-PD007": write_used_for_pulls,
+    "HG-PD008": rotation,
+    "HG-PD009": public_repositories,
+    "HG-PD010": immutable_tags,
+    "HG-PD011": audit_log,
+    "HG-PD012": push_bursts,
+    "HG-PD013": webhooks,
+    "HG-PD014": scanning,
+    "HG-PD015": image_access,
+}

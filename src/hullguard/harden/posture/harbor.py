@@ -17,7 +17,7 @@ from urllib.parse import quote, urlsplit
 
 from hullguard.errors import AuthError
 from hullguard.harden.posture.http import ApiClient, Memo
-from hullguard.harden.posture.registry import Outcome, check, failed, manual, passed
+from hullguard.harden.posture.registry import CheckFunction, Outcome, failed, manual, passed
 
 API = "/api/v2.0"
 USER_ENV, PASSWORD_ENV = "HULLGUARD_HARBOR_USERNAME", "HULLGUARD_HARBOR_PASSWORD"
@@ -92,19 +92,16 @@ def _true(value: Any) -> bool:
     return str(value).lower() == "true"
 
 
-@check("HG-PH001")
 def auth_mode(harbor: Harbor) -> Iterator[Outcome]:
     mode = str(harbor.config("auth_mode"))
     yield (passed if mode in CENTRAL_AUTH else failed)(f"auth_mode is {mode}")
 
 
-@check("HG-PH002")
 def self_registration(harbor: Harbor) -> Iterator[Outcome]:
     on = _true(harbor.config("self_registration"))
     yield (failed if on else passed)(f"self_registration is {str(on).lower()}")
 
 
-@check("HG-PH003")
 def project_creation(harbor: Harbor) -> Iterator[Outcome]:
     value = str(harbor.config("project_creation_restriction"))
     yield (passed if value == "adminonly" else failed)(
@@ -115,7 +112,6 @@ def _robot_name(robot: dict[str, Any]) -> str:
     return str(robot.get("name", robot.get("id", "?")))
 
 
-@check("HG-PH004")
 def robot_expiry(harbor: Harbor) -> Iterator[Outcome]:
     robots = [r for r in harbor.robots() if not r.get("disable")]
     for robot in robots:
@@ -124,7 +120,6 @@ def robot_expiry(harbor: Harbor) -> Iterator[Outcome]:
     yield passed(f"{len(robots)} enabled robot(s) checked")
 
 
-@check("HG-PH005")
 def robot_privilege(harbor: Harbor) -> Iterator[Outcome]:
     for robot in (r for r in harbor.robots() if not r.get("disable")):
         for permission in robot.get("permissions") or []:
@@ -140,7 +135,6 @@ def robot_privilege(harbor: Harbor) -> Iterator[Outcome]:
     yield passed("robot permissions checked")
 
 
-@check("HG-PH006")
 def robot_unused(harbor: Harbor) -> Iterator[Outcome]:
     names = ", ".join(_robot_name(r) for r in harbor.robots()[:20])
     yield manual(f"last use is not in the robot API; check the audit log for: {names or 'none'}")
@@ -166,17 +160,14 @@ def _flag(key: str, bad: bool, problem: str) -> Callable[[dict[str, str]], str]:
     return lambda meta: problem if _true(meta.get(key)) == bad else ""
 
 
-@check("HG-PH007")
 def public_projects(harbor: Harbor) -> Iterator[Outcome]:
     yield from _each_project(harbor, _flag("public", True, "is public"))
 
 
-@check("HG-PH008")
 def scan_on_push(harbor: Harbor) -> Iterator[Outcome]:
     yield from _each_project(harbor, _flag("auto_scan", False, "does not scan on push"))
 
 
-@check("HG-PH009")
 def prevent_vulnerable(harbor: Harbor) -> Iterator[Outcome]:
     yield from _each_project(harbor, _vulnerable_pulls)
 
@@ -190,19 +181,16 @@ def _vulnerable_pulls(meta: dict[str, str]) -> str:
     return ""
 
 
-@check("HG-PH010")
 def cosign(harbor: Harbor) -> Iterator[Outcome]:
     yield from _each_project(harbor, _flag("enable_content_trust_cosign", False,
                                            "does not enforce cosign signatures"))
 
 
-@check("HG-PH011")
 def notary(harbor: Harbor) -> Iterator[Outcome]:
     yield from _each_project(harbor, _flag("enable_content_trust", True,
                                            "relies on Notary v1 content trust (deprecated)"))
 
 
-@check("HG-PH012")
 def cve_allowlists(harbor: Harbor) -> Iterator[Outcome]:
     lists = [("system", harbor.allowlist())]
     lists += [(f"project {p.get('name')}", p.get("cve_allowlist") or {})
@@ -215,7 +203,6 @@ def cve_allowlists(harbor: Harbor) -> Iterator[Outcome]:
     yield passed(f"{len(lists)} allowlist(s) checked")
 
 
-@check("HG-PH013")
 def audit_forwarding(harbor: Harbor) -> Iterator[Outcome]:
     endpoint = harbor.config("audit_log_forward_endpoint")
     if endpoint:
@@ -224,7 +211,6 @@ def audit_forwarding(harbor: Harbor) -> Iterator[Outcome]:
         yield failed("audit_log_forward_endpoint is not set")
 
 
-@check("HG-PH014")
 def replication(harbor: Harbor) -> Iterator[Outcome]:
     policies = harbor.replications()
     for policy in policies:
@@ -240,7 +226,6 @@ def replication(harbor: Harbor) -> Iterator[Outcome]:
     yield passed(f"{len(policies)} replication rule(s) checked")
 
 
-@check("HG-PH015")
 def webhooks(harbor: Harbor) -> Iterator[Outcome]:
     for project in harbor.projects():
         name = str(project.get("name", ""))
@@ -254,3 +239,24 @@ def webhooks(harbor: Harbor) -> Iterator[Outcome]:
                     yield failed(f"project {name} webhook {hook.get('name')} sends to "
                                  f"{address} without verified TLS", name)
     yield passed(f"{len(harbor.projects())} project(s) checked")
+
+
+# The checks this module implements, one line each (the registry merges the tables:
+# an explicit list, nothing registers itself on import).
+CHECKS: dict[str, CheckFunction] = {
+    "HG-PH001": auth_mode,
+    "HG-PH002": self_registration,
+    "HG-PH003": project_creation,
+    "HG-PH004": robot_expiry,
+    "HG-PH005": robot_privilege,
+    "HG-PH006": robot_unused,
+    "HG-PH007": public_projects,
+    "HG-PH008": scan_on_push,
+    "HG-PH009": prevent_vulnerable,
+    "HG-PH010": cosign,
+    "HG-PH011": notary,
+    "HG-PH012": cve_allowlists,
+    "HG-PH013": audit_forwarding,
+    "HG-PH014": replication,
+    "HG-PH015": webhooks,
+}

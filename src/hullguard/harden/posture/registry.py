@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from hullguard.harden.posture.http import Denied
-from hullguard.lint.registry import parse_level, registrar
+from hullguard.lint.registry import merged, parse_level
 from hullguard.model import Severity
 from hullguard.model.lint import LEVELS, LintCheck, LintFinding, LintReport
 
@@ -46,8 +46,6 @@ def manual(message: str, location: str = "") -> Outcome:
 
 
 CheckFunction = Callable[[Any], Iterable[Outcome]]
-_FUNCTIONS: dict[str, CheckFunction] = {}
-check = registrar(_FUNCTIONS, "posture check")
 
 
 @cache
@@ -89,9 +87,10 @@ def enforced(level: str, platform: str) -> tuple[LintCheck, ...]:
 
 
 def functions() -> dict[str, CheckFunction]:
-    from hullguard.harden.posture import distribution, dockerhub, harbor  # noqa: F401
+    """Every posture check's function, by id: the one list of the platforms' check modules."""
+    from hullguard.harden.posture import distribution, dockerhub, harbor
 
-    return dict(_FUNCTIONS)
+    return merged((distribution.CHECKS, dockerhub.CHECKS, harbor.CHECKS), "posture check")
 
 
 def run(platform: str, context: Any, target: str, level: str,
