@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -111,13 +112,24 @@ def pushed(registry_server: RegistryServer, tmp_path: Path) -> Iterator[str]:
     yield registry_server.ref("timing/alpine", "v1")
 
 
-def test_a_registry_image_counts_its_downloads_as_registry_time(pushed: str) -> None:
+def test_a_registry_image_counts_its_downloads_as_registry_time(
+        pushed: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """The layer blob is fetched (and verified) by ``walk_layer`` before its entries are
-    read: that is registry time; walking the downloaded blob is walk time."""
+    read: that is registry time; walking the downloaded blob is walk time. The real download
+    is slowed by a known delay, which must land in registry time, not in the walk."""
+    real = RegistryClient.fetch_blob
+    delay = 2.0  # far above an Alpine walk's 0.1-0.2 s, even on a loaded machine
+
+    def slow(self: RegistryClient, repository: str, descriptor: Any, path: Path) -> Path:
+        time.sleep(delay)
+        return real(self, repository, descriptor, path)
+
+    monkeypatch.setattr(RegistryClient, "fetch_blob", slow)
     outcome, wall = timed(ImageJob(pushed, pushed, options=JobOptions(layer_cache="off")))
     timings = outcome.timings
     assert outcome.result.scanned, outcome.result.error
-    assert timings.registry_s > 0 and timings.walk_s > 0
+    assert timings.registry_s >= delay
+    assert 0 < timings.walk_s < delay
     assert timings.total_s <= wall
 
 
