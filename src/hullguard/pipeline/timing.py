@@ -14,7 +14,8 @@ job's wall time. What each figure includes:
 - ``walk_s``: reading the layers' entries (decompression, the catalogers, the secret scan),
   layer-cache replays, the post-walk decisions and redaction, and the stored-SBOM lookup
   before them (an SBOM stored for the digest leaves only the secret scan's walk).
-- ``match_s``: matching the SBOM against the advisory database.
+- ``match_s``: matching the SBOM against the advisory database (a process's first job
+  also opens the database here, unless a pool initializer opened it before).
 - ``write_s``: recording the result: the journal entry written by the fleet's one writer.
 
 Not in any figure: the journal lookup, process start-up, queue transit, and the store
