@@ -19,6 +19,7 @@ from hullguard.model import Sbom
 from hullguard.model.inventory import Origin
 from hullguard.model.problem import Problem
 from hullguard.pipeline.codec import from_plain, to_plain
+from hullguard.pipeline.timing import Timings
 from hullguard.respond.model import ImageResult
 
 JOB_SCHEMA = "hullguard-image-job/1"
@@ -60,20 +61,26 @@ class ImageJob:
 @dataclass(frozen=True)
 class ImageOutcome:
     """What a worker hands back: the result and, for a fresh scan, the journal key to record
-    its SBOM and secrets under ("" = nothing to journal: reused, an SBOM file, a failure)."""
+    its SBOM and secrets under ("" = nothing to journal: reused, an SBOM file, a failure),
+    and where the job's time went (a measurement, not part of the result: outcomes of two
+    runs of one job compare equal)."""
 
     result: ImageResult
     journal_key: str = ""
+    timings: Timings = field(default=Timings(), compare=False)
 
     def to_json(self) -> str:
         return json.dumps({"schema": OUTCOME_SCHEMA, "journal_key": self.journal_key,
-                           "result": result_to_plain(self.result)}, sort_keys=True)
+                           "result": result_to_plain(self.result),
+                           "timings": to_plain(self.timings)}, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> ImageOutcome:
         doc = _document(text, OUTCOME_SCHEMA)
         key = from_plain(str, doc.get("journal_key", ""), "image outcome")
-        return cls(result_from_plain(doc.get("result")), key)
+        # an outcome from a worker of an earlier release has no timings: zeros
+        timings = from_plain(Timings, doc.get("timings", {}), "image outcome timings")
+        return cls(result_from_plain(doc.get("result")), key, timings)
 
 
 def result_to_plain(result: ImageResult) -> dict[str, Any]:
@@ -104,7 +111,7 @@ def problem_of(error: BaseException) -> Problem:
     return Problem("internal", message=f"internal error: {type(error).__name__}: {error}")
 
 
-__all__ = ["ImageJob", "ImageOutcome", "JobOptions", "problem_of"]
+__all__ = ["ImageJob", "ImageOutcome", "JobOptions", "Timings", "problem_of"]
 
 
 def named_sbom(sbom: Sbom, job: ImageJob) -> Sbom:

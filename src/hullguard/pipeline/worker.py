@@ -13,13 +13,14 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from hullguard.errors import HullguardError
 from hullguard.model import Finding, Sbom
 from hullguard.model.secret import SecretFinding
 from hullguard.pipeline.jobs import ImageJob, ImageOutcome, JobOptions, problem_of
+from hullguard.pipeline.timing import PhaseClock, TimedSource
 from hullguard.respond.model import ImageResult
 
 if TYPE_CHECKING:
@@ -107,13 +108,16 @@ def init_pool_worker(options: JobOptions) -> None:
 
 
 def run_image_job(job: ImageJob) -> ImageOutcome:
-    """Scan one image; never raises."""
+    """Scan one image; never raises. The outcome says where the time went (even a failure's:
+    up to the failure)."""
+    clock = PhaseClock()
     try:
-        return _scan(job, worker_context(job.options))
+        outcome = _scan(job, worker_context(job.options), clock)
     except HullguardError as error:
-        return ImageOutcome(_failed(job, error))
+        outcome = ImageOutcome(_failed(job, error))
     except Exception as error:  # a bug or an unforeseen input must not stop the fleet
-        return ImageOutcome(_failed(job, error))
+        outcome = ImageOutcome(_failed(job, error))
+    return replace(outcome, timings=clock.timings())
 
 
 def run_image_job_json(text: str) -> str:
@@ -125,8 +129,9 @@ def _failed(job: ImageJob, error: BaseException) -> ImageResult:
     return ImageResult(job.reference, job.source, job.origin, problem=problem_of(error))
 
 
-def _scan(job: ImageJob, context: WorkerContext) -> ImageOutcome:
-    """One walk of the image feeds both the catalog engine and the secret scanner."""
+def _scan(job: ImageJob, context: WorkerContext, clock: PhaseClock) -> ImageOutcome:
+    """One walk of the image feeds both the catalog engine and the secret scanner; ``clock``
+    hears the phase boundaries (see :mod:`hullguard.pipeline.timing`)."""
     from hullguard.images import open_image, parse_source
     from hullguard.respond.journal import Journal, journal_key
     from hullguard.secrets.redact import redact_sbom
@@ -135,9 +140,12 @@ def _scan(job: ImageJob, context: WorkerContext) -> ImageOutcome:
     if parse_source(job.source).kind == "sbom":  # an SBOM file: nothing to walk, no journal
         from hullguard.catalog import catalog_image
 
-        sbom = redact_sbom(catalog_image(job.source, options.source))
-        return ImageOutcome(_result(job, context, sbom, ()))
-    with open_image(job.source, options.source) as source:
+        with clock.phase("walk"):
+            sbom = redact_sbom(catalog_image(job.source, options.source))
+        return ImageOutcome(_result(job, context, clock, sbom, ()))
+    with clock.phase("registry"):
+        opened = open_image(job.source, options.source)
+    with opened as source:
         _check_digest(job, source)
         key = journal_key(source.info, job.source, options.secrets)
         reused, warning = Journal(options.journal).load(key) \
@@ -145,9 +153,11 @@ def _scan(job: ImageJob, context: WorkerContext) -> ImageOutcome:
         if reused is not None and reused.sbom.image.config_digest != source.info.config_digest:
             reused, warning = None, "journal entry for another image ignored; scanned again"
         if reused is not None:
-            return ImageOutcome(_result(job, context, reused.sbom, reused.secrets, True))
-        sbom, secrets = _walk(job, context, source)
-    result = _result(job, context, sbom, secrets, warnings=(warning,) if warning else ())
+            return ImageOutcome(_result(job, context, clock, reused.sbom, reused.secrets, True))
+        with clock.phase("walk"):
+            sbom, secrets = _walk(job, context, TimedSource(source, clock))
+    result = _result(job, context, clock, sbom, secrets,
+                     warnings=(warning,) if warning else ())
     return ImageOutcome(result, key)
 
 
@@ -162,11 +172,13 @@ def _check_digest(job: ImageJob, source: ImageSource) -> None:
                              hint="the tag moved since the inventory: run again")
 
 
-def _result(job: ImageJob, context: WorkerContext, sbom: Sbom,
+def _result(job: ImageJob, context: WorkerContext, clock: PhaseClock, sbom: Sbom,
             secrets: tuple[SecretFinding, ...], reused: bool = False,
             warnings: tuple[str, ...] = ()) -> ImageResult:
     """Findings are always matched now, against the database of this run."""
-    return ImageResult(job.reference, job.source, job.origin, sbom, _match(sbom, context),
+    with clock.phase("match"):
+        findings = _match(sbom, context)
+    return ImageResult(job.reference, job.source, job.origin, sbom, findings,
                        secrets, reused=reused, warnings=warnings)
 
 
