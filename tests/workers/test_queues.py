@@ -6,9 +6,10 @@ is submitted on ``push``. The push job must finish while most of the backlog sti
 
 - one worker consuming both queues (``push,rescan``, one process): on Redis the push job is
   taken as soon as the running scan ends (the channel polls ``push`` first); on RabbitMQ
-  each freed slot goes to ``push`` with probability 1/2 (the broker's channel limiter picks
-  among the waiting queues at random), so it waits for the running scan and on average one
-  more: the test allows a third of the backlog (a chance of 2^-10 to fail by bad luck);
+  each freed slot goes to ``push`` with a chance of about 1/2 (the broker's channel limiter
+  picks among the waiting queues at random), so it waits for the running scan and on
+  average one more (measured: after 1, 1, 1, 4 and 5 of 30): the test allows half (a
+  chance of about 2^-14 to fail by bad luck at 1/2, 0.05 % even at the 0.42 measured);
 - a dedicated ``--queues push`` worker beside a ``--queues rescan`` one (RabbitMQ): the
   push job never waits behind a rescan at all.
 
@@ -64,7 +65,7 @@ def test_a_push_job_overtakes_a_rescan_backlog_on_a_shared_worker(
         broker: Broker, worker_registry: RegistryServer, fleet: list[Pushed],
         fleet_db: Path, tmp_path: Path) -> None:
     before = overtake(broker, ["push,rescan"], worker_registry, fleet, fleet_db, tmp_path)
-    assert before <= (2 if broker.kind == "redis" else BACKLOG // 3), before
+    assert before <= (2 if broker.kind == "redis" else BACKLOG // 2), before
 
 
 def test_a_dedicated_push_worker_never_waits_for_the_backlog(

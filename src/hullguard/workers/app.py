@@ -12,9 +12,9 @@
   channel polls its queues in sorted order (``queue_order_strategy="sorted"``; ``push``
   sorts before ``rescan``), so a waiting push job is always taken first. RabbitMQ: the
   broker offers the freed slot to the non-empty queues in random order (its channel
-  limiter), so a push job goes next with probability 1/2 per freed slot: it waits for the
-  running scans and, on average, one more, never for the backlog. For a hard bound run a
-  pool with ``--queues push`` (docs/workers.md, "Separate queues").
+  limiter), so a push job goes next with a chance of about 1/2 per freed slot: it waits
+  for the running scans and, on average, one more, not for the backlog. For a hard bound
+  run a pool with ``--queues push`` (docs/workers.md, "Separate queues").
 - Results: an outcome travels back to the submitter through Celery's result channel
   (``rpc://`` on RabbitMQ, the Redis instance itself on Redis) only to be collected;
   the durable record is the store (PostgreSQL or SQLite), written by the one writer.
