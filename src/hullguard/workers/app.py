@@ -6,9 +6,15 @@
 - One message at a time per worker process (prefetch 1): a long scan does not hold back
   jobs another process could take.
 - Queues: ``push`` (webhooks, API), ``rescan`` (fleet-wide and scheduled) and ``dead`` (jobs
-  that kept failing). A worker consumes ``push`` and ``rescan`` by default; Celery's AMQP
-  and Redis consumers take from every queue they listen to, so a deep ``rescan`` backlog
-  does not starve ``push``; for a hard guarantee run some workers with ``--queues push``.
+  that kept failing). A worker consumes ``push`` and ``rescan`` by default. With prefetch 1
+  and late acknowledgement a worker holds no backlog of its own: a process that frees up
+  asks the broker for its next message, and the broker chooses the queue. Redis: the
+  channel polls its queues in sorted order (``queue_order_strategy="sorted"``; ``push``
+  sorts before ``rescan``), so a waiting push job is always taken first. RabbitMQ: the
+  broker offers the freed slot to the non-empty queues in random order (its channel
+  limiter), so a push job goes next with a chance of about 1/2 per freed slot: it waits
+  for the running scans and, on average, one more, not for the backlog. For a hard bound
+  run a pool with ``--queues push`` (docs/workers.md, "Separate queues").
 - Results: an outcome travels back to the submitter through Celery's result channel
   (``rpc://`` on RabbitMQ, the Redis instance itself on Redis) only to be collected;
   the durable record is the store (PostgreSQL or SQLite), written by the one writer.
@@ -62,7 +68,10 @@ def make_app(broker: str) -> Celery:
         broker_connection_timeout=CONNECT_TIMEOUT, broker_connection_retry_on_startup=True,
         # Redis: an unacknowledged message returns to the queue after this long (a worker
         # killed mid-scan); longer than the longest scan, or a slow scan runs twice.
-        broker_transport_options={"visibility_timeout": 3600},
+        # Redis: poll queues in sorted order, "push" before "rescan" (the default round robin
+        # would alternate); RabbitMQ ignores this option.
+        broker_transport_options={"visibility_timeout": 3600,
+                                  "queue_order_strategy": "sorted"},
         result_expires=24 * 3600, worker_hijack_root_logger=False,
         worker_cancel_long_running_tasks_on_connection_loss=False)
     from hullguard.workers.tasks import register
