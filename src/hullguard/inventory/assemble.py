@@ -99,7 +99,7 @@ class Assembler:
     def add_occurrence(self, occurrence: ImageOccurrence) -> None:
         """Deduplicate by (reference, location); keep a running digest when one side has it
         (``kubectl get all`` lists a Deployment, its ReplicaSet and its Pods)."""
-        key = (occurrence.ref.name, occurrence.location)
+        key = (occurrence.ref.key, occurrence.location)
         previous = self.occurrences.get(key)
         if previous is None or (occurrence.running_digest and not previous.running_digest):
             self.occurrences[key] = occurrence
@@ -194,7 +194,7 @@ class Assembler:
         workloads = self._workloads()
         grouped: dict[str, list[ImageOccurrence]] = defaultdict(list)
         for occurrence in self.occurrences.values():
-            grouped[occurrence.ref.name].append(occurrence)
+            grouped[occurrence.ref.key].append(occurrence)
         images = tuple(
             InventoryImage(occs[0].ref, origin(occs[0].ref),
                            tuple(sorted(occs, key=lambda o: o.location)))

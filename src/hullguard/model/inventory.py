@@ -54,7 +54,7 @@ class ImageRef:
     digest: str = ""
 
     @property
-    def name(self) -> str:
+    def key(self) -> str:
         """``registry/repository[:tag][@digest]``: the deduplication key."""
         text = f"{self.registry}/{self.repository}"
         if self.tag:
@@ -62,7 +62,7 @@ class ImageRef:
         return f"{text}@{self.digest}" if self.digest else text
 
     def __str__(self) -> str:
-        return self.name
+        return self.key
 
 
 @dataclass(frozen=True, order=True)
@@ -204,4 +204,4 @@ class Inventory:
         return next((w for w in self.workloads if w.key == key), None)
 
     def image(self, name: str) -> InventoryImage | None:
-        return next((i for i in self.images if i.ref.name == name), None)
+        return next((i for i in self.images if i.ref.key == name), None)

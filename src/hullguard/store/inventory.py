@@ -69,7 +69,7 @@ def create_tables(engine: Engine) -> None:
 def _occurrence_row(occ: ImageOccurrence) -> dict[str, Any]:
     loc = occ.location
     return {"registry": occ.ref.registry, "repository": occ.ref.repository, "tag": occ.ref.tag,
-            "ref_digest": occ.ref.digest, "ref_name": occ.ref.name, "raw": occ.raw,
+            "ref_digest": occ.ref.digest, "ref_name": occ.ref.key, "raw": occ.raw,
             "kind": loc.kind.value, "path": loc.path, "line": loc.line,
             "namespace": loc.namespace, "workload_kind": loc.workload_kind,
             "workload": loc.workload, "container": loc.container,
@@ -106,8 +106,8 @@ def replace_inventory(conn: Connection, inventory: Inventory) -> None:
         conn.execute(insert(workloads), [_workload_row(w) for w in inventory.workloads])
     if inventory.declared_bases:
         conn.execute(insert(declared), [
-            {"dockerfile": d.dockerfile, "base": d.base.name, "line": d.line,
-             "stage": d.stage, "target": d.target.name if d.target else "",
+            {"dockerfile": d.dockerfile, "base": d.base.key, "line": d.line,
+             "stage": d.stage, "target": d.target.key if d.target else "",
              "consumer": d.consumer} for d in inventory.declared_bases])
     if inventory.issues:
         conn.execute(insert(issues), [
@@ -192,7 +192,7 @@ def load_inventory(engine: Engine) -> Inventory:
     with engine.connect() as conn:
         for row in conn.execute(select(occurrences).order_by(occurrences.c.id)):
             occ = occurrence_from_row(row)
-            grouped[occ.ref.name].append(occ)
+            grouped[occ.ref.key].append(occ)
         loaded = [workload_from_row(r) for r in conn.execute(select(workloads))]
         bases = [_declared_from_row(r) for r in conn.execute(select(declared))]
         found = [InventoryIssue(r.path, r.message, r.line, r.severity)

@@ -254,7 +254,7 @@ def test_dockerfile_from_arg_and_copy(tmp_path: Path, monkeypatch: pytest.Monkey
         DOCKERFILE.splitlines(True), Path("Dockerfile").read_text().splitlines(True),
         "a/Dockerfile", "b/Dockerfile")))
     inventory = collect(["Dockerfile"], environ={})
-    uses = sorted(o.ref.name for i in inventory.images for o in i.occurrences)
+    uses = sorted(o.ref.key for i in inventory.images for o in i.occurrences)
     pinned = [u for u in uses if u != "ghcr.io/acme/base-amd64:1"]  # the per-platform one
     assert len(pinned) == 4 and all(u.startswith(f"{TARGET}/library/") for u in pinned), uses
     code, _, err = run(["Dockerfile", "--map", "m.json", "--write"])
