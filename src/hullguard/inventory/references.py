@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from hullguard.images.reference import DOCKER_HUB, parse_reference
+from hullguard.images.reference import parse_reference
 from hullguard.model.inventory import ImageRef, Origin
+from hullguard.model.reference import DOCKER_HUB
 
 # Well-known public registries other than Docker Hub; anything else counts as internal.
 PUBLIC_REGISTRIES = frozenset({
