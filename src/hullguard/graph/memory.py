@@ -35,7 +35,7 @@ def image_names(info: ImageInfo) -> tuple[list[str], list[str]]:
             continue
         names.append(ref.key)
         if ref.digest:
-            digests.append(ref.digest)
+            digests.append(ref.digest_text)
     if not names and info.source_kind != "registry":
         names.append(info.reference)  # kind:/absolute/path: stable whatever the cwd was
     return list(dict.fromkeys(names)), list(dict.fromkeys(digests))
@@ -72,7 +72,7 @@ class MemoryGraph:
         for image in inventory.images:
             for occ in image.occurrences:
                 self._by_name[occ.ref.key].append(occ)
-                for digest in {occ.ref.digest, occ.running_digest} - {""}:
+                for digest in {occ.ref.digest_text, occ.running_digest} - {""}:
                     self._by_digest[digest].append(occ)
         self._declared = declared_edges(inventory)
 

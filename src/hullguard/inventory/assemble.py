@@ -26,7 +26,6 @@ from hullguard.model.inventory import (
     DeclaredBase,
     Exposure,
     ImageOccurrence,
-    ImageRef,
     Inventory,
     InventoryImage,
     InventoryIssue,
@@ -34,6 +33,7 @@ from hullguard.model.inventory import (
     SourceLocation,
     Workload,
 )
+from hullguard.model.reference import ImageReference
 
 COMPOSE_KIND = "compose-service"
 _WHERE_LINE_RE = re.compile(r"^(.*):(\d+)$")
@@ -80,7 +80,7 @@ class Assembler:
         for line, message in entries:
             self.issue(path, message, line, severity)
 
-    def try_normalize(self, text: str, path: str, line: int) -> ImageRef | None:
+    def try_normalize(self, text: str, path: str, line: int) -> ImageReference | None:
         if not text:
             return None
         if "$" in text:

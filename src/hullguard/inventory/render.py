@@ -41,7 +41,7 @@ def _occurrence(occ: ImageOccurrence) -> dict[str, Any]:
 def _image(image: InventoryImage) -> dict[str, Any]:
     ref = image.ref
     return {"reference": ref.key, "registry": ref.registry, "repository": ref.repository,
-            "tag": ref.tag or None, "digest": ref.digest or None, "origin": image.origin.value,
+            "tag": ref.tag or None, "digest": ref.digest_text or None, "origin": image.origin.value,
             "running_digests": list(image.running_digests),
             "occurrences": [_occurrence(o) for o in image.occurrences]}
 
@@ -88,7 +88,7 @@ def _short_name(image: InventoryImage) -> str:
     ref = image.ref
     if not ref.digest:
         return ref.key
-    return ref.key[: -len(ref.digest)] + ref.digest[:19]
+    return ref.key[: -len(ref.digest_text)] + ref.digest_text[:19]
 
 
 def to_table(inventory: Inventory) -> str:

@@ -16,13 +16,13 @@ from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.engine import Connection
 
 from hullguard.inventory.references import origin
+from hullguard.model.image import Digest
 from hullguard.model.inventory import (
     Criticality,
     DeclaredBase,
     Environment,
     Exposure,
     ImageOccurrence,
-    ImageRef,
     Inventory,
     InventoryImage,
     InventoryIssue,
@@ -30,6 +30,7 @@ from hullguard.model.inventory import (
     SourceLocation,
     Workload,
 )
+from hullguard.model.reference import ImageReference
 from hullguard.store.models import (
     DeclaredRecord,
     IssueRecord,
@@ -69,7 +70,7 @@ def create_tables(engine: Engine) -> None:
 def _occurrence_row(occ: ImageOccurrence) -> dict[str, Any]:
     loc = occ.location
     return {"registry": occ.ref.registry, "repository": occ.ref.repository, "tag": occ.ref.tag,
-            "ref_digest": occ.ref.digest, "ref_name": occ.ref.key, "raw": occ.raw,
+            "ref_digest": occ.ref.digest_text, "ref_name": occ.ref.key, "raw": occ.raw,
             "kind": loc.kind.value, "path": loc.path, "line": loc.line,
             "namespace": loc.namespace, "workload_kind": loc.workload_kind,
             "workload": loc.workload, "container": loc.container,
@@ -145,8 +146,16 @@ def occurrence_from_values(values: Sequence[Any]) -> ImageOccurrence:
      workload, container, helm_source, running_digest, role) = values
     location = SourceLocation(_KINDS[kind], path, line, namespace, workload_kind, workload,
                               container, helm_source)
-    return ImageOccurrence(ImageRef(registry, repository, tag, ref_digest), raw, location,
-                           running_digest, role)
+    return ImageOccurrence(reference_from_columns(registry, repository, tag, ref_digest), raw,
+                           location, running_digest, role)
+
+
+def reference_from_columns(registry: str, repository: str, tag: str,
+                           digest: str) -> ImageReference:
+    """The one adapter from the text columns back to the value (the digest column keeps
+    \"\" for none: :attr:`ImageReference.digest_text`)."""
+    return ImageReference(registry, repository, tag,
+                          Digest.parse(digest, where="stored reference") if digest else None)
 
 
 def occurrence_from_row(row: Any) -> ImageOccurrence:
