@@ -91,7 +91,7 @@ def test_demo_fleet_diff_write_reinventory_idempotent(fleet: Path) -> None:
         assert ref.digest and not ref.tag, ref
     sources = {mirror_name(parse_reference(s), parse_target(TARGET)): fake_digest(s)
                for s in DEMO_SOURCES}
-    assert {f"{r.registry}/{r.repository}": r.digest for r in refs}.items() <= sources.items()
+    assert {f"{r.registry}/{r.repository}": r.digest_text for r in refs}.items() <= sources.items()
 
     written = snapshot(fleet)
     code, out, err = run(["fleet", "--map", "mapping.json", "--write"])
