@@ -75,7 +75,7 @@ def test_store_round_trip(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(app, ["inventory", str(FIXTURES / "helm"), "--store", str(store)])
     assert result.exit_code == 0, result.output
     stored = load_inventory(make_engine(str(store)))
-    assert [i.ref.name for i in stored.images] == ["mcr.microsoft.com/dotnet/aspnet:8.0"]
+    assert [i.ref.key for i in stored.images] == ["mcr.microsoft.com/dotnet/aspnet:8.0"]
     assert {w.key for w in stored.workloads} == {"staging/Deployment/storefront",
                                                  "staging/Deployment/storefront-worker"}
 

@@ -13,11 +13,11 @@ from hullguard.model.inventory import (
     Environment,
     Exposure,
     ImageOccurrence,
-    ImageRef,
     SourceKind,
     SourceLocation,
     Workload,
 )
+from hullguard.model.reference import ImageReference
 from tests.support.env import tool
 
 HOSTILE = 'evil"name\\with\nnewline<script>#|`'
@@ -31,8 +31,8 @@ def _result() -> BlastRadius:
                         environment=Environment.PRODUCTION)
     location = SourceLocation(SourceKind.KUBERNETES, f"/m/{HOSTILE}.yaml", 9, "shop", "Deployment",
                               "web", "app")
-    occurrence = ImageOccurrence(ImageRef("registry.example", "app", "2"), "registry.example/app:2",
-                                 location)
+    occurrence = ImageOccurrence(ImageReference("registry.example", "app", "2"),
+                                 "registry.example/app:2", location)
     usage = Usage("registry.example/app:2", occurrence, workload, "reference")
     return BlastRadius("alpine:3.18", [base.id], {n.id: n for n in (base, child, grandchild)},
                        {base.id: [child.id], child.id: [grandchild.id]}, [], [usage])

@@ -5,8 +5,9 @@ from pathlib import Path
 import pytest
 
 from hullguard.errors import InputError
-from hullguard.images.reference import ImageReference, parse_reference, parse_source
+from hullguard.images.reference import parse_reference, parse_source
 from hullguard.model import Digest
+from hullguard.model.reference import ImageReference
 
 HEX = "a" * 64
 

@@ -47,7 +47,7 @@ def test_normalization_and_dedup(inventory: Inventory) -> None:
     assert places == {"shop/Deployment/web", "shop/ReplicaSet/legacy",
                       "storefront/compose-service/proxy"}
     assert inventory.image("docker.io/library/alpine:latest") is not None  # implied tag
-    names = [i.ref.name for i in inventory.images]
+    names = [i.ref.key for i in inventory.images]
     assert len(names) == len(set(names))
 
 
@@ -64,7 +64,7 @@ def test_kubectl_pods_merge_into_their_deployment(inventory: Inventory) -> None:
 
 
 def test_origins(inventory: Inventory) -> None:
-    origin = {i.ref.name: i.origin for i in inventory.images}
+    origin = {i.ref.key: i.origin for i in inventory.images}
     assert origin["docker.io/library/redis:7.2-alpine"] is Origin.DOCKER_HUB
     assert origin["quay.io/coreos/etcd:v3.5.11"] is Origin.PUBLIC
     assert origin["registry.k8s.io/pause:3.9"] is Origin.PUBLIC
@@ -120,10 +120,10 @@ def test_compose_build_reads_the_dockerfile(inventory: Inventory) -> None:
     python = inventory.image("docker.io/library/python:3.12-slim")  # build arg beats ARG default
     assert python is not None
     assert {o.role for o in python.occurrences} == {"build", "final"}
-    bases = {d.base.name: d for d in inventory.declared_bases}
+    bases = {d.base.key: d for d in inventory.declared_bases}
     declared = bases["docker.io/library/python:3.12-slim"]
     assert declared.target is not None
-    assert declared.target.name == "registry.corp.example:5000/storefront/web:2.4.1"
+    assert declared.target.key == "registry.corp.example:5000/storefront/web:2.4.1"
     assert declared.consumer == "storefront/compose-service/web"
     worker = bases["registry.corp.example:5000/base/worker:1.0"]
     assert worker.target is None and worker.consumer == "storefront/compose-service/worker"
@@ -134,7 +134,7 @@ def test_dockerfile_stages(inventory: Inventory) -> None:
     assert golang is not None and golang.occurrences[0].role == "build"
     assert golang.occurrences[0].location.container == "builder"
     assert inventory.image("docker.io/library/scratch:latest") is None
-    assert all("inside-heredoc" not in i.ref.name for i in inventory.images)
+    assert all("inside-heredoc" not in i.ref.key for i in inventory.images)
 
 
 def test_helm_source_is_kept(inventory: Inventory) -> None:
@@ -254,6 +254,6 @@ def test_text_files_that_are_not_image_lists(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("remember to rotate the keys\n")
     (tmp_path / "images.txt").write_text("redis:7\nghcr.io/x/y:1\n")
     inventory = collect([tmp_path], environ={})
-    assert [i.ref.name for i in inventory.images] == ["docker.io/library/redis:7",
+    assert [i.ref.key for i in inventory.images] == ["docker.io/library/redis:7",
                                                       "ghcr.io/x/y:1"]
     assert inventory.issues == ()

@@ -22,7 +22,6 @@ from hullguard.model.inventory import (
     Environment,
     Exposure,
     ImageOccurrence,
-    ImageRef,
     Inventory,
     InventoryImage,
     Origin,
@@ -31,6 +30,7 @@ from hullguard.model.inventory import (
     Workload,
 )
 from hullguard.model.problem import Problem
+from hullguard.model.reference import ImageReference
 from hullguard.model.secret import FileState, SecretFinding, SecretLocation
 from hullguard.respond.model import ImageResult, Incident
 from hullguard.triage import triage
@@ -58,12 +58,12 @@ def incident() -> Incident:
     loc = SourceLocation(SourceKind.KUBERNETES, "k8s/web.yaml", 12, "shop-prod", "Deployment",
                          "web", "web")
     inventory = Inventory(
-        images=(InventoryImage(ImageRef("registry.shop.internal", "shop/web", "1.4.2"),
+        images=(InventoryImage(ImageReference("registry.shop.internal", "shop/web", "1.4.2"),
                                Origin.INTERNAL, (ImageOccurrence(
-                                   ImageRef("registry.shop.internal", "shop/web", "1.4.2"),
+                                   ImageReference("registry.shop.internal", "shop/web", "1.4.2"),
                                    WEB, loc),)),
-                InventoryImage(ImageRef("docker.io", "library/redis", "7.2"), Origin.DOCKER_HUB,
-                               ())),
+                InventoryImage(ImageReference("docker.io", "library/redis", "7.2"),
+                               Origin.DOCKER_HUB, ())),
         workloads=(web,), sources=("k8s/web.yaml",))
     findings = (_finding("pyyaml", "5.3", "CVE-2020-1747", Severity.CRITICAL, "5.3.1"),
                 _finding("requests", "2.19.1", "CVE-2018-18074", Severity.HIGH, "2.20.0"))

@@ -25,7 +25,6 @@ from hullguard.model.inventory import (
     Criticality,
     Environment,
     ImageOccurrence,
-    ImageRef,
     InventoryImage,
     Origin,
     SourceKind,
@@ -33,6 +32,7 @@ from hullguard.model.inventory import (
     Workload,
 )
 from hullguard.model.problem import Problem
+from hullguard.model.reference import ImageReference
 from hullguard.respond.coverage import attach_coverage
 from hullguard.respond.declaration import render_declaration
 from hullguard.respond.model import Incident
@@ -43,7 +43,7 @@ from tests.support.browser import Browser
 from tests.vuln.feeds import scan_db
 
 TOOLS = "docker.io/library/aaa-tools:1"
-TOOLS_REF = ImageRef("docker.io", "library/aaa-tools", "1")
+TOOLS_REF = ImageReference("docker.io", "library/aaa-tools", "1")
 SKIPPED = "/var/lib/dpkg/status: truncated\nat byte 4096"
 
 

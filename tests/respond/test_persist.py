@@ -43,7 +43,7 @@ def test_respond_records_scans_inventory_and_lineage(tmp_path: Path, store_url: 
     engine = make_engine(store_url)
     try:
         stored = load_inventory(engine)
-        assert {i.ref.name for i in stored.images} == {i.name for i in incident.images}
+        assert {i.ref.key for i in stored.images} == {i.name for i in incident.images}
         graph = StoreGraph(engine)
         base = graph.resolve("docker.io/library/alpine:3.10")
         assert base, "the base image is indexed"

@@ -251,7 +251,7 @@ def test_reads_never_migrate(tmp_path: Path, engines: list[Engine]) -> None:
     data = path.read_bytes()
     digest = old_store.rows_of(engine)["images"][0][2]
     assert load_sbom_by_digest(url, digest) is not None
-    assert load_inventory(make_engine(url, must_exist=True)).images[0].ref.name == \
+    assert load_inventory(make_engine(url, must_exist=True)).images[0].ref.key == \
         old_store.NAME
     with StoreGraph(make_engine(url, must_exist=True)) as graph:
         assert lineage(graph, old_store.NAME).image.names == (old_store.NAME,)

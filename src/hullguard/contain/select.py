@@ -48,10 +48,10 @@ def by_base(incident: IncidentFolder, inventory: Inventory, base: str) -> dict[s
     images = descendants(root, edges)
     selected: dict[str, list[str]] = {}
     for image in inventory.images:
-        if image.ref.name in images:
+        if image.ref.key in images:
             for key in image.workload_keys:
                 selected.setdefault(key, []).append(
-                    f"runs {image.ref.name}, in the blast radius of {root}")
+                    f"runs {image.ref.key}, in the blast radius of {root}")
     return selected
 
 

@@ -120,7 +120,7 @@ def service_writes(key: str, inventory: Inventory,
     found = ImageWrites()
     for image in inventory.images:
         if any(o.location.workload_key == key for o in image.occurrences):
-            _add_image(found, key, image.ref.name, inventory, incident)
+            _add_image(found, key, image.ref.key, inventory, incident)
     return found
 
 

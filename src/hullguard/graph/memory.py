@@ -33,9 +33,9 @@ def image_names(info: ImageInfo) -> tuple[list[str], list[str]]:
             ref = normalize(text)
         except HullguardError:
             continue
-        names.append(ref.name)
+        names.append(ref.key)
         if ref.digest:
-            digests.append(ref.digest)
+            digests.append(ref.digest_text)
     if not names and info.source_kind != "registry":
         names.append(info.reference)  # kind:/absolute/path: stable whatever the cwd was
     return list(dict.fromkeys(names)), list(dict.fromkeys(digests))
@@ -51,7 +51,7 @@ def _name_texts(info: ImageInfo) -> tuple[str, ...]:
 
 
 def declared_edges(inventory: Inventory) -> list[DeclaredEdge]:
-    return [DeclaredEdge(d.base.name, d.target.name if d.target else f"dockerfile:{d.dockerfile}",
+    return [DeclaredEdge(d.base.key, d.target.key if d.target else f"dockerfile:{d.dockerfile}",
                          f"Dockerfile {d.dockerfile}:{d.line}", d.consumer)
             for d in inventory.declared_bases]
 
@@ -71,8 +71,8 @@ class MemoryGraph:
         self._by_digest: dict[str, list[ImageOccurrence]] = defaultdict(list)
         for image in inventory.images:
             for occ in image.occurrences:
-                self._by_name[occ.ref.name].append(occ)
-                for digest in {occ.ref.digest, occ.running_digest} - {""}:
+                self._by_name[occ.ref.key].append(occ)
+                for digest in {occ.ref.digest_text, occ.running_digest} - {""}:
                     self._by_digest[digest].append(occ)
         self._declared = declared_edges(inventory)
 
@@ -134,7 +134,7 @@ class MemoryGraph:
 
     def _usage(self, occurrence: ImageOccurrence, via: str) -> Usage:
         workload: Workload | None = self._workloads.get(occurrence.location.workload_key)
-        return Usage(occurrence.ref.name, occurrence, workload, via)
+        return Usage(occurrence.ref.key, occurrence, workload, via)
 
     def packages(self, name: str, type: str = "") -> list[PackageHit]:
         hits = self._packages.get(name_key(name), [])

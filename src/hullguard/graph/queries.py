@@ -28,7 +28,7 @@ def query_names(text: str) -> list[str]:
 
     names = [text.strip()]
     with contextlib.suppress(HullguardError):
-        names.append(normalize(text.strip()).name)
+        names.append(normalize(text.strip()).key)
     return list(dict.fromkeys(names))
 
 

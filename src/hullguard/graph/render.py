@@ -77,7 +77,7 @@ def usage_label(usage: Usage) -> str:
 
 def _usage_owner(usage: Usage, nodes: dict[str, ImageNode]) -> str:
     """The image node a usage belongs to (by name, then digest); "" when none is indexed."""
-    digests = {usage.occurrence.running_digest, usage.occurrence.ref.digest} \
+    digests = {usage.occurrence.running_digest, usage.occurrence.ref.digest_text} \
         if usage.occurrence else set()
     for node in nodes.values():
         if usage.image in node.names or digests & {node.id, *node.digests}:

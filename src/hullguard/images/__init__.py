@@ -21,12 +21,12 @@ from hullguard.images.api import (
 )
 from hullguard.images.layers import LayerWalker, walk_blob
 from hullguard.images.reference import (
-    ImageReference,
     SourceRef,
     parse_reference,
     parse_source,
 )
 from hullguard.images.tree import FileTree
+from hullguard.model.reference import ImageReference
 
 __all__ = [
     "FileInfo",

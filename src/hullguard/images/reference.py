@@ -1,5 +1,7 @@
 """The image reference grammar: source kinds (syft/skopeo style) and Docker references.
 
+The value it builds, :class:`hullguard.model.reference.ImageReference`, lives in ``model``.
+
 ``parse_source`` splits ``KIND:REST`` into a :class:`SourceRef`; a text without a known kind
 prefix is a registry reference. ``parse_reference`` parses and normalizes a Docker reference the
 way ``github.com/distribution/reference`` (``ParseNormalizedNamed``) does: ``alpine`` becomes
@@ -17,9 +19,8 @@ from pathlib import Path
 
 from hullguard.errors import InputError
 from hullguard.model import Digest
+from hullguard.model.reference import DOCKER_HUB, DOCKER_HUB_API, ImageReference
 
-DOCKER_HUB = "docker.io"
-DOCKER_HUB_API = "registry-1.docker.io"
 # Every spelling of Docker Hub: references are normalized to DOCKER_HUB (so inventory, --image,
 # store and graph agree); only the registry client connects to DOCKER_HUB_API.
 DOCKER_HUB_ALIASES = frozenset({DOCKER_HUB, "index.docker.io", DOCKER_HUB_API})
@@ -40,58 +41,6 @@ _DOMAIN_RE = re.compile(
 _TAG_RE = re.compile(r"[\w][\w.-]{0,127}")
 _ANCHORED_ID_RE = re.compile(r"[a-f0-9]{64}")
 _NAME_MAX = 255
-
-
-@dataclass(frozen=True)
-class ImageReference:
-    """A normalized Docker reference: ``registry/repository[:tag][@digest]``."""
-
-    registry: str
-    repository: str
-    tag: str = ""
-    digest: Digest | None = None
-
-    def __str__(self) -> str:
-        text = self.name
-        if self.tag:
-            text += f":{self.tag}"
-        if self.digest:
-            text += f"@{self.digest}"
-        return text
-
-    @property
-    def name(self) -> str:
-        """``registry/repository`` without tag or digest."""
-        return f"{self.registry}/{self.repository}"
-
-    @property
-    def is_docker_hub(self) -> bool:
-        return self.registry == DOCKER_HUB
-
-    @property
-    def api_registry(self) -> str:
-        """The host to talk to: Docker Hub's API lives at ``registry-1.docker.io``."""
-        return DOCKER_HUB_API if self.is_docker_hub else self.registry
-
-    @property
-    def familiar_name(self) -> str:
-        """The short Docker-style name: ``alpine``, ``grafana/grafana``, ``quay.io/x/y``."""
-        if not self.is_docker_hub:
-            return self.name
-        return self.repository.removeprefix("library/")
-
-    @property
-    def familiar(self) -> str:
-        """The short Docker-style reference with tag/digest: ``alpine:3.18``."""
-        return self.familiar_name + str(self)[len(self.name):]
-
-    @property
-    def pinned(self) -> str:
-        """``registry/repository@digest`` when the digest is known, else the full string."""
-        return f"{self.name}@{self.digest}" if self.digest else str(self)
-
-    def with_digest(self, digest: Digest) -> ImageReference:
-        return ImageReference(self.registry, self.repository, self.tag, digest)
 
 
 @dataclass(frozen=True)

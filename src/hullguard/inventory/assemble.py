@@ -26,7 +26,6 @@ from hullguard.model.inventory import (
     DeclaredBase,
     Exposure,
     ImageOccurrence,
-    ImageRef,
     Inventory,
     InventoryImage,
     InventoryIssue,
@@ -34,6 +33,7 @@ from hullguard.model.inventory import (
     SourceLocation,
     Workload,
 )
+from hullguard.model.reference import ImageReference
 
 COMPOSE_KIND = "compose-service"
 _WHERE_LINE_RE = re.compile(r"^(.*):(\d+)$")
@@ -80,7 +80,7 @@ class Assembler:
         for line, message in entries:
             self.issue(path, message, line, severity)
 
-    def try_normalize(self, text: str, path: str, line: int) -> ImageRef | None:
+    def try_normalize(self, text: str, path: str, line: int) -> ImageReference | None:
         if not text:
             return None
         if "$" in text:
@@ -99,7 +99,7 @@ class Assembler:
     def add_occurrence(self, occurrence: ImageOccurrence) -> None:
         """Deduplicate by (reference, location); keep a running digest when one side has it
         (``kubectl get all`` lists a Deployment, its ReplicaSet and its Pods)."""
-        key = (occurrence.ref.name, occurrence.location)
+        key = (occurrence.ref.key, occurrence.location)
         previous = self.occurrences.get(key)
         if previous is None or (occurrence.running_digest and not previous.running_digest):
             self.occurrences[key] = occurrence
@@ -194,7 +194,7 @@ class Assembler:
         workloads = self._workloads()
         grouped: dict[str, list[ImageOccurrence]] = defaultdict(list)
         for occurrence in self.occurrences.values():
-            grouped[occurrence.ref.name].append(occurrence)
+            grouped[occurrence.ref.key].append(occurrence)
         images = tuple(
             InventoryImage(occs[0].ref, origin(occs[0].ref),
                            tuple(sorted(occs, key=lambda o: o.location)))

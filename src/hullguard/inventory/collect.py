@@ -31,11 +31,11 @@ from hullguard.inventory.yamlsafe import (
 from hullguard.model.inventory import (
     DeclaredBase,
     ImageOccurrence,
-    ImageRef,
     Inventory,
     SourceKind,
     SourceLocation,
 )
+from hullguard.model.reference import ImageReference
 
 _YAML_SUFFIXES = (".yaml", ".yml", ".json")
 _LIST_SUFFIXES = (".txt", ".list", ".images")
@@ -184,7 +184,7 @@ class Collector:
     # ------------------------------------------------------------------ Dockerfiles, lists
 
     def add_dockerfile(self, path: Path, text: str, build_args: dict[str, str] | None = None,
-                       target: ImageRef | None = None, consumer: str = "") -> None:
+                       target: ImageReference | None = None, consumer: str = "") -> None:
         where = str(path)
         parsed = parse_dockerfile(text, where, build_args)
         self.assembler.issues_from(where, list(parsed.warnings), "warning")
@@ -236,7 +236,7 @@ def _final_base(parsed: Dockerfile) -> tuple[str, int, str] | None:
     return stage.base, stage.line, stage.name or str(stage.index)
 
 
-def _looks_like_images(entries: list[tuple[int, str, ImageRef]]) -> bool:
+def _looks_like_images(entries: list[tuple[int, str, ImageReference]]) -> bool:
     """Bare words are valid references too (``flask`` = docker.io/library/flask): a found
     text file counts as an image list only when most lines carry a tag, registry or digest."""
     marked = sum(any(c in raw for c in ":/@") for _, raw, _ in entries)

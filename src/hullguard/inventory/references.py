@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from hullguard.images.reference import DOCKER_HUB, parse_reference
-from hullguard.model.inventory import ImageRef, Origin
+from hullguard.images.reference import parse_reference
+from hullguard.model.inventory import Origin
+from hullguard.model.reference import DOCKER_HUB, ImageReference
 
 # Well-known public registries other than Docker Hub; anything else counts as internal.
 PUBLIC_REGISTRIES = frozenset({
@@ -14,16 +15,15 @@ PUBLIC_REGISTRIES = frozenset({
 _PUBLIC_SUFFIXES = (".gcr.io",)  # us.gcr.io, eu.gcr.io, ...
 
 
-def normalize(text: str) -> ImageRef:
-    """``nginx`` -> docker.io/library/nginx:latest, as the inventory model keeps it. The
-    normalizing is :func:`hullguard.images.reference.parse_reference`'s (one normalizer for
-    inventory, ``--image``, store and graph). InputError (where=the text) if invalid."""
-    parsed = parse_reference(text)
-    digest = str(parsed.digest) if parsed.digest else ""
-    return ImageRef(parsed.registry, parsed.repository, parsed.tag, digest)
+def normalize(text: str) -> ImageReference:
+    """``nginx`` -> docker.io/library/nginx:latest, as the inventory model keeps it: the
+    normalizing is :func:`hullguard.images.reference.parse_reference`'s, the value the one
+    :class:`ImageReference` (for inventory, ``--image``, store and graph). InputError
+    (where=the text) if invalid."""
+    return parse_reference(text)
 
 
-def origin(ref: ImageRef) -> Origin:
+def origin(ref: ImageReference) -> Origin:
     """Docker Hub, another well-known public registry, or internal (anything else)."""
     registry = ref.registry.lower()
     if registry == DOCKER_HUB:

@@ -40,8 +40,8 @@ def _occurrence(occ: ImageOccurrence) -> dict[str, Any]:
 
 def _image(image: InventoryImage) -> dict[str, Any]:
     ref = image.ref
-    return {"reference": ref.name, "registry": ref.registry, "repository": ref.repository,
-            "tag": ref.tag or None, "digest": ref.digest or None, "origin": image.origin.value,
+    return {"reference": ref.key, "registry": ref.registry, "repository": ref.repository,
+            "tag": ref.tag or None, "digest": ref.digest_text or None, "origin": image.origin.value,
             "running_digests": list(image.running_digests),
             "occurrences": [_occurrence(o) for o in image.occurrences]}
 
@@ -62,7 +62,7 @@ def to_json(inventory: Inventory) -> str:
         "images": [_image(i) for i in inventory.images],
         "workloads": [_workload(w) for w in inventory.workloads],
         "declared_bases": [{"dockerfile": d.dockerfile, "line": d.line, "stage": d.stage,
-                            "base": d.base.name, "target": d.target.name if d.target else None,
+                            "base": d.base.key, "target": d.target.key if d.target else None,
                             "consumer": d.consumer or None} for d in inventory.declared_bases],
         "issues": [{"path": i.path, "line": i.line or None, "severity": i.severity,
                     "message": i.message} for i in inventory.issues],
@@ -87,8 +87,8 @@ def _short_name(image: InventoryImage) -> str:
     """The reference with its digest shortened to 12 hex digits (the JSON keeps it whole)."""
     ref = image.ref
     if not ref.digest:
-        return ref.name
-    return ref.name[: -len(ref.digest)] + ref.digest[:19]
+        return ref.key
+    return ref.key[: -len(ref.digest_text)] + ref.digest_text[:19]
 
 
 def to_table(inventory: Inventory) -> str:

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from hullguard.model.reference import ImageReference
+
 
 class SourceKind(StrEnum):
     """Where an image reference was found."""
@@ -41,28 +43,6 @@ class Criticality(StrEnum):
     MEDIUM = "medium"
     LOW = "low"
     UNKNOWN = "unknown"
-
-
-@dataclass(frozen=True, order=True)
-class ImageRef:
-    """A normalized image reference: ``docker.io/library/`` implied, tag ``latest`` implied
-    when neither a tag nor a digest is given."""
-
-    registry: str
-    repository: str
-    tag: str = ""
-    digest: str = ""
-
-    @property
-    def name(self) -> str:
-        """``registry/repository[:tag][@digest]``: the deduplication key."""
-        text = f"{self.registry}/{self.repository}"
-        if self.tag:
-            text += f":{self.tag}"
-        return f"{text}@{self.digest}" if self.digest else text
-
-    def __str__(self) -> str:
-        return self.name
 
 
 @dataclass(frozen=True, order=True)
@@ -101,7 +81,7 @@ class SourceLocation:
 class ImageOccurrence:
     """A reference as written at one location, with what ran there when known."""
 
-    ref: ImageRef
+    ref: ImageReference
     raw: str  # the reference text as written (after variable substitution)
     location: SourceLocation
     running_digest: str = ""  # from status.containerStatuses[].imageID
@@ -149,7 +129,7 @@ class Workload:
 class InventoryImage:
     """One distinct (normalized) reference and every place it occurs."""
 
-    ref: ImageRef
+    ref: ImageReference
     origin: Origin
     occurrences: tuple[ImageOccurrence, ...]
 
@@ -185,10 +165,10 @@ class DeclaredBase:
     ``target`` names the built image when known (a compose service's ``image:``)."""
 
     dockerfile: str
-    base: ImageRef
+    base: ImageReference
     line: int = 0
     stage: str = ""
-    target: ImageRef | None = None
+    target: ImageReference | None = None
     consumer: str = ""  # key of the compose service that builds from this Dockerfile
 
 
@@ -204,4 +184,4 @@ class Inventory:
         return next((w for w in self.workloads if w.key == key), None)
 
     def image(self, name: str) -> InventoryImage | None:
-        return next((i for i in self.images if i.ref.name == name), None)
+        return next((i for i in self.images if i.ref.key == name), None)

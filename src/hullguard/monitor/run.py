@@ -23,8 +23,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hullguard.errors import HullguardError, InputError
-from hullguard.images.reference import ImageReference
 from hullguard.model import Severity
+from hullguard.model.reference import ImageReference
 from hullguard.monitor.alerts import Channel, Delivery, alerts_from, deliver
 from hullguard.monitor.changes import AdvisoryChanges, advisory_changes
 from hullguard.monitor.rematch import Rematch, index_components, rematch_full, rematch_targeted

@@ -20,9 +20,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hullguard.errors import HullguardError, InputError
 from hullguard.images.api import SourceOptions
-from hullguard.images.reference import ImageReference, parse_reference
+from hullguard.images.reference import parse_reference
 from hullguard.images.registry.client import RegistryClient
 from hullguard.images.registry.source import client_for
+from hullguard.model.reference import ImageReference
 from hullguard.store.base import write_session
 from hullguard.store.models import WatchedTagRecord
 from hullguard.store.monitor import save_watched, stored_digests, watched_tags

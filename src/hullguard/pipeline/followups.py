@@ -65,7 +65,7 @@ def _forensics(incident: Incident, staging: Path, options: FollowUpOptions) -> I
 
         path = write_sample_logs(incident.images, options.sample_logs)
         specs.append(IngestSpec.parse(f"distribution-log:{path}"))
-    workloads = {i.ref.name: i.workload_keys for i in incident.inventory.images}
+    workloads = {i.ref.key: i.workload_keys for i in incident.inventory.images}
     summary = run_forensics(incident.images, staging, specs, options.indicators, workloads)
     failure = (f"forensics was not written ({summary.error}); the incident folder is "
                "complete",) if summary.error else ()

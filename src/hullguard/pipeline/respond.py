@@ -96,7 +96,7 @@ def require_images(inventory: Inventory, options: RespondOptions) -> None:
 
 
 def _job(image: InventoryImage, options: RespondOptions) -> ImageJob:
-    name = image.ref.name
+    name = image.ref.key
     source = options.image_sources.get(name, "" if options.offline else name)
     # No digest: a pinned reference is verified by the registry client itself, and the
     # inventory's digest may be an image index's, not the platform manifest's the job checks.
@@ -129,7 +129,7 @@ def scan_inventory(inventory: Inventory, options: RespondOptions,
 
 def workloads_by_image(inventory: Inventory) -> dict[str, list[Workload]]:
     by_key = {w.key: w for w in inventory.workloads}
-    return {image.ref.name: [by_key[k] for k in image.workload_keys if k in by_key]
+    return {image.ref.key: [by_key[k] for k in image.workload_keys if k in by_key]
             for image in inventory.images}
 
 

@@ -24,7 +24,7 @@ from hullguard.model import Severity
 from hullguard.remediate.plan import SAFE_ID
 
 if TYPE_CHECKING:
-    from hullguard.images.reference import ImageReference
+    from hullguard.model.reference import ImageReference
 
 MAX_CANDIDATES = 5  # images pulled and scanned per base, at most (--base-candidates)
 MAX_TAGS = 10_000  # tags read from the registry's list, at most (a hostile list is cut)
@@ -173,7 +173,7 @@ def recommend(base: str, db_path: str, limit: int = MAX_CANDIDATES,
 
 def _search(rec: Recommendation, reference: ImageReference, db_path: str, limit: int,
             eol: dict[str, bool]) -> None:
-    from hullguard.images.reference import ImageReference
+    from hullguard.model.reference import ImageReference
 
     assert rec.before is not None
     tags, cut = _list_tags(reference, rec)

@@ -122,7 +122,7 @@ def find_dockerfile(name: str, inventory: Inventory,
     if explicit and name in explicit:
         return explicit[name], "--dockerfile"
     for base in inventory.declared_bases:
-        if base.target is not None and base.target.name == name:
+        if base.target is not None and base.target.key == name:
             return base.dockerfile, "built by a compose service with this image"
     repo = name.split("@")[0].rsplit(":", 1)[0].rsplit("/", 1)[-1]
     folders = sorted({b.dockerfile for b in inventory.declared_bases

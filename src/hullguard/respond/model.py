@@ -182,7 +182,7 @@ class Incident:
     def unchecked_workloads(self) -> list[str]:
         """Workload keys running a partly checked image."""
         names = {image.name for image in self.partly_checked()}
-        return sorted({key for image in self.inventory.images if image.ref.name in names
+        return sorted({key for image in self.inventory.images if image.ref.key in names
                        for key in image.workload_keys})
 
     def secrets(self) -> list[tuple[str, SecretFinding]]:

@@ -78,7 +78,7 @@ def _workload_rows(incident: Incident) -> list[dict[str, Any]]:
     running: dict[str, list[str]] = {}  # one pass: asking every image per workload was
     for image in incident.inventory.images:  # quadratic in the pods (10,000 pods: a minute)
         for key in image.workload_keys:
-            running.setdefault(key, []).append(image.ref.name)
+            running.setdefault(key, []).append(image.ref.key)
     rows = []
     for workload in sorted(incident.inventory.workloads, key=lambda w: w.key):
         images = running.get(workload.key, [])

@@ -181,7 +181,7 @@ def render_findings_json(incident: Incident, sboms: dict[str, str] | None = None
     from hullguard.vuln.report.native import finding_dict
 
     sboms = sbom_files(incident.images) if sboms is None else sboms
-    workloads = {i.ref.name: list(i.workload_keys) for i in incident.inventory.images}
+    workloads = {i.ref.key: list(i.workload_keys) for i in incident.inventory.images}
     images = []
     for image in incident.images:
         findings = [finding_dict(f, image.sbom) for f in image.findings] if image.sbom else []

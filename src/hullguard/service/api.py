@@ -256,7 +256,7 @@ def _inventory_references(upload: InventoryUpload) -> tuple[list[str], list[str]
     issues = [f"{i.severity}: {i.message}" for i in inventory.issues][:100]
     if not inventory.images and not issues:
         raise NotFoundError("the inventory names no image", where="inventory")
-    return [image.ref.name for image in inventory.images], issues
+    return [image.ref.key for image in inventory.images], issues
 
 
 __all__ = ["api_router"]

@@ -402,7 +402,7 @@ class StoreGraph:
             occurrence = inv.occurrence_from_values(row[2:2 + width])
             workload = inv.workload_from_values(row[2 + width:]) \
                 if row[2 + width] is not None else None
-            found[row[0]] = Usage(occurrence.ref.name, occurrence, workload, row[1])
+            found[row[0]] = Usage(occurrence.ref.key, occurrence, workload, row[1])
 
     def _names_of(self, ids: set[str]) -> set[str]:
         """Reference names of the images, for declared edges (only when there are any)."""

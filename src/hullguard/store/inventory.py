@@ -16,13 +16,13 @@ from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.engine import Connection
 
 from hullguard.inventory.references import origin
+from hullguard.model.image import Digest
 from hullguard.model.inventory import (
     Criticality,
     DeclaredBase,
     Environment,
     Exposure,
     ImageOccurrence,
-    ImageRef,
     Inventory,
     InventoryImage,
     InventoryIssue,
@@ -30,6 +30,7 @@ from hullguard.model.inventory import (
     SourceLocation,
     Workload,
 )
+from hullguard.model.reference import ImageReference
 from hullguard.store.models import (
     DeclaredRecord,
     IssueRecord,
@@ -69,7 +70,7 @@ def create_tables(engine: Engine) -> None:
 def _occurrence_row(occ: ImageOccurrence) -> dict[str, Any]:
     loc = occ.location
     return {"registry": occ.ref.registry, "repository": occ.ref.repository, "tag": occ.ref.tag,
-            "ref_digest": occ.ref.digest, "ref_name": occ.ref.name, "raw": occ.raw,
+            "ref_digest": occ.ref.digest_text, "ref_name": occ.ref.key, "raw": occ.raw,
             "kind": loc.kind.value, "path": loc.path, "line": loc.line,
             "namespace": loc.namespace, "workload_kind": loc.workload_kind,
             "workload": loc.workload, "container": loc.container,
@@ -106,8 +107,8 @@ def replace_inventory(conn: Connection, inventory: Inventory) -> None:
         conn.execute(insert(workloads), [_workload_row(w) for w in inventory.workloads])
     if inventory.declared_bases:
         conn.execute(insert(declared), [
-            {"dockerfile": d.dockerfile, "base": d.base.name, "line": d.line,
-             "stage": d.stage, "target": d.target.name if d.target else "",
+            {"dockerfile": d.dockerfile, "base": d.base.key, "line": d.line,
+             "stage": d.stage, "target": d.target.key if d.target else "",
              "consumer": d.consumer} for d in inventory.declared_bases])
     if inventory.issues:
         conn.execute(insert(issues), [
@@ -145,8 +146,16 @@ def occurrence_from_values(values: Sequence[Any]) -> ImageOccurrence:
      workload, container, helm_source, running_digest, role) = values
     location = SourceLocation(_KINDS[kind], path, line, namespace, workload_kind, workload,
                               container, helm_source)
-    return ImageOccurrence(ImageRef(registry, repository, tag, ref_digest), raw, location,
-                           running_digest, role)
+    return ImageOccurrence(reference_from_columns(registry, repository, tag, ref_digest), raw,
+                           location, running_digest, role)
+
+
+def reference_from_columns(registry: str, repository: str, tag: str,
+                           digest: str) -> ImageReference:
+    """The one adapter from the text columns back to the value (the digest column keeps
+    \"\" for none: :attr:`ImageReference.digest_text`)."""
+    return ImageReference(registry, repository, tag,
+                          Digest.parse(digest, where="stored reference") if digest else None)
 
 
 def occurrence_from_row(row: Any) -> ImageOccurrence:
@@ -192,7 +201,7 @@ def load_inventory(engine: Engine) -> Inventory:
     with engine.connect() as conn:
         for row in conn.execute(select(occurrences).order_by(occurrences.c.id)):
             occ = occurrence_from_row(row)
-            grouped[occ.ref.name].append(occ)
+            grouped[occ.ref.key].append(occ)
         loaded = [workload_from_row(r) for r in conn.execute(select(workloads))]
         bases = [_declared_from_row(r) for r in conn.execute(select(declared))]
         found = [InventoryIssue(r.path, r.message, r.line, r.severity)

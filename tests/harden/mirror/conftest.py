@@ -14,9 +14,9 @@ import pytest
 
 from hullguard.images.builder import FileSpec, ImageSpec, LayerSpec, write_oci_layout
 from hullguard.images.manifest import load_json
-from hullguard.images.reference import ImageReference
 from hullguard.images.registry import RegistryClient, push_layout
 from hullguard.model import Digest
+from hullguard.model.reference import ImageReference
 from tests.support.cli import keygen, run_hullguard
 from tests.support.env import go_tool
 from tests.support.registry import Pushed, RegistryServer, start_registry

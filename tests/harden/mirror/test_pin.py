@@ -91,7 +91,7 @@ def test_demo_fleet_diff_write_reinventory_idempotent(fleet: Path) -> None:
         assert ref.digest and not ref.tag, ref
     sources = {mirror_name(parse_reference(s), parse_target(TARGET)): fake_digest(s)
                for s in DEMO_SOURCES}
-    assert {f"{r.registry}/{r.repository}": r.digest for r in refs}.items() <= sources.items()
+    assert {f"{r.registry}/{r.repository}": r.digest_text for r in refs}.items() <= sources.items()
 
     written = snapshot(fleet)
     code, out, err = run(["fleet", "--map", "mapping.json", "--write"])
@@ -254,7 +254,7 @@ def test_dockerfile_from_arg_and_copy(tmp_path: Path, monkeypatch: pytest.Monkey
         DOCKERFILE.splitlines(True), Path("Dockerfile").read_text().splitlines(True),
         "a/Dockerfile", "b/Dockerfile")))
     inventory = collect(["Dockerfile"], environ={})
-    uses = sorted(o.ref.name for i in inventory.images for o in i.occurrences)
+    uses = sorted(o.ref.key for i in inventory.images for o in i.occurrences)
     pinned = [u for u in uses if u != "ghcr.io/acme/base-amd64:1"]  # the per-platform one
     assert len(pinned) == 4 and all(u.startswith(f"{TARGET}/library/") for u in pinned), uses
     code, _, err = run(["Dockerfile", "--map", "m.json", "--write"])

@@ -62,7 +62,7 @@ def test_mirror_resolves_digests_at_the_registry(pushed: tuple[RegistryServer, s
                                              "FROM ${BASE}\nRUN true\n"
     assert f"web.yaml:11: not pinned: ghcr.io/acme/sidecar:1.0: {server.host}/hub/ghcr.io/" \
            "acme/sidecar:1.0 is not at the mirror" in result.stderr
-    refs = {o.ref.name for i in collect(["."], environ={}).images for o in i.occurrences}
+    refs = {o.ref.key for i in collect(["."], environ={}).images for o in i.occurrences}
     assert refs == {pinned, "ghcr.io/acme/sidecar:1.0"}
 
     again = runner.invoke(app, ["pin", ".", "--mirror", f"{server.host}/hub", "--write",

@@ -15,9 +15,10 @@ from pathlib import Path
 from hullguard.harden.trust import formats
 from hullguard.harden.trust.attach import read_layers, read_referrers
 from hullguard.images.manifest import Descriptor
-from hullguard.images.reference import ImageReference, parse_reference
+from hullguard.images.reference import parse_reference
 from hullguard.images.registry import RegistryClient
 from hullguard.model import Digest
+from hullguard.model.reference import ImageReference
 from tests.harden.trust.conftest import Pushed, hullguard, push_image, target_of
 from tests.support.env import tool
 from tests.support.registry import RegistryServer

@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from hullguard.images.reference import ImageReference, has_kind, parse_source
+from hullguard.images.reference import has_kind, parse_source
+from hullguard.model.reference import ImageReference
 
 if TYPE_CHECKING:
     from hullguard.model import Sbom

@@ -66,11 +66,12 @@ from hullguard.images.manifest import (
     parse_descriptor,
     verify_blob,
 )
-from hullguard.images.reference import ImageReference, parse_reference
+from hullguard.images.reference import parse_reference
 from hullguard.images.registry.client import RegistryClient
 from hullguard.images.registry.credentials import find_credentials
 from hullguard.images.registry.referrers import get_referrers
 from hullguard.model import Digest, Platform
+from hullguard.model.reference import ImageReference
 
 Item = TypeVar("Item")
 Done = TypeVar("Done")

@@ -26,9 +26,10 @@ from pathlib import Path
 
 from hullguard.errors import InputError
 from hullguard.fsutil import read_bounded, write_text_atomic
-from hullguard.images.reference import ImageReference, parse_reference
+from hullguard.images.reference import parse_reference
 from hullguard.jsonsafe import loads
 from hullguard.model import Digest
+from hullguard.model.reference import ImageReference
 
 SCHEMA = "hullguard.mirror-mapping/v1"
 _MAX_MAPPING_BYTES = 64 * 1024 * 1024

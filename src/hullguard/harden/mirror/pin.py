@@ -27,11 +27,12 @@ from hullguard.harden.mirror.pin_model import (
     apply_edits,
     unified_diff_lines,
 )
-from hullguard.images.reference import ImageReference, parse_reference
+from hullguard.images.reference import parse_reference
 from hullguard.inventory import compose as compose_mod
 from hullguard.inventory.collect import walk_files
 from hullguard.inventory.dockerfile import looks_like_dockerfile
 from hullguard.inventory.yamlsafe import Limits, loads_all
+from hullguard.model.reference import ImageReference
 
 _YAML_SUFFIXES = (".yaml", ".yml", ".json")
 # pin reads about 100 KB/s of image-bearing YAML per core (ruamel's composer is pure Python,

@@ -38,7 +38,7 @@ def gather_sources(inputs: Sequence[str]) -> Sources:
 
         inventory = collect([Path(p) for p in paths])
         warnings += [str(issue) for issue in inventory.issues]
-        references += [image.ref.name for image in inventory.images]
+        references += [image.ref.key for image in inventory.images]
     for item in inputs:
         if item not in paths:
             references.append(_reference(item))

@@ -27,10 +27,10 @@ from hullguard.images.manifest import (
     load_json,
     parse_descriptor,
 )
-from hullguard.images.reference import ImageReference
 from hullguard.images.registry.client import RegistryClient
 from hullguard.images.registry.referrers import get_referrers
 from hullguard.model import Digest
+from hullguard.model.reference import ImageReference
 
 MAX_ATTACHED = 1000  # signatures / referrers per image: real ones have a handful
 EMPTY_MEDIA = "application/vnd.oci.empty.v1+json"

@@ -15,8 +15,8 @@ from hullguard.errors import InputError, IntegrityError, LimitExceeded, NotFound
 from hullguard.harden.trust.attach import MAX_ATTACHED, Attached, Target, entries_of
 from hullguard.images.manifest import Descriptor, load_json, parse_index, verify_blob
 from hullguard.images.oci import DirBlobs, read_blob, read_region
-from hullguard.images.reference import ImageReference
 from hullguard.model import Digest
+from hullguard.model.reference import ImageReference
 
 KIND = "kind"
 IMAGE_KINDS = ("dev.cosignproject.cosign/image", "dev.cosignproject.cosign/imageIndex")

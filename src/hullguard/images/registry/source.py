@@ -26,10 +26,10 @@ from hullguard.images.manifest import (
     parse_document,
     verify_blob,
 )
-from hullguard.images.reference import ImageReference
 from hullguard.images.registry.client import RegistryClient
 from hullguard.images.registry.credentials import find_credentials
 from hullguard.model import Digest, ImageInfo, Layer
+from hullguard.model.reference import ImageReference
 
 
 def client_for(reference: ImageReference, options: SourceOptions,
