@@ -23,6 +23,7 @@ from hullguard.catalog.api import Extraction, Extractor, FileOwnership, ScanInpu
 from hullguard.catalog.extractors._common import evidence_paths
 from hullguard.catalog.extractors.osrelease import choose_distro
 from hullguard.catalog.ospurl import os_purl
+from hullguard.catalog.record import decode_extraction, encode_extraction
 from hullguard.errors import HullguardError, IntegrityError, LimitExceeded
 from hullguard.images.api import FileInfo, FileKind, ImageSource, LayerEntry, MemoryEntry
 from hullguard.images.layercache import LayerCache
@@ -58,7 +59,9 @@ def extractors_key(extractors: Sequence[Extractor]) -> str:
     has one) and a hash of its module's source, so a changed cataloger re-walks."""
     parts = [f"{ex.name}:{getattr(ex, 'version', '')}:{_module_hash(type(ex).__module__)}"
              for ex in extractors]
-    text = "\n".join([hullguard.__version__, _module_hash(__name__), *parts])
+    own = [_module_hash(name) for name in (__name__, "hullguard.catalog.record",
+                                           "hullguard.catalog.api", "hullguard.model.package")]
+    text = "\n".join([hullguard.__version__, *own, *parts])
     return "catalog:" + hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -95,32 +98,52 @@ class _Walk:
         self.walker_warnings: list[str] = []
         self.key = extractors_key(extractors)
         self._diff_id, self._failures = "", 0
+        self._replay = False
+        # a live layer's extractions in the order they happened: its record (None between
+        # layers, so the alias pass after the walk records nothing)
+        self._results: list[tuple[str, str, Extraction | None]] | None = None
 
     # -- the walk engine's visitor -------------------------------------------------------------
 
     def wants(self, info: FileInfo) -> bool:
-        try:
-            return any(ex.file_required(info) for ex in self.extractors)
-        except Exception:  # a broken plugin fails in visit; its layer is not recorded
-            return False
+        return False  # a layer's record keeps what the extractors found, not the files
 
     def start_layer(self, layer: Layer, replay: bool) -> None:
         self.tree.start_layer(layer.index)
         self._diff_id = str(layer.diff_id) if layer.diff_id else ""
         self._failures = self._failure_count()
+        self._replay, self._results = replay, None if replay else []
 
     def visit(self, entry: LayerEntry, layer: Layer) -> LayerEntry:
         self._entry(entry, layer.index, self._diff_id)
         return entry
 
     def end_layer(self, layer: Layer, warnings: list[str]) -> Any:
-        """A layer where an extractor failed is not recorded (the error text names the
-        image), so a replayed layer is one that gave no failure."""
+        """The layer's record: every extraction in order (a file with nothing found as None).
+        A layer where an extractor failed is not recorded (the error text names the image),
+        so a replayed layer is one that gave no failure."""
         self.walker_warnings += warnings
-        return {} if self._failure_count() == self._failures else None
+        results, self._results = self._results, None
+        if results is None or self._failure_count() != self._failures:
+            return None
+        return [[name, path, None if found is None else encode_extraction(found)]
+                for name, path, found in results]
 
     def restore(self, summary: Any, layer: Layer) -> None:
-        return None  # everything it needs came back with the replayed entries
+        """A replayed layer's extractions, in their order, as :meth:`_extract` made them (the
+        tree came back with the replayed entries; no extractor is asked again)."""
+        index = layer.index
+        for name, path, found in summary:
+            key = (name, path, index)
+            self.offered.add(key)
+            tally = self.tallies[name]
+            tally.files += 1
+            tally.extracted += 1
+            self.extracted.add(key)
+            if found is None:
+                self.hits.pop(key, None)
+            else:
+                self.hits[key] = decode_extraction(found)
 
     def _failure_count(self) -> int:
         return sum(tally.failures for tally in self.tallies.values())
@@ -129,6 +152,8 @@ class _Walk:
         info = entry.info
         self.tree.apply(info, index)
         if info.kind is FileKind.FILE:
+            if self._replay:
+                return  # what the extractors found here comes back in restore
             try:  # the hot path: one cheap call per extractor and file
                 wanted = [ex for ex in self.extractors if ex.file_required(info)]
             except Exception:  # a broken plugin: ask again one by one, recording the failure
@@ -193,11 +218,14 @@ class _Walk:
         tally.extracted += 1
         key = (extractor.name, scan_input.path, scan_input.layer_index)
         self.extracted.add(key)
+        found = None
         if extraction.packages or extraction.ownerships or extraction.distro or \
                 extraction.warnings or extraction.license_evidence:
-            self.hits[key] = _slim(extraction)  # a duplicate entry in one layer: last wins
+            found = self.hits[key] = _slim(extraction)  # a duplicate entry in one layer: last wins
         else:
             self.hits.pop(key, None)
+        if self._results is not None:
+            self._results.append((extractor.name, scan_input.path, found))
 
     def _failed(self, name: str, path: str, error: Exception) -> None:
         text = error.diagnostics() if isinstance(error, HullguardError) else \

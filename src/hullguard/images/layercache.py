@@ -12,8 +12,9 @@ Each record file is ``MAC || payload``: an HMAC-SHA256, under a random per-cache
 file), over the record's cache key and payload, so a tampered or swapped record is rejected
 (deleted, and the layer walked again). Files are written atomically (temp file, rename) and
 the cache is bounded: the least recently used records go once it outgrows ``max_bytes``.
-The records hold what the layers hold (file contents the catalogers read, secret values the
-secret scanner needs for redaction): the directory is private (0700).
+The records hold what the layers hold (package lists and file paths, secret values the secret
+scanner needs for redaction, the content of files a visitor asks to keep): the directory is
+private (0700).
 """
 
 from __future__ import annotations
@@ -36,7 +37,10 @@ from hullguard.errors import InputError, IntegrityError
 from hullguard.images.api import FileInfo, FileKind, LayerEntry, MemoryEntry
 from hullguard.model import Layer
 
-FORMAT = "hullguard-layer-record/1"
+# /2: the catalog records what each extractor found per file instead of the files it read;
+# the format is part of every record's name and checked on reading, so a /1 record is never
+# found, let alone misread
+FORMAT = "hullguard-layer-record/2"
 KEY_FILE = "key"
 MAX_BYTES = 4 << 30  # the whole cache
 MAX_RECORD = 512 << 20  # one record, uncompressed
@@ -47,7 +51,8 @@ _KINDS = {kind.value: kind for kind in FileKind}
 @dataclass
 class LayerRecord:
     """One layer's contribution: every entry's header in tar order, the content the visitors
-    wanted (by entry number), each visitor's summary, and the verified diffID."""
+    wanted (by entry number; the catalog and the secret scanner want none, their summaries
+    hold their per-layer results), each visitor's summary, and the verified diffID."""
 
     infos: list[FileInfo]
     contents: dict[int, bytes]

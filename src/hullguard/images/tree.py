@@ -44,7 +44,8 @@ def _implicit_dir(layer: int) -> list[Any]:
     return [(layer, _DIR, 0o755, 0, "", 0, 0, 0), {}]
 
 
-def _info(path: str, meta: Meta) -> FileInfo:
+def meta_info(path: str, meta: Meta) -> FileInfo:
+    """The FileInfo of an entry :meth:`FileTree.iter_metas` gave."""
     return FileInfo(path, meta[1], meta[2], meta[3], meta[4], meta[5], meta[6], meta[7])
 
 
@@ -208,7 +209,7 @@ class FileTree:
             return None
         meta: Meta = node[0] if isinstance(node, list) else node
         clean = "/" + "/".join(_split(path))
-        return meta[0], _info(clean, meta)
+        return meta[0], meta_info(clean, meta)
 
     def resolve(self, path: str) -> str | None:
         """The canonical path ``path`` leads to with every symlink followed inside the image
@@ -252,10 +253,10 @@ class FileTree:
             for name, node in children.items():
                 path = f"{prefix}/{name}"
                 if isinstance(node, list):
-                    yield node[0][0], _info(path, node[0])
+                    yield node[0][0], meta_info(path, node[0])
                     subdirs.append((path, node[1]))
                 else:
-                    yield node[0], _info(path, node)
+                    yield node[0], meta_info(path, node)
             stack.extend(reversed(subdirs))
 
     def iter_kinds(self) -> Iterator[tuple[int, FileKind, str]]:
@@ -272,6 +273,21 @@ class FileTree:
                     stack.append((path, node[1]))
                 else:
                     yield node[0], node[1], path
+
+    def iter_metas(self) -> Iterator[tuple[str, Meta]]:
+        """(path, meta) of every visible entry, in :meth:`iter_kinds` order: ``meta`` is the
+        ``(layer, kind, mode, size, linkname, uid, gid, mtime)`` tuple (:func:`meta_info`
+        makes its FileInfo), for a pass that needs the headers of only some entries."""
+        stack: list[tuple[str, dict[str, Any]]] = [("", self._root[1])]
+        while stack:
+            prefix, children = stack.pop()
+            for name, node in children.items():
+                path = f"{prefix}/{name}"
+                if isinstance(node, list):
+                    yield path, node[0]
+                    stack.append((path, node[1]))
+                else:
+                    yield path, node
 
     def was_deleted(self, path: str, layer_index: int) -> bool:
         """True if ``path`` (seen in layer ``layer_index``) was removed by a later layer and

@@ -1,13 +1,15 @@
 """One walk of an image's layers for every visitor (the catalog, the secret scanner, ...).
 
-A :class:`Visitor` says cheaply which files it needs the content of (``wants``) and consumes
-each layer's entries in tar order. With a :class:`~hullguard.images.layercache.LayerCache` the
-engine records what each layer contributed (every entry's header, the content the visitors
-wanted, each visitor's own per-layer summary) under the layer's verified blob digest and the
-visitors' versions; a layer seen before is replayed from its record instead of being read
-again (a registry blob is then not even downloaded). Replay hands the visitors the same
-entries in the same order, so the squashed view (whiteouts, opaque directories, rewrites in
-upper layers) is built exactly as by a live walk.
+A :class:`Visitor` consumes each layer's entries in tar order and sums up what it made of the
+layer (``end_layer``). With a :class:`~hullguard.images.layercache.LayerCache` the engine
+records what each layer contributed (every entry's header, each visitor's per-layer summary,
+and the content of the files a visitor says it ``wants`` back) under the layer's verified blob
+digest and the visitors' versions; a layer seen before is replayed from its record instead of
+being read again (a registry blob is then not even downloaded). Replay hands the visitors the
+same entry headers in the same order, so the squashed view (whiteouts, opaque directories,
+rewrites in upper layers) is built exactly as by a live walk, then each visitor's summary
+(``restore``): the catalog's is what every extractor found in each file of the layer, so a
+replayed layer costs its headers and its results, not its files.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ class Visitor(Protocol):
     def key(self) -> str: ...
 
     def wants(self, info: FileInfo) -> bool:
-        """Whether a replayed layer must give this regular file's content back (cheap)."""
+        """Whether a replayed layer must give this regular file's content back (cheap): for
+        a visitor that cannot sum a file up on its own (one needing several files at once)."""
         ...
 
     def start_layer(self, layer: Layer, replay: bool) -> None: ...
