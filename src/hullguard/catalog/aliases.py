@@ -14,16 +14,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 
-from hullguard.images.api import FileInfo, FileKind, LayerEntry
-from hullguard.images.tree import FileTree, Meta, meta_info
+from hullguard.images.api import FileKind, LayerEntry
+from hullguard.images.tree import FileTree, Meta
 
 MAX_ALIASES = 8  # paths per file: real trees have one or two directory links on a path
 _ROUNDS = 3  # a link into a linked directory (lib -> usr/lib, usr/lib/apk -> /var/apk)
 
 
-def aliased_files(tree: FileTree) -> Iterator[tuple[int, FileInfo, list[str]]]:
-    """(layer, info, alias paths) of every visible regular file some directory symlink leads
-    to. Aliases are worked out once per directory: an image has far fewer of those."""
+def aliased_files(tree: FileTree) -> Iterator[tuple[str, Meta, list[str]]]:
+    """(path, meta, alias paths) of every visible regular file some directory symlink leads
+    to (``meta``: its layer and header as the tree keeps them, see ``meta_info``). Aliases
+    are worked out once per directory: an image has far fewer of those."""
     files: list[tuple[str, Meta]] = []
     links: dict[str, list[str]] = {}
     for path, meta in tree.iter_metas():
@@ -40,7 +41,7 @@ def aliased_files(tree: FileTree) -> Iterator[tuple[int, FileInfo, list[str]]]:
         if found is None:
             found = by_directory[directory] = aliases(directory, links)
         if found:
-            yield meta[0], meta_info(path, meta), [f"{alias}/{base}" for alias in found]
+            yield path, meta, [f"{alias}/{base}" for alias in found]
 
 
 def _add_link(tree: FileTree, path: str, links: dict[str, list[str]]) -> None:

@@ -27,7 +27,7 @@ from hullguard.catalog.record import decode_extraction, encode_extraction
 from hullguard.errors import HullguardError, IntegrityError, LimitExceeded
 from hullguard.images.api import FileInfo, FileKind, ImageSource, LayerEntry, MemoryEntry
 from hullguard.images.layercache import LayerCache
-from hullguard.images.tree import FileTree
+from hullguard.images.tree import FileTree, Header, Meta, meta_info
 from hullguard.images.walk import Visitor, walk_layers
 from hullguard.model import Distro, ImageInfo, Layer, Package, PluginStatus, Sbom, Status
 
@@ -98,21 +98,17 @@ class _Walk:
         self.walker_warnings: list[str] = []
         self.key = extractors_key(extractors)
         self._diff_id, self._failures = "", 0
-        self._replay = False
         # a live layer's extractions in the order they happened: its record (None between
         # layers, so the alias pass after the walk records nothing)
         self._results: list[tuple[str, str, Extraction | None]] | None = None
 
     # -- the walk engine's visitor -------------------------------------------------------------
 
-    def wants(self, info: FileInfo) -> bool:
-        return False  # a layer's record keeps what the extractors found, not the files
-
-    def start_layer(self, layer: Layer, replay: bool) -> None:
+    def start_layer(self, layer: Layer) -> None:
         self.tree.start_layer(layer.index)
         self._diff_id = str(layer.diff_id) if layer.diff_id else ""
         self._failures = self._failure_count()
-        self._replay, self._results = replay, None if replay else []
+        self._results = []
 
     def visit(self, entry: LayerEntry, layer: Layer) -> LayerEntry:
         self._entry(entry, layer.index, self._diff_id)
@@ -129,10 +125,19 @@ class _Walk:
         return [[name, path, None if found is None else encode_extraction(found)]
                 for name, path, found in results]
 
-    def restore(self, summary: Any, layer: Layer) -> None:
-        """A replayed layer's extractions, in their order, as :meth:`_extract` made them (the
-        tree came back with the replayed entries; no extractor is asked again)."""
-        index = layer.index
+    def replay(self, headers: Sequence[Header], summary: Any, layer: Layer) -> None:
+        """A recorded layer: its headers build the squashed view as a live walk's entries do,
+        then its extractions come back in their order, as :meth:`_extract` made them (no
+        extractor is asked again: each one's result for a file depends on that file alone)."""
+        index, tree = layer.index, self.tree
+        tree.start_layer(index)
+        for header in headers:
+            tree.apply_header(header, index)
+            kind = header[1]
+            if kind is FileKind.WHITEOUT:
+                self.removed.add((header[0], index))
+            elif kind is FileKind.OPAQUE:
+                self.opaque.add((header[0], index))
         for name, path, found in summary:
             key = (name, path, index)
             self.offered.add(key)
@@ -152,8 +157,6 @@ class _Walk:
         info = entry.info
         self.tree.apply(info, index)
         if info.kind is FileKind.FILE:
-            if self._replay:
-                return  # what the extractors found here comes back in restore
             try:  # the hot path: one cheap call per extractor and file
                 wanted = [ex for ex in self.extractors if ex.file_required(info)]
             except Exception:  # a broken plugin: ask again one by one, recording the failure
@@ -240,22 +243,24 @@ class _Walk:
         through a directory symlink (``/lib/apk/db/installed`` stored at ``/usr/lib/...``):
         the runtime view. Only the layers holding such files are read again."""
         pending: dict[int, dict[str, list[tuple[str, Extractor]]]] = {}
-        for index, info, paths in aliased_files(self.tree):
+        for path, meta, paths in aliased_files(self.tree):
             for alias in paths:
-                wanted = self._alias_wanted(info, alias, index)
+                wanted = self._alias_wanted(path, meta, alias)
                 if wanted:
-                    pending.setdefault(index, {}).setdefault(info.path, []).extend(
+                    pending.setdefault(meta[0], {}).setdefault(path, []).extend(
                         (alias, extractor) for extractor in wanted)
         for index in sorted(pending):
             self._reread(source, self.layers[index], pending[index])
 
-    def _alias_wanted(self, info: FileInfo, alias: str, index: int) -> list[Extractor]:
-        there = FileInfo(alias, info.kind, info.mode, info.size, info.linkname, info.uid,
-                         info.gid, info.mtime)
+    def _alias_wanted(self, path: str, meta: Meta, alias: str) -> list[Extractor]:
+        there = meta_info(alias, meta)
         try:  # the hot path again (tens of thousands of aliased files in merged-/usr trees)
             wanted = [ex for ex in self.extractors if ex.file_required(there)]
         except Exception:  # a broken plugin: ask one by one, recording the failure
             wanted = [ex for ex in self.extractors if self._asks(ex, there)]
+        if not wanted:
+            return wanted
+        info, index = meta_info(path, meta), meta[0]
         return [ex for ex in wanted
                 if (ex.name, alias, index) not in self.offered and not self._asks(ex, info)]
 

@@ -31,6 +31,9 @@ _DIR, _SYMLINK, _HARDLINK = FileKind.DIR, FileKind.SYMLINK, FileKind.HARDLINK
 _WHITEOUT, _OPAQUE = FileKind.WHITEOUT, FileKind.OPAQUE
 
 Meta = tuple[int, FileKind, int, int, str, int, int, int]
+# a FileInfo as a plain tuple, its fields in order (path, kind, mode, size, linkname, uid,
+# gid, mtime): how a layer record keeps every entry's header (cheaper to make than FileInfo)
+Header = tuple[str, FileKind, int, int, str, int, int, int]
 Node = Meta | list[Any]  # a leaf, or [Meta, dict[str, Node]] for a directory
 _intern = sys.intern
 
@@ -42,6 +45,11 @@ def _meta(info: FileInfo, layer: int) -> Meta:
 
 def _implicit_dir(layer: int) -> list[Any]:
     return [(layer, _DIR, 0o755, 0, "", 0, 0, 0), {}]
+
+
+def header_of(info: FileInfo) -> Header:
+    return (info.path, info.kind, info.mode, info.size, info.linkname, info.uid, info.gid,
+            info.mtime)
 
 
 def meta_info(path: str, meta: Meta) -> FileInfo:
@@ -76,12 +84,19 @@ class FileTree:
 
     def apply(self, info: FileInfo, layer_index: int) -> None:
         """Apply one walk entry of layer ``layer_index``."""
-        if layer_index != self._layer:
-            self.start_layer(layer_index)
-        path = info.path
+        self._apply(info.path, _meta(info, layer_index))
+
+    def apply_header(self, header: Header, layer_index: int) -> None:
+        """:meth:`apply` for an entry kept as a :data:`Header` (a replayed layer record)."""
+        self._apply(header[0], (layer_index, *header[1:]))
+
+    def _apply(self, path: str, meta: Meta) -> None:
+        if meta[0] != self._layer:
+            self.start_layer(meta[0])
+        kind = meta[1]
         if path == "/":
-            if info.kind is _DIR:
-                self._root[0] = _meta(info, layer_index)
+            if kind is _DIR:
+                self._root[0] = meta
             return
         slash = path.rfind("/")
         parent_path, name = path[:slash] or "/", _intern(path[slash + 1:])
@@ -89,19 +104,17 @@ class FileTree:
         if parent is None:
             self._warn(f"{path}: parent is a dangling or looping symlink; entry skipped")
             return
-        kind = info.kind
         if kind is _WHITEOUT:
             self._hide_lower(parent, name, parent_path, include_self=True)
         elif kind is _OPAQUE:
             self._opaque(parent, name, parent_path)
         else:
-            self._put(parent, name, parent_path, info)
+            self._put(parent, name, parent_path, path, meta)
 
-    def _put(self, children: dict[str, Any], name: str, parent_path: str,
-             info: FileInfo) -> None:
+    def _put(self, children: dict[str, Any], name: str, parent_path: str, path: str,
+             meta: Meta) -> None:
         existing = children.get(name)
-        meta = _meta(info, self._layer)
-        if info.kind is _DIR:
+        if meta[1] is _DIR:
             if isinstance(existing, list):
                 existing[0] = meta
                 return
@@ -110,8 +123,8 @@ class FileTree:
             if isinstance(existing, list):
                 self._record_removed(existing, _join(parent_path, name))
                 self._parent_cache = None
-            if info.kind is _HARDLINK and self.resolve(info.linkname) is None:
-                self._warn(f"{info.path}: hard link to missing {info.linkname!r}")
+            if meta[1] is _HARDLINK and self.resolve(meta[4]) is None:
+                self._warn(f"{path}: hard link to missing {meta[4]!r}")
             children[name] = meta
 
     def _parent(self, parent_path: str) -> dict[str, Any] | None:
