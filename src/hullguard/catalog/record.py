@@ -34,7 +34,7 @@ def decode_extraction(data: list[Any]) -> Extraction:
     return Extraction(
         packages=tuple(_unpackage(item) for item in packages),
         ownerships=tuple(FileOwnership(owner, frozenset(paths)) for owner, paths in ownerships),
-        distro=Distro(*distro[:4], tuple(distro[4])) if distro is not None else None,
+        distro=_undistro(distro) if distro is not None else None,
         warnings=tuple(warnings),
         license_evidence=tuple(LicenseEvidence(owner, tuple(names)) for owner, names in evidence),
     )
@@ -59,3 +59,8 @@ def _unpackage(item: list[Any]) -> Package:
 def _distro(distro: Distro) -> list[Any]:
     return [distro.id, distro.version_id, distro.codename, distro.pretty_name,
             list(distro.id_like)]
+
+
+def _undistro(item: list[Any]) -> Distro:
+    distro_id, version_id, codename, pretty_name, id_like = item
+    return Distro(distro_id, version_id, codename, pretty_name, tuple(id_like))
