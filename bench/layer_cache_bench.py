@@ -12,11 +12,16 @@ this process, one image after another, blobs downloaded into a fresh temp dir ea
 * a new child on a cached base against the same child cold.
 
     python3 bench/layer_cache_bench.py [--children 6] [--runs 3] [--debian bench/.work/rootfs]
+
+``--against SRC`` (another checkout's ``src``, e.g. from ``git archive``) measures only the new
+child, this code against that one, interleaved: each run, one process per version records the
+python base, then scans its own new child cold and on that cache.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import sysconfig
@@ -87,11 +92,28 @@ def app_layer(base: str, number: int) -> LayerSpec:
                      created_by=f"COPY app{number} /srv/app{number}")
 
 
+def gzip_each_layer_once() -> None:
+    """A base's children share its layer's bytes (the same object): gzip them once, not once
+    per child (minutes for a 300 MB Debian layer); the pushed blobs are the same."""
+    import hullguard.images.builder as builder
+
+    plain, made = builder.gzip_bytes, {}
+
+    def once(data: bytes) -> bytes:
+        kept = made.get(id(data))
+        if kept is None or kept[0] is not data:
+            kept = made[id(data)] = (data, plain(data))
+        return kept[1]
+
+    builder.gzip_bytes = once
+
+
 def push_fleet(server: RegistryServer, work: Path, children: int,
                debian: Path | None = None) -> dict[str, list[str]]:
     """Repositories by base: the base image first, then its children, then one extra child
     (the "new" image)."""
     fleet: dict[str, list[str]] = {}
+    gzip_each_layer_once()
     with RegistryClient(server.host) as client:
         for base, layers in bases(debian).items():
             names = [f"{base}/base"] + [f"{base}/app{n}" for n in range(children + 1)]
@@ -132,6 +154,48 @@ def measure(server: RegistryServer, fleet: dict[str, list[str]], runs: int,
     return times
 
 
+_CHILD = """
+import json, sys, time
+from hullguard.pipeline.jobs import ImageJob, JobOptions
+from hullguard.pipeline.worker import run_image_job
+def one(ref, cache):
+    started = time.perf_counter()
+    result = run_image_job(ImageJob(ref, ref, options=JobOptions(layer_cache=cache))).result
+    assert result.problem is None, result.problem
+    return time.perf_counter() - started
+one(sys.argv[1], sys.argv[3])
+print(json.dumps([one(sys.argv[2], "off"), one(sys.argv[2], sys.argv[3])]))
+"""
+
+
+def against(server: RegistryServer, fleet: dict[str, list[str]], runs: int, work: Path,
+            other: Path) -> str:
+    """Child cold vs on a cached base, this code (B) against ``other`` (A), interleaved."""
+    import json
+    import subprocess
+
+    versions = {"A": str(other), "B": str(REPO / "src")}
+    ratios: dict[str, list[float]] = {"A": [], "B": []}
+    children = iter(fleet["python"][1:])
+    for run in range(runs):
+        for label in (("A", "B") if run % 2 == 0 else ("B", "A")):
+            env = {**os.environ, "PYTHONPATH": f"{versions[label]}:{REPO}"}
+            done = subprocess.run([sys.executable, "-c", _CHILD, server.ref(fleet["python"][0],
+                                   "v1"), server.ref(next(children), "v1"),
+                                   str(work / f"cache-{label}-{run}")], env=env,
+                                  capture_output=True, text=True, check=True)
+            cold, cached = json.loads(done.stdout.splitlines()[-1])
+            ratios[label].append(cached / cold)
+            print(f"{label} run {run + 1}: child cold {cold:.2f} s, on the cached base "
+                  f"{cached:.2f} s ({cached / cold:.3f}x), load {load()}", flush=True)
+    return "\n".join(f"{label}: median {statistics.median(values):.3f}x"
+                     for label, values in ratios.items())
+
+
+def load() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
 def table(times: dict[str, list[float]], images: int) -> str:
     med = {k: statistics.median(v) for k, v in times.items()}
     rows = [
@@ -160,13 +224,24 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--debian", type=Path, help="folder with debian-python.tar and "
                         "debian-jdk.tar (bench/build_debian_images.sh): real Debian bases")
+    parser.add_argument("--against", type=Path, help="another version's src: the new child "
+                        "only, this version against that one")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="hullguard-layercache-") as tmp:
         work = Path(tmp)
         with start_registry(work / "registry") as server:
             fleet = push_fleet(server, work, args.children, args.debian)
+            before = f"load average at the start {load()} ({time.strftime('%H:%M:%S')})"
+            if args.against is not None:
+                if args.children + 1 < 2 * args.runs:
+                    raise SystemExit("--against needs --children of at least 2 * runs - 1")
+                print(against(server, fleet, args.runs, work, args.against))
+                print(f"{before}, at the end {load()} ({time.strftime('%H:%M:%S')})")
+                return
             times = measure(server, fleet, args.runs, work)
     print(table(times, 3 * args.children))
+    print(f"{before}, at the end {load()} ({time.strftime('%H:%M:%S')}) on "
+          f"{os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,12 @@
 """Catalog fixtures: test images written with hullguard.images.builder and opened with the
-real hullguard.images sources."""
+real hullguard.images sources. Every image a test catalogs through :func:`catalog_spec` is
+also cataloged without the per-layer cache, with it cold and with it warm: the three SBOMs
+must be identical (issue 12: cached and uncached results are the same on every test image;
+tests that pass their own extractors or callbacks, to count the engine's calls, are left out)."""
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,8 +14,10 @@ from typing import Any
 import pytest
 
 from hullguard.catalog import catalog_source
+from hullguard.errors import HullguardError
 from hullguard.images import open_image
-from hullguard.images.builder import ImageSpec, write_docker_archive
+from hullguard.images.builder import ImageSpec, write_docker_archive, write_oci_layout
+from hullguard.images.layercache import LayerCache
 from hullguard.model import Sbom
 from tests.catalog.images import application_image, debian_minbase
 
@@ -24,7 +30,30 @@ def catalog_archive(path: Path, **kwargs: Any) -> Sbom:
 def catalog_spec(spec: ImageSpec, tmp_path: Path, **kwargs: Any) -> Sbom:
     """Build ``spec`` as a real docker-archive and catalog it."""
     archive = write_docker_archive(tmp_path / "image.tar", spec)
-    return catalog_archive(archive, **kwargs)
+    sbom = catalog_archive(archive, **kwargs)
+    if not kwargs:  # a test's own extractors or progress callback count the engine's calls
+        same_with_layer_cache(spec, tmp_path, **kwargs)
+    return sbom
+
+
+def same_with_layer_cache(spec: ImageSpec, tmp_path: Path, **kwargs: Any) -> None:
+    """``spec`` as an OCI layout (its layers keyed by verified blob digests, which a
+    docker-archive's are not) cataloged without a cache, then cold and warm: one result (or
+    one error) each time, and the warm run replays what the cold one recorded."""
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    layout = write_oci_layout(folder / "oci", spec, compression="none")
+    cache = LayerCache(folder / "cache")
+    results = [_outcome(layout, chosen, **kwargs) for chosen in (None, cache, cache)]
+    assert results[1] == results[0] and results[2] == results[0]
+    assert cache.hits + cache.misses == 2 * len(spec.layers)
+
+
+def _outcome(layout: Path, cache: LayerCache | None, **kwargs: Any) -> Sbom | str:
+    try:
+        with open_image(f"oci:{layout}") as source:
+            return catalog_source(source, cache=cache, **kwargs)
+    except HullguardError as error:
+        return f"{type(error).__name__}: {error}"
 
 
 @pytest.fixture

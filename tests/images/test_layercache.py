@@ -1,14 +1,17 @@
 """The per-layer record cache: an image's catalog and secret report are the same with records
 replayed as from a live walk (upper-layer package DB rewrite, whiteouts and opaque directories
-across layers, a layer reused in another order, a docker-archive whose diff_ids lie), a
-tampered record is rejected and walked again, and a registry blob recorded once is not
-downloaded again by a second image on the same base."""
+across layers, a layer reused in another order, a child deleting or overwriting its base's
+package DB or Go binary, a docker-archive whose diff_ids lie), a tampered or older-format
+record is rejected and walked again, and a registry blob recorded once is not downloaded again
+by a second image on the same base."""
 
 from __future__ import annotations
 
 import gzip
 import io
+import json
 import tarfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +33,7 @@ from hullguard.images.registry import RegistryClient, push_layout
 from hullguard.model import Sbom
 from hullguard.model.secret import SecretReport
 from hullguard.secrets import secret_visitor, visitor_report
+from tests.catalog.test_extractor_shapes import _go_binary as _elf
 from tests.support import registry as support
 from tests.support.env import alpine_tarballs
 from tests.support.registry import RegistryServer
@@ -74,13 +78,42 @@ def _hide() -> LayerSpec:
                       FileSpec("app/conf/new.ini", b"x=1\n")), created_by="RUN cleanup")
 
 
+def _go_binary(version: str) -> FileSpec:
+    modinfo = (f"path\texample.com/app\nmod\texample.com/app\t(devel)\t\n"
+               f"dep\tgithub.com/pkg/errors\t{version}\th1:x=\n")
+    return FileSpec("usr/local/bin/app", _elf("go1.21.5", modinfo), mode=0o755)
+
+
+def _binary() -> LayerSpec:
+    return LayerSpec((FileSpec("usr/local/bin", kind="dir", mode=0o755), _go_binary("v1.0.0")),
+                     created_by="COPY app /usr/local/bin/app")
+
+
+def _children() -> dict[str, LayerSpec]:
+    """One layer each over the base and its Go binary: what a child does to its base."""
+    bin_dir = FileSpec("usr/local/bin", kind="dir", mode=0o755)
+    return {
+        "delete-db": LayerSpec((FileSpec("lib/apk/db/.wh.installed"),), created_by="RUN rm"),
+        "delete-db-dir": LayerSpec((FileSpec("lib/apk/.wh.db"),), created_by="RUN rm -r"),
+        "overwrite-db": _rewrite_db(),
+        "delete-binary": LayerSpec((FileSpec("usr/local/bin/.wh.app"),), created_by="RUN rm"),
+        "overwrite-binary": LayerSpec((bin_dir, _go_binary("v2.0.0")), created_by="COPY v2"),
+        "opaque-bin": LayerSpec((bin_dir, FileSpec("usr/local/bin/.wh..wh..opq"),
+                                 FileSpec("usr/local/bin/tool", b"#!/bin/sh\n", mode=0o755)),
+                                created_by="RUN rebuild bin"),
+    }
+
+
 def _images() -> dict[str, ImageSpec]:
     base = _base()
+    binary = _binary()
     return {
         "rewrite": ImageSpec([base, _rewrite_db()]),
         "hide": ImageSpec([base, _app(), _hide()]),
         "reordered": ImageSpec([base, _hide(), _app()]),  # the same layers, another order
         "rewrite-hide": ImageSpec([base, _hide(), _rewrite_db(), _app()]),
+        "binary": ImageSpec([base, binary]),
+        **{name: ImageSpec([base, binary, child]) for name, child in _children().items()},
     }
 
 
@@ -116,6 +149,23 @@ def test_cached_and_uncached_results_are_identical(tmp_path: Path) -> None:
               for loc in f.locations}
     assert states["/app/conf/old.ini"] == "deleted"  # hidden by the opaque directory
     assert uncached["reordered"][1] != uncached["hide"][1]  # order matters, and is kept
+    _children_changed_their_base({name: sbom for name, (sbom, _) in uncached.items()})
+
+
+def _children_changed_their_base(sboms: dict[str, Sbom]) -> None:
+    """What each child did to its base shows (so identical results above mean something)."""
+    def found(name: str, kind: str) -> dict[str, str]:
+        return {p.name: p.version for p in sboms[name].packages if p.type.value == kind}
+
+    assert found("binary", "apk") and found("binary", "golang")["github.com/pkg/errors"] == "v1.0.0"
+    assert not found("delete-db", "apk") and not found("delete-db-dir", "apk")
+    assert found("overwrite-db", "apk") == found("rewrite", "apk")
+    assert "github.com/pkg/errors" not in found("delete-binary", "golang")
+    assert "github.com/pkg/errors" not in found("opaque-bin", "golang")
+    assert found("overwrite-binary", "golang")["github.com/pkg/errors"] == "v2.0.0"
+    for name in ("delete-db", "delete-binary", "overwrite-binary", "opaque-bin"):
+        assert found(name, "golang" if "db" in name else "apk") == \
+            found("binary", "golang" if "db" in name else "apk")  # the rest is the base's
 
 
 def test_docker_archive_with_lying_diff_ids_is_never_a_cache_key(tmp_path: Path) -> None:
@@ -175,6 +225,26 @@ def test_a_tampered_record_is_rejected_and_walked_again(tmp_path: Path) -> None:
     assert _walk(ref, again) == expected
     assert again.rejected == len(records) and again.hits == 0
     assert _walk(ref, again) == expected and again.hits == len(records)  # re-recorded
+
+
+def test_a_record_of_another_format_is_never_read(tmp_path: Path) -> None:
+    """A record made by another release's format (here: the current record relabelled as
+    format 1, under a valid MAC, as an older hullguard with the same key would have written
+    it) is rejected and the layer walked again, never misread."""
+    ref = f"oci:{write_oci_layout(tmp_path / 'image', ImageSpec([_base(), _binary()]))}"
+    cache = LayerCache(tmp_path / "cache")
+    expected = _walk(ref, None)
+    _walk(ref, cache)
+    records = sorted((tmp_path / "cache").glob("??/*"))
+    for record in records:
+        doc = json.loads(zlib.decompress(record.read_bytes()[32:]))
+        assert doc["format"] == "hullguard-layer-record/2"
+        doc["format"] = "hullguard-layer-record/1"
+        body = zlib.compress(json.dumps(doc).encode())
+        record.write_bytes(cache._mac(record.name, body) + body)
+    again = LayerCache(tmp_path / "cache")
+    assert _walk(ref, again) == expected
+    assert len(records) == 2 and again.rejected == 2 and again.hits == 0
 
 
 def test_layer_cache_setting(tmp_path: Path) -> None:

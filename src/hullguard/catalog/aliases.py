@@ -14,34 +14,34 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 
-from hullguard.images.api import FileInfo, FileKind, LayerEntry
-from hullguard.images.tree import FileTree
+from hullguard.images.api import FileKind, LayerEntry
+from hullguard.images.tree import FileTree, Meta
 
 MAX_ALIASES = 8  # paths per file: real trees have one or two directory links on a path
 _ROUNDS = 3  # a link into a linked directory (lib -> usr/lib, usr/lib/apk -> /var/apk)
 
 
-def aliased_files(tree: FileTree) -> Iterator[tuple[int, FileInfo, list[str]]]:
-    """(layer, info, alias paths) of every visible regular file some directory symlink leads
-    to. Aliases are worked out once per directory: an image has far fewer of those."""
-    files: list[tuple[int, str]] = []
+def aliased_files(tree: FileTree) -> Iterator[tuple[str, Meta, list[str]]]:
+    """(path, meta, alias paths) of every visible regular file some directory symlink leads
+    to (``meta``: its layer and header as the tree keeps them, see ``meta_info``). Aliases
+    are worked out once per directory: an image has far fewer of those."""
+    files: list[tuple[str, Meta]] = []
     links: dict[str, list[str]] = {}
-    for layer, kind, path in tree.iter_kinds():
-        if kind is FileKind.FILE:
-            files.append((layer, path))
-        elif kind is FileKind.SYMLINK:
+    for path, meta in tree.iter_metas():
+        if meta[1] is FileKind.FILE:
+            files.append((path, meta))
+        elif meta[1] is FileKind.SYMLINK:
             _add_link(tree, path, links)
     if not links:
         return
     by_directory: dict[str, list[str]] = {}
-    for layer, path in files:
+    for path, meta in files:
         directory, _, base = path.rpartition("/")
         found = by_directory.get(directory)
         if found is None:
             found = by_directory[directory] = aliases(directory, links)
-        seen = tree.visible(path) if found else None
-        if seen is not None:
-            yield layer, seen[1], [f"{alias}/{base}" for alias in found]
+        if found:
+            yield path, meta, [f"{alias}/{base}" for alias in found]
 
 
 def _add_link(tree: FileTree, path: str, links: dict[str, list[str]]) -> None:

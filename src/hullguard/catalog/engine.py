@@ -23,10 +23,11 @@ from hullguard.catalog.api import Extraction, Extractor, FileOwnership, ScanInpu
 from hullguard.catalog.extractors._common import evidence_paths
 from hullguard.catalog.extractors.osrelease import choose_distro
 from hullguard.catalog.ospurl import os_purl
+from hullguard.catalog.record import decode_extraction, encode_extraction
 from hullguard.errors import HullguardError, IntegrityError, LimitExceeded
 from hullguard.images.api import FileInfo, FileKind, ImageSource, LayerEntry, MemoryEntry
 from hullguard.images.layercache import LayerCache
-from hullguard.images.tree import FileTree
+from hullguard.images.tree import FileTree, Header, Meta, meta_info
 from hullguard.images.walk import Visitor, walk_layers
 from hullguard.model import Distro, ImageInfo, Layer, Package, PluginStatus, Sbom, Status
 
@@ -58,7 +59,9 @@ def extractors_key(extractors: Sequence[Extractor]) -> str:
     has one) and a hash of its module's source, so a changed cataloger re-walks."""
     parts = [f"{ex.name}:{getattr(ex, 'version', '')}:{_module_hash(type(ex).__module__)}"
              for ex in extractors]
-    text = "\n".join([hullguard.__version__, _module_hash(__name__), *parts])
+    own = [_module_hash(name) for name in (__name__, "hullguard.catalog.record",
+                                           "hullguard.catalog.api", "hullguard.model.package")]
+    text = "\n".join([hullguard.__version__, *own, *parts])
     return "catalog:" + hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -95,32 +98,57 @@ class _Walk:
         self.walker_warnings: list[str] = []
         self.key = extractors_key(extractors)
         self._diff_id, self._failures = "", 0
+        # a live layer's extractions in the order they happened: its record (None between
+        # layers, so the alias pass after the walk records nothing)
+        self._results: list[tuple[str, str, Extraction | None]] | None = None
 
     # -- the walk engine's visitor -------------------------------------------------------------
 
-    def wants(self, info: FileInfo) -> bool:
-        try:
-            return any(ex.file_required(info) for ex in self.extractors)
-        except Exception:  # a broken plugin fails in visit; its layer is not recorded
-            return False
-
-    def start_layer(self, layer: Layer, replay: bool) -> None:
+    def start_layer(self, layer: Layer) -> None:
         self.tree.start_layer(layer.index)
         self._diff_id = str(layer.diff_id) if layer.diff_id else ""
         self._failures = self._failure_count()
+        self._results = []
 
     def visit(self, entry: LayerEntry, layer: Layer) -> LayerEntry:
         self._entry(entry, layer.index, self._diff_id)
         return entry
 
     def end_layer(self, layer: Layer, warnings: list[str]) -> Any:
-        """A layer where an extractor failed is not recorded (the error text names the
-        image), so a replayed layer is one that gave no failure."""
+        """The layer's record: every extraction in order (a file with nothing found as None).
+        A layer where an extractor failed is not recorded (the error text names the image),
+        so a replayed layer is one that gave no failure."""
         self.walker_warnings += warnings
-        return {} if self._failure_count() == self._failures else None
+        results, self._results = self._results, None
+        if results is None or self._failure_count() != self._failures:
+            return None
+        return [[name, path, None if found is None else encode_extraction(found)]
+                for name, path, found in results]
 
-    def restore(self, summary: Any, layer: Layer) -> None:
-        return None  # everything it needs came back with the replayed entries
+    def replay(self, headers: Sequence[Header], summary: Any, layer: Layer) -> None:
+        """A recorded layer: its headers build the squashed view as a live walk's entries do,
+        then its extractions come back in their order, as :meth:`_extract` made them (no
+        extractor is asked again: each one's result for a file depends on that file alone)."""
+        index, tree = layer.index, self.tree
+        tree.start_layer(index)
+        for header in headers:
+            tree.apply_header(header, index)
+            kind = header[1]
+            if kind is FileKind.WHITEOUT:
+                self.removed.add((header[0], index))
+            elif kind is FileKind.OPAQUE:
+                self.opaque.add((header[0], index))
+        for name, path, found in summary:
+            key = (name, path, index)
+            self.offered.add(key)
+            tally = self.tallies[name]
+            tally.files += 1
+            tally.extracted += 1
+            self.extracted.add(key)
+            if found is None:
+                self.hits.pop(key, None)
+            else:
+                self.hits[key] = decode_extraction(found)
 
     def _failure_count(self) -> int:
         return sum(tally.failures for tally in self.tallies.values())
@@ -193,11 +221,14 @@ class _Walk:
         tally.extracted += 1
         key = (extractor.name, scan_input.path, scan_input.layer_index)
         self.extracted.add(key)
+        found = None
         if extraction.packages or extraction.ownerships or extraction.distro or \
                 extraction.warnings or extraction.license_evidence:
-            self.hits[key] = _slim(extraction)  # a duplicate entry in one layer: last wins
+            found = self.hits[key] = _slim(extraction)  # a duplicate entry in one layer: last wins
         else:
             self.hits.pop(key, None)
+        if self._results is not None:
+            self._results.append((extractor.name, scan_input.path, found))
 
     def _failed(self, name: str, path: str, error: Exception) -> None:
         text = error.diagnostics() if isinstance(error, HullguardError) else \
@@ -212,22 +243,24 @@ class _Walk:
         through a directory symlink (``/lib/apk/db/installed`` stored at ``/usr/lib/...``):
         the runtime view. Only the layers holding such files are read again."""
         pending: dict[int, dict[str, list[tuple[str, Extractor]]]] = {}
-        for index, info, paths in aliased_files(self.tree):
+        for path, meta, paths in aliased_files(self.tree):
             for alias in paths:
-                wanted = self._alias_wanted(info, alias, index)
+                wanted = self._alias_wanted(path, meta, alias)
                 if wanted:
-                    pending.setdefault(index, {}).setdefault(info.path, []).extend(
+                    pending.setdefault(meta[0], {}).setdefault(path, []).extend(
                         (alias, extractor) for extractor in wanted)
         for index in sorted(pending):
             self._reread(source, self.layers[index], pending[index])
 
-    def _alias_wanted(self, info: FileInfo, alias: str, index: int) -> list[Extractor]:
-        there = FileInfo(alias, info.kind, info.mode, info.size, info.linkname, info.uid,
-                         info.gid, info.mtime)
+    def _alias_wanted(self, path: str, meta: Meta, alias: str) -> list[Extractor]:
+        there = meta_info(alias, meta)
         try:  # the hot path again (tens of thousands of aliased files in merged-/usr trees)
             wanted = [ex for ex in self.extractors if ex.file_required(there)]
         except Exception:  # a broken plugin: ask one by one, recording the failure
             wanted = [ex for ex in self.extractors if self._asks(ex, there)]
+        if not wanted:
+            return wanted
+        info, index = meta_info(path, meta), meta[0]
         return [ex for ex in wanted
                 if (ex.name, alias, index) not in self.offered and not self._asks(ex, info)]
 

@@ -12,8 +12,8 @@ Each record file is ``MAC || payload``: an HMAC-SHA256, under a random per-cache
 file), over the record's cache key and payload, so a tampered or swapped record is rejected
 (deleted, and the layer walked again). Files are written atomically (temp file, rename) and
 the cache is bounded: the least recently used records go once it outgrows ``max_bytes``.
-The records hold what the layers hold (file contents the catalogers read, secret values the
-secret scanner needs for redaction): the directory is private (0700).
+The records hold what the visitors found in the layers (file headers, packages, secret values
+the secret scanner needs for redaction): the directory is private (0700).
 """
 
 from __future__ import annotations
@@ -24,19 +24,21 @@ import hmac
 import json
 import os
 import secrets
-import struct
 import tempfile
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hullguard.errors import InputError, IntegrityError
-from hullguard.images.api import FileInfo, FileKind, LayerEntry, MemoryEntry
+from hullguard.errors import InputError
+from hullguard.images.api import FileKind
+from hullguard.images.tree import Header
 from hullguard.model import Layer
 
-FORMAT = "hullguard-layer-record/1"
+# /2: headers and per-visitor results only (/1 also kept the files the catalogers read); the
+# format is part of every record's name and checked on reading, so an older record is never
+# found, let alone misread
+FORMAT = "hullguard-layer-record/2"
 KEY_FILE = "key"
 MAX_BYTES = 4 << 30  # the whole cache
 MAX_RECORD = 512 << 20  # one record, uncompressed
@@ -46,59 +48,27 @@ _KINDS = {kind.value: kind for kind in FileKind}
 
 @dataclass
 class LayerRecord:
-    """One layer's contribution: every entry's header in tar order, the content the visitors
-    wanted (by entry number), each visitor's summary, and the verified diffID."""
+    """One layer's contribution: every entry's header in tar order, each visitor's summary
+    (its per-layer results: what the extractors found in each file, the secret matches), and
+    the verified diffID."""
 
-    infos: list[FileInfo]
-    contents: dict[int, bytes]
+    headers: list[Header]
     summaries: list[Any]
     diff_id: str
 
-    def entries(self) -> Iterator[LayerEntry]:
-        for number, info in enumerate(self.infos):
-            data = self.contents.get(number)
-            yield MemoryEntry(info, data) if data is not None else _Unkept(info)
-
     def to_bytes(self) -> bytes:
-        head = json.dumps({
-            "format": FORMAT, "diff_id": self.diff_id, "summaries": self.summaries,
-            "infos": [[i.path, i.kind.value, i.mode, i.size, i.linkname, i.uid, i.gid, i.mtime]
-                      for i in self.infos],
-            "contents": [[number, len(data)] for number, data in self.contents.items()],
-        }, separators=(",", ":")).encode()
-        return b"".join([struct.pack(">Q", len(head)), head, *self.contents.values()])
+        return json.dumps({"format": FORMAT, "diff_id": self.diff_id, "summaries": self.summaries,
+                           "headers": self.headers}, separators=(",", ":")).encode()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> LayerRecord:
-        (size,) = struct.unpack(">Q", data[:8])
-        head = json.loads(data[8:8 + size])
+        head = json.loads(data)
         if head.get("format") != FORMAT:
             raise ValueError("not a layer record")
         kinds = _KINDS  # a dict lookup: FileKind(value) costs ~25 us per entry
-        infos = [FileInfo(p, kinds[k], m, s, ln, u, g, t)
-                 for p, k, m, s, ln, u, g, t in head["infos"]]
-        contents, offset = {}, 8 + size
-        for number, length in head["contents"]:
-            contents[int(number)] = data[offset:offset + length]
-            offset += length
-        if offset != len(data):
-            raise ValueError("layer record has trailing or missing bytes")
-        return cls(infos, contents, list(head["summaries"]), str(head["diff_id"]))
-
-
-class _Unkept:
-    """A replayed file whose content no visitor asked for (so none reads it)."""
-
-    __slots__ = ("info",)
-
-    def __init__(self, info: FileInfo) -> None:
-        self.info = info
-
-    def read(self, limit: int) -> bytes:
-        raise IntegrityError("content not in the layer record", where=self.info.path)
-
-    def chunks(self, size: int = 1 << 20) -> Iterator[bytes]:
-        raise IntegrityError("content not in the layer record", where=self.info.path)
+        headers: list[Header] = [(p, kinds[k], m, s, ln, u, g, t)
+                                 for p, k, m, s, ln, u, g, t in head["headers"]]
+        return cls(headers, list(head["summaries"]), str(head["diff_id"]))
 
 
 class LayerCache:
@@ -164,7 +134,7 @@ class LayerCache:
             if inflater.unconsumed_tail:
                 return None
             return LayerRecord.from_bytes(payload)
-        except (OSError, ValueError, KeyError, TypeError, struct.error, zlib.error):
+        except (OSError, ValueError, KeyError, TypeError, zlib.error):
             return None
 
     def _name(self, layer: Layer, keys: tuple[str, ...]) -> str:

@@ -31,6 +31,9 @@ _DIR, _SYMLINK, _HARDLINK = FileKind.DIR, FileKind.SYMLINK, FileKind.HARDLINK
 _WHITEOUT, _OPAQUE = FileKind.WHITEOUT, FileKind.OPAQUE
 
 Meta = tuple[int, FileKind, int, int, str, int, int, int]
+# a FileInfo as a plain tuple, its fields in order (path, kind, mode, size, linkname, uid,
+# gid, mtime): how a layer record keeps every entry's header (cheaper to make than FileInfo)
+Header = tuple[str, FileKind, int, int, str, int, int, int]
 Node = Meta | list[Any]  # a leaf, or [Meta, dict[str, Node]] for a directory
 _intern = sys.intern
 
@@ -44,7 +47,13 @@ def _implicit_dir(layer: int) -> list[Any]:
     return [(layer, _DIR, 0o755, 0, "", 0, 0, 0), {}]
 
 
-def _info(path: str, meta: Meta) -> FileInfo:
+def header_of(info: FileInfo) -> Header:
+    return (info.path, info.kind, info.mode, info.size, info.linkname, info.uid, info.gid,
+            info.mtime)
+
+
+def meta_info(path: str, meta: Meta) -> FileInfo:
+    """The FileInfo of an entry :meth:`FileTree.iter_metas` gave."""
     return FileInfo(path, meta[1], meta[2], meta[3], meta[4], meta[5], meta[6], meta[7])
 
 
@@ -75,12 +84,19 @@ class FileTree:
 
     def apply(self, info: FileInfo, layer_index: int) -> None:
         """Apply one walk entry of layer ``layer_index``."""
-        if layer_index != self._layer:
-            self.start_layer(layer_index)
-        path = info.path
+        self._apply(info.path, _meta(info, layer_index))
+
+    def apply_header(self, header: Header, layer_index: int) -> None:
+        """:meth:`apply` for an entry kept as a :data:`Header` (a replayed layer record)."""
+        self._apply(header[0], (layer_index, *header[1:]))
+
+    def _apply(self, path: str, meta: Meta) -> None:
+        if meta[0] != self._layer:
+            self.start_layer(meta[0])
+        kind = meta[1]
         if path == "/":
-            if info.kind is _DIR:
-                self._root[0] = _meta(info, layer_index)
+            if kind is _DIR:
+                self._root[0] = meta
             return
         slash = path.rfind("/")
         parent_path, name = path[:slash] or "/", _intern(path[slash + 1:])
@@ -88,19 +104,17 @@ class FileTree:
         if parent is None:
             self._warn(f"{path}: parent is a dangling or looping symlink; entry skipped")
             return
-        kind = info.kind
         if kind is _WHITEOUT:
             self._hide_lower(parent, name, parent_path, include_self=True)
         elif kind is _OPAQUE:
             self._opaque(parent, name, parent_path)
         else:
-            self._put(parent, name, parent_path, info)
+            self._put(parent, name, parent_path, path, meta)
 
-    def _put(self, children: dict[str, Any], name: str, parent_path: str,
-             info: FileInfo) -> None:
+    def _put(self, children: dict[str, Any], name: str, parent_path: str, path: str,
+             meta: Meta) -> None:
         existing = children.get(name)
-        meta = _meta(info, self._layer)
-        if info.kind is _DIR:
+        if meta[1] is _DIR:
             if isinstance(existing, list):
                 existing[0] = meta
                 return
@@ -109,8 +123,8 @@ class FileTree:
             if isinstance(existing, list):
                 self._record_removed(existing, _join(parent_path, name))
                 self._parent_cache = None
-            if info.kind is _HARDLINK and self.resolve(info.linkname) is None:
-                self._warn(f"{info.path}: hard link to missing {info.linkname!r}")
+            if meta[1] is _HARDLINK and self.resolve(meta[4]) is None:
+                self._warn(f"{path}: hard link to missing {meta[4]!r}")
             children[name] = meta
 
     def _parent(self, parent_path: str) -> dict[str, Any] | None:
@@ -208,7 +222,7 @@ class FileTree:
             return None
         meta: Meta = node[0] if isinstance(node, list) else node
         clean = "/" + "/".join(_split(path))
-        return meta[0], _info(clean, meta)
+        return meta[0], meta_info(clean, meta)
 
     def resolve(self, path: str) -> str | None:
         """The canonical path ``path`` leads to with every symlink followed inside the image
@@ -252,10 +266,10 @@ class FileTree:
             for name, node in children.items():
                 path = f"{prefix}/{name}"
                 if isinstance(node, list):
-                    yield node[0][0], _info(path, node[0])
+                    yield node[0][0], meta_info(path, node[0])
                     subdirs.append((path, node[1]))
                 else:
-                    yield node[0], _info(path, node)
+                    yield node[0], meta_info(path, node)
             stack.extend(reversed(subdirs))
 
     def iter_kinds(self) -> Iterator[tuple[int, FileKind, str]]:
@@ -272,6 +286,21 @@ class FileTree:
                     stack.append((path, node[1]))
                 else:
                     yield node[0], node[1], path
+
+    def iter_metas(self) -> Iterator[tuple[str, Meta]]:
+        """(path, meta) of every visible entry, in :meth:`iter_kinds` order: ``meta`` is the
+        ``(layer, kind, mode, size, linkname, uid, gid, mtime)`` tuple (:func:`meta_info`
+        makes its FileInfo), for a pass that needs the headers of only some entries."""
+        stack: list[tuple[str, dict[str, Any]]] = [("", self._root[1])]
+        while stack:
+            prefix, children = stack.pop()
+            for name, node in children.items():
+                path = f"{prefix}/{name}"
+                if isinstance(node, list):
+                    yield path, node[0]
+                    stack.append((path, node[1]))
+                else:
+                    yield path, node
 
     def was_deleted(self, path: str, layer_index: int) -> bool:
         """True if ``path`` (seen in layer ``layer_index``) was removed by a later layer and

@@ -1,27 +1,29 @@
 """One walk of an image's layers for every visitor (the catalog, the secret scanner, ...).
 
-A :class:`Visitor` says cheaply which files it needs the content of (``wants``) and consumes
-each layer's entries in tar order. With a :class:`~hullguard.images.layercache.LayerCache` the
-engine records what each layer contributed (every entry's header, the content the visitors
-wanted, each visitor's own per-layer summary) under the layer's verified blob digest and the
-visitors' versions; a layer seen before is replayed from its record instead of being read
-again (a registry blob is then not even downloaded). Replay hands the visitors the same
-entries in the same order, so the squashed view (whiteouts, opaque directories, rewrites in
-upper layers) is built exactly as by a live walk.
+A :class:`Visitor` consumes each layer's entries in tar order and sums up what it made of the
+layer (``end_layer``: its per-layer results, JSON-able). With a
+:class:`~hullguard.images.layercache.LayerCache` the engine records what each layer
+contributed (every entry's header and each visitor's summary) under the layer's verified blob
+digest and the visitors' versions; a layer seen before is replayed from its record instead of
+being read again (a registry blob is then not even downloaded). Replay hands each visitor the
+layer's entry headers in tar order, so the squashed view (whiteouts, opaque directories,
+rewrites in upper layers) is built exactly as by a live walk, and then its summary: the
+catalog's is what every extractor found in each file of the layer, the secret scanner's its
+matches. A visitor must sum a layer up from that layer alone (each extractor reads one file at
+a time); a replayed layer then costs its headers and its results, never its files.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from hullguard.errors import HullguardError, IntegrityError, LimitExceeded
-from hullguard.images.api import FileInfo, FileKind, ImageSource, LayerEntry, MemoryEntry
+from hullguard.images.api import ImageSource, LayerEntry
 from hullguard.images.layercache import LayerCache, LayerRecord
+from hullguard.images.tree import Header, header_of
 from hullguard.model import Layer
 
 Progress = Callable[[str], None]
-MAX_KEPT_FILE = 64 << 20  # a wanted file larger than this makes its layer uncacheable
 
 
 class Visitor(Protocol):
@@ -31,11 +33,7 @@ class Visitor(Protocol):
     @property
     def key(self) -> str: ...
 
-    def wants(self, info: FileInfo) -> bool:
-        """Whether a replayed layer must give this regular file's content back (cheap)."""
-        ...
-
-    def start_layer(self, layer: Layer, replay: bool) -> None: ...
+    def start_layer(self, layer: Layer) -> None: ...
 
     def visit(self, entry: LayerEntry, layer: Layer) -> LayerEntry:
         """Consume one entry; return the entry the next visitor gets (content read once
@@ -47,8 +45,9 @@ class Visitor(Protocol):
         summary of the layer for its record, or None when the layer must not be cached."""
         ...
 
-    def restore(self, summary: Any, layer: Layer) -> None:
-        """A replayed layer's summary, after its entries were replayed."""
+    def replay(self, headers: Sequence[Header], summary: Any, layer: Layer) -> None:
+        """A recorded layer instead of ``start_layer``, ``visit`` and ``end_layer``: its
+        entries' headers in tar order and this visitor's summary of it."""
         ...
 
 
@@ -60,7 +59,9 @@ def walk_layers(source: ImageSource, visitors: Sequence[Visitor], *,
     for number, layer in enumerate(layers, start=1):
         record = cache.load(layer, keys) if cache is not None else None
         if record is not None:
-            count = _replay(record, visitors, layer)
+            for visitor, summary in zip(visitors, record.summaries, strict=True):
+                visitor.replay(record.headers, summary, layer)
+            count = len(record.headers)
         else:
             count = _live(source, visitors, layer, cache, keys)
         if on_progress:
@@ -70,95 +71,22 @@ def walk_layers(source: ImageSource, visitors: Sequence[Visitor], *,
 
 def _live(source: ImageSource, visitors: Sequence[Visitor], layer: Layer,
           cache: LayerCache | None, keys: tuple[str, ...]) -> int:
-    recorder = _Recorder(visitors) if cache is not None and cache.can_key(layer) else None
+    headers: list[Header] | None = [] if cache is not None and cache.can_key(layer) else None
     for visitor in visitors:
-        visitor.start_layer(layer, False)
+        visitor.start_layer(layer)
     count = 0
     walker = source.walk_layer(layer)
     try:
         for entry in walker:
             count += 1
-            if recorder is not None:
-                entry = recorder.entry(entry, getattr(walker, "where", ""))
+            if headers is not None:
+                headers.append(header_of(entry.info))
             for visitor in visitors:
                 entry = visitor.visit(entry, layer)
     finally:
         walker.close()  # an abandoned walk releases its file
     summaries = [visitor.end_layer(layer, walker.warnings) for visitor in visitors]
-    if recorder is not None and cache is not None and recorder.complete and \
-            not walker.warnings and all(s is not None for s in summaries):
-        cache.store(layer, keys, LayerRecord(recorder.infos, recorder.contents, summaries,
-                                             str(layer.diff_id or "")))
+    if headers is not None and cache is not None and not walker.warnings and \
+            all(s is not None for s in summaries):
+        cache.store(layer, keys, LayerRecord(headers, summaries, str(layer.diff_id or "")))
     return count
-
-
-def _replay(record: LayerRecord, visitors: Sequence[Visitor], layer: Layer) -> int:
-    for visitor in visitors:
-        visitor.start_layer(layer, True)
-    for entry in record.entries():
-        for visitor in visitors:
-            entry = visitor.visit(entry, layer)
-    for visitor, summary in zip(visitors, record.summaries, strict=True):
-        visitor.end_layer(layer, [])
-        visitor.restore(summary, layer)
-    return len(record.infos)
-
-
-class _Recorder:
-    """Keeps one live layer's entry headers and the content the visitors want."""
-
-    def __init__(self, visitors: Sequence[Visitor]) -> None:
-        self.visitors = visitors
-        self.infos: list[FileInfo] = []
-        self.contents: dict[int, bytes] = {}  # entry number -> content
-        self.complete = True
-
-    def entry(self, entry: LayerEntry, where: str) -> LayerEntry:
-        info = entry.info
-        self.infos.append(info)
-        if info.kind is not FileKind.FILE or not any(v.wants(info) for v in self.visitors):
-            return entry
-        if info.size > MAX_KEPT_FILE:
-            self.complete = False  # streamed on as today; this layer is walked every time
-            return entry
-        try:
-            data = entry.read(MAX_KEPT_FILE)
-        except IntegrityError:
-            raise  # the layer itself is broken: nothing from it may be kept
-        except HullguardError as error:
-            self.complete = False
-            return _FailedEntry(info, error)
-        self.contents[len(self.infos) - 1] = data
-        return _KeptEntry(info, data, where)
-
-
-class _KeptEntry(MemoryEntry):
-    """Content read ahead for the record; an over-limit read fails as the walker's would."""
-
-    __slots__ = ("_where",)
-
-    def __init__(self, info: FileInfo, data: bytes, where: str) -> None:
-        super().__init__(info, data)
-        self._where = where
-
-    def read(self, limit: int) -> bytes:
-        if len(self._data) > limit:
-            raise LimitExceeded(f"file is {len(self._data)} bytes, over the {limit}-byte limit",
-                                where=f"{self._where} {self.info.path}" if self._where
-                                else self.info.path)
-        return self._data
-
-
-class _FailedEntry:
-    """An entry whose content could not be read ahead: every read gives that error again."""
-
-    __slots__ = ("_error", "info")
-
-    def __init__(self, info: FileInfo, error: HullguardError) -> None:
-        self.info, self._error = info, error
-
-    def read(self, limit: int) -> bytes:
-        raise self._error
-
-    def chunks(self, size: int = 1 << 20) -> Iterator[bytes]:
-        raise self._error

@@ -9,14 +9,15 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import hullguard
 from hullguard.errors import LimitExceeded
-from hullguard.images.api import FileInfo, FileKind, ImageSource, LayerEntry, MemoryEntry
-from hullguard.images.tree import FileTree
+from hullguard.images.api import FileKind, ImageSource, LayerEntry, MemoryEntry
+from hullguard.images.tree import FileTree, Header, header_of
 from hullguard.images.walk import walk_layers
 from hullguard.model.image import ImageConfig, Layer
 from hullguard.model.secret import FileState, SecretLocation
@@ -64,17 +65,18 @@ class _LayerLog(Collector):
 
 class SecretVisitor:
     """The secret scanner as a visitor of the walk engine: every regular file of every layer
-    (it wants no file kept in a layer record: its per-layer findings are its summary)."""
+    (its per-layer matches are its summary in a layer record)."""
 
     def __init__(self, collector: Collector) -> None:
         self.collector = collector
         self._rules = {rule.id: rule for rule in collector.matcher.rules}
-        # every entry's header, for the squashed view file_state needs: the tree is built
-        # only when a finding must be restated (most images have none; replayed layers then
-        # cost no tree at all)
-        self._headers: list[tuple[int, FileInfo]] = []
+        # every layer's entry headers, for the squashed view file_state needs: the tree is
+        # built only when a finding must be restated (most images have none; replayed layers
+        # then cost no tree at all)
+        self._headers: list[tuple[int, Sequence[Header]]] = []
+        self._layer_headers: list[Header] = []
         self._log = self._new_log()
-        self._place, self._replay = Place(), False
+        self._place = Place()
         self.key = "secrets:" + hashlib.sha256("\n".join(
             [hullguard.__version__, _source_hash(), repr(collector.matcher.rules),
              repr(collector.limits)]).encode()).hexdigest()[:32]
@@ -82,28 +84,33 @@ class SecretVisitor:
     def _new_log(self) -> _LayerLog:
         return _LayerLog(self.collector.matcher, limits=self.collector.limits)
 
-    def wants(self, info: FileInfo) -> bool:
-        return False
-
-    def start_layer(self, layer: Layer, replay: bool) -> None:
-        self._log, self._replay = self._new_log(), replay
-        self._place = Place(layer.index, str(layer.diff_id or ""), layer.created_by)
+    def start_layer(self, layer: Layer) -> None:
+        self._log, self._place = self._new_log(), self._layer_place(layer)
+        self._layer_headers = []
+        self._headers.append((layer.index, self._layer_headers))
 
     def visit(self, entry: LayerEntry, layer: Layer) -> LayerEntry:
-        self._headers.append((layer.index, entry.info))
-        if self._replay or entry.info.kind is not FileKind.FILE:
+        self._layer_headers.append(header_of(entry.info))
+        if entry.info.kind is not FileKind.FILE:
             return entry
         data = _read_for_scan(entry, self._log, self._place)
         return entry if data is None else MemoryEntry(entry.info, data)
 
     def end_layer(self, layer: Layer, warnings: list[str]) -> Any:
-        if self._replay:
-            return None
         summary = self._log.summary()
-        self.restore(summary, layer)
+        self._restore(summary)
         return summary
 
-    def restore(self, summary: Any, layer: Layer) -> None:
+    def replay(self, headers: Sequence[Header], summary: Any, layer: Layer) -> None:
+        self._place = self._layer_place(layer)
+        self._headers.append((layer.index, headers))
+        self._restore(summary)
+
+    @staticmethod
+    def _layer_place(layer: Layer) -> Place:
+        return Place(layer.index, str(layer.diff_id or ""), layer.created_by)
+
+    def _restore(self, summary: Any) -> None:
         """Add one layer's findings to the image's, placed in this image's layer."""
         place, collector = self._place, self.collector
         for rule_id, secret, path, line in summary["matches"]:
@@ -124,8 +131,9 @@ class SecretVisitor:
         def state_of(path: str, index: int) -> FileState:
             if not tree:
                 tree.append(FileTree())
-                for layer_index, info in self._headers:
-                    tree[0].apply(info, layer_index)
+                for layer_index, headers in self._headers:
+                    for header in headers:
+                        tree[0].apply_header(header, layer_index)
             return file_state(tree[0], path, index)
 
         self.collector.restate(state_of)
