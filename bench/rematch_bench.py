@@ -127,47 +127,83 @@ def _package(named: Named, version: str) -> Package:
 
 
 def fill_store(url: str, db_path: Path, sboms: Iterator[Sbom]) -> dict[str, int]:
-    """The initial scans, written in bulk (what ``add_scan`` writes per image: the image, its
-    SBOM, a scan, its findings, its names), so a 100,000-image store is built in minutes."""
+    """The initial scans and the component index, written in bulk: what ``add_scan`` writes
+    per image (the image, its SBOM, a scan, its findings, its names) and what
+    ``index_components`` writes per SBOM (``lookup_pairs`` of each package), so a
+    100,000-image store is built in minutes. Each distinct package is matched once by the
+    real matcher (``match`` does not depend on the rest of the SBOM; ``MatchCache`` relies
+    on the same) and its finding rows reused for every image that has it."""
+    from sqlalchemy import create_engine, text
+
     from hullguard.store import open_store
     from hullguard.vuln.db import VulnDB
-    from hullguard.vuln.scan import MatchCache, match
 
-    cache, batch, sizes = MatchCache(), [], {"images": 0, "findings": 0}
-    with VulnDB.open(db_path) as db, open_store(url) as factory:
-        engine = factory.kw["bind"]
+    matched: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    batch, sizes = [], {"images": 0, "findings": 0, "components": 0}
+    with open_store(url):  # creates the schema
+        pass
+    engine = create_engine(url)  # no per-parameter escaping: the bench's text is plain
+    if engine.dialect.name == "sqlite":
+        from sqlalchemy import event
+
+        event.listen(engine, "connect", lambda conn, _r: conn.execute(
+            "PRAGMA synchronous = OFF"))
+    with VulnDB.open(db_path) as db:
         for sbom in sboms:
-            batch.append((sbom, match(sbom, db, cache)[0]))
+            batch.append((sbom, _finding_rows(sbom, db, matched)))
             if len(batch) == 2000:
                 _write_bulk(engine, batch, sizes)
                 batch = []
         _write_bulk(engine, batch, sizes)
-        if engine.dialect.name == "postgresql":  # explicit ids: move the sequences past them
-            with engine.begin() as conn:
-                from sqlalchemy import text
-                for table in ("images", "scans"):
-                    conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
-                                      f" (SELECT max(id) FROM {table}))"))
+    if engine.dialect.name == "postgresql":  # explicit ids: move the sequences past them
+        with engine.begin() as conn:
+            for table in ("images", "scans"):
+                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
+                                  f" (SELECT max(id) FROM {table}))"))
+            conn.execute(text("ANALYZE"))
+    engine.dispose()
     return sizes
 
 
-def _write_bulk(engine: Any, batch: list[tuple[Sbom, list[Any]]],
+def _finding_rows(sbom: Sbom, db: Any, matched: dict[tuple[str, str, str],
+                  list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    from dataclasses import replace
+
+    from hullguard.store.scans import finding_row
+    from hullguard.vuln.scan import match, sort_findings
+
+    rows = []
+    for package in sbom.packages:
+        key = (package.type.value, package.name, package.version)
+        if key not in matched:
+            found = sort_findings(match(replace(sbom, packages=(package,)), db)[0])
+            matched[key] = [finding_row(0, f) for f in found]
+        rows += matched[key]
+    return rows
+
+
+def _write_bulk(engine: Any, batch: list[tuple[Sbom, list[dict[str, Any]]]],
                 sizes: dict[str, int]) -> None:
     from hullguard.graph.memory import image_id as graph_id
     from hullguard.graph.memory import image_names
+    from hullguard.model import Severity
+    from hullguard.monitor.rematch import lookup_pairs
     from hullguard.store.models import (
+        ComponentRecord,
         FindingRecord,
         ImageRecord,
         NameRecord,
         SbomRecord,
         ScanRecord,
     )
-    from hullguard.store.scans import counts, encode_sbom, finding_row, image_key
+    from hullguard.store.monitor import INDEXED
+    from hullguard.store.scans import encode_sbom, image_key
 
     if not batch:
         return
-    now, rows = datetime.now(UTC), {"images": [], "sboms": [], "scans": [], "findings": [],
-                                     "names": []}  # type: dict[str, list[dict[str, Any]]]
+    now = datetime.now(UTC)
+    rows: dict[str, list[dict[str, Any]]] = {k: [] for k in (
+        "images", "sboms", "scans", "findings", "names", "components")}
     for sbom, findings in batch:
         sizes["images"] += 1
         ident, (digest, data) = sizes["images"], encode_sbom(sbom)
@@ -177,18 +213,44 @@ def _write_bulk(engine: Any, batch: list[tuple[Sbom, list[Any]]],
                                "first_seen": now, "last_seen": now})
         rows["sboms"].append({"digest": digest, "image_id": ident, "created_at": now,
                               "packages": len(sbom.packages), "data": data})
+        totals: dict[str, int] = {}
+        for row in findings:
+            severity = str(Severity(row["severity"]))
+            totals[severity] = totals.get(severity, 0) + 1
         rows["scans"].append({"id": ident, "image_id": ident, "sbom_digest": digest,
                               "kind": "scan", "created_at": now, "database": "bench",
-                              "counts": json.dumps(counts(findings))})
-        rows["findings"] += [finding_row(ident, f) for f in findings]
+                              "counts": json.dumps(totals)})
+        rows["findings"] += [{**row, "scan_id": ident} for row in findings]
         rows["names"] += [{"name": n, "digest": graph_id(sbom.image), "first_seen": now,
                            "last_seen": now} for n in image_names(sbom.image)[0]]
-    sizes["findings"] += len(rows["findings"])
+        pairs = {pair for p in sbom.packages for pair in lookup_pairs(p, sbom)} | {INDEXED}
+        rows["components"] += [{"sbom_digest": digest, "ecosystem": eco, "name": name}
+                               for eco, name in sorted(pairs)]
+    for name in ("findings", "components"):
+        sizes[name] += len(rows[name])
     tables = {"images": ImageRecord, "sboms": SbomRecord, "scans": ScanRecord,
-              "findings": FindingRecord, "names": NameRecord}
+              "findings": FindingRecord, "names": NameRecord, "components": ComponentRecord}
     with engine.begin() as conn:
         for name, record in tables.items():
-            conn.execute(record.__table__.insert(), rows[name])
+            _insert(conn, record.__tablename__, rows[name])
+
+
+def _insert(conn: Any, table: str, rows: list[dict[str, Any]]) -> None:
+    """A DB-API ``executemany`` (SQLAlchemy's per-row parameter building was most of the
+    fill); times as SQLAlchemy stores them on SQLite (text, no zone)."""
+    if not rows:
+        return
+    sqlite = conn.dialect.name == "sqlite"
+    columns = list(rows[0])
+    sql = (f'INSERT INTO {table} ({", ".join(chr(34) + c + chr(34) for c in columns)}) '
+           f'VALUES ({", ".join(["?" if sqlite else "%s"] * len(columns))})')
+    conn.exec_driver_sql(sql, [tuple(_plain(row[c], sqlite) for c in columns) for row in rows])
+
+
+def _plain(value: Any, sqlite: bool) -> Any:
+    if sqlite and isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value
 
 
 def build_template(url: str, folder: Path, images: int) -> dict[str, Any]:
@@ -208,7 +270,7 @@ def build_template(url: str, folder: Path, images: int) -> dict[str, Any]:
     (folder / "drop").mkdir()
     with open_store(url) as factory:
         started = time.perf_counter()
-        index_components(factory)
+        index_components(factory)  # nothing left to index: the fill wrote the index
         index = time.perf_counter() - started
         baseline = run_cycle(factory, MonitorConfig(db_path, full_every=timedelta(days=1),
                                                     watch_dir=folder / "drop"))
