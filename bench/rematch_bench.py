@@ -353,7 +353,7 @@ def _measure_in(src: Path, url: str, folder: Path, round_: int) -> list[dict[str
 
 
 def run_size(backend: str, images: int, variants: dict[str, Path], repeat: int,
-             cache: Path) -> dict[str, Any]:
+             cache: Path, before_rounds: int | None = None) -> dict[str, Any]:
     name = f"rematch_{backend}_{images}"
     template = cache / name
     built = cache / f"{name}.json"
@@ -374,6 +374,8 @@ def run_size(backend: str, images: int, variants: dict[str, Path], repeat: int,
     copies = {v: copy_store(backend, template, cache / f"{name}_{v}") for v in variants}
     for round_ in range(repeat):
         for variant, src in variants.items():  # interleaved, round by round
+            if variant == "before" and before_rounds is not None and round_ >= before_rounds:
+                continue
             runs = _measure_in(src, copies[variant], cache / f"{name}_{variant}", round_)
             result["variants"].setdefault(variant, []).extend(
                 {**r, "round": round_, "load": os.getloadavg()[0]} for r in runs)
@@ -400,6 +402,8 @@ def main() -> None:
                         help="another source tree to measure on its own copy, interleaved")
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "rematch",
                         help="where the template stores are built (kept for later runs)")
+    parser.add_argument("--before-rounds", type=int, default=None,
+                        help="rounds of --before-src (fewer than --repeat when it is slow)")
     parser.add_argument("--build-only", action="store_true",
                         help="only build the template stores (to measure later)")
     parser.add_argument("--out", type=Path, default=None, help="append each result (JSON)")
@@ -410,7 +414,8 @@ def main() -> None:
     variants = {} if args.build_only else variants
     for backend in args.stores.split(","):
         for images in (int(n) for n in args.sizes.split(",")):
-            result = run_size(backend, images, variants, args.repeat, args.cache)
+            result = run_size(backend, images, variants, args.repeat, args.cache,
+                              args.before_rounds)
             line = json.dumps(result, sort_keys=True)
             print(line, flush=True)
             if args.out is not None:

@@ -51,7 +51,6 @@ from hullguard.vuln.scan import MatchCache, match, sort_findings
 Pair = tuple[str, str]
 INDEX_BATCH = 500  # SBOMs per write transaction while indexing
 WRITE_CHUNK = 500  # changed images per write transaction of a targeted re-match
-REPLACED_BUDGET = 10_000  # replaced finding rows per chunk (bound parameters, see store)
 KEY_FILTER = 2_000  # up to this many named package keys, only their findings are read
 
 
@@ -164,19 +163,8 @@ def _write_chunk(session: Session, chunk: list[CarriedScan], events: list[dict[s
 
 
 def _write_chunks(entries: list[CarriedScan]) -> Iterator[list[CarriedScan]]:
-    """Chunks of at most WRITE_CHUNK images and REPLACED_BUDGET replaced rows (bound
-    parameters of the carry-over; an image above it alone is a chunk of its own)."""
-    chunk: list[CarriedScan] = []
-    budget = 0
-    for entry in entries:
-        if chunk and (len(chunk) == WRITE_CHUNK
-                      or budget + len(entry.replaced) > REPLACED_BUDGET):
-            yield chunk
-            chunk, budget = [], 0
-        chunk.append(entry)
-        budget += len(entry.replaced)
-    if chunk:
-        yield chunk
+    for start in range(0, len(entries), WRITE_CHUNK):
+        yield entries[start:start + WRITE_CHUNK]
 
 
 def rematch_full(factory: sessionmaker[Session], db: VulnDB) -> Rematch:
