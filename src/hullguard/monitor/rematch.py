@@ -4,10 +4,12 @@ the SBOMs a set of advisories names, the full re-match, and the finding events t
 The index holds, per stored SBOM, every (ecosystem, name) the matcher looks its packages up
 under (:func:`hullguard.vuln.match.ecosystems_for`, names normalized as the database stores
 them), so "which images does this advisory name" is one join in the store. A targeted
-re-match matches only those packages of those images; an image whose findings for them
-changed gets a new ``rescan`` entry (those findings, plus the previous entry's rows for
-every other package copied inside the database) and one event per finding that appeared,
-was fixed or withdrawn.
+re-match builds and matches only those packages of those images; an image whose findings
+for them changed gets a new ``rescan`` entry (those findings, plus the previous entry's rows
+for every other package, copied by the store without decoding or matching anything) and one
+event per finding that appeared, was fixed or withdrawn. The entries and events are written
+a chunk of images per transaction, in a fixed number of statements per chunk
+(:func:`hullguard.store.monitor.add_carried_scans`).
 """
 
 from __future__ import annotations

@@ -148,7 +148,8 @@ def add_carried_scan(session: Session, sbom: Sbom, findings: Sequence[Finding],
                      encoded: tuple[str, bytes]) -> int:
     """A ``rescan`` entry whose findings for the packages ``keys`` are ``findings`` (just
     matched) and, for every other package, the ``previous`` scan's rows, copied inside the
-    database (no other package is matched again, nothing is decoded)."""
+    database (no other package is matched again, nothing is decoded). One image at a time:
+    the definition :func:`add_carried_scans` (what the monitor uses) is tested against."""
     scan_id = add_scan(session, sbom, findings, db_label, "rescan", encoded)
     table = table_of(FindingRecord)
     if previous is not None:
