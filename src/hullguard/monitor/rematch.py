@@ -4,18 +4,22 @@ the SBOMs a set of advisories names, the full re-match, and the finding events t
 The index holds, per stored SBOM, every (ecosystem, name) the matcher looks its packages up
 under (:func:`hullguard.vuln.match.ecosystems_for`, names normalized as the database stores
 them), so "which images does this advisory name" is one join in the store. A targeted
-re-match matches only those packages of those images; an image whose findings for them
-changed gets a new ``rescan`` entry (those findings, plus the previous entry's rows for
-every other package copied inside the database) and one event per finding that appeared,
-was fixed or withdrawn.
+re-match builds and matches only those packages of those images; an image whose findings
+for them changed gets a new ``rescan`` entry (those findings, plus the previous entry's rows
+for every other package, copied by the store without decoding or matching anything) and one
+event per finding that appeared, was fixed or withdrawn. The entries and events are written
+a chunk of images per transaction, in a fixed number of statements per chunk
+(:func:`hullguard.store.monitor.add_carried_scans`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Iterable, Sequence
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,20 +27,24 @@ from sqlalchemy.orm import Session, sessionmaker
 from hullguard.model import Finding, Sbom, Severity
 from hullguard.model.package import Package
 from hullguard.model.secret import SecretFinding
+from hullguard.sbom.native import from_dict
 from hullguard.store.base import write_session
 from hullguard.store.monitor import (
+    CarriedScan,
+    PriorRows,
     StoredImage,
-    add_carried_scan,
+    add_carried_scans,
     add_components,
     add_events,
     images_naming,
     latest_scan_ids,
+    prior_findings,
     sbom_data,
     unindexed_sboms,
     workloads_of,
 )
 from hullguard.store.rescan import ImageChanges, diff_findings, rescan_all
-from hullguard.store.scans import add_scan, decode_sbom, findings_of
+from hullguard.store.scans import add_scan, decode_sbom
 from hullguard.vuln.db import VulnDB
 from hullguard.vuln.importers.osv import normalize_name
 from hullguard.vuln.match import ecosystems_for
@@ -44,6 +52,8 @@ from hullguard.vuln.scan import MatchCache, match, sort_findings
 
 Pair = tuple[str, str]
 INDEX_BATCH = 500  # SBOMs per write transaction while indexing
+WRITE_CHUNK = 500  # changed images per write transaction of a targeted re-match
+KEY_FILTER = 2_000  # up to this many named package keys, only their findings are read
 
 
 def lookup_pairs(package: Package, sbom: Sbom) -> set[Pair]:
@@ -59,16 +69,8 @@ def index_components(factory: sessionmaker[Session]) -> int:
     for start in range(0, len(todo), INDEX_BATCH):
         batch = [(digest, _sbom_pairs(decode_sbom(data, f"store:{digest}")))
                  for digest, data in todo[start:start + INDEX_BATCH]]
-        write_session(factory.kw["bind"], _adder(batch))
+        write_session(factory.kw["bind"], partial(add_components, sboms=batch))
     return len(todo)
-
-
-def _adder(batch: list[tuple[str, set[Pair]]]) -> Callable[[Session], None]:
-    def work(session: Session) -> None:
-        for digest, pairs in batch:
-            add_components(session, digest, pairs)
-
-    return work
 
 
 def _sbom_pairs(sbom: Sbom) -> set[Pair]:
@@ -85,41 +87,93 @@ class Rematch:
 def rematch_targeted(factory: sessionmaker[Session], db: VulnDB,
                      pairs: set[Pair]) -> Rematch:
     """Re-match the packages named by ``pairs`` in the images whose SBOMs have them; an
-    image whose findings for them changed gets a new scan entry carrying the rest over."""
+    image whose findings for them changed gets a new scan entry carrying the rest over,
+    written with its events in chunks of images (one write transaction each)."""
     with factory() as session:
         images = images_naming(session, pairs)
         data = sbom_data(session, {image.sbom_digest for image in images})
         latest = latest_scan_ids(session, [image.id for image in images])
-        before = findings_of(session, sorted(latest.values()))
-    cache, out, pending = MatchCache(), [], []
+    named = {image.id: named_part(data[image.sbom_digest], pairs, f"store:{image.key}")
+             for image in images}
+    del data
+    keys = {p.key for sbom in named.values() for p in sbom.packages}
+    with factory() as session:
+        before = prior_findings(session, sorted(latest.values()),
+                                keys if len(keys) <= KEY_FILTER else None)
+    cache, out, entries = MatchCache(), [], []
     for image in images:
-        sbom = decode_sbom(data[image.sbom_digest], f"store:{image.key}")
-        named = tuple(p for p in sbom.packages if lookup_pairs(p, sbom) & pairs)
-        found, _ = match(dataclasses.replace(sbom, packages=named), db, cache)
-        keys = {p.key for p in named}
-        previous = latest.get(image.id)
-        prior = {k: v for k, v in before.get(previous or -1, {}).items() if k[1] in keys}
+        sbom = named[image.id]
+        found, _ = match(sbom, db, cache)
+        mine, previous = {p.key for p in sbom.packages}, latest.get(image.id)
+        rows = before.get(previous or -1, PriorRows({}, []))
         changes = ImageChanges(image.reference, image.key)
-        diff_findings(changes, prior, found, db)
+        diff_findings(changes, {k: v for k, v in rows.fields.items() if k[1] in mine},
+                      found, db)
         if changes.changed:
             out.append((image, changes))
-            pending.append(_carry(sbom, sort_findings(found), keys, previous,
-                                  (image.sbom_digest, data[image.sbom_digest]), str(db.path)))
-    events = _record(factory, db, out, "targeted", pending)
+            entries.append(CarriedScan(image.id, image.sbom_digest, previous,
+                                       sort_findings(found),
+                                       [i for i, key in rows.rows if key in mine], sbom.image))
+    events = _write_targeted(factory, db, out, entries)
     return Rematch([c for _i, c in out], len(images), events)
 
 
-def _carry(sbom: Sbom, found: list[Finding], keys: set[str], previous: int | None,
-           encoded: tuple[str, bytes], label: str) -> Callable[[Session], object]:
-    return lambda session: add_carried_scan(session, sbom, found, keys, previous, label,
-                                            encoded)
+def named_part(data: bytes, pairs: set[Pair], where: str) -> Sbom:
+    """The stored SBOM with only its packages looked up under ``pairs``. Packages whose name
+    (or source name) cannot be one of them are dropped before they are built: building every
+    package of every named SBOM was most of the re-match's reading time."""
+    doc = json.loads(zlib.decompress(data))
+    names = {normalize_name("PyPI", name) for _eco, name in pairs}  # the widest folding
+    if isinstance(doc, dict) and isinstance(doc.get("packages"), list):
+        doc["packages"] = [p for p in doc["packages"] if _may_name(p, names)]
+    sbom = from_dict(doc, where)
+    return dataclasses.replace(sbom, packages=tuple(
+        p for p in sbom.packages if lookup_pairs(p, sbom) & pairs))
+
+
+def _may_name(package: object, names: set[str]) -> bool:
+    """Whether a stored package could be looked up under one of ``names`` (folded the PyPI
+    way, which every ecosystem's lookup name folds to); a malformed entry is kept, so
+    reading it fails as it always did."""
+    if not isinstance(package, dict):
+        return True
+    return any(isinstance(package.get(field), str)
+               and normalize_name("PyPI", package[field]) in names
+               for field in ("name", "source_name"))
+
+
+def _write_targeted(factory: sessionmaker[Session], db: VulnDB,
+                    changed: list[tuple[StoredImage, ImageChanges]],
+                    entries: list[CarriedScan]) -> list[dict[str, Any]]:
+    """The new scan entries and their events, a chunk of images per write transaction (a
+    cycle that dies half-way is redone: the images written diff as unchanged then)."""
+    now = datetime.now(UTC)
+    rows = _event_rows(factory, db, changed, "targeted", now)
+    label, done = str(db.path), 0
+    for chunk in _write_chunks(entries):
+        events = [row for image_rows in rows[done:done + len(chunk)] for row in image_rows]
+        write_session(factory.kw["bind"], partial(_write_chunk, chunk=chunk, events=events,
+                                                  label=label, now=now))
+        done += len(chunk)
+    return [row for image_rows in rows for row in image_rows]
+
+
+def _write_chunk(session: Session, chunk: list[CarriedScan], events: list[dict[str, Any]],
+                 label: str, now: datetime) -> None:
+    add_carried_scans(session, chunk, label, now)
+    add_events(session, events)
+
+
+def _write_chunks(entries: list[CarriedScan]) -> Iterator[list[CarriedScan]]:
+    for start in range(0, len(entries), WRITE_CHUNK):
+        yield entries[start:start + WRITE_CHUNK]
 
 
 def rematch_full(factory: sessionmaker[Session], db: VulnDB) -> Rematch:
     """Every stored SBOM matched again (the safety net), with events for what changed."""
     changes = rescan_all(factory, db)
     changed = [(_image_of(c), c) for c in changes if c.changed]
-    return Rematch(changes, len(changes), _record(factory, db, changed, "full", []))
+    return Rematch(changes, len(changes), _record(factory, db, changed, "full"))
 
 
 def _image_of(changes: ImageChanges) -> StoredImage:
@@ -128,25 +182,26 @@ def _image_of(changes: ImageChanges) -> StoredImage:
 
 
 def _record(factory: sessionmaker[Session], db: VulnDB,
-            changed: list[tuple[StoredImage, ImageChanges]], cause: str,
-            pending: list[Callable[[Session], object]]) -> list[dict[str, Any]]:
-    """The new scan entries and the events, in one write transaction."""
-    if not changed and not pending:
+            changed: list[tuple[StoredImage, ImageChanges]], cause: str) -> list[dict[str, Any]]:
+    """The events of a full re-match (its scan entries are written by ``rescan_all``)."""
+    events = [row for rows in _event_rows(factory, db, changed, cause, datetime.now(UTC))
+              for row in rows]
+    if events:
+        write_session(factory.kw["bind"], partial(add_events, rows=events))
+    return events
+
+
+def _event_rows(factory: sessionmaker[Session], db: VulnDB,
+                changed: list[tuple[StoredImage, ImageChanges]], cause: str,
+                now: datetime) -> list[list[dict[str, Any]]]:
+    """Each changed image's events, with the workloads running it."""
+    if not changed:
         return []
     with factory() as session:
         used = workloads_of(session, [(image.key, image.digest) for image, _c in changed])
     kev = set(db.kev_ids())
-    now = datetime.now(UTC)
-    events = [row for image, changes in changed
-              for row in event_rows(image, changes, used.get(image.key, []), kev, cause, now)]
-
-    def work(session: Session) -> None:
-        for write_scan in pending:
-            write_scan(session)
-        add_events(session, events)
-
-    write_session(factory.kw["bind"], work)
-    return events
+    return [event_rows(image, changes, used.get(image.key, []), kev, cause, now)
+            for image, changes in changed]
 
 
 def event_rows(image: StoredImage, changes: ImageChanges, workloads: list[str],

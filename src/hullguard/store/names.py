@@ -27,8 +27,12 @@ def record_names(conn: Connection | Session, names: Iterable[str], digest: str,
                  seen: datetime) -> None:
     """Upsert (name, digest) sightings at ``seen``; the stored window only ever widens, so
     an old scan indexed late never makes an older build look newer."""
-    rows = [{"name": n, "digest": digest, "first_seen": seen, "last_seen": seen}
-            for n in dict.fromkeys(names) if n]
+    record_name_rows(conn, [{"name": n, "digest": digest, "first_seen": seen,
+                             "last_seen": seen} for n in dict.fromkeys(names) if n])
+
+
+def record_name_rows(conn: Connection | Session, rows: Sequence[dict[str, Any]]) -> None:
+    """:func:`record_names` for many sightings at once (name, digest, first/last seen)."""
     if not rows:
         return
     statement = dialect_insert(conn, names_table)
@@ -39,7 +43,7 @@ def record_names(conn: Connection | Session, names: Iterable[str], digest: str,
                                  else_=old.first_seen),
               "last_seen": case((new.last_seen > old.last_seen, new.last_seen),
                                 else_=old.last_seen)})
-    conn.execute(statement, rows)
+    conn.execute(statement, list(rows))
 
 
 def utc(value: datetime) -> datetime:

@@ -110,11 +110,11 @@ def add_scan(session: Session, sbom: Sbom, findings: Iterable[Finding], db_label
     session.flush()
     if findings:  # Core insert: the ORM bulk path costs several times more per row
         session.execute(FindingRecord.__table__.insert(),  # type: ignore[attr-defined]
-                        [_finding_row(scan.id, f) for f in findings])
+                        [finding_row(scan.id, f) for f in findings])
     return scan.id
 
 
-def _finding_row(scan_id: int, finding: Finding) -> dict[str, Any]:
+def finding_row(scan_id: int, finding: Finding) -> dict[str, Any]:
     package = finding.package
     return {"scan_id": scan_id, "vuln_id": finding.id, "aliases": json.dumps(finding.aliases),
             "package_key": package.key, "purl": package.purl, "package_name": package.name,
