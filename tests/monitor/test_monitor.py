@@ -277,3 +277,37 @@ def test_the_loop_runs_a_cycle_every_interval_and_flushes_each_report(
     assert first["kind"] == "baseline"
     assert second["kind"] == "targeted" and second["imported"] == ["jinja2.yaml"]
     assert second["events"] == {"new": 1} and second["images_rematched"] == 1
+
+
+def test_events_of_a_cycle_that_died_before_alerting_are_alerted_by_the_next(
+        fresh_store: str, tmp_path: Path, receiver: Receiver, smtp_server: Mailbox,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The re-match commits per chunk and saves the advisory state before alerting: a cycle
+    that dies after that leaves recorded events no later cycle re-derives. The next finished
+    cycle alerts them from the store (once: the cycle after sends nothing)."""
+    import hullguard.monitor.run as monitor_run
+
+    db_path, folder = _fleet(fresh_store, tmp_path)
+    config = _config(db_path, folder, receiver, smtp_server, monkeypatch)
+    with open_store(fresh_store) as factory:
+        assert run_cycle(factory, config).kind == "baseline"
+        original = yaml.safe_load(corpus_file(*JINJA).read_text())
+        original["severity"] = [{"type": "CVSS_V3", "score": CRITICAL}]
+        _drop(folder, original)
+
+        def die(*args: object) -> None:
+            raise RuntimeError("the machine went away before the alerts")
+
+        with monkeypatch.context() as patched:
+            patched.setattr(monitor_run, "_deliver", die)
+            with pytest.raises(RuntimeError):
+                run_cycle(factory, config)
+        assert ("new", "CVE-2019-10906", "registry.example/a:1") in _events(fresh_store)
+        assert receiver.posts == [] and smtp_server.messages == []
+
+        resumed = run_cycle(factory, config)
+        assert resumed.changes.get("added", 0) == 0  # the state was saved: nothing re-derived
+        assert sum(resumed.delivery.sent.values()) == 3  # one per channel, from the store
+        again = run_cycle(factory, config)
+        assert again.delivery.sent == {} and again.delivery.skipped == 0
+    _check_deliveries(receiver, smtp_server)

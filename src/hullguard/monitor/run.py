@@ -35,8 +35,10 @@ from hullguard.store.monitor import (
     add_events,
     add_run,
     advisory_state,
+    events_after,
     events_since,
     fleet_findings_of,
+    last_event_id,
     last_run,
     mark_sent,
     save_advisory_state,
@@ -45,6 +47,9 @@ from hullguard.store.monitor import (
 )
 from hullguard.vuln.db import VulnDB
 
+RUN_KINDS = ("baseline", "targeted", "full")
+ALERTED_THROUGH = "alerted_through"  # in a finished cycle's summary: the last event id alerted
+MAX_ALERT_EVENTS = 200_000  # events a cycle loads to alert (the fleet's, not an attacker's)
 MAX_DROPPED_BYTES = 512 << 20  # an advisory file dropped in the folder (the importer's bound)
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -157,17 +162,48 @@ def run_cycle(factory: sessionmaker[Session], config: MonitorConfig,
     mark = report.timed("import", started)
     report.indexed = index_components(factory)
     report.timed("index", mark)
+    with factory() as session:
+        alerted_through = _alerted_through(last_run(session, RUN_KINDS))
     with VulnDB.open(config.db_path) as db:
         events = _rematch(factory, db, config, report)
         if config.watch and config.submit is not None:
             report.watch = poll(factory, config.watch, config.submit, config.interval)
             events += _scan_events(factory, report.started)
+    events, through = _unalerted(factory, alerted_through, events)
     alerts = alerts_from(events, config.threshold, config.dashboard_url)
     report.delivery = _deliver(factory, config, alerts)
     report.seconds = time.monotonic() - started
     write_session(factory.kw["bind"], lambda session: add_run(
-        session, report.kind, report.started, report.plain()))
+        session, report.kind, report.started, {**report.plain(), ALERTED_THROUGH: through}))
     return report
+
+
+def _alerted_through(previous: Any) -> int | None:
+    """The last event id the previous finished cycle raised alerts for (None: no such mark,
+    e.g. the first cycle or a cycle from a release that did not record it)."""
+    if previous is None:
+        return None
+    try:
+        value = json.loads(previous.summary).get(ALERTED_THROUGH)
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _unalerted(factory: sessionmaker[Session], through: int | None,
+               events: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
+    """Every event recorded since the last finished cycle's alerts: this cycle's, and those of
+    a cycle that died after writing some re-match chunks but before alerting (the re-match
+    writes per chunk, so they would otherwise never be alerted). Delivery deduplicates by key,
+    so an event alerted before is not sent twice. Returns the events and the new mark."""
+    with factory() as session:
+        if through is None:
+            return events, last_event_id(session)
+        rows = events_after(session, through, MAX_ALERT_EVENTS)
+        if len(rows) >= MAX_ALERT_EVENTS:  # a backlog too large to load: this cycle's own
+            return events, last_event_id(session)
+    stored = [{c: getattr(row, c) for c in EVENT_FIELDS} for row in rows]
+    return stored, max((row.id for row in rows), default=through)
 
 
 def _rematch(factory: sessionmaker[Session], db: VulnDB, config: MonitorConfig,

@@ -344,6 +344,16 @@ def events_since(session: Session, since: datetime | None, limit: int = 1000
     return list(session.scalars(query))
 
 
+def events_after(session: Session, event_id: int, limit: int) -> list[FindingEventRecord]:
+    """Events recorded after ``event_id`` (oldest first, at most ``limit``)."""
+    return list(session.scalars(select(FindingEventRecord).where(FindingEventRecord.id > event_id)
+                                .order_by(FindingEventRecord.id).limit(limit)))
+
+
+def last_event_id(session: Session) -> int:
+    return int(session.scalar(select(func.max(FindingEventRecord.id))) or 0)
+
+
 def event_counts(session: Session) -> dict[str, int]:
     rows = session.execute(select(FindingEventRecord.kind, func.count())
                            .group_by(FindingEventRecord.kind))
