@@ -16,8 +16,6 @@ _SARIF_ENVELOPE = re.compile(r"sarif-2\.1\.0\.json|[\"']version[\"']\s*:\s*[\"']
 # file -> why it may parse YAML itself
 YAML_HOMES = {
     "inventory/yamlsafe.py": "the one bounded loader for attacker-controlled YAML",
-    "vuln/importers/base.py": "feed documents: refuses every alias and keeps libyaml's "
-                              "BaseLoader (all scalars strings), which the importers rely on",
     "harden/mirror/pin_yaml.py": "ruamel node positions to rewrite references in place; it "
                                  "only composes text that already passed yamlsafe's bounds",
     "lint/registry.py": "trusted package data (lint/checks.yaml shipped in the wheel)",

@@ -18,6 +18,7 @@ composer (where the bounds live) is Python.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -268,6 +269,38 @@ def loads_all(text: str, where: str, limits: Limits = DEFAULT_LIMITS) -> YamlRes
     finally:
         loader.dispose()
     return YamlResult(documents, loader.warnings)
+
+
+class _StringsLoader(yaml.BaseLoader):
+    """Every scalar stays a string (feed versions such as ``1.10`` must not become floats);
+    anchors and aliases are refused outright (billion-laughs documents)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(None, None, "YAML aliases are not accepted",
+                                              event.start_mark)
+        return super().compose_node(parent, index)
+
+
+_MAYBE_ALIAS = re.compile(rb"(?:^|[\s\[{,:-])[&*]\S")
+_FAST_STRINGS_LOADER: Any = getattr(yaml, "CBaseLoader", _StringsLoader)
+
+
+def loads_strings(data: bytes, where: str, max_bytes: int) -> Any:
+    """An advisory feed's YAML (or an ignore file): all scalars strings, no aliases at all,
+    no line numbers; the importers rely on these exact semantics, so it is a mode of its own
+    here rather than :func:`loads_all` with other options."""
+    if len(data) > max_bytes:
+        raise InputError(f"YAML document of {len(data)} bytes exceeds the "
+                         f"{max_bytes}-byte limit", where=where)
+    # libyaml is ~20x faster but cannot refuse aliases, so it only reads documents in which
+    # no anchor or alias token can occur; anything else takes the strict pure-Python loader.
+    loader = _StringsLoader if _MAYBE_ALIAS.search(data) else _FAST_STRINGS_LOADER
+    try:
+        return yaml.load(data, Loader=loader)
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise InputError(f"invalid YAML: {str(error)[:200]}", where=where) from None
 
 
 def _malformed(error: yaml.MarkedYAMLError, where: str) -> InputError:

@@ -8,9 +8,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
-import yaml
-
 from hullguard.errors import InputError
+from hullguard.inventory.yamlsafe import loads_strings
 from hullguard.model import CvssScore, Epss, Kev
 
 MiB = 1 << 20
@@ -76,33 +75,9 @@ class ImportStats:
         return sum(self.loaded.values())
 
 
-class _StrictLoader(yaml.BaseLoader):
-    """Every scalar stays a string (feed versions such as ``1.10`` must not become floats)
-    and anchors/aliases are refused (billion-laughs documents)."""
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()  # type: ignore[no-untyped-call]
-            raise yaml.composer.ComposerError(None, None, "YAML aliases are not accepted",
-                                              event.start_mark)
-        return super().compose_node(parent, index)
-
-
-_MAYBE_ALIAS = re.compile(rb"(?:^|[\s\[{,:-])[&*]\S")
-_FAST_LOADER: Any = getattr(yaml, "CBaseLoader", _StrictLoader)
-
-
 def parse_yaml(data: bytes, where: str, limits: Limits) -> Any:
-    if len(data) > limits.max_yaml_bytes:
-        raise InputError(f"YAML document of {len(data)} bytes exceeds the "
-                         f"{limits.max_yaml_bytes}-byte limit", where=where)
-    # libyaml is ~20x faster but cannot refuse aliases, so it only reads documents in which
-    # no anchor or alias token can occur; anything else takes the strict pure-Python loader.
-    loader = _StrictLoader if _MAYBE_ALIAS.search(data) else _FAST_LOADER
-    try:
-        return yaml.load(data, Loader=loader)
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        raise InputError(f"invalid YAML: {str(error)[:200]}", where=where) from None
+    """A feed document: every scalar a string, aliases refused (yamlsafe.loads_strings)."""
+    return loads_strings(data, where, limits.max_yaml_bytes)
 
 
 def parse_json(data: bytes, where: str) -> Any:
