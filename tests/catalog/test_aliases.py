@@ -79,7 +79,7 @@ def test_alias_paths_are_bounded_and_chained() -> None:
     assert len(aliases("/d/f", many)) == 8
 
 
-def test_iter_kinds_matches_iter_visible() -> None:
+def test_iter_metas_matches_iter_visible() -> None:
     from hullguard.images.api import FileInfo, FileKind
     from hullguard.images.tree import FileTree
 
@@ -88,5 +88,5 @@ def test_iter_kinds_matches_iter_visible() -> None:
     for info in (FileInfo("/usr", FileKind.DIR, 0o755), FileInfo("/usr/lib/x", FileKind.FILE),
                  FileInfo("/lib", FileKind.SYMLINK, linkname="usr/lib")):
         tree.apply(info, 0)
-    assert sorted(tree.iter_kinds()) == sorted(
+    assert sorted((meta[0], meta[1], path) for path, meta in tree.iter_metas()) == sorted(
         (layer, info.kind, info.path) for layer, info in tree.iter_visible())

@@ -272,23 +272,10 @@ class FileTree:
                     yield node[0], meta_info(path, node)
             stack.extend(reversed(subdirs))
 
-    def iter_kinds(self) -> Iterator[tuple[int, FileKind, str]]:
-        """(layer, kind, path) of every visible entry, like :meth:`iter_visible` but without
-        building a FileInfo each: a whole-tree pass (the catalog's symlink aliases) stays
-        cheap on trees of a hundred thousand entries."""
-        stack: list[tuple[str, dict[str, Any]]] = [("", self._root[1])]
-        while stack:
-            prefix, children = stack.pop()
-            for name, node in children.items():
-                path = f"{prefix}/{name}"
-                if isinstance(node, list):
-                    yield node[0][0], node[0][1], path
-                    stack.append((path, node[1]))
-                else:
-                    yield node[0], node[1], path
-
     def iter_metas(self) -> Iterator[tuple[str, Meta]]:
-        """(path, meta) of every visible entry, in :meth:`iter_kinds` order: ``meta`` is the
+        """(path, meta) of every visible entry, without building a FileInfo each (a
+        whole-tree pass, the catalog's symlink aliases, stays cheap on trees of a hundred
+        thousand entries): ``meta`` is the
         ``(layer, kind, mode, size, linkname, uid, gid, mtime)`` tuple (:func:`meta_info`
         makes its FileInfo), for a pass that needs the headers of only some entries."""
         stack: list[tuple[str, dict[str, Any]]] = [("", self._root[1])]
