@@ -3,7 +3,8 @@ its notifications to the service (uvicorn on a free port); the service records t
 submission and puts it on a private RabbitMQ; a real `hullguard worker` process scans the
 pushed digest and moves the submission row to done; the API shows the scan and findings;
 then `hullguard monitor run --once` imports an advisory file dropped into its watched folder
-and a signed alert arrives at a local webhook receiver. And a restart: the service stopped
+and a signed alert arrives at a local webhook receiver and by mail at a local SMTP server
+(aiosmtpd). And a restart: the service stopped
 while a submission waits on the broker loses nothing (the worker's result is recorded)."""
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ import pytest
 
 from hullguard.service.settings import Settings
 from tests.monitor.conftest import SECRET as ALERT_SECRET
-from tests.monitor.conftest import Receiver, receiver
+from tests.monitor.conftest import Mailbox, Receiver, receiver, smtp_server
 from tests.service.serving import client, running, token, wait_for
 from tests.support.brokers import Broker, start_broker, start_worker
 from tests.support.cli import run_hullguard
 from tests.support.registry import free_port, have_skopeo, skopeo_push, start_registry
 
-__all__ = ["receiver"]  # the monitor tests' webhook receiver, a fixture here too
+__all__ = ["receiver", "smtp_server"]  # the monitor tests' receivers, fixtures here too
 
 SECRET = "e2e-celery-webhook-secret-0123"
 BOUND = 120.0  # seconds: push to scan done, and advisory to alert
@@ -60,7 +61,7 @@ def _wait_done(api: httpx.Client, log: Callable[[], str]) -> list[dict[str, obje
 @pytest.mark.slow
 def test_a_push_is_scanned_by_a_worker_and_an_advisory_alerts(
         fresh_store: str, alpine_layout: Path, musl_db: Path, rabbitmq: Broker,
-        receiver: Receiver, tmp_path: Path) -> None:
+        receiver: Receiver, smtp_server: Mailbox, tmp_path: Path) -> None:
     if not have_skopeo():
         from tests.support.env import missing
 
@@ -85,7 +86,7 @@ def test_a_push_is_scanned_by_a_worker_and_an_advisory_alerts(
         assert ("CVE-2020-28928", "musl") in {(f["id"], f["package"]) for f in findings}
         assert len(api.get(f"/api/v1/images/{digest}/scans").json()) == 1
     _run_workload(fresh_store, registry.host, digest)
-    _monitor_alerts(fresh_store, db, tmp_path / "drop", receiver, digest)
+    _monitor_alerts(fresh_store, db, tmp_path / "drop", (receiver, smtp_server), digest)
 
 
 def _run_workload(store: str, host: str, digest: str) -> None:
@@ -108,17 +109,21 @@ def _run_workload(store: str, host: str, digest: str) -> None:
         write_session(factory.kw["bind"], work)
 
 
-def _monitor_alerts(store: str, db: Path, folder: Path, receiver: Receiver,
+def _monitor_alerts(store: str, db: Path, folder: Path, sinks: tuple[Receiver, Mailbox],
                     digest: str) -> None:
     """A baseline cycle, then a later busybox fix dropped into the watched folder (Alpine
-    3.10.3 ships busybox 1.30.1-r2): the next cycle alerts, signed per Standard Webhooks."""
+    3.10.3 ships busybox 1.30.1-r2): the next cycle alerts, signed per Standard Webhooks at
+    the webhook receiver, and by mail at the local SMTP server."""
+    receiver, mailbox = sinks
     from standardwebhooks import Webhook
 
     from tests.vuln.feeds import secdb
 
     folder.mkdir()
     command = ("monitor", "run", "--once", "--store", store, "--db", str(db), "--watch-dir",
-               str(folder), "--alert", f"webhook:{receiver.url}/hook", "--threshold",
+               str(folder), "--alert", f"webhook:{receiver.url}/hook", "--alert",
+               f"smtp://{mailbox.host}:{mailbox.port}?from=hg@example.org&to=oncall@example.org",
+               "--threshold",
                "unknown", "--format", "json")
     env = {"HULLGUARD_WEBHOOK_SECRET": ALERT_SECRET}
     first = run_hullguard(*command, env=env)
@@ -138,6 +143,9 @@ def _monitor_alerts(store: str, db: Path, folder: Path, receiver: Receiver,
         ("CVE-2021-28831", "busybox"), ("CVE-2021-28831", "ssl_client")}
     assert all(a["workloads"] == ["prod/Deployment/shop"] for a in alerts)
     assert all(digest in json.dumps(a) for a in alerts)
+    assert len(mailbox.messages) == len(alerts)  # one mail per alert (no --digest)
+    assert all("CVE-2021-28831" in mail["Subject"] and mail["To"] == "oncall@example.org"
+               for mail in mailbox.messages)
 
 
 @pytest.mark.slow
