@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from hullguard.images.builder import ImageSpec, rootfs_layer, write_docker_archive
 from tests.support.env import alpine_tarballs
+
+
+@pytest.fixture(autouse=True)
+def _environment_restored() -> Iterator[None]:
+    """Every test leaves os.environ as it found it. The CLI hands some flags to its child
+    processes through the environment (--registry-deadline, --allow-private-registries), so a
+    test invoking it in-process would otherwise leak them into every later test of its xdist
+    worker and into the processes those start: a leaked 2 s deadline made a Celery worker of a
+    later test fail each 3 s download (the killed-worker fault test, seen in full runs only)."""
+    saved = dict(os.environ)
+    yield
+    for name in [name for name in os.environ if name not in saved]:
+        del os.environ[name]
+    for name, value in saved.items():
+        if os.environ.get(name) != value:
+            os.environ[name] = value
 
 
 @pytest.fixture(scope="session")
