@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,10 +17,20 @@ from typing import Any
 
 import pytest
 import yaml
-from sqlalchemy import select
+from sqlalchemy import Integer, func, literal, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from hullguard.model import Digest, Distro, ImageInfo, Layer, Package, PackageType, Sbom
+from hullguard.model import (
+    Digest,
+    Distro,
+    Finding,
+    ImageInfo,
+    Layer,
+    Package,
+    PackageType,
+    Sbom,
+    Severity,
+)
 from hullguard.model.package import Location
 from hullguard.monitor import rematch
 from hullguard.monitor.rematch import (
@@ -32,9 +42,14 @@ from hullguard.monitor.rematch import (
 )
 from hullguard.store import open_store
 from hullguard.store.base import write_session
-from hullguard.store.models import FindingEventRecord, FindingRecord, ImageRecord, ScanRecord
+from hullguard.store.models import (
+    FindingEventRecord,
+    FindingRecord,
+    ImageRecord,
+    ScanRecord,
+    table_of,
+)
 from hullguard.store.monitor import (
-    add_carried_scan,
     add_events,
     images_naming,
     latest_scan_ids,
@@ -91,6 +106,29 @@ def _fill(url: str, db: VulnDB) -> None:
     with open_store(url) as factory:
         write_session(factory.kw["bind"], lambda session: [
             add_scan(session, sbom, match(sbom, db)[0], "base", "scan") for sbom in FLEET])
+
+
+def add_carried_scan(session: Session, sbom: Sbom, findings: Sequence[Finding],
+                     keys: Iterable[str], previous: int | None, db_label: str,
+                     encoded: tuple[str, bytes]) -> int:
+    """A ``rescan`` entry whose findings for the packages ``keys`` are ``findings`` (just
+    matched) and, for every other package, the ``previous`` scan's rows, copied inside the
+    database (no other package is matched again, nothing is decoded). One image at a time: the
+    oracle the store's batched :func:`add_carried_scans` is tested against."""
+    scan_id = add_scan(session, sbom, findings, db_label, "rescan", encoded)
+    table = table_of(FindingRecord)
+    if previous is not None:
+        names = [c.name for c in table.c if c.name not in ("id", "scan_id")]
+        rows = select(literal(scan_id, Integer), *(table.c[n] for n in names)).where(
+            table.c.scan_id == previous, table.c.package_key.not_in(sorted(set(keys))))
+        session.execute(table.insert().from_select(["scan_id", *names], rows))
+    totals = session.execute(select(table.c.severity, func.count())
+                             .where(table.c.scan_id == scan_id, table.c.suppressed_by == "")
+                             .group_by(table.c.severity))
+    counts = {str(Severity(severity)): int(n) for severity, n in totals}
+    session.execute(update(ScanRecord).where(ScanRecord.id == scan_id)
+                    .values(counts=json.dumps(counts)))
+    return scan_id
 
 
 def _previous_rematch(factory: sessionmaker[Session], db: VulnDB,

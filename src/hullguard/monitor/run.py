@@ -36,7 +36,6 @@ from hullguard.store.monitor import (
     add_run,
     advisory_state,
     events_after,
-    events_since,
     fleet_findings_of,
     last_event_id,
     last_run,
@@ -45,11 +44,12 @@ from hullguard.store.monitor import (
     sent_keys,
     workloads_of,
 )
+from hullguard.store.names import utc
 from hullguard.vuln.db import VulnDB
 
 RUN_KINDS = ("baseline", "targeted", "full")
 ALERTED_THROUGH = "alerted_through"  # in a finished cycle's summary: the last event id alerted
-MAX_ALERT_EVENTS = 200_000  # events a cycle loads to alert (the fleet's, not an attacker's)
+MAX_ALERT_EVENTS = 200_000  # events one cycle loads to alert; the rest wait for the next
 MAX_DROPPED_BYTES = 512 << 20  # an advisory file dropped in the folder (the importer's bound)
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -163,13 +163,14 @@ def run_cycle(factory: sessionmaker[Session], config: MonitorConfig,
     report.indexed = index_components(factory)
     report.timed("index", mark)
     with factory() as session:
-        alerted_through = _alerted_through(last_run(session, RUN_KINDS))
+        through = _alerted_through(last_run(session, RUN_KINDS))
+        if through is None:  # no mark yet: alert only what this cycle records
+            through = last_event_id(session)
     with VulnDB.open(config.db_path) as db:
-        events = _rematch(factory, db, config, report)
+        _rematch(factory, db, config, report)
         if config.watch and config.submit is not None:
             report.watch = poll(factory, config.watch, config.submit, config.interval)
-            events += _scan_events(factory, report.started)
-    events, through = _unalerted(factory, alerted_through, events)
+    events, through = _unalerted(factory, through)
     alerts = alerts_from(events, config.threshold, config.dashboard_url)
     report.delivery = _deliver(factory, config, alerts)
     report.seconds = time.monotonic() - started
@@ -180,7 +181,7 @@ def run_cycle(factory: sessionmaker[Session], config: MonitorConfig,
 
 def _alerted_through(previous: Any) -> int | None:
     """The last event id the previous finished cycle raised alerts for (None: no such mark,
-    e.g. the first cycle or a cycle from a release that did not record it)."""
+    the first cycle or one from a release that did not record it)."""
     if previous is None:
         return None
     try:
@@ -190,31 +191,27 @@ def _alerted_through(previous: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _unalerted(factory: sessionmaker[Session], through: int | None,
-               events: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
-    """Every event recorded since the last finished cycle's alerts: this cycle's, and those of
-    a cycle that died after writing some re-match chunks but before alerting (the re-match
-    writes per chunk, so they would otherwise never be alerted). Delivery deduplicates by key,
-    so an event alerted before is not sent twice. Returns the events and the new mark."""
+def _unalerted(factory: sessionmaker[Session], through: int) -> tuple[list[dict[str, Any]], int]:
+    """Every event recorded after ``through``, oldest first: this cycle's (the re-match and the
+    watch's scans store theirs before alerting) and those of a cycle that died after storing
+    some (the re-match commits per chunk), which no later cycle derives again. At most
+    MAX_ALERT_EVENTS a cycle; the mark moves only past those, so the rest wait for the next.
+    Delivery deduplicates by key. Returns the events and the new mark."""
     with factory() as session:
-        if through is None:
-            return events, last_event_id(session)
         rows = events_after(session, through, MAX_ALERT_EVENTS)
-        if len(rows) >= MAX_ALERT_EVENTS:  # a backlog too large to load: this cycle's own
-            return events, last_event_id(session)
-    stored = [{c: getattr(row, c) for c in EVENT_FIELDS} for row in rows]
-    return stored, max((row.id for row in rows), default=through)
+    return ([{c: getattr(row, c) for c in EVENT_FIELDS} for row in rows],
+            max((row.id for row in rows), default=through))
 
 
 def _rematch(factory: sessionmaker[Session], db: VulnDB, config: MonitorConfig,
-             report: CycleReport) -> list[dict[str, Any]]:
+             report: CycleReport) -> None:
     mark = time.monotonic()
     with factory() as session:
         changes = advisory_changes(db, advisory_state(session))
         last_full = last_run(session, ["full", "baseline"])
     mark = report.timed("detect", mark)
     report.changes = changes.summary()
-    due = last_full is None or report.started - _aware(last_full.started_at) >= config.full_every
+    due = last_full is None or report.started - utc(last_full.started_at) >= config.full_every
     if changes.baseline:
         report.kind, result = "baseline", Rematch([], 0, [])
     elif due:
@@ -230,7 +227,6 @@ def _rematch(factory: sessionmaker[Session], db: VulnDB, config: MonitorConfig,
     report.images_changed = sum(1 for c in result.changes if c.changed)
     for event in events:
         report.events[event["kind"]] = report.events.get(event["kind"], 0) + 1
-    return events
 
 
 def _kev_events(factory: sessionmaker[Session], changes: AdvisoryChanges,
@@ -249,13 +245,6 @@ def _kev_events(factory: sessionmaker[Session], changes: AdvisoryChanges,
     return rows
 
 
-def _scan_events(factory: sessionmaker[Session], since: datetime) -> list[dict[str, Any]]:
-    """Events the watch's scans recorded in this cycle (findings and secrets of new images)."""
-    with factory() as session:
-        rows = events_since(session, since, limit=10_000)
-    return [{c: getattr(row, c) for c in EVENT_FIELDS} for row in rows if row.cause == "scan"]
-
-
 def _deliver(factory: sessionmaker[Session], config: MonitorConfig,
              alerts: list[Any]) -> Delivery:
     if not alerts or not config.channels:
@@ -271,10 +260,6 @@ def _deliver(factory: sessionmaker[Session], config: MonitorConfig,
 
     return deliver(config.channels, alerts, digest=config.digest, already_sent=already,
                    mark_sent=mark)
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def run_forever(factory: sessionmaker[Session], config: MonitorConfig,

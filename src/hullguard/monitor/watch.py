@@ -27,6 +27,7 @@ from hullguard.model.reference import ImageReference
 from hullguard.store.base import write_session
 from hullguard.store.models import WatchedTagRecord
 from hullguard.store.monitor import save_watched, stored_digests, watched_tags
+from hullguard.store.names import utc
 
 MAX_TAGS = 100
 MAX_BACKOFF = timedelta(hours=6)
@@ -91,7 +92,7 @@ def _poll_tag(client: RegistryClient, ref: ImageReference, known: WatchedTagReco
               interval: timedelta, now: datetime, report: WatchReport) -> dict[str, Any] | None:
     failures = known.failures if known else 0
     due = known.next_at if known else None
-    if due is not None and _aware(due) > now:
+    if due is not None and utc(due) > now:
         report.waiting += 1
         return None
     report.polled += 1
@@ -127,7 +128,3 @@ def _submit_moved(factory: sessionmaker[Session], rows: list[dict[str, Any]],
                 continue
             report.submitted.append(f"{row['reference']}@{digest}")
         row["digest"] = digest
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, delete, func, literal, select, tuple_, update
+from sqlalchemy import bindparam, delete, func, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from hullguard.graph.memory import image_id as graph_id
 from hullguard.graph.memory import image_names
-from hullguard.model import Finding, ImageInfo, Sbom, Severity
+from hullguard.model import Finding, ImageInfo, Severity
 from hullguard.store.base import upsert
 from hullguard.store.inventory import chunks
 from hullguard.store.models import (
@@ -38,7 +38,7 @@ from hullguard.store.models import (
     table_of,
 )
 from hullguard.store.names import record_name_rows
-from hullguard.store.scans import add_scan, finding_row
+from hullguard.store.scans import finding_row
 
 EVENT_FIELDS = ("at", "kind", "cause", "image_key", "reference", "vuln_id", "package", "version",
                 "severity", "kev", "workloads")
@@ -143,29 +143,6 @@ def latest_scan_ids(session: Session, image_ids: Sequence[int]) -> dict[int, int
     return latest
 
 
-def add_carried_scan(session: Session, sbom: Sbom, findings: Sequence[Finding],
-                     keys: Iterable[str], previous: int | None, db_label: str,
-                     encoded: tuple[str, bytes]) -> int:
-    """A ``rescan`` entry whose findings for the packages ``keys`` are ``findings`` (just
-    matched) and, for every other package, the ``previous`` scan's rows, copied inside the
-    database (no other package is matched again, nothing is decoded). One image at a time:
-    the definition :func:`add_carried_scans` (what the monitor uses) is tested against."""
-    scan_id = add_scan(session, sbom, findings, db_label, "rescan", encoded)
-    table = table_of(FindingRecord)
-    if previous is not None:
-        names = [c.name for c in table.c if c.name not in ("id", "scan_id")]
-        rows = select(literal(scan_id, Integer), *(table.c[n] for n in names)).where(
-            table.c.scan_id == previous, table.c.package_key.not_in(sorted(set(keys))))
-        session.execute(table.insert().from_select(["scan_id", *names], rows))
-    totals = session.execute(select(table.c.severity, func.count())
-                             .where(table.c.scan_id == scan_id, table.c.suppressed_by == "")
-                             .group_by(table.c.severity))
-    counts = {str(Severity(severity)): int(n) for severity, n in totals}
-    session.execute(update(ScanRecord).where(ScanRecord.id == scan_id)
-                    .values(counts=json.dumps(counts)))
-    return scan_id
-
-
 @dataclass(frozen=True)
 class PriorRows:
     """A scan's stored findings for some packages: the fields ``diff_findings`` compares, and
@@ -213,7 +190,7 @@ class CarriedScan:
 
 def add_carried_scans(session: Session, entries: Sequence[CarriedScan], db_label: str,
                       now: datetime) -> list[int]:
-    """:func:`add_carried_scan` for many images in a fixed number of statements: the scans
+    """A ``rescan`` entry per image in a fixed number of statements: the scans
     (one multi-row insert), the new findings and the carried-over rows (one each), the
     counts (one aggregate, one ``executemany``), the images' and names' sightings. The scan
     ids, in the order of ``entries``. Eight statements per image were most of a re-match."""
@@ -334,14 +311,6 @@ def workloads_of(session: Session, images: Sequence[tuple[str, str]]) -> dict[st
 def add_events(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     for chunk in _batches(list(rows), 1000):
         session.execute(table_of(FindingEventRecord).insert(), chunk)
-
-
-def events_since(session: Session, since: datetime | None, limit: int = 1000
-                 ) -> list[FindingEventRecord]:
-    query = select(FindingEventRecord).order_by(FindingEventRecord.id.desc()).limit(limit)
-    if since is not None:
-        query = query.where(FindingEventRecord.at >= since)
-    return list(session.scalars(query))
 
 
 def events_after(session: Session, event_id: int, limit: int) -> list[FindingEventRecord]:
