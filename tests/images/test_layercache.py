@@ -281,3 +281,36 @@ def test_second_image_on_a_cached_base_does_not_fetch_its_blobs(
     fetched.clear()
     assert _walk(registry_server.ref("cache/second", "v1"), None) == cached
     assert base_digest in fetched
+
+
+def test_the_cache_is_trimmed_oldest_first_once_per_image(tmp_path: Path) -> None:
+    """Over ``max_bytes``, a new cache's first write removes the least recently written
+    records; later writes of the same cache (the same image) list the cache no more."""
+    import os
+
+    from hullguard.images.layercache import LayerRecord
+    from hullguard.model import Digest, Layer
+
+    def layer(n: int) -> Layer:
+        digest = Digest.parse(f"sha256:{n:064x}")
+        return Layer(n, digest, digest)
+
+    def record(n: int) -> LayerRecord:  # ~3 KB after zlib: random bytes do not compress
+        return LayerRecord([], [os.urandom(1500).hex()], str(layer(n).diff_id))
+    root = tmp_path / "cache"
+    first = LayerCache(root, max_bytes=1 << 30)
+    for n in range(4):
+        first.store(layer(n), ("v1",), record(n))
+    files = sorted((p for p in root.glob("??/*")), key=lambda p: p.name)
+    assert len(files) == 4
+    for age, path in enumerate(sorted(files, key=lambda p: p.stat().st_mtime_ns)):
+        os.utime(path, (1_000_000 + age, 1_000_000 + age))  # a known order of age
+    oldest = min(files, key=lambda p: p.stat().st_mtime)
+    total = sum(p.stat().st_size for p in files)
+    second = LayerCache(root, max_bytes=total + oldest.stat().st_size // 2)
+    second.store(layer(4), ("v1",), record(4))  # room for 4 records, not 5: the oldest goes
+    left = set(root.glob("??/*"))
+    assert len(left) == 4 and oldest not in left
+    second.store(layer(5), ("v1",), record(5))  # same image: no second listing, no removal
+    assert len(set(root.glob("??/*"))) == 5
+    assert second.load(layer(5), ("v1",)) is not None

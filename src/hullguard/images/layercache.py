@@ -79,6 +79,7 @@ class LayerCache:
         self.root, self.max_bytes, self.store_new = root, max_bytes, store_new
         self.hits = self.misses = self.rejected = 0
         self._secret: bytes | None = None
+        self._trimmed = False
 
     def can_key(self, layer: Layer) -> bool:
         """A layer is cacheable only under a blob digest its walk verifies."""
@@ -120,7 +121,9 @@ class LayerCache:
         try:
             body = zlib.compress(payload, 1)
             self._write(self.root / name[:2], name, self._mac(name, body) + body)
-            self._trim()
+            if not self._trimmed:  # one listing of the cache per image (a cache is per job),
+                self._trimmed = True  # not per layer: the cap may be passed by one image's
+                self._trim()  # records until the next image's first write
         except OSError:
             return
 
