@@ -36,12 +36,32 @@ READ_ROUTES = ("/api/v1/coverage", "/api/v1/findings", "/api/v1/history", "/api/
                "/api/v1/scans", "/api/v1/images/sha256:" + "0" * 64)
 
 
+def _every_api_operation(app: Any, client: TestClient) -> list[tuple[str, str]]:
+    """Every operation the app's OpenAPI description lists under /api/v1 (not a hand-kept
+    list: a new route that forgot its token dependency fails here), called without a token:
+    401 (the token check answers before any parameter is validated)."""
+    import re
+
+    checked = []
+    for path, operations in app.openapi()["paths"].items():
+        if not path.startswith("/api/v1"):
+            continue
+        concrete = re.sub(r"\{[^}]+\}", "sha256:" + "0" * 64, path)
+        for method in sorted(operations):
+            status = client.request(method.upper(), concrete).status_code
+            assert status == 401, (method, path, status)
+            checked.append((method, path))
+    return checked
+
+
 def test_every_api_route_refuses_without_a_token(app: Any) -> None:
     for path in READ_ROUTES:
         assert _get(app, path, None) == 401, path
     with TestClient(app) as client:
         assert client.post("/api/v1/scans", json={"references": ["a/b:1"]}).status_code == 401
         assert client.get("/api/v1/tokens").status_code == 401
+        checked = _every_api_operation(app, client)
+        assert len(checked) >= 15, checked  # the walk found the API (it is not vacuous)
         refused = client.get("/api/v1/coverage")
         assert refused.headers["www-authenticate"] == "Bearer"
         # what is open: health, metrics (counts only), the OpenAPI description
