@@ -201,3 +201,23 @@ def test_cosign_bundle_attestation_read_by_hullguard(
                          "--type", "cyclonedx")
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert verified.stdout.count("OK   bundle") == 1, verified.stdout
+
+
+def test_a_referrer_manifest_is_fetched_once_per_digest(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Verification reads a referrer's manifest to sniff its type and again to check it (and
+    the gate once per key): the attachments ask the registry once per digest."""
+    from hullguard.harden.trust import attach
+    from hullguard.model import Digest
+
+    fetched: list[Digest] = []
+
+    def fetch(client: object, target: object, digest: Digest) -> dict[str, object]:
+        fetched.append(digest)
+        return {"schemaVersion": 2, "for": str(digest)}
+
+    monkeypatch.setattr(attach, "fetch_manifest", fetch)
+    one, two = (Digest.parse(f"sha256:{n:064x}") for n in (1, 2))
+    store = attach.RegistryAttachments(object(), object())  # type: ignore[arg-type]
+    assert store.manifest(one) == store.manifest(one) == {"schemaVersion": 2, "for": str(one)}
+    assert store.manifest(two)["for"] == str(two)
+    assert fetched == [one, two]

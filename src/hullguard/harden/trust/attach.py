@@ -180,6 +180,9 @@ class RegistryAttachments:
 
     def __init__(self, client: RegistryClient, target: Target) -> None:
         self.client, self.target = client, target
+        # by digest (content-addressed, verified when fetched): a referrer's manifest is read
+        # to sniff its type and again to check it, and once per key the gate tries
+        self._manifests: dict[Digest, dict[str, Any]] = {}
 
     def location(self, suffix: str) -> str:
         return attached_tag(self.target.digest, suffix)
@@ -191,7 +194,9 @@ class RegistryAttachments:
         return read_referrers(self.client, self.target)
 
     def manifest(self, digest: Digest) -> dict[str, Any]:
-        return fetch_manifest(self.client, self.target, digest)
+        if digest not in self._manifests:
+            self._manifests[digest] = fetch_manifest(self.client, self.target, digest)
+        return self._manifests[digest]
 
     def blob(self, descriptor: Descriptor, limit: int) -> bytes:
         return fetch_blob(self.client, self.target, descriptor, limit)
