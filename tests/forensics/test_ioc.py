@@ -110,6 +110,13 @@ def test_bad_indicator_files_are_input_errors(tmp_path: Path) -> None:
         bad.write_text(text)
         with pytest.raises(InputError):
             load_iocs(bad)
+    import os
+
+    fifo = tmp_path / "iocs.fifo"
+    os.mkfifo(fifo)
+    for endless in (Path("/dev/zero"), fifo, tmp_path):  # never end, or no file at all
+        with pytest.raises(InputError, match=r"regular file|not a file|directory"):
+            load_iocs(endless)
     rule = tmp_path / "bad.yar"
     rule.write_text('include "/etc/passwd"\nrule x { condition: true }\n')
     with pytest.raises(InputError):

@@ -60,15 +60,16 @@ def load_iocs(path: Path, into: Indicators | None = None) -> Indicators:
     """One indicator per line: a sha256/sha1/md5 hex hash (optionally ``sha256:``-prefixed),
     ``string:TEXT``, ``regex:PATTERN``, ``name:FILENAME``; ``#`` starts a comment line. A
     file that is a JSON object is read as a STIX 2.1 bundle (stix.py)."""
-    from hullguard.forensics.stix import load_stix, looks_like_stix
+    from hullguard.forensics.stix import MAX_BUNDLE_BYTES, load_stix, looks_like_stix
+    from hullguard.fsutil import read_bounded
 
     found = into if into is not None else Indicators()
+    data = read_bounded(path, MAX_BUNDLE_BYTES)  # one read, bounded: /dev/zero, a FIFO
+    if looks_like_stix(data[:4096]):
+        return load_stix(data, path, found)
     try:
-        with path.open("rb") as handle:
-            if looks_like_stix(handle.read(4096)):
-                return load_stix(path, found)
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as error:
+        lines = data.decode("utf-8").splitlines()
+    except UnicodeDecodeError as error:
         raise InputError(f"cannot read the indicator file: {error}", where=str(path)) from None
     for number, line in enumerate(lines, 1):
         text = line.strip()

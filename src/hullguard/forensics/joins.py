@@ -52,12 +52,13 @@ def read_fleet(case: Path, warnings: list[str]) -> dict[str, FleetImage]:
     path = case / FINDINGS_FILE
     if not path.is_file():
         return {}
+    from hullguard.errors import HullguardError
+    from hullguard.fsutil import read_bounded
+
     try:
-        if path.stat().st_size > MAX_FINDINGS_BYTES:
-            raise ValueError(f"over {MAX_FINDINGS_BYTES} bytes")
-        doc = json.loads(path.read_bytes())
+        doc = json.loads(read_bounded(path, MAX_FINDINGS_BYTES))
         return {image.name: image for image in _fleet_images(doc)}
-    except (OSError, ValueError, TypeError, KeyError) as error:
+    except (HullguardError, ValueError, TypeError, KeyError) as error:
         warnings.append(f"{path}: not read, workloads not joined ({error})")
         return {}
 

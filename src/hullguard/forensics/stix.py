@@ -42,8 +42,9 @@ def looks_like_stix(head: bytes) -> bool:
     return head.lstrip()[:1] == b"{"
 
 
-def load_stix(path: Path, found: Indicators) -> Indicators:
-    objects = _objects(path)
+def load_stix(data: bytes, path: Path, found: Indicators) -> Indicators:
+    """The indicators of a STIX bundle's bytes (read by the caller, bounded)."""
+    objects = _objects(data, path)
     indicators = [o for o in objects if isinstance(o, dict) and o.get("type") == "indicator"]
     if not indicators:
         raise InputError("no indicator objects in the STIX bundle", where=str(path))
@@ -60,12 +61,10 @@ def load_stix(path: Path, found: Indicators) -> Indicators:
     return found
 
 
-def _objects(path: Path) -> list[Any]:
+def _objects(data: bytes, path: Path) -> list[Any]:
     try:
-        if path.stat().st_size > MAX_BUNDLE_BYTES:
-            raise InputError(f"STIX bundle over {MAX_BUNDLE_BYTES} bytes", where=str(path))
-        doc = json.loads(path.read_bytes())
-    except (OSError, ValueError, RecursionError) as error:
+        doc = json.loads(data)
+    except (ValueError, RecursionError) as error:
         raise InputError(f"not a readable STIX bundle: {str(error)[:200]}",
                          where=str(path)) from None
     if not isinstance(doc, dict) or doc.get("type") != "bundle" or not isinstance(
