@@ -32,12 +32,12 @@ def test_an_id_in_two_check_tables_is_refused() -> None:
         merged(({"HG-D001": first}, {"HG-D001": first}), "check")
 
 
-def test_the_registry_is_the_union_of_the_modules_tables() -> None:
-    """functions() is the explicit list of check modules, each declaring its CHECKS table."""
+def test_each_check_module_declares_its_own_checks() -> None:
+    """Each check module's CHECKS table holds only its target's ids (HG-D Dockerfile, HG-I
+    image, HG-K Kubernetes, HG-C compose), and none is empty."""
     from hullguard.lint import compose, dockerfile, image, kubernetes
 
     tables = (dockerfile.CHECKS, image.CHECKS, kubernetes.CHECKS, compose.CHECKS)
-    assert sum(len(table) for table in tables) == len(functions())
     for table, letter in zip(tables, "DIKC", strict=True):
         assert table and all(check_id.startswith(f"HG-{letter}") for check_id in table)
 

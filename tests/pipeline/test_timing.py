@@ -93,6 +93,7 @@ def test_the_fleet_adds_its_journal_write_and_a_reused_image_skips_the_walk(
     again: dict[str, Timings] = {}
     scan_fleet(jobs, journal=journal, workers=1,
                on_outcome=lambda job, outcome: again.__setitem__(job.reference, outcome.timings))
+    assert set(again) == set(heard)  # every job reported again: the check below is not empty
     assert all(t.walk_s == 0 and t.write_s == 0 and t.registry_s > 0 for t in again.values())
 
 
