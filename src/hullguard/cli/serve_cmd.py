@@ -19,6 +19,7 @@ from hullguard.cli.common import (
     handle_errors,
     write_output,
 )
+from hullguard.cli.store_cmd import StoreOption
 from hullguard.errors import InputError
 
 if TYPE_CHECKING:
@@ -26,11 +27,6 @@ if TYPE_CHECKING:
 
 token_app = typer.Typer(help="API tokens of hullguard serve: create (shown once), list, revoke.",
                         no_args_is_help=True)
-
-StoreOption = Annotated[str | None, typer.Option(
-    "--store", help="Store: SQLite path or postgresql:// DSN "
-    "(default: $HULLGUARD_STORE or the user data directory).")]
-
 
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve_command)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from hullguard.errors import InputError, NotFoundError
 from hullguard.images.reference import parse_reference
+from hullguard.service.settings import MAX_UPLOAD_BODY
 from hullguard.store import views as data
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ class InventoryUpload(BaseModel):
     filename: str = Field(..., min_length=1, max_length=200,
                           description="How to read it: a Kubernetes manifest (.yaml, .json), "
                           "a compose file (compose.yaml), a Dockerfile, or a list (.txt)")
-    content: str = Field(..., max_length=8 << 20)
+    content: str = Field(..., max_length=MAX_UPLOAD_BODY)
 
 
 class ScanRequest(BaseModel):
